@@ -1,0 +1,133 @@
+"""Settings from environment variables, parsed and validated in one place.
+
+Without any variable the system runs embedded: SQLite under ``var/``, tasks
+in-process, e-mail to the console. Production sets EGSU_ENV=production, and
+then a missing secret or database fails loudly instead of falling back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def database_from_url(url: str, var_dir: Path) -> dict:
+    """Turn ``sqlite:///path`` or ``postgresql://user:pw@host:port/name`` into a Django DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative/to/project.db or sqlite:////absolute/path.db
+        rest = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        name = rest if rest.startswith("/") else str(BASE_DIR / rest) if rest else str(var_dir / "egsu.sqlite3")
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                # WAL lets readers run beside the single writer; synchronous=FULL makes a
+                # commit durable before we acknowledge a message (journal-before-answer).
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "egsu",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "TEST": {"NAME": "test_" + (unquote(parsed.path.lstrip("/")) or "egsu")},
+        }
+    raise ConfigError(f"EGSU_DATABASE_URL has an unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
+
+
+@dataclass(frozen=True)
+class Config:
+    production: bool
+    debug: bool
+    var_dir: Path
+    secret_key: str
+    database: dict
+    allowed_hosts: list[str]
+    max_message_bytes: int = 15 * 1024 * 1024  # INT-07
+    message_date_future_skew_s: int = 600
+    journal_retention_days: int = 3 * 365 + 1  # INT-36: three years, leap day included
+    email_backend: str = "django.core.mail.backends.console.EmailBackend"
+    extra: dict = field(default_factory=dict)
+
+
+def _secret_key(var_dir: Path, production: bool) -> str:
+    key = os.environ.get("EGSU_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError("EGSU_SECRET_KEY must be set when EGSU_ENV=production")
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load() -> Config:
+    env = os.environ.get("EGSU_ENV", "embedded")
+    if env not in {"embedded", "production", "test"}:
+        raise ConfigError(f"EGSU_ENV must be embedded, test or production, got {env!r}")
+    production = env == "production"
+    default_var = BASE_DIR / "var"
+    if env == "embedded" and os.environ.get("PYTEST_VERSION"):
+        default_var = default_var / "test"  # a test run never touches the operator's data
+    var_dir = Path(os.environ.get("EGSU_VAR_DIR", default_var)).resolve()
+    db_url = os.environ.get("EGSU_DATABASE_URL")
+    if not db_url:
+        if production:
+            raise ConfigError("EGSU_DATABASE_URL must be set when EGSU_ENV=production")
+        db_url = "sqlite:///" + str(var_dir / "egsu.sqlite3")
+    hosts = [h.strip() for h in os.environ.get("EGSU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+    return Config(
+        production=production,
+        debug=_bool("EGSU_DEBUG", False),
+        var_dir=var_dir,
+        secret_key=_secret_key(var_dir, production),
+        database=database_from_url(db_url, var_dir),
+        allowed_hosts=hosts,
+        max_message_bytes=_int("EGSU_MAX_MESSAGE_BYTES", 15 * 1024 * 1024),
+        message_date_future_skew_s=_int("EGSU_MESSAGE_DATE_SKEW_S", 600),
+        email_backend=os.environ.get("EGSU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+    )

@@ -1,0 +1,12 @@
+"""URL map: the gateway endpoint, the admin, and (later) the cabinets and the REST API."""
+
+from django.contrib import admin
+from django.urls import path
+
+from egsu.intake import views as intake_views
+
+urlpatterns = [
+    path("shep/SyncChannel", intake_views.sync_channel, name="shep-sync-channel"),
+    path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
+    path("admin/", admin.site.urls),
+]

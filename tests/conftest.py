@@ -1,0 +1,20 @@
+"""Shared test setup: where the real third-party artefacts live, and small helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SHEP = SHARED / "shep"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, read in place; skip with a reason when that folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared (third-party schemas, examples and NCA test certs) "
+                    "is not next to this checkout, so this compatibility test cannot run")
+    return path
