@@ -44,4 +44,13 @@ def format_astana(moment: datetime) -> str:
     return to_astana(moment).isoformat(timespec="milliseconds")
 
 
-__all__ = ["ASTANA", "utcnow", "to_astana", "from_astana", "astana_midnight", "astana_date", "format_astana", "timedelta"]
+__all__ = [
+    "ASTANA",
+    "utcnow",
+    "to_astana",
+    "from_astana",
+    "astana_midnight",
+    "astana_date",
+    "format_astana",
+    "timedelta",
+]

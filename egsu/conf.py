@@ -46,8 +46,10 @@ def database_from_url(url: str, var_dir: Path) -> dict:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/to/project.db or sqlite:////absolute/path.db
-        rest = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
-        name = rest if rest.startswith("/") else str(BASE_DIR / rest) if rest else str(var_dir / "egsu.sqlite3")
+        rest = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+        name = (
+            rest if rest.startswith("/") else str(BASE_DIR / rest) if rest else str(var_dir / "egsu.sqlite3")
+        )
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": name,
@@ -70,7 +72,9 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             "CONN_MAX_AGE": 60,
             "TEST": {"NAME": "test_" + (unquote(parsed.path.lstrip("/")) or "egsu")},
         }
-    raise ConfigError(f"EGSU_DATABASE_URL has an unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
+    raise ConfigError(
+        f"EGSU_DATABASE_URL has an unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
+    )
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,11 @@ def load() -> Config:
         if production:
             raise ConfigError("EGSU_DATABASE_URL must be set when EGSU_ENV=production")
         db_url = "sqlite:///" + str(var_dir / "egsu.sqlite3")
-    hosts = [h.strip() for h in os.environ.get("EGSU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+    hosts = [
+        h.strip()
+        for h in os.environ.get("EGSU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+        if h.strip()
+    ]
     return Config(
         production=production,
         debug=_bool("EGSU_DEBUG", False),

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # assets served locally, air-gapped (design.md)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +78,11 @@ TIME_ZONE = "Asia/Almaty"  # INT-37: shown in Astana time, stored in UTC
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.var_dir / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # no collectstatic step needed for the embedded run
 
 # The SOAP endpoint reads the body itself, with its own 15 MB limit (INT-07).
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_message_bytes

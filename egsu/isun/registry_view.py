@@ -18,7 +18,9 @@ class DeviceInfo:
     pipeline_id: int | None
     commercial: bool  # ACC-06: commercial meters stay distinguishable
     active: bool = True
-    allowed_operations: frozenset[int] = frozenset()  # empty = every operation allowed for the facility's kind
+    allowed_operations: frozenset[int] = (
+        frozenset()
+    )  # empty = every operation allowed for the facility's kind
 
 
 @dataclass(frozen=True)

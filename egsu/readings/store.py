@@ -15,6 +15,49 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+# The intervals a value may cover (ISO 8601 durations). PT2H and P1D are the oil and gas
+# slots (INT-33/34), PT15M electricity and heat (COL-05), PT1H the hourly gas band (AMI-44).
+KNOWN_INTERVALS: frozenset[str] = frozenset({"PT15M", "PT1H", "PT2H", "P1D"})
+
+# A value must survive every backend exactly: PostgreSQL numeric keeps any digits, but SQLite
+# keeps a decimal column as a double, which holds 15 significant digits. We therefore accept at
+# most 15 significant digits, at most 12 after the point and at most 15 before it.
+VALUE_SIGNIFICANT_DIGITS = 15
+VALUE_DECIMAL_PLACES = 12
+VALUE_INTEGER_DIGITS = 15
+
+
+class UnrepresentableValueError(ValueError):
+    """A value that a backend could not store exactly; refused rather than rounded."""
+
+
+def value_fits(value: Decimal) -> bool:
+    """Whether a value can be stored and read back unchanged by every backend."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    # as_tuple() rather than normalize(): normalize() rounds to the context precision first.
+    _sign, digits, exponent = value.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0:  # trailing zeros are not significant
+        digits = digits[:-1]
+        exponent += 1
+    significant = len(digits)
+    decimals = max(0, -exponent)
+    integer_digits = max(0, significant + exponent)
+    return (
+        significant <= VALUE_SIGNIFICANT_DIGITS
+        and decimals <= VALUE_DECIMAL_PLACES
+        and integer_digits <= VALUE_INTEGER_DIGITS
+    )
+
+
+def tidy_value(value: Decimal) -> Decimal:
+    """The same number without a column's padding zeros: 132936.600000000000 → 132936.6."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
 
 class WriteOutcome(StrEnum):
     NEW = "NEW"
@@ -48,7 +91,8 @@ class ReadingRow:
     quality: str
     source: str  # message id (or act id) the value came from
     commercial: bool = False
-    revision: int = 1
+    revision: int = 1  # ignored by write(): the store assigns revisions
+    recorded_at: datetime | None = None  # set by the store on read; ignored by write()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,282 @@
+"""The gateway intake: one SendMessage in, one answer out (App.1 §47–55, INT-32, INT-42).
+
+The steps, in order, each with its own gateway code:
+
+1. size (INT-07) and a hardened parse: SCE001;
+2. envelope structure (App.4, ENV-02): SCE001;
+3. transport signature: slot for the signatures issue (SCE005–SCE007), before the payload is read;
+4. the sender's login and password (SCE002), the service (SCE004), the sender's right to it (SCE003);
+5. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
+   messageId gets the answer already given, byte for byte;
+6. the payload: each record checked against the registry and stored, or rejected with its
+   position and reason (egsu.isun.rules has the mixed-message policy);
+7. the answer, journalled durably, then sent.
+
+Messages that fail before step 5 are journalled too, but never deduplicated: a sender who fixes a
+wrong password may resend the same messageId and have it processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from egsu.clock import utcnow
+from egsu.isun import receipt as isun_receipt
+from egsu.isun.records import parse_records
+from egsu.isun.rules import check_records
+from egsu.isun.units import UNITS
+from egsu.isun.verdicts import RecordStatus, Verdict
+from egsu.journal import services as journal
+from egsu.readings.services import get_store
+from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
+from egsu.registry import services as registry
+from egsu.registry.snapshot import DjangoRegistryView
+from egsu.shep import errors
+from egsu.shep.envelope import SyncRequest, SyncResponse, build_fault, build_response, parse_request
+from egsu.shep.xmlparse import parse_document
+
+log = logging.getLogger("egsu.intake")
+
+ADDRESSEE = "EGSU"
+WSSE_SECURITY = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security"
+UNDERSTOOD_HEADERS = frozenset({WSSE_SECURITY})
+
+
+@dataclass(frozen=True)
+class Answer:
+    http_status: int
+    body: bytes
+
+
+def _fault(error: errors.GatewayError, *, session_id: str | None, now: datetime) -> Answer:
+    # WS-I BP 1.1 R1126: a SOAP fault travels with HTTP 500.
+    return Answer(500, build_fault(error, session_id=session_id, when=now))
+
+
+def _unparsed_id(raw: bytes) -> str:
+    return "unparsed:" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+def receive(
+    raw: bytes, *, remote_addr: str = "", now: datetime | None = None, oversized: bool = False
+) -> Answer:
+    """Handle one SendMessage request body and return the answer to send."""
+    now = now or utcnow()
+    request: SyncRequest | None = None
+    try:
+        if oversized:
+            raise errors.FormatError(
+                f"message is larger than {settings.CONFIG.max_message_bytes} bytes (INT-07)"
+            )
+        root = parse_document(raw, max_bytes=settings.CONFIG.max_message_bytes)
+        request = parse_request(root)
+        _check_headers(request)
+        _check_message_date(request, now)
+        # Signature verification (SCE005–SCE007) slots in here, before the payload is read.
+        system = _authorise(request)
+    except errors.GatewayError as exc:
+        return _refuse(exc, raw=raw, request=request, remote_addr=remote_addr, now=now)
+    except Exception:  # noqa: BLE001 - anything unexpected is our fault, never the sender's
+        log.exception("intake failed before the journal entry")
+        return _fault(errors.InternalError("please retry later"), session_id=None, now=now)
+
+    entry, created = journal.record_incoming(
+        message_id=request.message_id,
+        sender_id=request.sender_id,
+        service_id=request.service_id,
+        raw=raw,
+        remote_addr=remote_addr,
+        correlation_id=request.correlation_id,
+        addressee=ADDRESSEE,
+    )
+    if not created:
+        return _repeat(entry, raw=raw, request=request, remote_addr=remote_addr, now=now)
+
+    try:
+        return _process(entry, request, system, now=now)
+    except errors.GatewayError as exc:
+        journal.update_incoming(entry, status_code=exc.code, status_message=exc.message[:250])
+        answer = _fault(exc, session_id=request.session_id, now=now)
+        journal.record_outgoing(
+            request=entry,
+            message_id=str(uuid.uuid4()),
+            addressee=request.sender_id,
+            raw=answer.body,
+            status_code=exc.code,
+            status_message=exc.message[:250],
+            service_id=request.service_id,
+        )
+        return answer
+    except Exception:  # noqa: BLE001
+        log.exception(
+            "intake failed while processing message %s of %s", request.message_id, request.sender_id
+        )
+        exc = errors.InternalError("please retry later")
+        journal.update_incoming(entry, status_code=exc.code, status_message=exc.message)
+        return _fault(exc, session_id=request.session_id, now=now)
+
+
+def _check_headers(request: SyncRequest) -> None:
+    """SOAP 1.1 §4.2.3: a header we must understand but do not is a fault."""
+    for qname in request.must_understand:
+        if qname not in UNDERSTOOD_HEADERS:
+            raise errors.FormatError(f"header {qname} is marked mustUnderstand and is not supported")
+
+
+def _check_message_date(request: SyncRequest, now: datetime) -> None:
+    skew = timedelta(seconds=settings.CONFIG.message_date_future_skew_s)
+    if request.message_date > now + skew:
+        raise errors.FormatError(
+            f"requestInfo/messageDate {request.message_date.isoformat()} is in the future (clock skew over {skew})"
+        )
+
+
+def _authorise(request: SyncRequest):
+    system = registry.authenticate_sender(request.sender_id, request.password)
+    if system is None:
+        raise errors.AuthenticationError()
+    if not registry.service_exists(request.service_id):
+        raise errors.NoServiceError(f"serviceId {request.service_id!r}")
+    if not registry.system_may_call(system, request.service_id):
+        raise errors.NoRightError(f"{request.sender_id!r} may not call {request.service_id!r}")
+    return system
+
+
+def _refuse(
+    exc: errors.GatewayError, *, raw: bytes, request: SyncRequest | None, remote_addr: str, now: datetime
+) -> Answer:
+    """Journal a refused message (without its content when it never parsed) and answer with a fault."""
+    session_id = request.session_id if request else None
+    answer = _fault(exc, session_id=session_id, now=now)
+    try:
+        entry = journal.record_refused(
+            message_id=request.message_id if request else _unparsed_id(raw),
+            sender_id=request.sender_id if request else "",
+            service_id=request.service_id if request else "",
+            raw=raw if request else b"",
+            sha256=hashlib.sha256(raw).hexdigest(),
+            size=len(raw),
+            remote_addr=remote_addr,
+            status_code=exc.code,
+            status_message=exc.message[:250],
+        )
+        journal.record_outgoing(
+            request=entry,
+            message_id=str(uuid.uuid4()),
+            addressee=request.sender_id if request else remote_addr,
+            raw=answer.body,
+            status_code=exc.code,
+            status_message=exc.message[:250],
+            service_id=request.service_id if request else "",
+        )
+    except Exception:  # noqa: BLE001 - a refusal must still be answered
+        log.exception("could not journal a refused message (%s)", exc.code)
+    return answer
+
+
+def _repeat(entry, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime) -> Answer:
+    """A messageId this sender already used: same message → same answer; different content → refused."""
+    if entry.sha256 != hashlib.sha256(raw).hexdigest():
+        return _refuse(
+            errors.FormatError(f"messageId {request.message_id!r} was already used for a different message"),
+            raw=raw,
+            request=request,
+            remote_addr=remote_addr,
+            now=now,
+        )
+    previous = journal.answer_for(entry)
+    if previous is not None and previous.status_code != errors.InternalError.code:
+        journal.record_repeat(entry, remote_addr=remote_addr)
+        return Answer(500 if previous.status_code.startswith("SCE") else 200, journal.raw_bytes(previous))
+    # The first attempt never finished (crash, internal error): process again; the store is idempotent.
+    system = _authorise(request)
+    return _process(entry, request, system, now=now)
+
+
+def _process(entry, request: SyncRequest, system, *, now: datetime) -> Answer:
+    raw_records = parse_records(request.data) if request.data is not None else []
+    if not raw_records:
+        raise errors.FormatError("requestData/data holds no records")
+    view = DjangoRegistryView()
+    view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
+    verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
+    _store(verdicts, source=f"journal:{entry.pk}")
+
+    code, message = isun_receipt.message_status(verdicts)
+    response = SyncResponse(
+        message_id=str(uuid.uuid4()),
+        correlation_id=request.message_id,
+        response_date=now,
+        status_code=code,
+        status_message=message,
+        session_id=request.session_id,
+        data_text=isun_receipt.build_receipt(
+            request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
+        ),
+    )
+    body = build_response(response)
+    rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
+    journal.update_incoming(
+        entry,
+        status_code=code,
+        status_message=message[:250],
+        records_total=len(verdicts),
+        records_accepted=len(verdicts) - rejected,
+        records_rejected=rejected,
+    )
+    journal.record_outgoing(
+        request=entry,
+        message_id=response.message_id,
+        addressee=request.sender_id,
+        raw=body,
+        status_code=code,
+        status_message=message[:250],
+        service_id=request.service_id,
+    )
+    return Answer(200, body)
+
+
+def _quality(device_ok: bool | None) -> str:
+    if device_ok is None:
+        return Quality.DEVICE_UNKNOWN.value
+    return Quality.GOOD.value if device_ok else Quality.DEVICE_FAULT.value
+
+
+def _store(verdicts: list[Verdict], *, source: str) -> None:
+    """Write every accepted record's values in one call; fold row outcomes back into record verdicts."""
+    rows: list[ReadingRow] = []
+    spans: list[tuple[Verdict, int, int]] = []
+    for verdict in verdicts:
+        rec = verdict.record
+        if verdict.status is RecordStatus.REJECTED or rec is None:
+            continue
+        start = len(rows)
+        for quantity, value in rec.values.items():
+            rows.append(ReadingRow(
+                key=SeriesKey(rec.object_id, rec.device_id, quantity),
+                interval=rec.interval.value,
+                period_start=rec.period_start,
+                value=value,
+                unit=UNITS[quantity],
+                quality=_quality(rec.device_ok),
+                source=source,
+                commercial=rec.commercial,
+            ))  # fmt: skip
+        spans.append((verdict, start, len(rows)))
+    if not rows:
+        return
+    outcomes = get_store().write(rows)
+    for verdict, start, end in spans:
+        mine = outcomes[start:end]
+        if all(o is WriteOutcome.DUPLICATE for o in mine):
+            verdict.status = RecordStatus.DUPLICATE
+        elif any(o is WriteOutcome.REVISED for o in mine):
+            verdict.status = RecordStatus.REVISED
+        else:
+            verdict.status = RecordStatus.ACCEPTED

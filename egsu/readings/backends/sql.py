@@ -1,0 +1,276 @@
+"""The readings store on the Django ORM (SQLite embedded, PostgreSQL in production).
+
+Concurrency. A write is one transaction: read the newest revision of every key, decide
+NEW / DUPLICATE / REVISED, insert. Two writers that decide on the same new revision at the
+same time are stopped by the unique constraint on (key, revision): the loser's transaction
+rolls back and the whole write is retried, and the retry reads the winner's row. Rows are
+inserted in one global order (object, device, quantity, interval, period start, revision),
+so on PostgreSQL two writers waiting on each other's uncommitted index entries always wait
+in the same direction and cannot deadlock; a deadlock or serialization failure reported
+anyway is retried like a lost race. On SQLite, writers are serialised by BEGIN IMMEDIATE
+(see egsu.conf), so the race cannot happen there at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from egsu.clock import utcnow
+from egsu.readings.models import Reading
+from egsu.readings.store import (
+    KNOWN_INTERVALS,
+    ReadingQuery,
+    ReadingRow,
+    SeriesKey,
+    UnrepresentableValueError,
+    WriteOutcome,
+    tidy_value,
+    value_fits,
+)
+
+log = logging.getLogger(__name__)
+
+# (object_id, device_id, quantity, interval, period_start): what one value is about.
+ValueKey = tuple[str, str, str, str, datetime]
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+_TEXT_LIMITS = {"object_id": 64, "device_id": 64, "quantity": 32, "unit": 16, "quality": 32, "source": 100}
+
+
+class SqlReadingsStore:
+    """`ReadingsStore` on one Django database connection alias."""
+
+    def __init__(
+        self,
+        using: str = "default",
+        *,
+        insert_batch_size: int = 2000,
+        lookup_chunk_size: int = 500,
+        max_attempts: int = 6,
+    ) -> None:
+        self.using = using
+        self.insert_batch_size = insert_batch_size
+        self.lookup_chunk_size = lookup_chunk_size
+        self.max_attempts = max_attempts
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
+        """Store rows in one transaction; one outcome per row, in input order."""
+        checked = [_checked(row) for row in rows]
+        if not checked:
+            return []
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with transaction.atomic(using=self.using):
+                    return self._write_once(checked)
+            except IntegrityError:
+                # A concurrent writer committed one of our (key, revision) pairs first.
+                if attempt == self.max_attempts:
+                    raise
+                log.info("readings write lost a race (attempt %d), retrying", attempt)
+            except OperationalError as exc:
+                if _sqlstate(exc) not in _RETRYABLE_SQLSTATES or attempt == self.max_attempts:
+                    raise
+                log.info("readings write hit %s (attempt %d), retrying", _sqlstate(exc), attempt)
+            time.sleep(random.uniform(0.0, 0.02 * attempt))  # jitter, so that racers part
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write_once(self, rows: list[ReadingRow]) -> list[WriteOutcome]:
+        newest = self._newest_revisions({_value_key(row) for row in rows})
+        outcomes: list[WriteOutcome] = []
+        inserts: list[Reading] = []
+        recorded_at = utcnow()
+        for row in rows:
+            key = _value_key(row)
+            current = newest.get(key)
+            if current is None:
+                revision, outcome = 1, WriteOutcome.NEW
+            elif current[1] == row.value and current[2] == row.unit:
+                outcomes.append(WriteOutcome.DUPLICATE)
+                continue
+            else:
+                revision, outcome = current[0] + 1, WriteOutcome.REVISED
+            newest[key] = (revision, row.value, row.unit)  # a later row of the same batch sees this one
+            outcomes.append(outcome)
+            inserts.append(_model(row, revision, recorded_at))
+        # One global insert order: concurrent writers queue on index entries in the same
+        # direction, so they never wait on each other in a cycle (see the module docstring).
+        inserts.sort(
+            key=lambda r: (r.object_id, r.device_id, r.quantity, r.interval, r.period_start, r.revision)
+        )
+        Reading.objects.using(self.using).bulk_create(inserts, batch_size=self.insert_batch_size)
+        return outcomes
+
+    def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str]]:
+        """Newest (revision, value, unit) of each key that has one, in a few range queries."""
+        by_object: dict[str, list[ValueKey]] = defaultdict(list)
+        for key in keys:
+            by_object[key[0]].append(key)
+        object_ids = sorted(by_object)
+        newest: dict[ValueKey, tuple[int, Decimal, str]] = {}
+        for start in range(0, len(object_ids), self.lookup_chunk_size):
+            chunk = object_ids[start : start + self.lookup_chunk_size]
+            chunk_keys = [key for object_id in chunk for key in by_object[object_id]]
+            # A superset of the wanted keys (the cross product of their parts within the
+            # period range), narrowed to the exact keys below; it uses the unique index.
+            candidates = (
+                Reading.objects.using(self.using)
+                .filter(
+                    object_id__in=chunk,
+                    device_id__in={key[1] for key in chunk_keys},
+                    quantity__in={key[2] for key in chunk_keys},
+                    interval__in={key[3] for key in chunk_keys},
+                    period_start__gte=min(key[4] for key in chunk_keys),
+                    period_start__lte=max(key[4] for key in chunk_keys),
+                )
+                .values_list(
+                    "object_id",
+                    "device_id",
+                    "quantity",
+                    "interval",
+                    "period_start",
+                    "revision",
+                    "value",
+                    "unit",
+                )
+            )
+            wanted = set(chunk_keys)
+            for object_id, device_id, quantity, interval, period_start, revision, value, unit in candidates:
+                key = (object_id, device_id, quantity, interval, period_start.astimezone(UTC))
+                if key in wanted and (key not in newest or newest[key][0] < revision):
+                    newest[key] = (revision, value, unit)
+        return newest
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def latest(self, query: ReadingQuery) -> Iterator[ReadingRow]:
+        """Newest revision of every matching value, by key and time; streamed."""
+        rows = self._latest(query).order_by("object_id", "device_id", "quantity", "interval", "period_start")
+        for reading in rows.iterator(chunk_size=2000):
+            yield _row(reading)
+
+    def history(self, key: SeriesKey, interval: str, period_start: datetime) -> list[ReadingRow]:
+        """Every revision of one value, oldest first."""
+        rows = Reading.objects.using(self.using).filter(
+            object_id=key.object_id,
+            device_id=key.device_id,
+            quantity=key.quantity,
+            interval=interval,
+            period_start=_utc(period_start),
+        )
+        return [_row(reading) for reading in rows.order_by("revision")]
+
+    def count(self, query: ReadingQuery) -> int:
+        """How many values (newest revisions) match: one per key, interval and period."""
+        return self._latest(query).count()
+
+    def _latest(self, query: ReadingQuery) -> QuerySet[Reading]:
+        """Matching rows that no later revision of the same value supersedes.
+
+        The NOT EXISTS probe walks the unique (key, revision) index, which is therefore the
+        index for "latest" queries. Filters apply to the newest revision: a value whose newest
+        revision is not commercial is not counted as commercial because an older one was.
+        """
+        newer = Reading.objects.using(self.using).filter(
+            object_id=OuterRef("object_id"),
+            device_id=OuterRef("device_id"),
+            quantity=OuterRef("quantity"),
+            interval=OuterRef("interval"),
+            period_start=OuterRef("period_start"),
+            revision__gt=OuterRef("revision"),
+        )
+        return self._matching(query).filter(~Exists(newer))
+
+    def _matching(self, query: ReadingQuery) -> QuerySet[Reading]:
+        rows = Reading.objects.using(self.using).all()
+        if query.object_ids is not None:
+            rows = rows.filter(object_id__in=list(query.object_ids))
+        if query.device_ids is not None:
+            rows = rows.filter(device_id__in=list(query.device_ids))
+        if query.quantities is not None:
+            rows = rows.filter(quantity__in=list(query.quantities))
+        if query.interval is not None:
+            rows = rows.filter(interval=query.interval)
+        if query.start is not None:
+            rows = rows.filter(period_start__gte=_utc(query.start))
+        if query.end is not None:
+            rows = rows.filter(period_start__lt=_utc(query.end))
+        if query.commercial is not None:
+            rows = rows.filter(commercial=query.commercial)
+        return rows
+
+
+def _sqlstate(exc: DatabaseError) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the readings store takes aware instants only")
+    return moment.astimezone(UTC)
+
+
+def _checked(row: ReadingRow) -> ReadingRow:
+    """Refuse, before anything is written, a row the database would reject or round."""
+    if row.interval not in KNOWN_INTERVALS:
+        raise ValueError(f"unknown interval {row.interval!r}; known: {', '.join(sorted(KNOWN_INTERVALS))}")
+    if not value_fits(row.value):
+        raise UnrepresentableValueError(f"value {row.value!r} cannot be stored exactly")
+    texts = {
+        "object_id": row.key.object_id,
+        "device_id": row.key.device_id,
+        "quantity": row.key.quantity,
+        "unit": row.unit,
+        "quality": row.quality,
+        "source": row.source,
+    }
+    for name, text in texts.items():
+        if len(text) > _TEXT_LIMITS[name]:
+            raise ValueError(f"{name} is longer than {_TEXT_LIMITS[name]} characters: {text[:20]!r}…")
+    return row
+
+
+def _value_key(row: ReadingRow) -> ValueKey:
+    return (row.key.object_id, row.key.device_id, row.key.quantity, row.interval, _utc(row.period_start))
+
+
+def _model(row: ReadingRow, revision: int, recorded_at: datetime) -> Reading:
+    return Reading(
+        object_id=row.key.object_id,
+        device_id=row.key.device_id,
+        quantity=row.key.quantity,
+        interval=row.interval,
+        period_start=_utc(row.period_start),
+        value=row.value,
+        unit=row.unit,
+        quality=row.quality,
+        commercial=row.commercial,
+        source=row.source,
+        revision=revision,
+        recorded_at=recorded_at,
+    )
+
+
+def _row(reading: Reading) -> ReadingRow:
+    return ReadingRow(
+        key=SeriesKey(reading.object_id, reading.device_id, reading.quantity),
+        interval=reading.interval,
+        period_start=reading.period_start.astimezone(UTC),
+        value=tidy_value(reading.value),
+        unit=reading.unit,
+        quality=reading.quality,
+        source=reading.source,
+        commercial=reading.commercial,
+        revision=reading.revision,
+        recorded_at=reading.recorded_at,
+    )

@@ -1,0 +1,86 @@
+"""Gateway services and the subjects' systems connected to them (INT, ENV-04/05)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from egsu.registry import rules
+from egsu.registry.models.subjects import Subject
+
+
+def validate_sender_id(value: str) -> None:
+    problem = rules.sender_id_problem(value)
+    if problem:
+        raise ValidationError(problem, code="invalid_sender_id")
+
+
+class Service(models.Model):
+    """A gateway service key (serviceId) the System answers; unknown keys get SCE004."""
+
+    service_id = models.CharField(_("service ID"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["service_id"]
+
+    def __str__(self) -> str:
+        return self.service_id
+
+
+class Contour(models.TextChoices):
+    TEST = "test", _("test")
+    PRODUCTION = "production", _("production")
+
+
+class ConnectedSystem(models.Model):
+    """A subject's system that logs in to the gateway channel with senderId and password.
+
+    Only a salted slow hash is kept (Django's hasher); the clear password is never stored.
+    """
+
+    sender_id = models.CharField(
+        _("sender ID (login)"), max_length=50, unique=True, validators=[validate_sender_id]
+    )
+    password_hash = models.CharField(_("password hash"), max_length=128, editable=False)
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, related_name="connected_systems", verbose_name=_("subject")
+    )
+    services = models.ManyToManyField(Service, blank=True, related_name="systems", verbose_name=_("services"))
+    contour = models.CharField(_("contour"), max_length=10, choices=Contour.choices, default=Contour.TEST)
+    active = models.BooleanField(_("active"), default=True)
+    require_business_signature = models.BooleanField(_("require business signature"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connected system")
+        verbose_name_plural = _("connected systems")
+        ordering = ["sender_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contour__in=[c.value for c in Contour]),
+                name="registry_system_contour_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sender_id
+
+    def set_password(self, raw: str | None) -> None:
+        """Hash and keep ``raw``; None leaves the system unable to log in until a password is set."""
+        self.password_hash = make_password(raw)
+
+    def check_password(self, raw: str | None) -> bool:
+        if raw is None or not self.password_hash:
+            return False
+        return check_password(raw, self.password_hash)
+
+    @property
+    def has_usable_password(self) -> bool:
+        return bool(self.password_hash) and not self.password_hash.startswith("!")

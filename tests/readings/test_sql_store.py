@@ -1,0 +1,219 @@
+"""The SQL readings store: NEW / DUPLICATE / REVISED, history, latest, exact values."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from egsu.readings.models import Reading
+from egsu.readings.store import ReadingQuery, SeriesKey, UnrepresentableValueError, WriteOutcome
+from tests.readings.factories import DAY, make_row
+
+NEW, DUPLICATE, REVISED = WriteOutcome.NEW, WriteOutcome.DUPLICATE, WriteOutcome.REVISED
+MASS = SeriesKey("407001", "1", "mass")
+
+
+def test_first_write_of_a_key_is_new_revision_1(store):
+    # given an empty store, when a value is written
+    outcomes = store.write([make_row("80.46875")])
+    # then it is NEW and stored as revision 1
+    assert outcomes == [NEW]
+    assert [(r.revision, r.value, r.source) for r in store.history(MASS, "P1D", DAY)] == [
+        (1, Decimal("80.46875"), "msg-1")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("second", "unit", "expected"),
+    [
+        pytest.param("80.46875", "t", DUPLICATE, id="same-value"),
+        pytest.param("80.468750000", "t", DUPLICATE, id="same-value-other-scale"),
+        pytest.param("80.46876", "t", REVISED, id="other-value"),
+        pytest.param("80.46875", "kg", REVISED, id="same-number-other-unit"),
+    ],
+)
+def test_rewriting_a_key(store, second, unit, expected):
+    # given a stored value
+    store.write([make_row("80.46875")])
+    # when the same key arrives again
+    outcomes = store.write([make_row(second, unit=unit, source="msg-2")])
+    # then it is a duplicate (nothing written) or a new revision
+    assert outcomes == [expected]
+    assert Reading.objects.count() == (1 if expected is DUPLICATE else 2)
+
+
+def test_revisions_keep_history_in_order_and_latest_is_the_newest(store):
+    # given three different values and a repeat of the last, sent one after another
+    for value, source in [("1.5", "m1"), ("2.5", "m2"), ("3.5", "m3"), ("3.5", "m4")]:
+        store.write([make_row(value, source=source)])
+    # then history lists each distinct value once, oldest first
+    history = store.history(MASS, "P1D", DAY)
+    assert [(r.revision, r.value, r.source) for r in history] == [
+        (1, Decimal("1.5"), "m1"),
+        (2, Decimal("2.5"), "m2"),
+        (3, Decimal("3.5"), "m3"),
+    ]
+    assert all(r.recorded_at is not None for r in history)
+    # and latest gives only revision 3
+    latest = list(store.latest(ReadingQuery(object_ids=["407001"])))
+    assert [(r.revision, r.value) for r in latest] == [(3, Decimal("3.5"))]
+    assert store.count(ReadingQuery(object_ids=["407001"])) == 1
+
+
+def test_going_back_to_an_earlier_value_is_a_revision(store):
+    # given revisions 1.5 then 2.5, when 1.5 comes again
+    store.write([make_row("1.5"), make_row("2.5")])
+    outcomes = store.write([make_row("1.5", source="m3")])
+    # then it is compared with the newest revision only
+    assert outcomes == [REVISED]
+    assert [r.value for r in store.history(MASS, "P1D", DAY)] == [
+        Decimal("1.5"),
+        Decimal("2.5"),
+        Decimal("1.5"),
+    ]
+
+
+def test_one_batch_with_repeats_of_a_key_is_taken_in_order(store):
+    # given one write holding the same key three times, and another key
+    outcomes = store.write(
+        [make_row("1"), make_row("1"), make_row("2"), make_row("7", quantity="volume", unit="m3")]
+    )
+    # then each row is compared with the rows before it
+    assert outcomes == [NEW, DUPLICATE, REVISED, NEW]
+    assert [r.revision for r in store.history(MASS, "P1D", DAY)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        pytest.param("0.0001220703", "0.0001220703", id="tiny-mass"),
+        pytest.param("132936.6", "132936.6", id="totaliser"),
+        pytest.param("1E+9", "1000000000", id="a-billion"),
+        pytest.param("999999999999999", "999999999999999", id="15-integer-digits"),
+        pytest.param("0.000000000001", "1E-12", id="12-decimals"),
+        pytest.param("-40.25", "-40.25", id="negative-temperature"),
+        pytest.param("0.000", "0", id="zero"),
+        pytest.param("123456789.012345", "123456789.012345", id="15-significant"),
+    ],
+)
+def test_values_come_back_exactly(store, value, shown):
+    # when a value is stored
+    store.write([make_row(value)])
+    # then latest and history give back the same number, without the column's padding zeros
+    (row,) = store.latest(ReadingQuery())
+    assert row.value == Decimal(value)
+    assert str(row.value) == shown
+    assert store.history(MASS, "P1D", DAY)[0].value == Decimal(value)
+    # and writing it again is a duplicate
+    assert store.write([make_row(value, source="again")]) == [DUPLICATE]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("0.0000000000001", id="13-decimals"),
+        pytest.param("1234567890123456", id="16-integer-digits"),
+        pytest.param("1.23456789012345678", id="18-significant"),
+        pytest.param("NaN", id="nan"),
+        pytest.param("Infinity", id="infinity"),
+    ],
+)
+def test_values_that_would_be_rounded_are_refused_and_nothing_is_written(store, value):
+    # given a batch with one good value and one that a backend would round
+    rows = [make_row("1"), make_row(value, quantity="volume")]
+    # when written, then the whole write is refused
+    with pytest.raises(UnrepresentableValueError):
+        store.write(rows)
+    assert Reading.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"interval": "PT5M"}, "unknown interval", id="unknown-interval"),
+        pytest.param({"period_start": datetime(2024, 1, 11)}, "naive", id="naive-time"),  # noqa: DTZ001
+        pytest.param({"object_id": "x" * 65}, "object_id is longer", id="long-object-id"),
+        pytest.param({"source": "s" * 101}, "source is longer", id="long-source"),
+    ],
+)
+def test_malformed_rows_are_refused(store, changes, message):
+    with pytest.raises(ValueError, match=message):
+        store.write([make_row("1", **changes)])
+    assert Reading.objects.count() == 0
+
+
+def test_period_start_with_any_offset_is_the_same_key(store):
+    # given a daily value sent with +06:00, when the same instant arrives written in UTC
+    astana_plus_6 = DAY.astimezone(timezone(timedelta(hours=6)))
+    store.write([make_row("5", period_start=astana_plus_6)])
+    outcomes = store.write([make_row("5", period_start=DAY.astimezone(UTC))])
+    # then it is the same key
+    assert outcomes == [DUPLICATE]
+    assert store.history(MASS, "P1D", astana_plus_6)[0].period_start == DAY
+
+
+def test_empty_write_does_nothing(store):
+    assert store.write([]) == []
+
+
+def test_latest_filters_and_orders(store):
+    # given two objects, two quantities, three days, two intervals, one commercial device
+    rows = []
+    for day in range(3):
+        start = DAY + timedelta(days=day)
+        rows += [
+            make_row(str(day), object_id="B", period_start=start),
+            make_row(str(day), object_id="A", period_start=start, commercial=True),
+            make_row(str(day), object_id="A", quantity="volume", unit="m3", period_start=start),
+            make_row(str(day), object_id="A", interval="PT2H", period_start=start + timedelta(hours=2)),
+        ]
+    store.write(rows)
+    # when asking for object A, daily, the first two days
+    query = ReadingQuery(object_ids=["A"], interval="P1D", start=DAY, end=DAY + timedelta(days=2))
+    got = [(r.key.object_id, r.key.quantity, r.period_start) for r in store.latest(query)]
+    # then rows come by key then time, the end excluded
+    assert got == [
+        ("A", "mass", DAY),
+        ("A", "mass", DAY + timedelta(days=1)),
+        ("A", "volume", DAY),
+        ("A", "volume", DAY + timedelta(days=1)),
+    ]
+    assert store.count(query) == 4
+    assert store.count(ReadingQuery(commercial=True)) == 3
+    assert store.count(ReadingQuery(quantities=["volume"], device_ids=["1"])) == 3
+    assert store.count(ReadingQuery()) == 12
+
+
+def test_commercial_filter_looks_at_the_newest_revision_only(store):
+    # given a value first stored as commercial, then revised from a non-commercial source
+    store.write([make_row("1", commercial=True)])
+    store.write([make_row("2", commercial=False)])
+    # then it is not counted as commercial any more (ACC-06)
+    assert store.count(ReadingQuery(commercial=True)) == 0
+    assert [r.value for r in store.latest(ReadingQuery(commercial=False))] == [Decimal("2")]
+
+
+def test_a_large_message_is_written_in_one_batch_quickly(store, django_assert_max_num_queries):
+    # given a 5,000-record message: 5,000 devices × 5 quantities = 25,000 rows
+    quantities = ["mass", "volume", "density", "temperature", "tankLevel"]
+    rows = [
+        make_row(f"{device}.{q}", object_id=f"{device:06d}", device_id="2", quantity=name, unit="u")
+        for device in range(5000)
+        for q, name in enumerate(quantities)
+    ]
+    # when written, twice (the second time as a re-sent message)
+    started = time.perf_counter()
+    first = store.write(rows)
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with django_assert_max_num_queries(40):
+        second = store.write(rows)
+    second_s = time.perf_counter() - started
+    print(f"\n25,000 rows: first write {first_s:.2f} s, re-sent {second_s:.2f} s")  # noqa: T201
+    # then everything is new once and duplicate the second time
+    assert first == [NEW] * 25000
+    assert second == [DUPLICATE] * 25000
+    assert Reading.objects.count() == 25000

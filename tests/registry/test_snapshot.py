@@ -1,0 +1,107 @@
+"""DjangoRegistryView: what the ISUN rules read from the registry, in few queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from egsu.isun.registry_view import DeviceInfo, FacilityInfo, RegistryView
+from egsu.registry.models import ProductType
+from egsu.registry.snapshot import DjangoRegistryView
+from tests.registry.factories import (
+    make_device,
+    make_facility,
+    make_pipeline,
+    make_product_type,
+    make_subject,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def registry():
+    subject = make_subject(bin="020240000555", name="KMG")
+    make_product_type(1)
+    make_pipeline(3)
+    sikn = make_facility("407001", kind="1.3", subject=subject)
+    make_device(
+        sikn, "1", device_type_id=2, product_type_id=1, pipeline_id=3, commercial=True, operations=[3]
+    )
+    tank = make_facility("407004", kind="1.2", subject=subject, active=False)
+    make_device(tank, "2", device_type_id=1, product_type_id=1, active=False)
+    return subject
+
+
+def test_facility_carries_everything_the_rules_need(registry):
+    view: RegistryView = DjangoRegistryView()
+    assert view.facility("407001") == FacilityInfo(
+        object_id="407001",
+        kind="1.3",
+        subject_bin="020240000555",
+        active=True,
+        devices={
+            "1": DeviceInfo(
+                device_id="1",
+                device_type_id=2,
+                product_type_id=1,
+                pipeline_id=3,
+                commercial=True,
+                active=True,
+                allowed_operations=frozenset({3}),
+            )
+        },
+    )
+
+
+def test_inactive_facility_and_device_are_returned_marked_inactive(registry):
+    facility = DjangoRegistryView().facility("407004")
+    assert facility.active is False
+    assert facility.devices["2"].active is False
+    assert facility.devices["2"].allowed_operations == frozenset()
+
+
+def test_unknown_facility_is_none(registry):
+    assert DjangoRegistryView().facility("999999") is None
+
+
+def test_facility_without_devices_has_an_empty_map(registry):
+    make_facility("501001", kind="1.4", subject=registry)
+    assert DjangoRegistryView().facility("501001").devices == {}
+
+
+def test_prefetch_loads_many_facilities_in_two_queries_and_then_none(registry):
+    for n in range(300):
+        facility = make_facility(f"6{n:05d}", kind="1.8", subject=registry)
+        make_device(facility, "1", device_type_id=11, operations=[12, 13])
+    wanted = [f"6{n:05d}" for n in range(300)] + ["407001", "missing"]
+    view = DjangoRegistryView()
+    with CaptureQueriesContext(connection) as queries:
+        view.prefetch(wanted)
+    assert len(queries.captured_queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        facilities = [view.facility(object_id) for object_id in wanted]
+    assert queries.captured_queries == []
+    assert facilities[0].devices["1"].allowed_operations == {12, 13}
+    assert facilities[-1] is None
+
+
+def test_dictionary_lookups_cost_one_query_each_per_request(registry):
+    view = DjangoRegistryView()
+    with CaptureQueriesContext(connection) as queries:
+        results = [
+            view.product_type_exists(1),
+            view.product_type_exists(2),
+            view.pipeline_exists(3),
+            view.pipeline_exists(1),
+        ]
+        results += [view.product_type_exists(1), view.pipeline_exists(3)]
+    assert results == [True, False, True, False, True, True]
+    assert len(queries.captured_queries) == 2
+
+
+def test_inactive_product_type_does_not_exist(registry):
+    make_product_type(2, "Gas condensate")
+    ProductType.objects.filter(id=2).update(active=False)
+    assert DjangoRegistryView().product_type_exists(2) is False
