@@ -60,6 +60,8 @@ def database_from_url(url: str, var_dir: Path) -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
+            # A file, not shared memory, so that threads and live-server tests see real SQLite locking.
+            "TEST": {"NAME": str(var_dir / "test-egsu.sqlite3")},
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {

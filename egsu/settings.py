@@ -78,6 +78,7 @@ TIME_ZONE = "Asia/Almaty"  # INT-37: shown in Astana time, stored in UTC
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.var_dir / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

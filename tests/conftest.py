@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -15,6 +16,19 @@ def shared_path(*parts: str) -> Path:
     """A file under ../shared, read in place; skip with a reason when that folder is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared (third-party schemas, examples and NCA test certs) "
-                    "is not next to this checkout, so this compatibility test cannot run")
+        pytest.skip(
+            f"{path} is absent: ../shared (third-party schemas, examples and NCA test certs) "
+            "is not next to this checkout, so this compatibility test cannot run"
+        )
     return path
+
+
+class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """The production algorithm with fewer rounds, so password checks do not dominate the suite."""
+
+    iterations = 1_000
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]

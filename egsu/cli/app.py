@@ -7,7 +7,6 @@ import os
 import secrets
 import sys
 
-
 import typer
 from django.conf import settings
 from rich.console import Console

@@ -192,17 +192,28 @@ def _repeat(entry, *, raw: bytes, request: SyncRequest, remote_addr: str, now: d
         )
     previous = journal.answer_for(entry)
     if previous is not None and previous.status_code != errors.InternalError.code:
-        journal.record_repeat(entry, remote_addr=remote_addr)
-        return Answer(500 if previous.status_code.startswith("SCE") else 200, journal.raw_bytes(previous))
+        repeat = journal.record_repeat(entry, remote_addr=remote_addr)
+        body = journal.raw_bytes(previous)
+        # INT-51: the answer sent again is a sending too.
+        journal.record_outgoing(
+            request=repeat,
+            message_id=previous.message_id,
+            addressee=request.sender_id,
+            raw=body,
+            status_code=previous.status_code,
+            status_message=previous.status_message,
+            service_id=request.service_id,
+        )
+        return Answer(500 if previous.status_code.startswith("SCE") else 200, body)
     # The first attempt never finished (crash, internal error): process again; the store is idempotent.
     system = _authorise(request)
     return _process(entry, request, system, now=now)
 
 
 def _process(entry, request: SyncRequest, system, *, now: datetime) -> Answer:
-    raw_records = parse_records(request.data) if request.data is not None else []
-    if not raw_records:
-        raise errors.FormatError("requestData/data holds no records")
+    if request.data is None:
+        raise errors.FormatError("requestData/data is missing")
+    raw_records = parse_records(request.data)  # raises FormatError when data holds no records
     view = DjangoRegistryView()
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
     verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)

@@ -41,10 +41,7 @@ def sync_channel(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     body, oversized = _read_body(request, settings.CONFIG.max_message_bytes)
     answer = services.receive(body, remote_addr=_client_addr(request), oversized=oversized)
-    response = HttpResponse(answer.body, status=answer.http_status, content_type=XML)
-    if oversized:
-        response["Connection"] = "close"
-    return response
+    return HttpResponse(answer.body, status=answer.http_status, content_type=XML)
 
 
 def sync_channel_schema(request: HttpRequest, name: str) -> HttpResponse:
