@@ -6,13 +6,13 @@ SCE001–SCE004 is produced by sending the offending message (App.4, ENV-02..05)
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import zeep.exceptions
 from lxml import etree
 
-from egsu.clock import astana_midnight
+from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.isun.receipt import parse_receipt
 from egsu.journal.models import JournalEntry
 from egsu.readings.models import Reading
@@ -35,7 +35,7 @@ def test_every_table_is_accepted_through_zeep(zeep_client, stand, kind, is_daily
     # given a device of a facility of this kind, registered to the sender's subject
     facility = _facility_of_kind(stand, kind)
     device = facility["devices"][0]
-    start = astana_midnight(date.today() - timedelta(days=2)) if is_daily else recent_two_hour_slot()
+    start = astana_midnight(astana_date(utcnow()) - timedelta(days=2)) if is_daily else recent_two_hour_slot()
     record = device_record(facility, device, period_start=start, is_daily=is_daily)
 
     # when the subject's system sends it
@@ -140,14 +140,15 @@ def test_a_resent_record_is_a_duplicate_and_a_changed_one_a_revision(zeep_client
     device = facility["devices"][0]
     start = recent_two_hour_slot(6)
     record = device_record(facility, device, period_start=start, is_daily=False)
-    send = lambda recs: parse_receipt(
-        zeep_client.send(  # noqa: E731
+
+    def send(recs):
+        answer = zeep_client.send(
             message_id=new_message_id(),
             sender_id=stand["senderId"],
             password=DEMO_PASSWORD,
             records=events(recs),
-        ).responseData.data
-    )
+        )
+        return parse_receipt(answer.responseData.data)
 
     assert send([record]).records[0].status == "ACCEPTED"
     rows = Reading.objects.count()
