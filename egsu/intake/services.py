@@ -86,23 +86,38 @@ def receive(
         log.exception("intake failed before the journal entry")
         return _fault(errors.InternalError("please retry later"), session_id=None, now=now)
 
-    entry, created = journal.record_incoming(
-        message_id=request.message_id,
-        sender_id=request.sender_id,
-        service_id=request.service_id,
-        raw=raw,
-        remote_addr=remote_addr,
-        correlation_id=request.correlation_id,
-        addressee=ADDRESSEE,
-    )
-    if not created:
-        return _repeat(entry, raw=raw, request=request, remote_addr=remote_addr, now=now)
+    try:
+        entry, created = journal.record_incoming(
+            message_id=request.message_id,
+            sender_id=request.sender_id,
+            service_id=request.service_id,
+            raw=raw,
+            remote_addr=remote_addr,
+            correlation_id=request.correlation_id,
+            addressee=ADDRESSEE,
+        )
+    except Exception:  # noqa: BLE001 - no journal entry, no acknowledgement (nothing is lost)
+        log.exception("could not journal message %s of %s", request.message_id, request.sender_id)
+        return _fault(errors.InternalError("please retry later"), session_id=request.session_id, now=now)
 
     try:
+        if not created:
+            return _repeat(entry, system, raw=raw, request=request, remote_addr=remote_addr, now=now)
         return _process(entry, request, system, now=now)
     except errors.GatewayError as exc:
+        return _answer_fault(entry, request, exc, now=now)
+    except Exception:  # noqa: BLE001 - our failure: the sender may resend the same message (INT-13)
+        log.exception(
+            "intake failed while processing message %s of %s", request.message_id, request.sender_id
+        )
+        return _answer_fault(entry, request, errors.InternalError("please retry later"), now=now)
+
+
+def _answer_fault(entry, request: SyncRequest, exc: errors.GatewayError, *, now: datetime) -> Answer:
+    """Fault an already journalled message, journalling the fault as a sending too (INT-51)."""
+    answer = _fault(exc, session_id=request.session_id, now=now)
+    try:
         journal.update_incoming(entry, status_code=exc.code, status_message=exc.message[:250])
-        answer = _fault(exc, session_id=request.session_id, now=now)
         journal.record_outgoing(
             request=entry,
             message_id=str(uuid.uuid4()),
@@ -112,14 +127,9 @@ def receive(
             status_message=exc.message[:250],
             service_id=request.service_id,
         )
-        return answer
-    except Exception:  # noqa: BLE001
-        log.exception(
-            "intake failed while processing message %s of %s", request.message_id, request.sender_id
-        )
-        exc = errors.InternalError("please retry later")
-        journal.update_incoming(entry, status_code=exc.code, status_message=exc.message)
-        return _fault(exc, session_id=request.session_id, now=now)
+    except Exception:  # noqa: BLE001 - the fault still goes out
+        log.exception("could not journal the fault for %s", request.message_id)
+    return answer
 
 
 def _check_headers(request: SyncRequest) -> None:
@@ -180,7 +190,7 @@ def _refuse(
     return answer
 
 
-def _repeat(entry, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime) -> Answer:
+def _repeat(entry, system, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime) -> Answer:
     """A messageId this sender already used: same message → same answer; different content → refused."""
     if entry.sha256 != hashlib.sha256(raw).hexdigest():
         return _refuse(
@@ -191,7 +201,7 @@ def _repeat(entry, *, raw: bytes, request: SyncRequest, remote_addr: str, now: d
             now=now,
         )
     previous = journal.answer_for(entry)
-    if previous is not None and previous.status_code != errors.InternalError.code:
+    if previous is not None:
         repeat = journal.record_repeat(entry, remote_addr=remote_addr)
         body = journal.raw_bytes(previous)
         # INT-51: the answer sent again is a sending too.
@@ -206,7 +216,6 @@ def _repeat(entry, *, raw: bytes, request: SyncRequest, remote_addr: str, now: d
         )
         return Answer(500 if previous.status_code.startswith("SCE") else 200, body)
     # The first attempt never finished (crash, internal error): process again; the store is idempotent.
-    system = _authorise(request)
     return _process(entry, request, system, now=now)
 
 

@@ -232,10 +232,18 @@ def record_outgoing(
     return entry
 
 
+INTERNAL_ERROR_CODE = "SCE909"
+
+
 def answer_for(request_entry: JournalEntry) -> JournalEntry | None:
-    """The answer we sent to a request (the first one), to send again byte for byte."""
+    """The answer that stands for a request, to send again byte for byte.
+
+    That is the first answer that was not our own internal error: after an internal
+    error the request is processed again, and the answer of that attempt stands.
+    """
     return (
         JournalEntry.objects.filter(direction=Direction.OUT, related=request_entry)
+        .exclude(status_code=INTERNAL_ERROR_CODE)
         .order_by("occurred_at", "pk")
         .first()
     )

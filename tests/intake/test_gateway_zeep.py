@@ -14,6 +14,7 @@ from lxml import etree
 
 from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.isun.receipt import parse_receipt
+from egsu.isun.tables import QUANTITIES
 from egsu.journal.models import JournalEntry
 from egsu.readings.models import Reading
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
@@ -55,23 +56,7 @@ def test_every_table_is_accepted_through_zeep(zeep_client, stand, kind, is_daily
     stored = Reading.objects.filter(
         object_id=facility["id"], device_id=device["deviceNameId"], period_start=start
     )
-    assert stored.count() == len(
-        [
-            k
-            for k in record
-            if k
-            in {
-                "tankLevel",
-                "volume",
-                "mass",
-                "massflowbegin",
-                "massflowend",
-                "temperature",
-                "pressure",
-                "density",
-            }
-        ]
-    )
+    assert stored.count() == len([k for k in record if k in QUANTITIES])
     assert {r.interval for r in stored} == {"P1D" if is_daily else "PT2H"}
 
 
