@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import path
+from django.views.generic import RedirectView
 
 from egsu.intake import views as intake_views
 
@@ -9,4 +10,6 @@ urlpatterns = [
     path("shep/SyncChannel", intake_views.sync_channel, name="shep-sync-channel"),
     path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
     path("admin/", admin.site.urls),
+    # The web cabinets come with their own issue; until then the front door is the administration.
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
