@@ -203,6 +203,7 @@ def _record(slot: Slot) -> dict[str, str]:
 class Message:
     body: bytes
     records: list[dict[str, str]]
+    slots: list[Slot]
 
     @property
     def rows(self) -> int:
@@ -211,7 +212,8 @@ class Message:
 
 
 def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
-    records = [_record(next(slots)) for _ in range(size)]
+    taken = [next(slots) for _ in range(size)]
+    records = [_record(slot) for slot in taken]
     body = build_request(
         message_id=str(uuid.uuid4()),
         service_id=manifest["serviceId"],
@@ -220,7 +222,7 @@ def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
         payload=list(records_element(records)),
         data_type=DATA_TYPE,
     )
-    return Message(body, records)
+    return Message(body, records, taken)
 
 
 # ------------------------------------------------------------------------------- the server
@@ -251,7 +253,9 @@ class Postgres:
         parsed = urlparse(self.url)
         self.name = unquote(parsed.path.lstrip("/"))
         if "bench" not in self.name:
-            raise SystemExit(f"refusing to drop and create database {self.name!r}: its name must contain 'bench'")
+            raise SystemExit(
+                f"refusing to drop and create database {self.name!r}: its name must contain 'bench'"
+            )
         self.params = {
             "host": parsed.hostname or "127.0.0.1",
             "port": parsed.port or 5432,
@@ -309,7 +313,9 @@ class Server:
         with httpx.Client(timeout=5) as client:
             while time.perf_counter() - start < limit_s:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log_tail()}")
+                    raise RuntimeError(
+                        f"the server exited with {self.process.returncode}:\n{self.log_tail()}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     answer = client.get(wsdl)
                     if answer.status_code == 200 and b"definitions" in answer.content:
@@ -431,7 +437,9 @@ class RunResult:
         return statistics.fmean(self.latencies)
 
 
-def run_size(endpoint: str, messages: list[Message], size: int, concurrency: int, timeout: float) -> RunResult:
+def run_size(
+    endpoint: str, messages: list[Message], size: int, concurrency: int, timeout: float
+) -> RunResult:
     outcomes = send_all(endpoint, [m.body for m in messages], concurrency, timeout)
     failures = []
     for index, outcome in enumerate(outcomes):
@@ -442,20 +450,28 @@ def run_size(endpoint: str, messages: list[Message], size: int, concurrency: int
 
 
 def trivial_requests(endpoint: str, count: int, concurrency: int) -> tuple[float, float, float]:
-    """The server's floor: GET on the endpoint (405 from the view, no database), req/s, p50, p99."""
+    """The server's floor: GET on the endpoint (405 from the view, no database); req/s, p50, p99."""
     local = threading.local()
+    clients: list[httpx.Client] = []
+    lock = threading.Lock()
 
     def get(_: int) -> float:
         client = getattr(local, "client", None)
         if client is None:
             client = local.client = httpx.Client(timeout=10)
+            with lock:
+                clients.append(client)
         started = time.perf_counter()
         client.get(endpoint)
         return time.perf_counter() - started
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        latencies = sorted(pool.map(get, range(count)))
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            latencies = sorted(pool.map(get, range(count)))
+    finally:
+        for client in clients:
+            client.close()
     wall = time.perf_counter() - start
     return count / wall, percentile(latencies, 50), percentile(latencies, 99)
 
@@ -475,7 +491,16 @@ STAGES = (
 )
 # The envelope module both reads requests and writes answers; these functions write.
 _ENVELOPE_WRITERS = frozenset(
-    {"build_response", "build_fault", "_new_envelope", "_add", "_serialize", "_xml_safe", "_truncate", "_guid"}
+    {
+        "build_response",
+        "build_fault",
+        "_new_envelope",
+        "_add",
+        "_serialize",
+        "_xml_safe",
+        "_truncate",
+        "_guid",
+    }
     | {"_flatten", "_error_info"}
 )
 _INTAKE_STAGES = {
@@ -487,7 +512,10 @@ _INTAKE_STAGES = {
 
 
 def _is_orchestrator(file: str, function: str) -> bool:
-    return file.replace(os.sep, "/").endswith("egsu/intake/services.py") and function in {"receive", "_process"}
+    return file.replace(os.sep, "/").endswith("egsu/intake/services.py") and function in {
+        "receive",
+        "_process",
+    }
 
 
 def _stage_of(file: str, function: str) -> str | None:
@@ -560,7 +588,11 @@ def breakdown(profile: cProfile.Profile) -> Breakdown:
 
 
 def _is_driver(file: str, function: str) -> bool:
-    return "sqlite3." in function or "/psycopg/" in file.replace(os.sep, "/")
+    """Time inside the DB-API driver: sqlite3's C methods (cProfile names Django's cursor subclass's
+    ``execute`` after the subclass), or any psycopg code."""
+    if file == "~":
+        return "sqlite3." in function or "SQLiteCursorWrapper.execute" in function
+    return "/psycopg/" in file.replace(os.sep, "/")
 
 
 def _describe(file: str, line: int, function: str) -> str:
@@ -575,13 +607,17 @@ def _describe(file: str, line: int, function: str) -> str:
 
 
 def print_breakdown(title: str, result: Breakdown, plain: float) -> None:
-    _log(f"  {title}: profiled {_fmt_ms(result.total)} ms (unprofiled {_fmt_ms(plain)} ms; cProfile adds the rest)")
+    _log(
+        f"  {title}: profiled {_fmt_ms(result.total)} ms (unprofiled {_fmt_ms(plain)} ms; cProfile adds the rest)"
+    )
     accounted = 0.0
     for name, seconds in result.stages.items():
         accounted += seconds
         _log(f"    {name:<44} {seconds:8.3f} s {100 * seconds / result.total:5.1f} %")
     other = result.total - accounted
-    _log(f"    {'other (intake glue: uuid, hashing, …)':<44} {other:8.3f} s {100 * other / result.total:5.1f} %")
+    _log(
+        f"    {'other (intake glue: uuid, hashing, …)':<44} {other:8.3f} s {100 * other / result.total:5.1f} %"
+    )
     _log("    across stages:")
     _log(
         f"    {'  database driver (SQL, commits/fsync)':<44} {result.driver:8.3f} s "
@@ -590,7 +626,9 @@ def print_breakdown(title: str, result: Breakdown, plain: float) -> None:
     orm_only = result.orm - result.driver
     _log(f"    {'  Django ORM around it':<44} {orm_only:8.3f} s {100 * orm_only / result.total:5.1f} %")
     python = result.total - result.orm
-    _log(f"    {'  everything else (our Python, lxml)':<44} {python:8.3f} s {100 * python / result.total:5.1f} %")
+    _log(
+        f"    {'  everything else (our Python, lxml)':<44} {python:8.3f} s {100 * python / result.total:5.1f} %"
+    )
     _log("    top functions by own time:")
     for name, seconds, calls in result.top[:8]:
         _log(f"      {seconds:7.3f} s {calls:>8,} calls  {name}")
@@ -600,13 +638,22 @@ def print_breakdown(title: str, result: Breakdown, plain: float) -> None:
 
 
 def _bare_rows(messages: list[Message], run: int) -> list[tuple]:
-    rows = []
-    for message in messages:
-        for record in message.records:
-            for name, value in record.items():
-                if name in UNITS:
-                    rows.append((record["ID"], record.get("deviceNameId", "?"), name, "PT2H", record["datetime"], value, run))
-    return rows
+    """The values of these messages as plain tuples (key, value), revision ``run`` so that each run is new."""
+    return [
+        (
+            slot.facility["id"],
+            slot.device["deviceNameId"],
+            name,
+            "PT2H",
+            slot.period_start.isoformat(),
+            value,
+            run,
+        )
+        for message in messages
+        for slot, record in zip(message.slots, message.records, strict=True)
+        for name, value in record.items()
+        if name in UNITS
+    ]
 
 
 _BARE_TABLE = (
@@ -625,71 +672,75 @@ class Bare:
     commit: float  # one single-row insert + durable commit
 
 
-def bare_blocks(message100: Message, insert_sets: dict[int, list[Message]], var_dir: Path, pg: Postgres | None) -> Bare:
+class _BareDatabase:
+    """A plain DB-API connection with the application's durability, outside Django."""
+
+    def __init__(self, var_dir: Path, pg: Postgres | None) -> None:
+        self.pg = pg
+        if pg is None:
+            self.conn = sqlite3.connect(var_dir / "bare.sqlite3", isolation_level=None)
+            # The application's SQLite settings (egsu.conf): WAL, synchronous=FULL, BEGIN IMMEDIATE.
+            self.conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            self.conn.execute(_BARE_TABLE)
+            self.cursor = self.conn.cursor()
+            self.sql = _BARE_INSERT
+        else:
+            self.conn = pg.connect()
+            self.cursor = self.conn.cursor()
+            self.cursor.execute(_BARE_TABLE)
+            self.conn.commit()
+            self.sql = _BARE_INSERT.replace("?", "%s")
+
+    def insert(self, rows: list[tuple]) -> None:
+        if self.pg is None:
+            self.cursor.execute("BEGIN IMMEDIATE")
+            self.cursor.executemany(self.sql, rows)
+            self.cursor.execute("COMMIT")
+        else:
+            self.cursor.executemany(self.sql, rows)
+            self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def bare_blocks(
+    message100: Message, insert_sets: dict[int, Message], var_dir: Path, pg: Postgres | None
+) -> Bare:
     from egsu.shep.xmlparse import parse_document
 
     body = message100.body
     lxml_parse = _median_time(lambda: etree.fromstring(body), 50)
     our_parse = _median_time(lambda: parse_document(body), 50)
-    insert: dict[int, float] = {}
-    if pg is None:
-        conn = sqlite3.connect(var_dir / "bare.sqlite3", isolation_level=None)
-        # The same durability as the application's SQLite (egsu.conf): WAL, synchronous=FULL.
-        conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-        conn.execute(_BARE_TABLE)
-        insert_sql, placeholder_conn = _BARE_INSERT, conn
-
-        def begin() -> None:
-            conn.execute("BEGIN IMMEDIATE")
-
-        def commit() -> None:
-            conn.execute("COMMIT")
-
-        cursor = conn
-    else:
-        conn = pg.connect()
-        with conn.cursor() as setup:
-            setup.execute(_BARE_TABLE)
-        conn.commit()
-        insert_sql = _BARE_INSERT.replace("?", "%s")
-        placeholder_conn = conn
-
-        def begin() -> None:
-            pass
-
-        def commit() -> None:
-            conn.commit()
-
-        cursor = conn.cursor()
+    database = _BareDatabase(var_dir, pg)
     run = 0
-    for messages in insert_sets.values():
-        times = []
-        for _ in range(7):
+    insert: dict[int, float] = {}
+    try:
+        for message in insert_sets.values():
+            times = []
+            for _ in range(7):
+                run += 1
+                rows = _bare_rows([message], run)
+                start = time.perf_counter()
+                database.insert(rows)
+                times.append(time.perf_counter() - start)
+            insert[message.rows] = statistics.median(times)
+        commits = []
+        for _ in range(21):
             run += 1
-            rows = _bare_rows(messages, run)
+            rows = [("c", "c", "c", "PT2H", "c", "0", run)]
             start = time.perf_counter()
-            begin()
-            cursor.executemany(insert_sql, rows)
-            commit()
-            times.append(time.perf_counter() - start)
-        insert[len(rows)] = statistics.median(times)
-
-    def one_commit() -> None:
-        nonlocal run
-        run += 1
-        begin()
-        cursor.execute(insert_sql, ("c", "c", "c", "PT2H", "c", "0", run))
-        commit()
-
-    durable_commit = _median_time(one_commit, 21)
-    placeholder_conn.close()
-    return Bare(lxml_parse, our_parse, insert, durable_commit)
+            database.insert(rows)
+            commits.append(time.perf_counter() - start)
+    finally:
+        database.close()
+    return Bare(lxml_parse, our_parse, insert, statistics.median(commits))
 
 
 # ------------------------------------------------------------------------------- facts
 
 
-def _machine_facts(options: argparse.Namespace, backend: str) -> list[str]:
+def _machine_facts(options: argparse.Namespace, backend: str, var_dir: Path) -> list[str]:
     cpu = "?"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -702,9 +753,15 @@ def _machine_facts(options: argparse.Namespace, backend: str) -> list[str]:
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     commit = "?"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
-        ).stdout.strip() or "?"
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "?"
+        )
     import django
     import gunicorn
 
@@ -713,9 +770,21 @@ def _machine_facts(options: argparse.Namespace, backend: str) -> list[str]:
         f"python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
         f"lxml {'.'.join(map(str, etree.LXML_VERSION))}, egsu @ {commit}",
         f"database: {backend}",
+        f"temp var dir on {_filesystem(var_dir)}",
         f"server: gunicorn gthread, workers={options.workers} threads={options.threads}, "
         "on 127.0.0.1; the client runs on the same machine",
     ]
+
+
+def _filesystem(path: Path) -> str:
+    """The file system holding path (from /proc/mounts): tmpfs would make every fsync free."""
+    best, kind = "", "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/mounts").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and str(path.resolve()).startswith(parts[1]) and len(parts[1]) > len(best):
+                best, kind = parts[1], f"{parts[2]} ({parts[0]} at {parts[1]})"
+    return kind
 
 
 def _backend_description(pg: Postgres | None) -> str:
@@ -757,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
         if pg is not None:
             pg.create()
         backend = _backend_description(pg)
-        for line in _machine_facts(options, backend):
+        for line in _machine_facts(options, backend, var_dir):
             _log(line)
         _log(f"temp var dir: {var_dir}")
 
@@ -787,8 +856,12 @@ def main(argv: list[str] | None = None) -> int:
             size: [build_message(slots, size, manifest) for _ in range(count)]
             for size, count in zip(SIZES, options.requests, strict=True)
         }
-        profile_plain = {size: build_message(slots, size, manifest) for size in (1, 100, 5000)}
-        profile_plain_more = [build_message(slots, 100, manifest) for _ in range(4)]
+        warm_in_process = build_message(slots, 1, manifest)
+        plain_messages = {
+            1: [build_message(slots, 1, manifest) for _ in range(9)],
+            100: [build_message(slots, 100, manifest) for _ in range(5)],
+            5000: [build_message(slots, 5000, manifest)],
+        }
         profiled = {size: build_message(slots, size, manifest) for size in (100, 5000)}
         records = sum(len(m.records) for ms in plan.values() for m in ms)
         rows = sum(m.rows for ms in plan.values() for m in ms) + sum(m.rows for m in warmup)
@@ -806,7 +879,9 @@ def main(argv: list[str] | None = None) -> int:
             f"floor (GET on the endpoint, answered 405 by the view, no database; 400 at concurrency 8): "
             f"{floor_rate:,.0f} req/s, p50 {_fmt_ms(floor_p50)} ms, p99 {_fmt_ms(floor_p99)} ms"
         )
-        warm = run_size(endpoint, warmup, 1, min(len(warmup), options.workers * options.threads), options.timeout)
+        warm = run_size(
+            endpoint, warmup, 1, min(len(warmup), options.workers * options.threads), options.timeout
+        )
         _log(
             f"warm-up: {warm.requests} one-record messages (first call per worker hashes the password), "
             f"max {_fmt_ms(warm.latencies[-1])} ms, {len(warm.failures)} failed"
@@ -853,7 +928,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_times(LIMIT_MAXIMUM_S / lat[-1]):>9} {per_hour:>10,.0f} "
                 f"{_times(per_hour / LIMIT_PEAK_PER_HOUR):>14} {_times(per_hour / LIMIT_NOMINAL_PER_HOUR):>15}"
             )
-        _log("  (capacity = messages per hour at the concurrency used, client and server sharing this machine)")
+        _log(
+            "  (capacity = messages per hour at the concurrency used, client and server sharing this machine)"
+        )
 
         server.stop()
         server = None
@@ -878,22 +955,23 @@ def main(argv: list[str] | None = None) -> int:
         if not options.no_profile:
             _log("")
             _log("Where the time goes: egsu.intake.services.receive in this process, same database, no HTTP")
-            for size, message in profile_plain.items():
-                start = time.perf_counter()
-                answer = receive(message.body)
-                plain[size] = time.perf_counter() - start
-                _expect_ok(answer.http_status, answer.body, size)
-            more = []
-            for message in profile_plain_more:
-                start = time.perf_counter()
-                answer = receive(message.body)
-                more.append(time.perf_counter() - start)
-                _expect_ok(answer.http_status, answer.body, 100)
-            plain[100] = statistics.median([plain[100], *more])
+            # The first call hashes the password and fills lazy caches: not measured.
+            answer = receive(warm_in_process.body)
+            _expect_ok(answer.http_status, answer.body, 1)
+            for size, messages in plain_messages.items():
+                times = []
+                for message in messages:
+                    start = time.perf_counter()
+                    answer = receive(message.body)
+                    times.append(time.perf_counter() - start)
+                    _expect_ok(answer.http_status, answer.body, size)
+                plain[size] = statistics.median(times)
             _log(
-                "  unprofiled receive(): "
-                + ", ".join(f"{size} records {_fmt_ms(seconds)} ms" for size, seconds in plain.items())
-                + " (100: median of 5; the 1-record call also warms this process up)"
+                "  unprofiled receive(), median: "
+                + ", ".join(
+                    f"{size} records {_fmt_ms(plain[size])} ms (of {len(ms)})"
+                    for size, ms in plain_messages.items()
+                )
             )
             for size, message in profiled.items():
                 profile = cProfile.Profile()
@@ -905,12 +983,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _log("")
         _log("Bare building blocks, same run, same machine (denominators)")
-        bare = bare_blocks(
-            plan[100][0],
-            {100: [plan[100][0]], 5000: [plan[5000][0]]},
-            var_dir,
-            pg,
-        )
+        bare = bare_blocks(plan[100][0], {100: plan[100][0], 5000: plan[5000][0]}, var_dir, pg)
         rows100 = plan[100][0].rows
         rows5000 = plan[5000][0].rows
         _log(
@@ -947,7 +1020,9 @@ def main(argv: list[str] | None = None) -> int:
             _log("")
             _log(f"RESULT: FAILED ({len(all_failures)} failure(s) above)")
         lat = head.latencies
-        _log(f"msgs_per_s={head.msgs_per_s:.1f} p50_ms={percentile(lat, 50) * 1000:.1f} p99_ms={percentile(lat, 99) * 1000:.1f}")
+        _log(
+            f"msgs_per_s={head.msgs_per_s:.1f} p50_ms={percentile(lat, 50) * 1000:.1f} p99_ms={percentile(lat, 99) * 1000:.1f}"
+        )
         return 1 if failed else 0
     finally:
         if server is not None:
