@@ -57,16 +57,17 @@ from egsu.clock import ASTANA, to_astana
 from egsu.isun.receipt import parse_receipt
 from egsu.isun.samples import records_element, sample_record
 from egsu.isun.units import UNITS
-from egsu.shep.envelope import build_request, parse_response
+from egsu.shep.envelope import build_request, parse_fault, parse_response
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 100, 5000)
-DEFAULT_REQUESTS = (200, 100, 6)
+DEFAULT_REQUESTS = (500, 300, 10)
 DEFAULT_CONCURRENCY = (8, 8, 2)
 HEADLINE_SIZE = 100
 DATA_TYPE = ("http://message.persistence.interactive.nat", "Request")
 HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 OK_CODE = "SCSS001"
+PACKET_LIMIT = 15 * 1024 * 1024  # INT-07
 
 # INT-08, App.1 Table 1: synchronous services.
 LIMIT_AVERAGE_S = 10.0
@@ -108,7 +109,7 @@ def _options(argv: list[str] | None = None) -> argparse.Namespace:
         "--requests",
         type=lambda t: _per_size(t, "--requests"),
         default=DEFAULT_REQUESTS,
-        help="requests per size (default 200,100,6)",
+        help="requests per size (default 500,300,10)",
     )
     parser.add_argument(
         "--concurrency",
@@ -117,7 +118,12 @@ def _options(argv: list[str] | None = None) -> argparse.Namespace:
         help="requests in flight per size (default 8,8,2)",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads per worker (default 0: as `egsu serve` picks: 1 on SQLite, 4 on PostgreSQL)",
+    )
     parser.add_argument(
         "--database-url",
         default="",
@@ -125,6 +131,11 @@ def _options(argv: list[str] | None = None) -> argparse.Namespace:
         "(it is dropped and created afresh, and dropped at the end). Default: SQLite in the temp dir.",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request client timeout, s")
+    parser.add_argument(
+        "--largest",
+        action="store_true",
+        help="also send, alone, one message of as many records as fit in the 15 MB packet limit (INT-07)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
     parser.add_argument("--keep", action="store_true", help="keep the temporary var dir (and its logs)")
     return parser.parse_args(argv)
@@ -389,7 +400,11 @@ def send_all(endpoint: str, bodies: list[bytes], concurrency: int, timeout: floa
 def check_answer(outcome: Outcome, size: int) -> str | None:
     """Why this answer is not a full success, or None: HTTP 200, SCSS001 and every record ACCEPTED."""
     if outcome.status != 200:
-        return f"HTTP {outcome.status}: {outcome.content[:300]!r}"
+        try:
+            code, message, _when = parse_fault(outcome.content)
+        except Exception:  # noqa: BLE001 - not a SOAP fault: show the start of what came back
+            return f"HTTP {outcome.status}: {outcome.content[:300]!r}"
+        return f"HTTP {outcome.status}, fault {code}: {message}"
     try:
         response = parse_response(outcome.content)
     except Exception as exc:  # noqa: BLE001 - any unreadable answer is a failure to report
@@ -710,8 +725,8 @@ def bare_blocks(
     from egsu.shep.xmlparse import parse_document
 
     body = message100.body
-    lxml_parse = _median_time(lambda: etree.fromstring(body), 50)
-    our_parse = _median_time(lambda: parse_document(body), 50)
+    lxml_parse = _median_time(lambda: etree.fromstring(body), 200)
+    our_parse = _median_time(lambda: parse_document(body), 200)
     database = _BareDatabase(var_dir, pg)
     run = 0
     insert: dict[int, float] = {}
@@ -771,7 +786,7 @@ def _machine_facts(options: argparse.Namespace, backend: str, var_dir: Path) -> 
         f"lxml {'.'.join(map(str, etree.LXML_VERSION))}, egsu @ {commit}",
         f"database: {backend}",
         f"temp var dir on {_filesystem(var_dir)}",
-        f"server: gunicorn gthread, workers={options.workers} threads={options.threads}, "
+        f"server: gunicorn, workers={options.workers} threads={options.threads or 'auto'}, "
         "on 127.0.0.1; the client runs on the same machine",
     ]
 
@@ -851,7 +866,8 @@ def main(argv: list[str] | None = None) -> int:
         # Every body is built before anything is timed; every record takes its own (device, period).
         started = time.perf_counter()
         slots = _slots(manifest)
-        warmup = [build_message(slots, 1, manifest) for _ in range(4 * options.workers * options.threads)]
+        threads = options.threads or (4 if options.database_url else 1)
+        warmup = [build_message(slots, 1, manifest) for _ in range(4 * options.workers * threads)]
         plan = {
             size: [build_message(slots, size, manifest) for _ in range(count)]
             for size, count in zip(SIZES, options.requests, strict=True)
@@ -863,13 +879,20 @@ def main(argv: list[str] | None = None) -> int:
             5000: [build_message(slots, 5000, manifest)],
         }
         profiled = {size: build_message(slots, size, manifest) for size in (100, 5000)}
+        if options.largest:
+            # As many records as fit under INT-07's 15 MB, from the size of a 5,000-record body.
+            per_record = len(plan[5000][0].body) / 5000
+            largest = int(PACKET_LIMIT * 0.98 / per_record) // 1000 * 1000
+            plan[largest] = [build_message(slots, largest, manifest)]
+            if len(plan[largest][0].body) > PACKET_LIMIT:
+                raise SystemExit(f"the {largest}-record body is over the 15 MB limit")
         records = sum(len(m.records) for ms in plan.values() for m in ms)
         rows = sum(m.rows for ms in plan.values() for m in ms) + sum(m.rows for m in warmup)
         _log(
             f"built {sum(len(ms) for ms in plan.values()) + len(warmup)} request bodies "
             f"({records + len(warmup):,} records, {rows:,} values) in {time.perf_counter() - started:.1f} s (not timed)"
         )
-        for size in SIZES:
+        for size in plan:
             sample = plan[size][0]
             _log(f"  {size:>5}-record body: {len(sample.body):,} bytes, {sample.rows:,} values")
 
@@ -879,9 +902,7 @@ def main(argv: list[str] | None = None) -> int:
             f"floor (GET on the endpoint, answered 405 by the view, no database; 400 at concurrency 8): "
             f"{floor_rate:,.0f} req/s, p50 {_fmt_ms(floor_p50)} ms, p99 {_fmt_ms(floor_p99)} ms"
         )
-        warm = run_size(
-            endpoint, warmup, 1, min(len(warmup), options.workers * options.threads), options.timeout
-        )
+        warm = run_size(endpoint, warmup, 1, min(len(warmup), options.workers * threads), options.timeout)
         _log(
             f"warm-up: {warm.requests} one-record messages (first call per worker hashes the password), "
             f"max {_fmt_ms(warm.latencies[-1])} ms, {len(warm.failures)} failed"
@@ -893,7 +914,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8} {'failed':>6}"
         )
         results: dict[int, RunResult] = {}
-        for size, concurrency in zip(SIZES, options.concurrency, strict=True):
+        runs = list(zip(SIZES, options.concurrency, strict=True))
+        runs += [(size, 1) for size in plan if size not in SIZES]  # the largest message, alone
+        for size, concurrency in runs:
             result = run_size(endpoint, plan[size], size, concurrency, options.timeout)
             results[size] = result
             lat = result.latencies

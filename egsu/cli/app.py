@@ -72,6 +72,9 @@ def set_password(username: str) -> None:
 
 
 def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+    if threads <= 0:
+        # SQLite has one writer lock: threads in a worker only queue on it (benchmarks/README.md).
+        threads = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
     args = [
         sys.executable, "-m", "gunicorn", "egsu.wsgi:application",
         "--bind", f"{host}:{port}",
@@ -91,7 +94,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT in the environment)."),
     workers: int = typer.Option(2, help="Worker processes."),
-    threads: int = typer.Option(4, help="Threads per worker."),
+    threads: int = typer.Option(0, help="Threads per worker (0: 1 on SQLite, 4 on PostgreSQL)."),
 ) -> None:
     """Start the system (gunicorn) after preparing the database."""
     prepare(quiet=True)
@@ -107,7 +110,7 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT in the environment)."),
     workers: int = typer.Option(2, help="Worker processes."),
-    threads: int = typer.Option(4, help="Threads per worker."),
+    threads: int = typer.Option(0, help="Threads per worker (0: 1 on SQLite, 4 on PostgreSQL)."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Only load the registry and write the manifest."),
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system."""

@@ -117,15 +117,12 @@ def _answer_fault(entry, request: SyncRequest, exc: errors.GatewayError, *, now:
     """Fault an already journalled message, journalling the fault as a sending too (INT-51)."""
     answer = _fault(exc, session_id=request.session_id, now=now)
     try:
-        journal.update_incoming(entry, status_code=exc.code, status_message=exc.message[:250])
-        journal.record_outgoing(
-            request=entry,
+        journal.record_answer(
+            entry,
             message_id=str(uuid.uuid4()),
-            addressee=request.sender_id,
             raw=answer.body,
             status_code=exc.code,
             status_message=exc.message[:250],
-            service_id=request.service_id,
         )
     except Exception:  # noqa: BLE001 - the fault still goes out
         log.exception("could not journal the fault for %s", request.message_id)
@@ -242,22 +239,15 @@ def _process(entry, request: SyncRequest, system, *, now: datetime) -> Answer:
     )
     body = build_response(response)
     rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
-    journal.update_incoming(
+    journal.record_answer(
         entry,
+        message_id=response.message_id,
+        raw=body,
         status_code=code,
         status_message=message[:250],
         records_total=len(verdicts),
         records_accepted=len(verdicts) - rejected,
         records_rejected=rejected,
-    )
-    journal.record_outgoing(
-        request=entry,
-        message_id=response.message_id,
-        addressee=request.sender_id,
-        raw=body,
-        status_code=code,
-        status_message=message[:250],
-        service_id=request.service_id,
     )
     return Answer(200, body)
 

@@ -232,6 +232,53 @@ def record_outgoing(
     return entry
 
 
+def record_answer(
+    request: JournalEntry,
+    *,
+    message_id: str,
+    raw: bytes,
+    status_code: str,
+    status_message: str,
+    records_total: int | None = None,
+    records_accepted: int | None = None,
+    records_rejected: int | None = None,
+) -> JournalEntry:
+    """What became of a received message and the answer to it, in one durable transaction.
+
+    One write instead of two matters on SQLite, where every transaction queues for the
+    single writer lock.
+    """
+    try:
+        with transaction.atomic(durable=True):
+            update_incoming(
+                request,
+                status_code=status_code,
+                status_message=status_message,
+                records_total=records_total,
+                records_accepted=records_accepted,
+                records_rejected=records_rejected,
+            )
+            entry = JournalEntry(
+                message_id=message_id,
+                direction=Direction.OUT,
+                occurred_at=utcnow(),
+                sender_id=SYSTEM_ADDRESSEE,
+                addressee=request.sender_id,
+                service_id=request.service_id,
+                correlation_id=request.message_id,
+                status_code=status_code,
+                status_message=_short(status_message),
+                sha256=_checksum(raw),
+                size=len(raw),
+                raw=_compress(raw),
+                related=request,
+            )
+            entry.save(force_insert=True)
+    except DatabaseError as exc:
+        raise JournalWriteError(f"could not journal the answer to entry {request.pk}") from exc
+    return entry
+
+
 INTERNAL_ERROR_CODE = "SCE909"
 
 
