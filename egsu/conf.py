@@ -92,7 +92,23 @@ class Config:
     message_date_future_skew_s: int = 600
     journal_retention_days: int = 3 * 365 + 1  # INT-36: three years, leap day included
     email_backend: str = "django.core.mail.backends.console.EmailBackend"
+    # Signatures (issue 3). Empty trust roots outside production: the test PKI under var/pki.
+    trust_roots: tuple[Path, ...] = ()
+    trust_intermediates: tuple[Path, ...] = ()
+    signing_key: Path | None = None  # the System's own key and certificate (App.1 §51)
+    signing_cert: Path | None = None
+    pki_mirrors: tuple[tuple[str, str], ...] = ()  # (URL prefix in certificates, local mirror)
+    revocation_timeout_s: float = 5.0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def test_pki_dir(self) -> Path:
+        return self.var_dir / "pki"
+
+    @property
+    def uses_test_pki(self) -> bool:
+        """True when no trust roots are configured: the embedded stand trusts only its own test CA."""
+        return not self.trust_roots
 
 
 def _secret_key(var_dir: Path, production: bool) -> str:
@@ -112,6 +128,23 @@ def _secret_key(var_dir: Path, production: bool) -> str:
     return key
 
 
+def _paths(name: str) -> tuple[Path, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(Path(p).expanduser() for p in raw.replace(os.pathsep, ",").split(",") if p.strip())
+
+
+def _mirrors(name: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in os.environ.get(name, "").split(","):
+        if not item.strip():
+            continue
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ConfigError(f"{name} must be FROM=TO pairs separated by commas, got {item!r}")
+        pairs.append((source.strip(), target.strip()))
+    return tuple(pairs)
+
+
 def load() -> Config:
     env = os.environ.get("EGSU_ENV", "embedded")
     if env not in {"embedded", "production", "test"}:
@@ -126,6 +159,15 @@ def load() -> Config:
         if production:
             raise ConfigError("EGSU_DATABASE_URL must be set when EGSU_ENV=production")
         db_url = "sqlite:///" + str(var_dir / "egsu.sqlite3")
+    trust_roots = _paths("EGSU_TRUST_ROOTS")
+    signing_key = os.environ.get("EGSU_SIGNING_KEY")
+    signing_cert = os.environ.get("EGSU_SIGNING_CERT")
+    if production and not trust_roots:
+        raise ConfigError("EGSU_TRUST_ROOTS (the NCA root certificates) must be set when EGSU_ENV=production")
+    if production and not (signing_key and signing_cert):
+        raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT must be set when EGSU_ENV=production")
+    if bool(signing_key) != bool(signing_cert):
+        raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT go together")
     hosts = [
         h.strip()
         for h in os.environ.get("EGSU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
@@ -141,4 +183,10 @@ def load() -> Config:
         max_message_bytes=_int("EGSU_MAX_MESSAGE_BYTES", 15 * 1024 * 1024),
         message_date_future_skew_s=_int("EGSU_MESSAGE_DATE_SKEW_S", 600),
         email_backend=os.environ.get("EGSU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        trust_roots=trust_roots,
+        trust_intermediates=_paths("EGSU_TRUST_INTERMEDIATES"),
+        signing_key=Path(signing_key) if signing_key else None,
+        signing_cert=Path(signing_cert) if signing_cert else None,
+        pki_mirrors=_mirrors("EGSU_PKI_MIRRORS"),
+        revocation_timeout_s=float(os.environ.get("EGSU_REVOCATION_TIMEOUT_S", "5")),
     )

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "egsu.registry",
     "egsu.journal",
     "egsu.readings",
+    "egsu.signatures",
     "egsu.intake",
 ]
 

@@ -12,12 +12,14 @@ from django.conf import settings
 from rich.console import Console
 
 from egsu.cli import journal as journal_cli
+from egsu.cli import pki as pki_cli
 from egsu.cli import registry as registry_cli
 
 console = Console(stderr=True)
 app = typer.Typer(help="EGSU — the Unified State System for Management of the FEC.", no_args_is_help=True)
 app.add_typer(registry_cli.app, name="registry", help="The registry: subjects, facilities, devices, systems.")
 app.add_typer(journal_cli.app, name="journal", help="The message journal: search, show, purge.")
+app.add_typer(pki_cli.app, name="pki", help="Certificates: verify by hand, and the test PKI of the stand.")
 
 
 def prepare(*, quiet: bool = False) -> None:

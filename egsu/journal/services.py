@@ -57,6 +57,7 @@ def record_incoming(
     remote_addr: str = "",
     correlation_id: str | None = None,
     addressee: str = SYSTEM_ADDRESSEE,
+    signature_verdict: str = "",
 ) -> tuple[JournalEntry, bool]:
     """Journal a received message durably; (existing entry, False) when it was re-sent.
 
@@ -79,6 +80,7 @@ def record_incoming(
         size=len(raw),
         raw=_compress(raw),
         remote_addr=remote_addr,
+        signature_verdict=signature_verdict[:1000],
     )
     try:
         with transaction.atomic(durable=True):
@@ -105,6 +107,7 @@ def record_refused(
     size: int | None = None,
     remote_addr: str = "",
     addressee: str = SYSTEM_ADDRESSEE,
+    signature_verdict: str = "",
 ) -> JournalEntry:
     """Journal, durably, a received message refused before processing (INT-36: every receipt).
 
@@ -126,6 +129,7 @@ def record_refused(
         size=len(raw) if size is None else size,
         raw=_compress(raw),
         remote_addr=remote_addr,
+        signature_verdict=signature_verdict[:1000],
     )
     _save_durably(entry)
     return entry

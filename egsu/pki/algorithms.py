@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as _KeyTypeUnknownToCryptography
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -149,7 +150,10 @@ def _rsa_verifier(hash_algorithm: hashes.HashAlgorithm) -> Callable[[bytes, byte
     def verify(public_key_der: bytes, signature: bytes, data: bytes) -> None:
         from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-        key = load_der_public_key(public_key_der)
+        try:
+            key = load_der_public_key(public_key_der)
+        except (ValueError, _KeyTypeUnknownToCryptography) as exc:  # e.g. a GOST key (issue 4)
+            raise BadSignature("the key is not an RSA key") from exc
         if not isinstance(key, rsa.RSAPublicKey):
             raise BadSignature("the key is not an RSA key")
         try:

@@ -38,6 +38,10 @@ class Contour(models.TextChoices):
     PRODUCTION = "production", _("production")
 
 
+# shep-notes §3: NCA policies for legal entities, signing (.2.1) and authentication (.2.2).
+LEGAL_ENTITY_POLICIES = frozenset({"1.2.398.3.3.2.1", "1.2.398.3.3.2.2"})
+
+
 class ConnectedSystem(models.Model):
     """A subject's system that logs in to the gateway channel with senderId and password.
 
@@ -54,9 +58,31 @@ class ConnectedSystem(models.Model):
     services = models.ManyToManyField(Service, blank=True, related_name="systems", verbose_name=_("services"))
     contour = models.CharField(_("contour"), max_length=10, choices=Contour.choices, default=Contour.TEST)
     active = models.BooleanField(_("active"), default=True)
+    require_transport_signature = models.BooleanField(
+        _("require transport signature"),
+        default=True,
+        help_text=_(
+            "WS-Security signature of the system's NCA certificate (App.1 §37, SCE007 when missing)."
+        ),
+    )
     require_business_signature = models.BooleanField(_("require business signature"), default=True)
+    allowed_policy_oids = models.CharField(
+        _("allowed certificate policies"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Comma-separated policy OIDs the signing certificates may carry (SIG-12); "
+            "blank: the NCA legal-entity policies 1.2.398.3.3.2.1 and 1.2.398.3.3.2.2."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    @property
+    def allowed_policies(self) -> frozenset[str]:
+        """SIG-12: what the signing certificate's policy may be; legal-entity signing by default."""
+        given = {oid.strip() for oid in self.allowed_policy_oids.split(",") if oid.strip()}
+        return frozenset(given) if given else LEGAL_ENTITY_POLICIES
 
     class Meta:
         verbose_name = _("connected system")

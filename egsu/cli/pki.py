@@ -1,0 +1,221 @@
+"""`egsu pki …`: the test CA for the stand, and checking a certificate or CRL by hand.
+
+``verify`` is what an operator runs before registering a subject's certificate
+and what re-verifying an archived document as of its signing date needs. It
+needs no database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from egsu.clock import ASTANA, utcnow
+from egsu.pki.certs import CertificateError, load_certificates, load_crl
+from egsu.pki.path import Purpose, ValidationResult, validate, validate_crl
+from egsu.pki.revocation import RevocationChecker
+from egsu.pki.trust import TrustStore
+
+app = typer.Typer(help="Certificates: the test CA, and checking certificates and CRLs.", no_args_is_help=True)
+
+
+class _Out:
+    """A console made at print time, so the terminal width (COLUMNS) of the running command applies."""
+
+    def print(self, *args, **kwargs) -> None:
+        Console().print(*args, **kwargs)
+
+
+console = _Out()
+
+
+def parse_moment(text: str | None) -> datetime:
+    """ISO date or date-time; without an offset it is Astana time; a bare date means noon there."""
+    if not text:
+        return utcnow()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=ASTANA)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an ISO date or date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=ASTANA)
+
+
+def _open_ca(directory: Path):
+    from egsu.pki.testca import TestCA
+
+    if not (directory / "state.json").exists():
+        console.print(f"[red]{directory} holds no test CA; run `egsu pki init-test-ca {directory}` first[/]")
+        raise typer.Exit(2)
+    return TestCA.load(directory)
+
+
+@app.command("init-test-ca")
+def init_test_ca(
+    directory: Path = typer.Argument(..., help="Where keys, certificates and state are kept."),
+    base_url: str = typer.Option(
+        ..., "--base-url", help="Where serve-test-ca will be reachable (OCSP, CRL, AIA)."
+    ),
+) -> None:
+    """Create a test root and intermediate CA with an OCSP responder (test stand only)."""
+    from egsu.pki.testca import TestCA
+
+    try:
+        ca = TestCA.create(directory, base_url=base_url)
+    except FileExistsError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"test CA created in [bold]{directory}[/]; trust roots: {ca.chain_path}")
+
+
+@app.command()
+def issue(
+    directory: Path = typer.Argument(..., help="The test CA directory."),
+    bin: str = typer.Option(None, "--bin", help="Subject BIN (12 digits)."),
+    org: str = typer.Option("TEST LLP", "--org", help="Organisation name (O=)."),
+    person: str = typer.Option("TESTOV TEST", "--person", help="Surname, name [, patronymic] of the head."),
+    iin: str = typer.Option("123456789011", "--iin", help="The head's IIN (12 digits)."),
+    purpose: Purpose = typer.Option(Purpose.SIGN, "--purpose", help="sign or auth."),
+    system: str = typer.Option(
+        None, "--system", help="Issue the System's own signing certificate with this name."
+    ),
+    days: int = typer.Option(365, "--days", help="Validity in days."),
+) -> None:
+    """Issue a legal-entity certificate shaped like NCA's, or the System's certificate."""
+    from egsu.clock import timedelta
+
+    ca = _open_ca(directory)
+    not_after = utcnow() + timedelta(days=days)
+    if system:
+        issued = ca.issue_system(system, bin=bin, not_after=not_after)
+    elif bin:
+        issued = ca.issue_subject(bin, org, person, iin, purpose.value, not_after=not_after)
+    else:
+        console.print("[red]give --bin for a subject certificate or --system for the System's[/]")
+        raise typer.Exit(2)
+    console.print(f"serial {issued.serial:x}\ncertificate {issued.cert_path}\nkey {issued.key_path}")
+
+
+@app.command()
+def revoke(
+    directory: Path = typer.Argument(..., help="The test CA directory."),
+    serial: str = typer.Argument(..., help="Serial number in hex."),
+    reason: str = typer.Option("keyCompromise", "--reason", help="RFC 5280 reason name."),
+    at: str = typer.Option(None, "--at", help="Revocation date (default now)."),
+) -> None:
+    """Revoke a certificate of the test CA."""
+    ca = _open_ca(directory)
+    ca.revoke(int(serial, 16), reason, parse_moment(at))
+    console.print(f"revoked {serial}; publish with `egsu pki crl {directory}` (OCSP answers at once)")
+
+
+@app.command()
+def crl(
+    directory: Path = typer.Argument(..., help="The test CA directory."),
+    delta: bool = typer.Option(False, "--delta", help="A delta CRL over the last full CRL."),
+    out: Path = typer.Option(None, "--out", help="Also write the DER CRL here."),
+) -> None:
+    """Publish a new CRL (or delta CRL) of the test CA."""
+    ca = _open_ca(directory)
+    der = ca.crl(delta=delta)
+    if out:
+        out.write_bytes(der)
+    console.print(f"published {'delta ' if delta else ''}CRL ({len(der)} bytes)")
+
+
+@app.command("serve-test-ca")
+def serve_test_ca(
+    directory: Path = typer.Argument(..., help="The test CA directory."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8070, "--port"),
+) -> None:
+    """Answer OCSP, CRL and CA-certificate requests until interrupted."""
+    from egsu.pki.testca import TestCAServer
+
+    ca = _open_ca(directory)
+    server = TestCAServer(ca, host, port)
+    console.print(f"test CA at {server.url} (base URL in certificates: {ca.base_url})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _render(result: ValidationResult, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    table.add_column("check")
+    table.add_column("verdict")
+    table.add_column("detail", overflow="fold")
+    for check in result.checks:
+        verdict = (
+            "[green]ok[/]"
+            if check.ok
+            else ("[yellow]not current[/]" if check.not_current else "[red]FAILED[/]")
+        )
+        table.add_row(check.name, verdict, check.detail)
+    console.print(table)
+    colour = {"valid": "green", "not_current": "yellow"}.get(result.status, "red")
+    console.print(f"[bold {colour}]{result.status.upper()}[/] as of {result.checked_at.isoformat()}")
+
+
+@app.command()
+def verify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Certificate or CRL, DER or PEM."),
+    trust: list[Path] = typer.Option(
+        ..., "--trust", help="Trusted root(s): PEM/DER file or directory; repeatable."
+    ),
+    intermediate: list[Path] = typer.Option([], "--intermediate", help="Known intermediate CA certificates."),
+    crl_files: list[Path] = typer.Option(
+        [], "--crl", help="Check revocation against these CRLs, not the network."
+    ),
+    at: str = typer.Option(
+        None, "--at", help="As of this date/time (ISO; Astana time unless an offset is given)."
+    ),
+    purpose: Purpose = typer.Option(Purpose.SIGN, "--purpose", help="sign or auth (SIG-11)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for OCSP/CRL servers."),
+    mirror: list[str] = typer.Option(
+        [], "--mirror", help="FROM=TO: fetch URLs starting with FROM from TO instead."
+    ),
+) -> None:
+    """Check a certificate or a CRL and print every check; exit 0 only when valid."""
+    moment = parse_moment(at).astimezone(UTC)
+    try:
+        store = TrustStore.from_paths(trust, intermediate)
+        data = file.read_bytes()
+        crls = [load_crl(p.read_bytes()) for p in crl_files]
+    except (OSError, CertificateError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    try:
+        certs = load_certificates(data)
+    except CertificateError:
+        certs = []
+    if certs:
+        leaf, *extra = certs
+        rewrites = dict(item.split("=", 1) for item in mirror if "=" in item)
+        checker = RevocationChecker(crls=crls, timeout=timeout, url_rewrites=rewrites)
+        result = validate(
+            leaf,
+            trust=store,
+            at=moment,
+            purpose=purpose,
+            revocation=checker,
+            intermediates=(*extra, *store.intermediates),
+        )
+        _render(result, f"certificate {leaf.subject}")
+    else:
+        try:
+            revocation_list = load_crl(data)
+        except CertificateError as exc:
+            console.print(f"[red]{file} is neither a certificate nor a CRL: {exc}[/]")
+            raise typer.Exit(2) from exc
+        result = validate_crl(revocation_list, trust=store, at=moment)
+        _render(result, f"CRL of {revocation_list.issuer}")
+    raise typer.Exit(0 if result.valid else 1)

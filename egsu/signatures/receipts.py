@@ -1,0 +1,48 @@
+"""The database behind egsu.pki.revocation.ReceiptStore."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from egsu.pki.revocation import OcspReceipt
+from egsu.signatures.models import OcspReceiptRecord
+
+
+def _receipt(record: OcspReceiptRecord) -> OcspReceipt:
+    return OcspReceipt(
+        issuer_key_hash=bytes.fromhex(record.issuer_key_hash),
+        serial=int(record.serial, 16),
+        response_der=bytes(record.response_der),
+        produced_at=record.produced_at,
+    )
+
+
+class DatabaseReceiptStore:
+    def for_document(self, document_id: str, issuer_key_hash: bytes, serial: int) -> OcspReceipt | None:
+        record = OcspReceiptRecord.objects.filter(
+            document_id=document_id, issuer_key_hash=issuer_key_hash.hex(), serial=format(serial, "x")
+        ).first()
+        return _receipt(record) if record else None
+
+    def latest(self, issuer_key_hash: bytes, serial: int) -> OcspReceipt | None:
+        record = (
+            OcspReceiptRecord.objects.filter(
+                issuer_key_hash=issuer_key_hash.hex(), serial=format(serial, "x")
+            )
+            .order_by("-produced_at", "-pk")
+            .first()
+        )
+        return _receipt(record) if record else None
+
+    def save(self, receipt: OcspReceipt, document_id: str | None = None) -> None:
+        try:
+            with transaction.atomic():
+                OcspReceiptRecord.objects.create(
+                    issuer_key_hash=receipt.issuer_key_hash.hex(),
+                    serial=format(receipt.serial, "x"),
+                    response_der=receipt.response_der,
+                    produced_at=receipt.produced_at,
+                    document_id=document_id or "",
+                )
+        except IntegrityError:
+            pass  # this document already has its receipt: the first one stands (SIG-08)
