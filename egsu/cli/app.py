@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import typer
 from django.conf import settings
@@ -117,11 +118,13 @@ def demo(
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system."""
     from egsu.registry.demo import load_demo_registry, write_manifest
+    from egsu.signatures.stand import equip
 
     prepare(quiet=True)
     manifest = load_demo_registry()
     base = f"http://{host}:{port}"
     manifest = {"endpoint": f"{base}/shep/SyncChannel", "wsdl": f"{base}/shep/SyncChannel?wsdl", **manifest}
+    manifest = equip(manifest, base_url=base)
     path = settings.CONFIG.var_dir / "demo" / "stand.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_manifest(path, manifest)
@@ -131,6 +134,47 @@ def demo(
     )
     if not no_serve:
         _gunicorn(host, port, workers, threads)
+
+
+@app.command()
+def sign(
+    payload: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="XML whose root holds the records."
+    ),
+    key: Path = typer.Option(..., "--key", exists=True, help="Signing key, PEM (RSA or GOST)."),
+    cert: Path = typer.Option(..., "--cert", exists=True, help="Its NCA certificate, PEM or DER."),
+    sender_id: str = typer.Option(..., "--sender-id", help="The connected system's login."),
+    password: str = typer.Option(
+        ..., "--password", envvar="EGSU_SENDER_PASSWORD", prompt=True, hide_input=True, help="Its password."
+    ),
+    service_id: str = typer.Option("ISUN_Service2", "--service-id"),
+    message_id: str = typer.Option("", "--message-id", help="Default: a new UUID."),
+    business: bool = typer.Option(False, "--business", help="Also sign the business data (enveloped)."),
+    out: Path = typer.Option(None, "--out", help="Write here instead of standard output."),
+) -> None:
+    """Build a SendMessage from a payload and sign it (transport, and business data with --business)."""
+    import uuid
+
+    from egsu.pki.keys import load_identity
+    from egsu.pki.sendmessage import signed_send_message
+    from egsu.shep.xmlparse import parse_document
+
+    root = parse_document(payload.read_bytes())
+    identity = load_identity(key.read_bytes(), cert.read_bytes())
+    signed = signed_send_message(
+        list(root),
+        identity=identity,
+        message_id=message_id or str(uuid.uuid4()),
+        sender_id=sender_id,
+        password=password,
+        service_id=service_id,
+        sign_business_data=business,
+    )
+    if out is None:
+        sys.stdout.buffer.write(signed)
+    else:
+        out.write_bytes(signed)
+        console.print(f"signed SendMessage written to {out}")
 
 
 @app.command()

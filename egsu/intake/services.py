@@ -40,12 +40,14 @@ from egsu.registry.snapshot import DjangoRegistryView
 from egsu.shep import errors
 from egsu.shep.envelope import SyncRequest, SyncResponse, build_fault, build_response, parse_request
 from egsu.shep.xmlparse import parse_document
+from egsu.signatures import services as signatures
 
 log = logging.getLogger("egsu.intake")
 
 ADDRESSEE = "EGSU"
 WSSE_SECURITY = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security"
 UNDERSTOOD_HEADERS = frozenset({WSSE_SECURITY})
+SIGNATURE_CODES = frozenset({"SCE005", "SCE006", "SCE007"})
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,18 @@ class Answer:
     body: bytes
 
 
+def _signed(body: bytes) -> bytes:
+    """App.1 §51: the System signs what it sends; an answer that cannot be signed still goes out."""
+    try:
+        return signatures.sign_answer(body)
+    except Exception:  # noqa: BLE001 - never lose the answer over our own signing key
+        log.exception("could not sign an answer; sending it unsigned")
+        return body
+
+
 def _fault(error: errors.GatewayError, *, session_id: str | None, now: datetime) -> Answer:
     # WS-I BP 1.1 R1126: a SOAP fault travels with HTTP 500.
-    return Answer(500, build_fault(error, session_id=session_id, when=now))
+    return Answer(500, _signed(build_fault(error, session_id=session_id, when=now)))
 
 
 def _unparsed_id(raw: bytes) -> str:
@@ -78,8 +89,13 @@ def receive(
         request = parse_request(root)
         _check_headers(request)
         _check_message_date(request, now)
-        # Signature verification (SCE005–SCE007) slots in here, before the payload is read.
+        document_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        # Signatures first (App.1 §51: integrity and EDS, then the initiator), before the payload is read.
+        claimed = registry.system_for_sender(request.sender_id)
+        transport = signatures.check_transport(request, claimed, at=now, document_id=document_id)
         system = _authorise(request)
+        signatures.bind_to_subject(transport, system, "transport signature")
+        business = signatures.check_business(request, system, at=now, document_id=document_id)
     except errors.GatewayError as exc:
         return _refuse(exc, raw=raw, request=request, remote_addr=remote_addr, now=now)
     except Exception:  # noqa: BLE001 - anything unexpected is our fault, never the sender's
@@ -95,6 +111,7 @@ def receive(
             remote_addr=remote_addr,
             correlation_id=request.correlation_id,
             addressee=ADDRESSEE,
+            signature_verdict=f"{transport.verdict} | {business.verdict}",
         )
     except Exception:  # noqa: BLE001 - no journal entry, no acknowledgement (nothing is lost)
         log.exception("could not journal message %s of %s", request.message_id, request.sender_id)
@@ -102,8 +119,10 @@ def receive(
 
     try:
         if not created:
-            return _repeat(entry, system, raw=raw, request=request, remote_addr=remote_addr, now=now)
-        return _process(entry, request, system, now=now)
+            return _repeat(
+                entry, system, business, raw=raw, request=request, remote_addr=remote_addr, now=now
+            )
+        return _process(entry, request, system, business, now=now)
     except errors.GatewayError as exc:
         return _answer_fault(entry, request, exc, now=now)
     except Exception:  # noqa: BLE001 - our failure: the sender may resend the same message (INT-13)
@@ -172,6 +191,7 @@ def _refuse(
             remote_addr=remote_addr,
             status_code=exc.code,
             status_message=exc.message[:250],
+            signature_verdict=exc.message[:1000] if exc.code in SIGNATURE_CODES else "",
         )
         journal.record_outgoing(
             request=entry,
@@ -187,7 +207,9 @@ def _refuse(
     return answer
 
 
-def _repeat(entry, system, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime) -> Answer:
+def _repeat(
+    entry, system, business, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime
+) -> Answer:
     """A messageId this sender already used: same message → same answer; different content → refused."""
     if entry.sha256 != hashlib.sha256(raw).hexdigest():
         return _refuse(
@@ -213,13 +235,15 @@ def _repeat(entry, system, *, raw: bytes, request: SyncRequest, remote_addr: str
         )
         return Answer(500 if previous.status_code.startswith("SCE") else 200, body)
     # The first attempt never finished (crash, internal error): process again; the store is idempotent.
-    return _process(entry, request, system, now=now)
+    return _process(entry, request, system, business, now=now)
 
 
-def _process(entry, request: SyncRequest, system, *, now: datetime) -> Answer:
-    if request.data is None:
+def _process(entry, request: SyncRequest, system, business, *, now: datetime) -> Answer:
+    # Trust only what was verified: a signed payload is read from the element the verifier returned.
+    payload = business.element if business.element is not None else request.data
+    if payload is None:
         raise errors.FormatError("requestData/data is missing")
-    raw_records = parse_records(request.data)  # raises FormatError when data holds no records
+    raw_records = parse_records(payload)  # raises FormatError when data holds no records
     view = DjangoRegistryView()
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
     verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
@@ -237,7 +261,7 @@ def _process(entry, request: SyncRequest, system, *, now: datetime) -> Answer:
             request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
         ),
     )
-    body = build_response(response)
+    body = _signed(build_response(response))
     rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
     journal.record_answer(
         entry,

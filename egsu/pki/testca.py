@@ -17,7 +17,7 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -614,6 +614,40 @@ def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
     return h.finalize()
 
 
+def respond(
+    ca: TestCA, method: str, path: str, body: bytes | None, *, ocsp: Callable[[bytes], bytes] | None = None
+) -> tuple[int, bytes, str]:
+    """Answer one request to the test CA's endpoints: (HTTP status, body, content type).
+
+    ``/ocsp`` (POST, or GET with base64), ``/crl/<name>.crl``, ``/ca.crt``, ``/root.crt``,
+    ``/chain.pem``; shared by the standalone server and the System's /test-pki/ pages.
+    """
+    ocsp = ocsp or ca.ocsp_response
+    path = path.split("?", 1)[0]
+    if method == "POST":
+        if path.rstrip("/") != "/ocsp":
+            return 404, b"not found", "text/plain"
+        return 200, ocsp(body or b""), "application/ocsp-response"
+    if path.startswith("/ocsp/"):
+        try:
+            request_der = base64.b64decode(unquote(path[len("/ocsp/") :]), validate=True)
+        except ValueError:
+            return 400, b"bad base64", "text/plain"
+        return 200, ocsp(request_der), "application/ocsp-response"
+    if path.startswith("/crl/"):
+        der = ca.published_crl(path[len("/crl/") :])
+        if der is None:
+            return 404, b"no such CRL", "text/plain"
+        return 200, der, "application/pkix-crl"
+    if path == "/ca.crt":
+        return 200, ca.intermediate.cert.public_bytes(serialization.Encoding.DER), "application/pkix-cert"
+    if path == "/root.crt":
+        return 200, ca.root.cert.public_bytes(serialization.Encoding.DER), "application/pkix-cert"
+    if path == "/chain.pem":
+        return 200, ca.chain_path.read_bytes(), "application/x-pem-file"
+    return 404, b"not found", "text/plain"
+
+
 class TestCAServer(ThreadingHTTPServer):
     """``/ocsp`` (POST, or GET with base64), ``/crl/*.crl``, ``/ca.crt``, ``/root.crt``, ``/chain.pem``."""
 
@@ -643,6 +677,11 @@ class TestCAServer(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def respond(self, method: str, path: str, body: bytes | None) -> tuple[int, bytes, str]:
+        if path.split("?", 1)[0].rstrip("/").endswith("/ocsp") and not self.ocsp_available:
+            return 503, b"OCSP is switched off", "text/plain"
+        return respond(self.ca, method, path, body, ocsp=self.ocsp_handler)
+
     def __enter__(self) -> TestCAServer:
         return self
 
@@ -663,44 +702,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _ocsp(self, request_der: bytes) -> None:
-        if not self.server.ocsp_available:
-            self._send(503, b"OCSP is switched off", "text/plain")
-            return
-        self._send(200, self.server.ocsp_handler(request_der), "application/ocsp-response")
-
     def do_POST(self) -> None:  # noqa: N802
         self.server.requests.append(f"POST {self.path}")
-        if self.path.rstrip("/") != "/ocsp":
-            self._send(404, b"not found", "text/plain")
-            return
         length = int(self.headers.get("Content-Length") or 0)
-        self._ocsp(self.rfile.read(min(length, 1 << 20)))
+        self._send(*self.server.respond("POST", self.path, self.rfile.read(min(length, 1 << 20))))
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.requests.append(f"GET {self.path}")
-        ca = self.server.ca
-        path = self.path.split("?", 1)[0]
-        if path.startswith("/ocsp/"):
-            try:
-                request_der = base64.b64decode(unquote(path[len("/ocsp/") :]), validate=True)
-            except ValueError:
-                self._send(400, b"bad base64", "text/plain")
-                return
-            self._ocsp(request_der)
-        elif path.startswith("/crl/"):
-            der = ca.published_crl(path[len("/crl/") :])
-            if der is None:
-                self._send(404, b"no such CRL", "text/plain")
-            else:
-                self._send(200, der, "application/pkix-crl")
-        elif path == "/ca.crt":
-            self._send(
-                200, ca.intermediate.cert.public_bytes(serialization.Encoding.DER), "application/pkix-cert"
-            )
-        elif path == "/root.crt":
-            self._send(200, ca.root.cert.public_bytes(serialization.Encoding.DER), "application/pkix-cert")
-        elif path == "/chain.pem":
-            self._send(200, ca.chain_path.read_bytes(), "application/x-pem-file")
-        else:
-            self._send(404, b"not found", "text/plain")
+        self._send(*self.server.respond("GET", self.path, None))

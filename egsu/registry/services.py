@@ -40,6 +40,18 @@ def _burn_time(password: str) -> None:
     _check_hash(password, _dummy_hash)
 
 
+def system_for_sender(sender_id: str) -> ConnectedSystem | None:
+    """The active connected system a message claims to come from, before its password is checked.
+
+    Only its signature settings are read from it; nothing is trusted until authenticate_sender.
+    """
+    return (
+        ConnectedSystem.objects.select_related("subject")
+        .filter(sender_id=sender_id, active=True, subject__active=True)
+        .first()
+    )
+
+
 def authenticate_sender(sender_id: str, password: str | None) -> ConnectedSystem | None:
     """The active connected system with these credentials, or None (SCE002).
 

@@ -138,7 +138,7 @@ def _decode_head(head: bytes) -> str:
         name = declared.group(1).strip()
         try:
             codec = codecs.lookup(name).name
-        except LookupError:
+        except (LookupError, ValueError):  # unknown name, or one with a NUL in it (found by hypothesis)
             codec = ""
         if codec not in _ACCEPTED_ENCODINGS:
             raise FormatError(f"encoding {name[:40]!r} is not accepted; use UTF-8")

@@ -24,8 +24,9 @@ XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 class DataPayloadPlugin(zeep.Plugin):
     """Put the prepared payload elements into requestData/data of the outgoing envelope."""
 
-    def __init__(self) -> None:
+    def __init__(self, identity=None) -> None:
         self._local = threading.local()
+        self.identity = identity  # egsu.pki.keys.SigningIdentity: sign the Body (WS-Security, SIG-04)
 
     def set(self, elements: Sequence[etree._Element], data_type: tuple[str, str] | None) -> None:
         self._local.payload = (list(elements), data_type)
@@ -56,16 +57,26 @@ class DataPayloadPlugin(zeep.Plugin):
             data = replacement
         for element in elements:
             data.append(deepcopy(element))
+        if self.identity is not None:
+            from egsu.pki.wsse import sign_transport
+
+            signed = sign_transport(
+                envelope,
+                private_key=self.identity.private_key,
+                certificate_der=self.identity.certificate_der,
+                algorithm_uri=self.identity.algorithm_uri,
+            )
+            envelope = etree.fromstring(signed)
         return envelope, http_headers
 
 
 class SyncChannelClient:
     """A zeep client for /shep/SyncChannel that sends ISUN records."""
 
-    def __init__(self, wsdl_url: str, *, timeout: float = 60, session=None) -> None:
+    def __init__(self, wsdl_url: str, *, timeout: float = 60, session=None, identity=None) -> None:
         from zeep.transports import Transport
 
-        self.plugin = DataPayloadPlugin()
+        self.plugin = DataPayloadPlugin(identity)
         transport = Transport(timeout=timeout, operation_timeout=timeout, session=session)
         self.client = zeep.Client(wsdl=wsdl_url, transport=transport, plugins=[self.plugin])
 

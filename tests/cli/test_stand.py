@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from lxml import etree
 
-from egsu.isun.samples import records_element
+from egsu.isun.samples import records_element, sample_record
+from egsu.pki.keys import load_identity
 from egsu.shep.zeep_client import SyncChannelClient
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
+PERIOD = datetime(2026, 1, 15, tzinfo=UTC) - timedelta(hours=5)  # midnight in Astana (UTC+5 since 2024)
 EGSU = [sys.executable, "-c", "from egsu.cli import main; main()"]
 
 
@@ -87,6 +92,84 @@ def test_the_manifest_names_everything_an_integrator_needs(running_stand):
             assert {"deviceNameId", "deviceTypeId", "productTypeId", "operationTypeId"} <= device.keys()
             assert ("pipelineId" in device) == (facility["kind"] == "1.3")
     assert oct((var / "demo" / "stand.json").stat().st_mode & 0o777) == "0o600"  # it holds a password
+    # issue 3: signing material of the test PKI for every subject, the trust roots and the System's certificate
+    for subject in manifest["subjects"]:
+        assert Path(subject["sign_key"]).read_bytes().startswith(b"-----BEGIN")
+        assert b"CERTIFICATE" in Path(subject["sign_cert"]).read_bytes()
+    assert b"CERTIFICATE" in Path(manifest["trust_roots"]).read_bytes()
+    assert b"CERTIFICATE" in Path(manifest["system_cert"]).read_bytes()
+
+
+XMLSEC1 = shutil.which("xmlsec1")
+
+
+@pytest.mark.skipif(XMLSEC1 is None, reason="the Debian xmlsec1 tool is not installed (.ci/run installs it)")
+def test_egsu_sign_then_send_and_the_signed_answer_verifies_with_xmlsec1(running_stand, tmp_path):
+    # given a payload file and the demo subject's key, signed by the `egsu sign` command
+    var, manifest = running_stand
+    facility = next(f for f in manifest["facilities"] if f["kind"] == "1.2")
+    device = facility["devices"][0]
+    record = sample_record(
+        "1.2",
+        facility["id"],
+        device["deviceNameId"],
+        period_start=PERIOD,
+        is_daily=True,
+        device_type_id=device["deviceTypeId"],
+        operation_type_id=device["operationTypeId"][0],
+        product_type_id=device["productTypeId"],
+    )
+    payload = tmp_path / "payload.xml"
+    payload.write_bytes(etree.tostring(records_element([record])))
+    owner = next(s for s in manifest["subjects"] if s["bin"] == facility["subject_bin"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PYTEST"))}
+    env.update(EGSU_VAR_DIR=str(var), EGSU_SENDER_PASSWORD=manifest["password"])
+    signed = subprocess.run(
+        [
+            *EGSU,
+            "sign",
+            str(payload),
+            "--key",
+            owner["sign_key"],
+            "--cert",
+            owner["sign_cert"],
+            "--sender-id",
+            manifest["senderId"],
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+
+    # when it is posted to the stand
+    answer = httpx.post(
+        manifest["endpoint"], content=signed, headers={"Content-Type": "text/xml"}, timeout=30
+    )
+
+    # then it is accepted, and the System's signature on the answer verifies with a tool nobody here wrote
+    assert answer.status_code == 200, answer.text
+    assert etree.fromstring(answer.content).findtext(".//responseInfo/status/code") == "SCSS001"
+    (tmp_path / "answer.xml").write_bytes(answer.content)
+    verified = subprocess.run(
+        [
+            XMLSEC1,
+            "--verify",
+            "--trusted-pem",
+            manifest["trust_roots"],
+            "--pubkey-cert-pem",
+            manifest["system_cert"],
+            "--id-attr:Id",
+            "http://schemas.xmlsoap.org/soap/envelope/:Body",
+            str(tmp_path / "answer.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "OK" in verified.stderr
 
 
 def test_zeep_from_the_manifest_sends_the_real_client_records(running_stand):
@@ -96,7 +179,9 @@ def test_zeep_from_the_manifest_sends_the_real_client_records(running_stand):
     real = etree.parse(str(shared_path("shep", "examples", "isun-sendmessage-request-unsigned.redacted.xml")))
     records = [{child.tag: child.text for child in event} for event in real.iter("events")]
 
-    client = SyncChannelClient(manifest["wsdl"])
+    owner = next(s for s in manifest["subjects"] if s["bin"] == manifest["facilities"][0]["subject_bin"])
+    identity = load_identity(Path(owner["sign_key"]).read_bytes(), Path(owner["sign_cert"]).read_bytes())
+    client = SyncChannelClient(manifest["wsdl"], identity=identity)
     response = client.send(
         message_id=str(uuid.uuid4()),
         sender_id=manifest["senderId"],

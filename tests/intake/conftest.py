@@ -14,10 +14,38 @@ DEMO_PASSWORD = "demo-password-for-tests-1"
 
 @pytest.fixture
 def stand(transactional_db):
-    """The demo registry (the same one `make demo` loads) with a known password."""
+    """The demo registry and signing material (what `make demo` sets up), with a known password."""
     from egsu.registry.demo import load_demo_registry
+    from egsu.signatures.stand import equip
 
-    return load_demo_registry(password=DEMO_PASSWORD)
+    return equip(load_demo_registry(password=DEMO_PASSWORD), base_url="http://testserver")
+
+
+@pytest.fixture
+def identity(stand):
+    """The signing key and certificate of the subject that owns the sender's facilities."""
+    return subject_identity(stand, stand["facilities"][0]["subject_bin"])
+
+
+def subject_identity(stand, bin_: str):
+    from pathlib import Path
+
+    from egsu.pki.keys import load_identity
+
+    subject = next(s for s in stand["subjects"] if s["bin"] == bin_)
+    return load_identity(Path(subject["sign_key"]).read_bytes(), Path(subject["sign_cert"]).read_bytes())
+
+
+def signed(body: bytes, identity) -> bytes:
+    """What Kalkan's SignWSSE does for the real clients: a WS-Security signature on the Body."""
+    from egsu.pki.wsse import sign_transport
+
+    return sign_transport(
+        body,
+        private_key=identity.private_key,
+        certificate_der=identity.certificate_der,
+        algorithm_uri=identity.algorithm_uri,
+    )
 
 
 @pytest.fixture
@@ -26,10 +54,10 @@ def endpoint(live_server) -> str:
 
 
 @pytest.fixture
-def zeep_client(endpoint, stand):
+def zeep_client(endpoint, stand, identity):
     from egsu.shep.zeep_client import SyncChannelClient
 
-    return SyncChannelClient(f"{endpoint}?wsdl", timeout=30)
+    return SyncChannelClient(f"{endpoint}?wsdl", timeout=30, identity=identity)
 
 
 def new_message_id() -> str:

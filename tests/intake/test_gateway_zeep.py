@@ -17,7 +17,14 @@ from egsu.isun.receipt import parse_receipt
 from egsu.isun.tables import QUANTITIES
 from egsu.journal.models import JournalEntry
 from egsu.readings.models import Reading
-from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
+from tests.intake.conftest import (
+    DEMO_PASSWORD,
+    device_record,
+    events,
+    new_message_id,
+    recent_two_hour_slot,
+    signed,
+)
 
 KINDS = ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9"]
 
@@ -145,7 +152,7 @@ def test_a_resent_record_is_a_duplicate_and_a_changed_one_a_revision(zeep_client
     assert sorted((r.revision, str(r.value)) for r in revisions)[-1][0] == 2
 
 
-def test_the_real_client_request_is_accepted_unchanged(stand, endpoint):
+def test_the_real_client_request_is_accepted_unchanged(stand, endpoint, identity):
     from tests.conftest import shared_path
 
     # given the request a connected ISUN client really sends (credentials redacted there; use the stand's)
@@ -154,14 +161,17 @@ def test_the_real_client_request_is_accepted_unchanged(stand, endpoint):
     )
     text = text.replace("<senderId>REDACTED</senderId>", f"<senderId>{stand['senderId']}</senderId>")
     text = text.replace("<password>REDACTED</password>", f"<password>{DEMO_PASSWORD}</password>")
-    envelope = (
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-        + text
-        + "</soapenv:Body></soapenv:Envelope>"
+    envelope = signed(
+        (
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+            + text
+            + "</soapenv:Body></soapenv:Envelope>"
+        ).encode(),
+        identity,
     )
     import httpx
 
-    answer = httpx.post(endpoint, content=envelope.encode(), headers={"Content-Type": "text/xml"})
+    answer = httpx.post(endpoint, content=envelope, headers={"Content-Type": "text/xml"})
 
     assert answer.status_code == 200
     root = etree.fromstring(answer.content)
@@ -223,6 +233,7 @@ def test_sce003_system_without_the_right(zeep_client, stand):
         sender_id="no-rights", subject=Subject.objects.get(bin=stand["subjects"][0]["bin"])
     )
     system.set_password("pw-no-rights-123")
+    system.require_transport_signature = False
     system.save()  # no services granted
 
     with pytest.raises(zeep.exceptions.Fault) as caught:

@@ -22,12 +22,20 @@ from egsu.journal.models import JournalEntry
 from egsu.journal.services import content_kept, raw_bytes
 from egsu.readings.models import Reading
 from egsu.shep.envelope import build_request
-from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
+from tests.intake.conftest import (
+    DEMO_PASSWORD,
+    device_record,
+    events,
+    new_message_id,
+    recent_two_hour_slot,
+    signed,
+    subject_identity,
+)
 
 HOSTILE = Path(__file__).resolve().parent.parent / "hostile" / "corpus"
 
 
-def _request(stand, records, *, message_id=None, **overrides) -> bytes:
+def _request(stand, records, *, message_id=None, sign=True, **overrides) -> bytes:
     fields = {
         "message_id": message_id or new_message_id(),
         "service_id": "ISUN_Service2",
@@ -37,7 +45,11 @@ def _request(stand, records, *, message_id=None, **overrides) -> bytes:
         "data_type": ("http://message.persistence.interactive.nat", "Request"),
     }
     fields.update(overrides)
-    return build_request(**fields)
+    body = build_request(**fields)
+    if not sign:
+        return body
+    owner = stand["facilities"][0]["subject_bin"]
+    return signed(body, subject_identity(stand, owner))
 
 
 def _one_record(stand, kind="1.2", hours_back=4):

@@ -1,0 +1,23 @@
+"""The stand's test PKI over HTTP at /test-pki/: OCSP, CRLs and CA certificates (App.1 §13).
+
+Only when the stand trusts its own test CA (no trust roots configured); a production
+system answers 404 here.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.views.decorators.csrf import csrf_exempt
+
+from egsu.pki.testca import respond
+from egsu.signatures.services import test_ca
+
+
+@csrf_exempt
+def test_pki(request: HttpRequest, path: str) -> HttpResponse:
+    ca = test_ca()
+    if ca is None:
+        return HttpResponseNotFound("this system has no test PKI")
+    body = request.read(1 << 20) if request.method == "POST" else None
+    status, content, content_type = respond(ca, request.method or "GET", "/" + path, body)
+    return HttpResponse(content, status=status, content_type=content_type)
