@@ -1,9 +1,10 @@
 """URL map: the gateway endpoint, the admin, and (later) the cabinets and the REST API."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
+from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
 from egsu.signatures import views as signature_views
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
     path("test-pki/<path:path>", signature_views.test_pki, name="test-pki"),
     path("admin/", admin.site.urls),
-    # The web cabinets come with their own issue; until then the front door is the administration.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("vendor/plotly.min.js", cabinet_views.plotly_js, name="plotly-js"),
+    path("cabinet/", include("egsu.cabinet.urls")),
+    path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]

@@ -8,6 +8,11 @@ the NCA's DN conventions, key usages, EKU and policy OIDs (shep-notes §3) and
 point at ``{base_url}/ocsp``, ``{base_url}/crl/…`` and ``{base_url}/ca.crt``,
 which ``serve`` answers.
 
+``key_type`` picks the algorithms: "rsa" (RSA-SHA256, built with ``cryptography``), or the NCA's
+Kazakh GOST schemes — "gost2004" (GOST 34.310-2004 / 34.311-95) and "gost2015" (GOST 2015-512 /
+Streebog-512) — whose certificates, CRLs and OCSP answers ``cryptography`` cannot sign, so they
+are built with ``egsu.pki.gost.x509``. The API and the files are the same for every key type.
+
 Never use this outside tests and the test stand: the keys are unencrypted.
 """
 
@@ -22,8 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -31,7 +39,9 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from egsu.clock import utcnow
-from egsu.pki.certs import Certificate
+from egsu.pki.certs import OID_OCSP_SIGNING, Certificate
+from egsu.pki.gost import gost3410
+from egsu.pki.gost import x509 as gost_x509
 
 # shep-notes §3
 POLICY_CA = "1.2.398.3.3.1.1"
@@ -58,6 +68,43 @@ _KEY_USAGE_ARGS = {
 
 ROOT_NAME = "EGSU TEST ROOT CA (RSA)"
 INTERMEDIATE_NAME = "EGSU TEST CA (RSA)"
+RESPONDER_NAME = "EGSU TEST OCSP RESPONDER"
+
+KEY_TYPES = ("rsa", "gost2004", "gost2015")
+# NCA-like CA names per key type (shep-notes §3: "… (GOST)" and "… (GOST) 2022").
+AUTHORITY_NAMES = {
+    "rsa": (ROOT_NAME, INTERMEDIATE_NAME, RESPONDER_NAME),
+    "gost2004": ("EGSU TEST ROOT CA (GOST)", "EGSU TEST CA (GOST)", "EGSU TEST OCSP RESPONDER (GOST)"),
+    "gost2015": (
+        "EGSU TEST ROOT CA (GOST) 2022",
+        "EGSU TEST CA (GOST) 2022",
+        "EGSU TEST OCSP RESPONDER (GOST) 2022",
+    ),
+}
+GOST_SCHEMES = {"gost2004": gost3410.GOST2004, "gost2015": gost3410.GOST2015_512}
+
+# RFC 5280 reason names: cryptography's spelling → asn1crypto's (GOST CRLs and OCSP answers).
+_ASN1_REASONS = {
+    "unspecified": "unspecified",
+    "keyCompromise": "key_compromise",
+    "cACompromise": "ca_compromise",
+    "affiliationChanged": "affiliation_changed",
+    "superseded": "superseded",
+    "cessationOfOperation": "cessation_of_operation",
+    "certificateHold": "certificate_hold",
+    "removeFromCRL": "remove_from_crl",
+    "privilegeWithdrawn": "privilege_withdrawn",
+    "aACompromise": "aa_compromise",
+}
+_ASN1_KEY_USAGE = {
+    "digitalSignature": "digital_signature",
+    "nonRepudiation": "non_repudiation",
+    "keyEncipherment": "key_encipherment",
+    "dataEncipherment": "data_encipherment",
+    "keyAgreement": "key_agreement",
+    "keyCertSign": "key_cert_sign",
+    "cRLSign": "crl_sign",
+}
 
 
 def key_usage_extension(names: Iterable[str]) -> x509.KeyUsage:
@@ -76,7 +123,9 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+def _key_pem(key: Any) -> bytes:
+    if isinstance(key, gost3410.GostPrivateKey):
+        return key.to_pem()
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -86,12 +135,31 @@ def _cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def _load_key(pem_data: bytes, key_type: str) -> Any:
+    if key_type == "rsa":
+        key = serialization.load_pem_private_key(pem_data, password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
+    return gost3410.load_private_key(pem_data)
+
+
+def _new_key(key_type: str, key_size: int) -> Any:
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    return gost3410.GostPrivateKey.generate(GOST_SCHEMES[key_type])
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    """DER times carry no fractions: what we sign is what a reader sees."""
+    return moment.replace(microsecond=0)
+
+
 @dataclass(frozen=True)
 class IssuedCertificate:
     """A certificate the test CA issued, with its private key and where both are stored."""
 
     certificate: Certificate
-    key: rsa.RSAPrivateKey
+    key: Any  # rsa.RSAPrivateKey or gost3410.GostPrivateKey
     cert_path: Path
     key_path: Path
 
@@ -105,17 +173,76 @@ class IssuedCertificate:
 
     @property
     def key_pem(self) -> bytes:
+        """Unencrypted PKCS#8 PEM that ``egsu.pki.keys.load_identity`` loads (RSA or GOST)."""
         return _key_pem(self.key)
 
 
 @dataclass(frozen=True)
 class _Authority:
-    cert: x509.Certificate
-    key: rsa.RSAPrivateKey
+    cert: x509.Certificate  # cryptography parses GOST certificates, it only cannot sign them
+    key: Any
+
+    @property
+    def der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
 
     @property
     def certificate(self) -> Certificate:
-        return Certificate.from_der(self.cert.public_bytes(serialization.Encoding.DER))
+        return Certificate.from_der(self.der)
+
+    @property
+    def issued(self) -> gost_x509.Issued:
+        """The same certificate and key as the asn1crypto builders of egsu.pki.gost.x509 take them."""
+        return gost_x509.Issued(asn1_x509.Certificate.load(self.der), self.key)
+
+
+def _asn1_name(name: x509.Name) -> asn1_x509.Name:
+    return asn1_x509.Name.load(name.public_bytes())
+
+
+def _gost_certificate(
+    *,
+    subject: x509.Name,
+    subject_key: Any,
+    issuer: _Authority | None,
+    issuer_key: Any,
+    serial: int,
+    not_before: datetime,
+    not_after: datetime,
+    key_usage: Iterable[str],
+    is_ca: bool = False,
+    eku: Iterable[str] = (),
+    policies: Iterable[str] = (),
+    ocsp_url: str | None = None,
+    ca_issuers_url: str | None = None,
+    crl_url: str | None = None,
+    delta_crl_url: str | None = None,
+    extra_extensions: Iterable[dict] = (),
+) -> x509.Certificate:
+    """A certificate signed with the issuer's GOST key, in the NCA's encoding (shep-notes §3)."""
+    wanted = set(key_usage)
+    unknown = wanted - set(_ASN1_KEY_USAGE)
+    if unknown:
+        raise ValueError(f"unknown key usage {sorted(unknown)}")
+    built = gost_x509.build_certificate(
+        subject=_asn1_name(subject),
+        subject_spki=gost_x509.public_key_info(subject_key),
+        issuer=issuer.issued if issuer is not None else None,
+        issuer_key=issuer_key,
+        not_before=not_before,
+        not_after=not_after,
+        ca=is_ca,
+        key_usage={_ASN1_KEY_USAGE[name] for name in wanted},
+        extended_key_usage=list(eku),
+        policies=list(policies),
+        ca_issuers_url=ca_issuers_url,
+        ocsp_url=ocsp_url,
+        crl_url=crl_url,
+        delta_crl_url=delta_crl_url,
+        serial_number=serial,
+        extra_extensions=list(extra_extensions),
+    )
+    return x509.load_der_x509_certificate(built.dump())
 
 
 class TestCA:
@@ -128,6 +255,7 @@ class TestCA:
         self._lock = threading.RLock()
         state = self._read_state()
         self.base_url: str = state["base_url"]
+        self.key_type: str = state.get("key_type", "rsa")
         self.root = self._load_authority("root")
         self.intermediate = self._load_authority("intermediate")
         self.responder = self._load_authority("ocsp")
@@ -145,9 +273,15 @@ class TestCA:
         ca_key_size: int = 2048,
         now: datetime | None = None,
     ) -> TestCA:
-        """Make a new CA in ``directory`` (which must not hold one already)."""
-        if key_type != "rsa":
-            raise ValueError(f"key type {key_type!r} is not supported by the test CA (only 'rsa')")
+        """Make a new CA in ``directory`` (which must not hold one already).
+
+        ``key_type``: "rsa", "gost2004" (GOST 34.310-2004) or "gost2015" (GOST 2015-512); the key
+        sizes apply to RSA only.
+        """
+        if key_type not in KEY_TYPES:
+            raise ValueError(
+                f"key type {key_type!r} is not supported by the test CA ({', '.join(KEY_TYPES)})"
+            )
         directory = Path(directory)
         if (directory / "state.json").exists():
             raise FileExistsError(f"{directory} already holds a test CA")
@@ -157,7 +291,26 @@ class TestCA:
         base_url = base_url.rstrip("/")
         now = now or utcnow()
         start, end = now - timedelta(days=1), now + timedelta(days=3650)
+        if key_type == "rsa":
+            authorities = cls._rsa_authorities(base_url, start, end, root_key_size, ca_key_size)
+        else:
+            authorities = cls._gost_authorities(
+                key_type, base_url, _whole_seconds(start), _whole_seconds(end)
+            )
+        for label, cert, key in authorities:
+            (directory / f"{label}.crt").write_bytes(_cert_pem(cert))
+            _write_private(directory / f"{label}.key", _key_pem(key))
+        intermediate, root = authorities[1][1], authorities[0][1]
+        (directory / "chain.pem").write_bytes(_cert_pem(intermediate) + _cert_pem(root))
+        state = {"base_url": base_url, "key_type": key_type, "next_serial": 0x1000, "crl_number": 0,
+                 "base_crl": None, "issued": {}, "revoked": {}}  # fmt: skip
+        (directory / "state.json").write_text(json.dumps(state, indent=2))
+        return cls(directory)
 
+    @staticmethod
+    def _rsa_authorities(
+        base_url: str, start: datetime, end: datetime, root_key_size: int, ca_key_size: int
+    ) -> list[tuple[str, x509.Certificate, Any]]:
         root_key = rsa.generate_private_key(public_exponent=65537, key_size=root_key_size)
         root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ROOT_NAME),
                                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "EGSU test stand"),
@@ -234,15 +387,48 @@ class TestCA:
             )
             .sign(ca_key, hashes.SHA256())
         )
-        for label, cert, key in (("root", root, root_key), ("intermediate", intermediate, ca_key),
-                                 ("ocsp", responder, responder_key)):  # fmt: skip
-            (directory / f"{label}.crt").write_bytes(_cert_pem(cert))
-            _write_private(directory / f"{label}.key", _key_pem(key))
-        (directory / "chain.pem").write_bytes(_cert_pem(intermediate) + _cert_pem(root))
-        state = {"base_url": base_url, "next_serial": 0x1000, "crl_number": 0, "base_crl": None,
-                 "issued": {}, "revoked": {}}  # fmt: skip
-        (directory / "state.json").write_text(json.dumps(state, indent=2))
-        return cls(directory)
+        return [
+            ("root", root, root_key),
+            ("intermediate", intermediate, ca_key),
+            ("ocsp", responder, responder_key),
+        ]
+
+    @staticmethod
+    def _gost_authorities(
+        key_type: str, base_url: str, start: datetime, end: datetime
+    ) -> list[tuple[str, x509.Certificate, Any]]:
+        """Root, intermediate and delegated OCSP responder, all GOST, shaped like the RSA ones."""
+        root_cn, ca_cn, responder_cn = AUTHORITY_NAMES[key_type]
+        root_key, ca_key, responder_key = (_new_key(key_type, 0) for _ in range(3))
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, root_cn),
+                               x509.NameAttribute(NameOID.ORGANIZATION_NAME, "EGSU test stand"),
+                               x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")])  # fmt: skip
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_cn),
+                             x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")])  # fmt: skip
+        responder_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, responder_cn),
+                                    x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ")])  # fmt: skip
+        ca_usage = ["keyCertSign", "cRLSign"]
+        root = _gost_certificate(
+            subject=root_name, subject_key=root_key, issuer=None, issuer_key=root_key,
+            serial=x509.random_serial_number(), not_before=start, not_after=end, key_usage=ca_usage, is_ca=True,
+        )  # fmt: skip
+        root_authority = _Authority(root, root_key)
+        intermediate = _gost_certificate(
+            subject=ca_name, subject_key=ca_key, issuer=root_authority, issuer_key=root_key,
+            serial=x509.random_serial_number(), not_before=start, not_after=end - timedelta(days=1),
+            key_usage=ca_usage, is_ca=True, policies=[POLICY_CA], ca_issuers_url=f"{base_url}/root.crt",
+        )  # fmt: skip
+        responder = _gost_certificate(
+            subject=responder_name, subject_key=responder_key, issuer=_Authority(intermediate, ca_key),
+            issuer_key=ca_key, serial=x509.random_serial_number(), not_before=start,
+            not_after=end - timedelta(days=2), key_usage=["digitalSignature"], eku=[OID_OCSP_SIGNING],
+            extra_extensions=[{"extn_id": "ocsp_no_check", "critical": False, "extn_value": asn1_core.Null()}],
+        )  # fmt: skip
+        return [
+            ("root", root, root_key),
+            ("intermediate", intermediate, ca_key),
+            ("ocsp", responder, responder_key),
+        ]
 
     @classmethod
     def load(cls, directory: str | Path) -> TestCA:
@@ -250,11 +436,7 @@ class TestCA:
 
     def _load_authority(self, label: str) -> _Authority:
         cert = x509.load_pem_x509_certificate((self.directory / f"{label}.crt").read_bytes())
-        key = serialization.load_pem_private_key(
-            (self.directory / f"{label}.key").read_bytes(), password=None
-        )
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return _Authority(cert, key)
+        return _Authority(cert, _load_key((self.directory / f"{label}.key").read_bytes(), self.key_type))
 
     def _read_state(self) -> dict:
         return json.loads((self.directory / "state.json").read_text())
@@ -300,15 +482,19 @@ class TestCA:
         policies: Iterable[str] = (),
         not_before: datetime | None = None,
         not_after: datetime | None = None,
-        key: rsa.RSAPrivateKey | None = None,
+        key: Any = None,
         key_size: int = 2048,
         issuer: str = "intermediate",
         with_urls: bool = True,
         is_ca: bool = False,
     ) -> IssuedCertificate:
-        """Any end-entity certificate; ``issue_subject``/``issue_system`` fill in the NCA shape."""
+        """Any end-entity certificate; ``issue_subject``/``issue_system`` fill in the NCA shape.
+
+        ``key``: the subject's private key (a new one of the CA's key type when None; reuse one to
+        save time in tests — GOST keys are pure Python). ``key_size`` applies to new RSA keys.
+        """
         authority = {"intermediate": self.intermediate, "root": self.root}[issuer]
-        key = key or rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+        key = key or _new_key(self.key_type, key_size)
         now = utcnow()
         not_before = not_before or now - timedelta(hours=1)
         not_after = not_after or now + timedelta(days=365)
@@ -316,61 +502,22 @@ class TestCA:
             state = self._read_state()
             serial = state["next_serial"]
             state["next_serial"] = serial + 1
-            builder = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(authority.cert.subject)
-                .public_key(key.public_key())
-                .serial_number(serial)
-                .not_valid_before(not_before)
-                .not_valid_after(not_after)
-                .add_extension(key_usage_extension(key_usage), critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                .add_extension(
-                    x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
-                    critical=False,
-                )
-            )
-            if is_ca:
-                builder = builder.add_extension(
-                    x509.BasicConstraints(ca=True, path_length=None), critical=True
-                )
-            eku = list(eku)
-            if eku:
-                builder = builder.add_extension(
-                    x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in eku]), critical=False
-                )
-            policies = list(policies)
-            if policies:
-                builder = builder.add_extension(
-                    x509.CertificatePolicies(
-                        [x509.PolicyInformation(x509.ObjectIdentifier(p), None) for p in policies]
-                    ),
-                    critical=False,
-                )
-            if with_urls:
+            if self.key_type != "rsa":
                 base = self.base_url
-                aia = x509.oid.AuthorityInformationAccessOID
-                builder = (
-                    builder.add_extension(
-                        x509.AuthorityInformationAccess(
-                            [
-                                x509.AccessDescription(
-                                    aia.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")
-                                ),
-                                x509.AccessDescription(
-                                    aia.CA_ISSUERS, x509.UniformResourceIdentifier(f"{base}/ca.crt")
-                                ),
-                            ]
-                        ),
-                        critical=False,
-                    )
-                    .add_extension(_points(f"{base}/crl/intermediate.crl"), critical=False)
-                    .add_extension(
-                        x509.FreshestCRL(list(_points(f"{base}/crl/intermediate-delta.crl"))), critical=False
-                    )
-                )
-            cert = builder.sign(authority.key, hashes.SHA256())
+                cert = _gost_certificate(
+                    subject=subject, subject_key=key, issuer=authority, issuer_key=authority.key, serial=serial,
+                    not_before=_whole_seconds(not_before), not_after=_whole_seconds(not_after),
+                    key_usage=key_usage, is_ca=is_ca, eku=eku, policies=policies,
+                    ocsp_url=f"{base}/ocsp" if with_urls else None,
+                    ca_issuers_url=f"{base}/ca.crt" if with_urls else None,
+                    crl_url=f"{base}/crl/intermediate.crl" if with_urls else None,
+                    delta_crl_url=f"{base}/crl/intermediate-delta.crl" if with_urls else None,
+                )  # fmt: skip
+            else:
+                cert = self._rsa_certificate(
+                    subject, key, authority, serial, not_before, not_after, key_usage, eku, policies,
+                    with_urls, is_ca,
+                )  # fmt: skip
             state["issued"][f"{serial:x}"] = {"subject": subject.rfc4514_string(), "issuer": issuer}
             self._write_state(state)
         cert_path = self.directory / "issued" / f"{serial:x}.crt"
@@ -380,6 +527,72 @@ class TestCA:
         return IssuedCertificate(
             Certificate.from_der(cert.public_bytes(serialization.Encoding.DER)), key, cert_path, key_path
         )
+
+    def _rsa_certificate(
+        self,
+        subject: x509.Name,
+        key: rsa.RSAPrivateKey,
+        authority: _Authority,
+        serial: int,
+        not_before: datetime,
+        not_after: datetime,
+        key_usage: Iterable[str],
+        eku: Iterable[str],
+        policies: Iterable[str],
+        with_urls: bool,
+        is_ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(authority.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(key_usage_extension(key_usage), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
+                critical=False,
+            )
+        )
+        if is_ca:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        eku = list(eku)
+        if eku:
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in eku]), critical=False
+            )
+        policies = list(policies)
+        if policies:
+            builder = builder.add_extension(
+                x509.CertificatePolicies(
+                    [x509.PolicyInformation(x509.ObjectIdentifier(p), None) for p in policies]
+                ),
+                critical=False,
+            )
+        if with_urls:
+            base = self.base_url
+            aia = x509.oid.AuthorityInformationAccessOID
+            builder = (
+                builder.add_extension(
+                    x509.AuthorityInformationAccess(
+                        [
+                            x509.AccessDescription(aia.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")),
+                            x509.AccessDescription(
+                                aia.CA_ISSUERS, x509.UniformResourceIdentifier(f"{base}/ca.crt")
+                            ),
+                        ]
+                    ),
+                    critical=False,
+                )
+                .add_extension(_points(f"{base}/crl/intermediate.crl"), critical=False)
+                .add_extension(
+                    x509.FreshestCRL(list(_points(f"{base}/crl/intermediate-delta.crl"))), critical=False
+                )
+            )
+        return builder.sign(authority.key, hashes.SHA256())
 
     def issue_subject(
         self,
@@ -477,45 +690,70 @@ class TestCA:
                 state = self._read_state()
             number = state["crl_number"] + 1
             state["crl_number"] = number
-            builder = (
-                x509.CertificateRevocationListBuilder()
-                .issuer_name(self.intermediate.cert.subject)
-                .last_update(this_update)
-                .next_update(next_update)
-                .add_extension(x509.CRLNumber(number), critical=False)
-                .add_extension(
-                    x509.AuthorityKeyIdentifier.from_issuer_public_key(self.intermediate.key.public_key()),
-                    critical=False,
-                )
-            )
             since = None
+            delta_base = None
             if delta:
-                builder = builder.add_extension(
-                    x509.DeltaCRLIndicator(state["base_crl"]["number"]), critical=True
-                )
+                delta_base = state["base_crl"]["number"]
                 since = datetime.fromisoformat(state["base_crl"]["issued"])
             else:
                 state["base_crl"] = {"number": number, "issued": now.isoformat()}
-            for serial, entry in state["revoked"].items():
-                if since is not None and datetime.fromisoformat(entry["recorded"]) < since:
-                    continue
-                revoked = (
-                    x509.RevokedCertificateBuilder()
-                    .serial_number(int(serial, 16))
-                    .revocation_date(datetime.fromisoformat(entry["at"]))
-                    .add_extension(x509.CRLReason(x509.ReasonFlags(entry["reason"])), critical=False)
-                    .build()
-                )
-                builder = builder.add_revoked_certificate(revoked)
-            der = builder.sign(self.intermediate.key, hashes.SHA256()).public_bytes(
-                serialization.Encoding.DER
-            )
+            entries = [
+                (int(serial, 16), datetime.fromisoformat(entry["at"]), entry["reason"])
+                for serial, entry in state["revoked"].items()
+                if since is None or datetime.fromisoformat(entry["recorded"]) >= since
+            ]
+            if self.key_type == "rsa":
+                der = self._rsa_crl(this_update, next_update, number, delta_base, entries)
+            else:
+                der = gost_x509.issue_crl(
+                    self.intermediate.issued,
+                    this_update=_whole_seconds(this_update),
+                    next_update=_whole_seconds(next_update),
+                    revoked=[
+                        gost_x509.Revocation(serial, _whole_seconds(at), _ASN1_REASONS[reason])
+                        for serial, at, reason in entries
+                    ],
+                    number=number,
+                    delta_base=delta_base,
+                ).dump()
             self._write_state(state)
             if publish:
                 name = "intermediate-delta.crl" if delta else "intermediate.crl"
                 (self.directory / "crl").mkdir(exist_ok=True)
                 (self.directory / "crl" / name).write_bytes(der)
         return der
+
+    def _rsa_crl(
+        self,
+        this_update: datetime,
+        next_update: datetime,
+        number: int,
+        delta_base: int | None,
+        entries: list[tuple[int, datetime, str]],
+    ) -> bytes:
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.intermediate.cert.subject)
+            .last_update(this_update)
+            .next_update(next_update)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.intermediate.key.public_key()),
+                critical=False,
+            )
+        )
+        if delta_base is not None:
+            builder = builder.add_extension(x509.DeltaCRLIndicator(delta_base), critical=True)
+        for serial, at, reason in entries:
+            revoked = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(at)
+                .add_extension(x509.CRLReason(x509.ReasonFlags(reason)), critical=False)
+                .build()
+            )
+            builder = builder.add_revoked_certificate(revoked)
+        return builder.sign(self.intermediate.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def published_crl(self, name: str) -> bytes | None:
         """A CRL as last published; the full one is made on first demand."""
@@ -534,11 +772,15 @@ class TestCA:
         *,
         this_update: datetime | None = None,
         next_update: datetime | None = None,
-        signer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None,
+        signer: tuple[x509.Certificate, Any] | None = None,
         echo_nonce: bool = True,
         nonce: bytes | None = None,
     ) -> bytes:
-        """An RFC 6960 answer signed by the delegated responder (or ``signer``, to test refusals)."""
+        """An RFC 6960 answer signed by the delegated responder (or ``signer``, to test refusals).
+
+        The request's CertID may use SHA-256 (NCANode, our RevocationChecker) or SHA-1; the answer
+        repeats it. A GOST CA answers with a GOST signature (``egsu.pki.gost.x509``).
+        """
         try:
             request = ocsp.load_der_ocsp_request(request_der)
         except ValueError:
@@ -568,6 +810,32 @@ class TestCA:
         this_update = this_update or now
         next_update = next_update or this_update + timedelta(hours=1)
         responder_cert, responder_key = signer or (self.responder.cert, self.responder.key)
+        try:
+            requested = request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+        except x509.ExtensionNotFound:
+            requested = None
+        echoed = nonce if nonce is not None else requested
+        if not echo_nonce:
+            echoed = None
+        if self.key_type != "rsa" or not isinstance(responder_key, rsa.RSAPrivateKey):
+            return gost_x509.issue_ocsp_response(
+                issuer=self.intermediate.issued,
+                responder=gost_x509.Issued(
+                    asn1_x509.Certificate.load(responder_cert.public_bytes(serialization.Encoding.DER)),
+                    responder_key,
+                ),
+                serial_number=request.serial_number,
+                produced_at=_whole_seconds(now),
+                revoked_at=None if revocation_time is None else _whole_seconds(revocation_time),
+                revocation_reason=None
+                if revocation_reason is None
+                else _ASN1_REASONS[revocation_reason.value],
+                nonce=echoed,
+                hash_algorithm=algorithm.name,
+                unknown=status == ocsp.OCSPCertStatus.UNKNOWN,
+                this_update=_whole_seconds(this_update),
+                next_update=_whole_seconds(next_update),
+            ).dump()
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response_by_hash(
@@ -584,12 +852,7 @@ class TestCA:
             .responder_id(ocsp.OCSPResponderEncoding.HASH, responder_cert)
             .certificates([responder_cert])
         )
-        try:
-            requested = request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-        except x509.ExtensionNotFound:
-            requested = None
-        echoed = nonce if nonce is not None else requested
-        if echo_nonce and echoed is not None:
+        if echoed is not None:
             builder = builder.add_extension(x509.OCSPNonce(echoed), critical=False)
         return builder.sign(responder_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 

@@ -156,8 +156,14 @@ def build_certificate(
     ocsp_url: str | None = None,
     crl_url: str | None = None,
     serial_number: int | None = None,
+    delta_crl_url: str | None = None,
+    extra_extensions: Sequence[dict] = (),
 ) -> x509.Certificate:
-    """One X.509 v3 certificate; ``issuer=None`` makes it self-signed with ``issuer_key``."""
+    """One X.509 v3 certificate; ``issuer=None`` makes it self-signed with ``issuer_key``.
+
+    ``delta_crl_url`` adds a Freshest CRL point (RFC 5280 §4.2.1.15) as the NCA's test certificates
+    carry; ``extra_extensions`` are appended as given (asn1crypto dicts, e.g. ``ocsp_no_check``).
+    """
     algorithm = signature_algorithm_for(issuer_key)
     issuer_name = issuer.name if issuer else subject
     issuer_spki = issuer.spki if issuer else subject_spki
@@ -209,6 +215,15 @@ def build_certificate(
                 "extn_value": [{"distribution_point": {"full_name": [_uri(crl_url)]}}],
             }
         )
+    if delta_crl_url:
+        extensions.append(
+            {
+                "extn_id": "freshest_crl",
+                "critical": False,
+                "extn_value": [{"distribution_point": {"full_name": [_uri(delta_crl_url)]}}],
+            }
+        )
+    extensions.extend(extra_extensions)
     tbs = x509.TbsCertificate(
         {
             "version": "v3",
@@ -333,7 +348,9 @@ def issue_crl(
     next_update: datetime,
     revoked: Sequence[Revocation] = (),
     number: int = 1,
+    delta_base: int | None = None,
 ) -> crl.CertificateList:
+    """A full CRL, or a delta CRL over base CRL number ``delta_base`` (critical deltaCRLIndicator)."""
     algorithm = signature_algorithm_for(issuer.private_key)
     entries = []
     for item in revoked:
@@ -358,6 +375,11 @@ def issue_crl(
                     "critical": False,
                     "extn_value": {"key_identifier": hashlib.sha1(_key_octets(issuer.spki)).digest()},  # noqa: S324
                 },
+                *(
+                    [{"extn_id": "delta_crl_indicator", "critical": True, "extn_value": delta_base}]
+                    if delta_base is not None
+                    else []
+                ),
             ],
         }
     )
@@ -381,17 +403,27 @@ def issue_ocsp_response(
     revocation_reason: str | None = None,
     nonce: bytes | None = None,
     validity: timedelta = timedelta(hours=1),
+    hash_algorithm: str = "sha256",
+    unknown: bool = False,
+    this_update: datetime | None = None,
+    next_update: datetime | None = None,
 ) -> ocsp.OCSPResponse:
     """A successful BasicOCSPResponse for one certificate, signed by ``responder`` (may be the issuer).
 
-    The CertID uses SHA-256 like NCANode's requests (shep-notes §3)."""
+    The CertID uses SHA-256 like NCANode's requests (shep-notes §3) unless ``hash_algorithm``
+    ("sha1") answers a request that used another; ``unknown`` answers for a serial the CA never issued.
+    """
     algorithm = signature_algorithm_for(responder.private_key)
-    if revoked_at is None:
+    if unknown:
+        status = ocsp.CertStatus(name="unknown", value=core.Null())
+    elif revoked_at is None:
         status = ocsp.CertStatus(name="good", value=core.Null())
     else:
         status = ocsp.CertStatus(
             name="revoked", value={"revocation_time": revoked_at, "revocation_reason": revocation_reason}
         )
+    this_update = this_update or produced_at
+    next_update = next_update or this_update + validity
     response_extensions = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}] if nonce else None
     tbs = ocsp.ResponseData(
         {
@@ -402,14 +434,14 @@ def issue_ocsp_response(
             "responses": [
                 {
                     "cert_id": {
-                        "hash_algorithm": {"algorithm": "sha256"},
-                        "issuer_name_hash": hashlib.sha256(issuer.name.dump()).digest(),
-                        "issuer_key_hash": hashlib.sha256(_key_octets(issuer.spki)).digest(),
+                        "hash_algorithm": {"algorithm": hash_algorithm},
+                        "issuer_name_hash": hashlib.new(hash_algorithm, issuer.name.dump()).digest(),
+                        "issuer_key_hash": hashlib.new(hash_algorithm, _key_octets(issuer.spki)).digest(),
                         "serial_number": serial_number,
                     },
                     "cert_status": status,
-                    "this_update": produced_at,
-                    "next_update": produced_at + validity,
+                    "this_update": this_update,
+                    "next_update": next_update,
                 }
             ],
             "response_extensions": response_extensions,

@@ -1,0 +1,73 @@
+"""Explicit audit calls with typed event names (style.md: no hidden signals for changes).
+
+Kept at least 12 months (DIG event logs; issue 5); `purge` refuses anything shorter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from egsu.access.models import AuditEvent
+from egsu.clock import utcnow
+
+MIN_RETENTION = timedelta(days=366)
+
+
+class Event(StrEnum):
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGN_IN_LOCKED = "auth.locked"
+    SIGN_OUT = "auth.sign_out"
+    USER_CREATED = "user.created"
+    USER_CHANGED = "user.changed"
+    USER_DEACTIVATED = "user.deactivated"
+    EXPORT = "data.export"
+    CORRECTION_PROPOSED = "correction.proposed"
+    CORRECTION_AGREED = "correction.agreed"
+    CORRECTION_REFUSED = "correction.refused"
+    CORRECTION_APPLIED = "correction.applied"
+    REGISTRY_IMPORTED = "registry.imported"
+    REGISTRY_CHANGED = "registry.changed"
+
+
+def audit(
+    event: Event | str,
+    *,
+    actor=None,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    summary: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    request=None,
+    source: str = "",
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        occurred_at=utcnow(),
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        event=str(event),
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary[:300],
+        before=before,
+        after=after,
+        remote_addr=(request.META.get("REMOTE_ADDR", "") if request is not None else "")[:64],
+        source=source[:120],
+    )
+
+
+def purge(*, older_than: timedelta = MIN_RETENTION, now: datetime | None = None) -> int:
+    """Delete audit events older than the retention; never younger than 12 months."""
+    if older_than < MIN_RETENTION:
+        raise ValueError("audit events are kept at least 12 months")
+    cutoff = (now or utcnow()) - older_than
+    deleted, _ = AuditEvent.objects.filter(occurred_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,53 @@
+"""The cabinet's menu: one list, filtered by the user's scope (modules as data, not ifs in templates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from egsu.access.roles import Module
+
+
+@dataclass(frozen=True)
+class Item:
+    url_name: str
+    label: str
+    module: str | None = None
+    edit: bool = False
+
+
+MENU = [
+    Item("cabinet:dashboard", _("Overview")),
+    Item("monitoring:arrivals", _("Arrivals"), Module.MONITORING),
+    Item("cabinet:devices", _("Devices"), Module.OIL_GAS),
+    Item("cabinet:readings", _("Readings"), Module.OIL_GAS),
+    Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
+    Item("access:users", _("Users"), Module.USERS, edit=True),
+    Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),
+]
+
+
+def menu_for(scope) -> list[dict]:
+    items = []
+    for item in MENU:
+        if (
+            scope.role is None
+            or (item.module and not scope.has(item.module))
+            or (item.edit and not scope.can_edit)
+        ):
+            continue
+        try:
+            items.append({"url": reverse(item.url_name), "label": item.label, "name": item.url_name})
+        except NoReverseMatch:
+            continue  # a page not built yet
+    return items
+
+
+def cabinet(request) -> dict:
+    """Context processor: the menu and the scope for every template."""
+    scope = getattr(request, "scope", None)
+    if scope is None or not request.user.is_authenticated:
+        return {"menu": [], "scope": scope}
+    return {"menu": menu_for(scope), "scope": scope}

@@ -1,0 +1,38 @@
+"""Cabinet pages that belong to no one module: the overview, and the locally served chart library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from egsu.access import scope as gate
+from egsu.access.decorators import cabinet_view
+from egsu.access.roles import Role
+
+
+@cabinet_view()
+def dashboard(request):
+    scope = request.scope
+    tiles = [
+        {"label": _("Subjects"), "value": gate.subjects(scope).count(), "url": ""},
+        {"label": _("Facilities"), "value": gate.facilities(scope).count(), "url": ""},
+        {"label": _("Devices"), "value": gate.devices(scope).count(), "url": ""},
+    ]
+    return render(request, "cabinet/dashboard.html", {"tiles": tiles, "role_label": Role(scope.role).label})
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def plotly_js(request):
+    """The chart library, served from its Python package: no CDN, air-gapped (design.md)."""
+    import plotly
+
+    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    if not path.exists():
+        raise Http404("plotly.min.js is not installed")
+    return FileResponse(path.open("rb"), content_type="application/javascript")
