@@ -690,6 +690,7 @@ def _gost_scheme(
     from egsu.pki.path import CertificatePolicy, validate
     from egsu.pki.trust import TrustStore
     from egsu.pki.wsse import bare_inputs, bare_verify, verify_transport
+    from egsu.shep.errors import SignatureInvalidError
     from egsu.shep.xmlparse import parse_document
 
     scheme = gost3410.GOST2004 if uri == GOST2004_URI else gost3410.GOST2015_512
@@ -717,10 +718,23 @@ def _gost_scheme(
         lambda _: messages.append(_signed_message(slots, HEADLINE_SIZE, manifest, identity)),
     )
     envelopes = [parse_document(m.body) for m in messages]
-    checked = [verify_transport(e) for e in envelopes]
-    run.expect(all(c.signature_method == uri for c in checked), f"{label}: not every message verified with {uri}")
-    transport = _loop(envelopes, verify_transport, options.min_seconds)
-    inputs = [bare_inputs(e) for e in envelopes]
+    shim: contextlib.AbstractContextManager = contextlib.nullcontext()
+    try:
+        verify_transport(envelopes[0])
+    except SignatureInvalidError as exc:
+        run.fail(
+            f"{label}: verify_transport as shipped refuses our own GOST-signed message ({exc}); the figures "
+            "below are measured with a benchmark-local certificate_key that reads a GOST key's OID "
+            "(see _gost_certificate_key)"
+        )
+        shim = _gost_certificate_key()
+    with shim:
+        checked = [verify_transport(e) for e in envelopes]
+        run.expect(
+            all(c.signature_method == uri for c in checked), f"{label}: not every message verified with {uri}"
+        )
+        transport = _loop(envelopes, verify_transport, options.min_seconds)
+        inputs = [bare_inputs(e) for e in envelopes]
     bare = _loop(inputs, bare_verify, options.min_seconds / 2)
     method = algorithms.signature_by_uri(uri)
     raw = _loop(inputs, lambda i: method.verify(i.spki_der, i.signature_value, i.signed_info_c14n), options.min_seconds / 2)
@@ -736,6 +750,33 @@ def _gost_scheme(
 
     chain = _loop([leaf.der], chain_check, options.min_seconds / 4)
     return GostResult(label, sign, transport, bare, raw, chain)
+
+
+@contextlib.contextmanager
+def _gost_certificate_key() -> Iterator[None]:
+    """``signedinfo.certificate_key`` with the SubjectPublicKeyInfo read by the GOST-aware ASN.1 spec.
+
+    asn1crypto's PublicKeyInfo refuses unknown key OIDs, so the shipped function rejects every GOST
+    certificate. This stand-in is used only for the GOST figures and only when the shipped one fails.
+    """
+    from asn1crypto import x509
+
+    from egsu.pki import signedinfo, wsse
+    from egsu.pki.gost.asn1 import SubjectPublicKeyInfo
+
+    def certificate_key(certificate_der: bytes) -> tuple[bytes, str]:
+        try:
+            spki_der = x509.Certificate.load(certificate_der)["tbs_certificate"]["subject_public_key_info"].dump()
+            return spki_der, SubjectPublicKeyInfo.load(spki_der)["algorithm"]["algorithm"].dotted
+        except (ValueError, TypeError, KeyError):
+            raise signedinfo.invalid("the signer's certificate is not a valid X.509 certificate") from None
+
+    shipped = signedinfo.certificate_key, wsse.certificate_key
+    signedinfo.certificate_key = wsse.certificate_key = certificate_key
+    try:
+        yield
+    finally:
+        signedinfo.certificate_key, wsse.certificate_key = shipped
 
 
 def _tampered(inputs):

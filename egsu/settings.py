@@ -29,6 +29,9 @@ INSTALLED_APPS = [
     "egsu.readings",
     "egsu.signatures",
     "egsu.intake",
+    "egsu.monitoring",
+    "egsu.quality",
+    "egsu.reports",
     "egsu.cabinet",
 ]
 

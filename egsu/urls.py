@@ -17,5 +17,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("vendor/plotly.min.js", cabinet_views.plotly_js, name="plotly-js"),
     path("cabinet/", include("egsu.cabinet.urls")),
+    path("cabinet/monitoring/", include("egsu.monitoring.urls")),
+    path("cabinet/corrections/", include("egsu.quality.urls")),
+    path("cabinet/exports/", include("egsu.reports.urls")),
+    path("cabinet/access/", include("egsu.access.urls")),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
