@@ -32,3 +32,11 @@ class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogs():
+    """The Kazakh and Russian catalogues, compiled from their .po files (egsu.catalogs)."""
+    from egsu.catalogs import compile_catalogs
+
+    compile_catalogs()

@@ -28,9 +28,11 @@ def prepare(*, quiet: bool = False) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from egsu.catalogs import compile_catalogs
     from egsu.registry.services import load_dictionaries
 
     settings.CONFIG.var_dir.mkdir(parents=True, exist_ok=True)
+    compile_catalogs()
     call_command("migrate", interactive=False, verbosity=0)
     load_dictionaries()
     user_model = get_user_model()
