@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.exceptions import UnsupportedAlgorithm as CryptographyUnsupported
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -23,7 +24,7 @@ def load_identity(key_pem: bytes, certificate: bytes) -> SigningIdentity:
     cert = load_certificate(certificate)
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError, algorithms.UnsupportedAlgorithm) as rsa_error:
+    except (ValueError, TypeError, algorithms.UnsupportedAlgorithm, CryptographyUnsupported) as rsa_error:
         try:
             from egsu.pki.gost.gost3410 import load_private_key
             from egsu.pki.gost.x509 import signature_algorithm_for

@@ -14,7 +14,7 @@ import binascii
 import hmac
 from dataclasses import dataclass, field
 
-from asn1crypto import x509
+from asn1crypto import core, x509
 from lxml import etree
 
 from egsu.pki import algorithms, c14n
@@ -196,10 +196,20 @@ def certificate_key(certificate_der: bytes) -> tuple[bytes, str]:
     """SubjectPublicKeyInfo DER and its algorithm OID, from a DER certificate."""
     try:
         certificate = x509.Certificate.load(certificate_der)
-        spki = certificate["tbs_certificate"]["subject_public_key_info"]
-        return spki.dump(), spki["algorithm"]["algorithm"].dotted
+        spki_der = certificate["tbs_certificate"]["subject_public_key_info"].dump()
+        # Read the key's OID generically: asn1crypto's PublicKeyInfo rejects the GOST OIDs (issue 4).
+        algorithm = _GenericKeyInfo.load(spki_der)["algorithm"]["algorithm"].dotted
+        return spki_der, algorithm
     except (ValueError, TypeError, KeyError):
         raise invalid("the signer's certificate is not a valid X.509 certificate") from None
+
+
+class _AnyAlgorithm(core.Sequence):
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _GenericKeyInfo(core.Sequence):
+    _fields = [("algorithm", _AnyAlgorithm), ("public_key", core.BitString)]
 
 
 def authenticate(
