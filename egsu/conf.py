@@ -61,7 +61,8 @@ def database_from_url(url: str, var_dir: Path) -> dict:
                 "timeout": 30,
             },
             # A file, not shared memory, so that threads and live-server tests see real SQLite locking.
-            "TEST": {"NAME": str(var_dir / "test-egsu.sqlite3")},
+            # One file per test process, so that concurrent test runs never share (and break) one database.
+            "TEST": {"NAME": str(var_dir / f"test-egsu-{os.getpid()}.sqlite3")},
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
