@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.db.models import Q, QuerySet
+
 from egsu.access.models import AuditEvent
 from egsu.clock import utcnow
 
@@ -29,6 +31,11 @@ class Event(StrEnum):
     CORRECTION_APPLIED = "correction.applied"
     REGISTRY_IMPORTED = "registry.imported"
     REGISTRY_CHANGED = "registry.changed"
+    CORRECTION_WITHDRAWN = "correction.withdrawn"
+    USER_REACTIVATED = "user.reactivated"
+    PASSWORD_CHANGED = "user.password_changed"
+    PASSWORD_RESET = "user.password_reset"
+    AUDIT_PURGED = "audit.purged"
 
 
 def audit(
@@ -71,3 +78,35 @@ def purge(*, older_than: timedelta = MIN_RETENTION, now: datetime | None = None)
     cutoff = (now or utcnow()) - older_than
     deleted, _ = AuditEvent.objects.filter(occurred_at__lt=cutoff).delete()
     return deleted
+
+
+def search(
+    events: QuerySet | None = None,
+    *,
+    event: str = "",
+    actor: str = "",
+    obj: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet:
+    """Filter audit events (the page, its CSV and `egsu audit search` share this).
+
+    `actor` matches the user name (exactly, case-insensitive); `obj` matches the object id, or
+    `type:id` / `type` (e.g. `auth.user:5`, `auth.user`); `until` is exclusive.
+    """
+    events = AuditEvent.objects.all() if events is None else events
+    if event:
+        events = events.filter(event=event)
+    if actor:
+        events = events.filter(actor_name__iexact=actor.strip())
+    if obj:
+        kind, sep, ident = obj.strip().partition(":")
+        if sep:
+            events = events.filter(object_type=kind, object_id=ident)
+        else:
+            events = events.filter(Q(object_id=kind) | Q(object_type=kind))
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return events.order_by("-occurred_at", "-pk")
