@@ -129,3 +129,22 @@ def journal(scope: Scope) -> QuerySet:
     return JournalEntry.objects.filter(sender_id__in=senders) | JournalEntry.objects.filter(
         addressee__in=senders
     )
+
+
+def users(scope: Scope) -> QuerySet:
+    """Accounts the user-management pages list: everyone, for editing roles holding USERS (ACC-12)."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    if not (scope.can_edit and scope.has(Module.USERS)):
+        return user_model.objects.none()
+    return user_model.objects.all()
+
+
+def audit_events(scope: Scope) -> QuerySet:
+    """The audit trail: only editing roles holding the AUDIT module read it."""
+    from egsu.access.models import AuditEvent
+
+    if not (scope.can_edit and scope.has(Module.AUDIT)):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.all()

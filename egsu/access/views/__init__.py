@@ -1,0 +1,1 @@
+"""Pages of the access app: user management, the audit log, and the own-password page."""
