@@ -1,0 +1,103 @@
+"""Totals, maximum, minimum and the change in percent of a selection of readings (AMI-09, DIG-14).
+
+Plain Python on exact decimals, so the screen, the Excel file and the PDF print the same
+numbers. A trend is the sum over the selected devices at each period start: one device gives
+its own series, a facility or a region gives the sum of its devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+PERCENT_PLACES = Decimal("0.01")
+
+
+def percent_change(before: Decimal | None, after: Decimal | None) -> Decimal | None:
+    """(after − before) / |before| × 100, to two places; None when there is no base to compare with."""
+    if before is None or after is None or before == 0:
+        return None
+    return ((after - before) / abs(before) * 100).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class QuantityStats:
+    """What AMI-09 asks for one quantity (and unit) over the selected period."""
+
+    quantity: str
+    unit: str
+    count: int
+    total: Decimal
+    maximum: Decimal
+    minimum: Decimal
+    first: Decimal  # the trend's first point (sum over devices at the first period start)
+    last: Decimal
+    change_percent: Decimal | None  # first vs last point of the trend
+    previous_total: Decimal | None  # the period of equal length just before, None when empty
+    previous_change_percent: Decimal | None  # total vs previous_total
+
+
+@dataclass
+class _Accumulator:
+    count: int = 0
+    total: Decimal = Decimal(0)
+    maximum: Decimal | None = None
+    minimum: Decimal | None = None
+
+    def add(self, value: Decimal) -> None:
+        self.count += 1
+        self.total += value
+        self.maximum = value if self.maximum is None else max(self.maximum, value)
+        self.minimum = value if self.minimum is None else min(self.minimum, value)
+
+
+class Summary:
+    """Statistics and trends built in one pass over (quantity, unit, period_start, value) rows."""
+
+    def __init__(self) -> None:
+        self._stats: dict[tuple[str, str], _Accumulator] = {}
+        self._trends: dict[tuple[str, str], dict[datetime, Decimal]] = {}
+
+    def add(self, quantity: str, unit: str, period_start: datetime, value: Decimal) -> None:
+        key = (quantity, unit)
+        self._stats.setdefault(key, _Accumulator()).add(value)
+        trend = self._trends.setdefault(key, {})
+        trend[period_start] = trend.get(period_start, Decimal(0)) + value
+
+    def extend(self, rows: Iterable[tuple[str, str, datetime, Decimal]]) -> Summary:
+        for quantity, unit, period_start, value in rows:
+            self.add(quantity, unit, period_start, value)
+        return self
+
+    def trends(self) -> dict[tuple[str, str], list[tuple[datetime, Decimal]]]:
+        """Per quantity and unit: (period start, summed value), oldest first."""
+        return {key: sorted(points.items()) for key, points in sorted(self._trends.items())}
+
+    def totals(self) -> dict[tuple[str, str], Decimal]:
+        return {key: acc.total for key, acc in self._stats.items()}
+
+    def stats(self, previous_totals: Mapping[tuple[str, str], Decimal] | None = None) -> list[QuantityStats]:
+        previous_totals = previous_totals or {}
+        result = []
+        for key, points in self.trends().items():
+            acc = self._stats[key]
+            first, last = points[0][1], points[-1][1]
+            previous = previous_totals.get(key)
+            result.append(
+                QuantityStats(
+                    quantity=key[0],
+                    unit=key[1],
+                    count=acc.count,
+                    total=acc.total,
+                    maximum=acc.maximum,
+                    minimum=acc.minimum,
+                    first=first,
+                    last=last,
+                    change_percent=percent_change(first, last),
+                    previous_total=previous,
+                    previous_change_percent=percent_change(previous, acc.total),
+                )
+            )
+        return result
