@@ -60,10 +60,19 @@ def _dp_urls(extension_value) -> tuple[str, ...]:
 
 
 def _extension(cert_or_crl, oid):
-    try:
-        return cert_or_crl.extensions.get_extension_for_oid(oid).value
-    except x509.ExtensionNotFound:
-        return None
+    # NCA names exceed X.520 length bounds (shep-notes §3); cryptography warns about it on access.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return cert_or_crl.extensions.get_extension_for_oid(oid).value
+        except x509.ExtensionNotFound:
+            return None
+
+
+def _quiet(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return call()
 
 
 @dataclass(frozen=True)
@@ -279,7 +288,7 @@ class RevocationList:
             der=der,
             crypto=crypto,
             issuer=issuer,
-            issuer_der=crypto.issuer.public_bytes(),
+            issuer_der=_quiet(crypto.issuer.public_bytes),
             this_update=crypto.last_update_utc,
             next_update=crypto.next_update_utc,
             number=None if number is None else number.crl_number,

@@ -17,6 +17,7 @@ from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 
 from egsu.pki import algorithms
+from egsu.pki.signedinfo import certificate_key
 from egsu.shep.errors import SignatureInvalidError
 
 MAX_TOKEN_BYTES = 64 * 1024
@@ -82,7 +83,7 @@ def verify_timestamp_token(token_der: bytes, stamped: bytes) -> TimestampToken:
     certificate = _signer_certificate(certificates, sid)
     spki = certificate["tbs_certificate"]["subject_public_key_info"]
     method = _signature_method(signature_oid, digest_oid)
-    if spki["algorithm"]["algorithm"].dotted not in method.key_oids:
+    if certificate_key(certificate.dump())[1] not in method.key_oids:  # GOST keys too (issue 4)
         raise _invalid("the signature method does not match the TSA key type")
     usage = certificate.extended_key_usage_value
     if usage is None or "time_stamping" not in usage.native:

@@ -142,6 +142,19 @@ def test_files_and_state_are_those_of_the_rsa_ca(ca, key_type):
     assert reloaded.intermediate_certificate.der == ca.intermediate_certificate.der
 
 
+def test_an_issued_key_pem_is_the_gost_pkcs8_of_its_key(issue, scheme):
+    # given a subject certificate; then its key file holds our GOST PKCS#8 PEM of the certified key
+    issued = issue()
+
+    loaded = gost3410.load_private_key(issued.key_pem)
+
+    assert issued.key_path.read_bytes() == issued.key_pem
+    assert issued.key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert loaded.scheme is scheme and loaded.d == issued.key.d
+    assert loaded.public_key().to_spki() == issued.certificate.spki_der
+    assert issued.certificate.subject_bin == BIN and issued.certificate.subject_iin == IIN
+
+
 def test_an_issued_key_pem_loads_as_a_signing_identity(issue, scheme, key_type):
     # given a subject certificate; when its key PEM is loaded; then the identity signs with the scheme's URI
     issued = issue()
@@ -152,8 +165,6 @@ def test_an_issued_key_pem_loads_as_a_signing_identity(issue, scheme, key_type):
     assert identity.certificate_der == issued.certificate.der
     assert isinstance(identity.private_key, gost3410.GostPrivateKey)
     assert identity.private_key.scheme is scheme
-    assert issued.key_path.read_bytes() == issued.key_pem
-    assert issued.certificate.subject_bin == BIN and issued.certificate.subject_iin == IIN
 
 
 def test_a_new_key_is_generated_when_none_is_given(ca, scheme):
