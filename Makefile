@@ -8,10 +8,11 @@ PORT ?= 8000
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml agent/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e agent
 	touch $@
 
 ## Start the system on the embedded default (SQLite under var/) at http://127.0.0.1:$(PORT)
@@ -27,12 +28,12 @@ test: install
 	scripts/test-all
 
 lint: install
-	$(BIN)/ruff check egsu tests benchmarks
-	$(BIN)/ruff format --check egsu tests benchmarks
+	$(BIN)/ruff check egsu agent tests benchmarks
+	$(BIN)/ruff format --check egsu agent tests benchmarks
 
 format: install
-	$(BIN)/ruff format egsu tests benchmarks
-	$(BIN)/ruff check --fix egsu tests benchmarks
+	$(BIN)/ruff format egsu agent tests benchmarks
+	$(BIN)/ruff check --fix egsu agent tests benchmarks
 
 ## Re-pin every dependency from requirements.in into requirements.lock
 lock:

@@ -1,0 +1,127 @@
+"""Real device servers for the agent's tests: a pymodbus TCP server, an asyncua server, an SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from email import message_from_bytes, policy
+
+from pymodbus.client import ModbusTcpClient
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ModbusSimulator:
+    """A pymodbus TCP server on a free port; the test writes its holding registers over Modbus, as a PLC would."""
+
+    def __init__(self, unit: int = 1) -> None:
+        self.unit = unit
+        self.port = free_port()
+        self.context = SimDevice(
+            id=unit, simdata=[SimData(0, count=200, values=0, datatype=DataType.REGISTERS)]
+        )
+        self.writer: ModbusTcpClient | None = None
+        self.loop = asyncio.new_event_loop()
+        self.server: ModbusTcpServer | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.ready = threading.Event()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main() -> None:
+            self.server = ModbusTcpServer(self.context, address=("127.0.0.1", self.port))
+            self.ready.set()
+            await self.server.serve_forever()
+
+        self.loop.run_until_complete(main())
+
+    def start(self) -> ModbusSimulator:
+        self.thread.start()
+        self.ready.wait(10)
+        for _ in range(100):  # until it listens
+            client = ModbusTcpClient("127.0.0.1", port=self.port, timeout=1)
+            if client.connect():
+                self.writer = client
+                return self
+            threading.Event().wait(0.05)
+        raise RuntimeError("the Modbus simulator did not start")
+
+    def set_float32(self, address: int, value: float) -> None:
+        registers = ModbusTcpClient.convert_to_registers(value, ModbusTcpClient.DATATYPE.FLOAT32)
+        answer = self.writer.write_registers(address, registers, device_id=self.unit)
+        assert not answer.isError(), answer
+
+    def set_uint16(self, address: int, value: int) -> None:
+        answer = self.writer.write_registers(address, [value], device_id=self.unit)
+        assert not answer.isError(), answer
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.server is not None:
+            asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(10)
+        self.thread.join(10)
+
+
+class OpcUaSimulator:
+    """An asyncua server on a free port with float variables the test writes."""
+
+    def __init__(self, names: list[str]) -> None:
+        from asyncua.sync import Server
+
+        self.port = free_port()
+        self.url = f"opc.tcp://127.0.0.1:{self.port}/egsu-test/"
+        self.server = Server()
+        self.server.set_endpoint(self.url)
+        index = self.server.register_namespace("urn:egsu:agent-test")
+        self.namespace = index
+        objects = self.server.nodes.objects
+        self.variables = {name: objects.add_variable(f"ns={index};s={name}", name, 0.0) for name in names}
+
+    def node_id(self, name: str) -> str:
+        return f"ns={self.namespace};s={name}"
+
+    def start(self) -> OpcUaSimulator:
+        self.server.start()
+        return self
+
+    def set(self, name: str, value: float) -> None:
+        self.variables[name].write_value(float(value))
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+class SmtpSink:
+    """A real local SMTP server (aiosmtpd) keeping every message received."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+                sink.messages.append(
+                    (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+                )
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
