@@ -100,6 +100,7 @@ class Config:
     signing_cert: Path | None = None
     pki_mirrors: tuple[tuple[str, str], ...] = ()  # (URL prefix in certificates, local mirror)
     revocation_timeout_s: float = 5.0
+    arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
     extra: dict = field(default_factory=dict)
 
     @property
@@ -190,4 +191,5 @@ def load() -> Config:
         signing_cert=Path(signing_cert) if signing_cert else None,
         pki_mirrors=_mirrors("EGSU_PKI_MIRRORS"),
         revocation_timeout_s=float(os.environ.get("EGSU_REVOCATION_TIMEOUT_S", "5")),
+        arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
     )

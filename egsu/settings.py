@@ -103,6 +103,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = CONFIG.email_backend
 
+EGSU_ARRIVAL_GRACE_MINUTES = CONFIG.arrival_grace_minutes
+
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 SESSION_COOKIE_HTTPONLY = True

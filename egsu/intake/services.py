@@ -33,6 +33,7 @@ from egsu.isun.rules import check_records
 from egsu.isun.units import UNITS
 from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.journal import services as journal
+from egsu.monitoring import services as arrivals
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry
@@ -248,6 +249,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
     verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
     _store(verdicts, source=f"journal:{entry.pk}")
+    arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=now)
 
     code, message = isun_receipt.message_status(verdicts)
     response = SyncResponse(

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from egsu.monitoring import views
 
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.arrivals, name="arrivals"),
+    path("subjects/<str:bin>/", views.subject, name="subject"),
+]

@@ -1,0 +1,626 @@
+"""Arrivals monitoring: what each device owed, what arrived, when, and with which result.
+
+Definitions (issue 5 item 2; INT-33/34 for the slots, see egsu.monitoring.slots for due times):
+
+- **expected**: the slots of the chosen Astana days that a device owes and that are overdue, i.e.
+  ``due_at + grace <= now``. A device owes the intervals of its facility's kind from its
+  ``installed_at`` (else the Astana date it was registered) to its ``removed_at``, both included,
+  while its facility is active; an inactive device without a removal date owes nothing.
+- **arrived**: slots with at least one accepted record (first time, re-sent or revised).
+- **on time**: arrived slots whose first accepted record came by ``due_at + grace``; **late**: after.
+  Judged once, when the record arrives (a later change of the grace does not re-judge history).
+- **rejected**: slots for which records came but every one was rejected (nothing usable yet); a
+  later accepted record moves the slot from rejected to arrived (late or on time).
+- **missing**: expected slots with nothing at all: ``max(0, expected − arrived − rejected)``.
+- **completeness** = arrived ÷ expected, **timeliness** = on time ÷ expected (both capped at 100 %).
+
+The grace is the Django setting ``EGSU_ARRIVAL_GRACE_MINUTES`` (default 30).
+Every read goes through the permission gate (egsu.access.scope).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from egsu.access import scope as gate
+from egsu.clock import ASTANA, astana_date, utcnow
+from egsu.isun.formats import parse_flag, parse_moment
+from egsu.isun.records import RawRecord
+from egsu.isun.verdicts import RecordStatus, Verdict
+from egsu.monitoring import slots as slot_rules
+from egsu.monitoring.models import Arrival, ArrivalStatus, DeviceDay, SubjectDay
+from egsu.monitoring.slots import Slot, SlotInterval
+from egsu.registry.models import Device, Facility, Subject
+
+GROUPS = ("subject", "region", "facility", "device", "national")
+DEFAULT_GRACE_MINUTES = 30
+
+
+def grace() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "EGSU_ARRIVAL_GRACE_MINUTES", DEFAULT_GRACE_MINUTES)))
+
+
+# ------------------------------------------------------------------ writing: the intake hook
+
+
+@dataclass
+class _Item:
+    object_id: str
+    device_id: str
+    interval: str
+    period_start: datetime | None
+    accepted: bool
+    revised: bool
+    position: int
+    code: str = ""
+    reason: str = ""
+
+
+def _normal(device_id: str) -> str:
+    """deviceNameId "01" and "1" name the same device (the rules compare numeric codes so)."""
+    return str(int(device_id)) if device_id.isascii() and device_id.isdigit() else device_id
+
+
+def _rejected_period(raw: RawRecord | None) -> tuple[str, datetime | None]:
+    """Best effort: the slot a rejected record meant, read as the rules would (INT-33/34)."""
+    if raw is None:
+        return "", None
+    text = (raw.fields.get("datetime") or "").strip()
+    try:
+        flag_text = (raw.fields.get("isDaily") or "").strip()
+        is_daily = parse_flag(flag_text) if flag_text else None
+        moment = parse_moment(text) if text else None
+    except ValueError:
+        return "", None
+    if moment is None:
+        return "", None
+    if is_daily is False:
+        slot = slot_rules.slot_of(SlotInterval.TWO_HOURS, moment.instant)
+        return (SlotInterval.TWO_HOURS, slot.period_start) if slot else (SlotInterval.TWO_HOURS, None)
+    return SlotInterval.DAY, slot_rules.day_slots(SlotInterval.DAY, moment.local.date())[0].period_start
+
+
+def _items(verdicts: list[Verdict], raw_records: list[RawRecord]) -> list[_Item]:
+    raws = {raw.position: raw for raw in raw_records}
+    items = []
+    for verdict in verdicts:
+        if verdict.status is RecordStatus.REJECTED or verdict.record is None:
+            interval, period_start = _rejected_period(raws.get(verdict.position))
+            items.append(_Item(
+                verdict.object_id or "", verdict.device_id or "", interval, period_start,
+                accepted=False, revised=False, position=verdict.position,
+                code=verdict.code[:40], reason=verdict.reason[:300],
+            ))  # fmt: skip
+        else:
+            rec = verdict.record
+            items.append(_Item(
+                rec.object_id, rec.device_id, rec.interval.value, rec.period_start,
+                accepted=True, revised=verdict.status is RecordStatus.REVISED, position=verdict.position,
+            ))  # fmt: skip
+    return items
+
+
+class _Registry:
+    """Facilities and devices named in one message: two queries however many records."""
+
+    def __init__(self, object_ids: set[str], sender_bin: str):
+        self.sender = Subject.objects.filter(bin=sender_bin).values_list("pk", flat=True).first()
+        self.facility_subject = dict(
+            Facility.objects.filter(object_id__in=object_ids).values_list("object_id", "subject_id")
+        )
+        self.devices: dict[tuple[str, str], int] = {}
+        for pk, object_id, device_id in Device.objects.filter(facility__object_id__in=object_ids).values_list(
+            "pk", "facility__object_id", "device_id"
+        ):
+            self.devices[(object_id, _normal(device_id))] = pk
+
+    def place(self, item: _Item) -> tuple[int | None, int | None]:
+        """(subject pk, device pk): accepted data counts for the facility's owner; a rejected
+        record counts for its sender, and for a device only when the sender owns it."""
+        owner = self.facility_subject.get(item.object_id)
+        device = self.devices.get((item.object_id, _normal(item.device_id)))
+        if item.accepted:
+            return owner, device
+        return self.sender, device if owner is not None and owner == self.sender else None
+
+
+def record_verdicts(
+    verdicts: list[Verdict],
+    raw_records: list[RawRecord],
+    journal_entry_id: int | None,
+    sender_bin: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Intake hook: put one message's record verdicts in the ledger and the rollups, atomically.
+
+    Idempotent: a record for a slot already in the ledger only moves ``last_received_at`` (and may
+    turn a rejected slot into an arrived one); nothing is counted twice.
+    """
+    now = now or utcnow()
+    items = _items(verdicts, raw_records)
+    if not items:
+        return
+    registry = _Registry({i.object_id for i in items if i.object_id}, sender_bin)
+    allowance = grace()
+    with transaction.atomic():
+        existing = _existing(items, journal_entry_id)
+        new: dict[tuple, Arrival] = {}
+        changed: dict[int, Arrival] = {}
+        subject_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        device_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for item in items:
+            key = _key(item, journal_entry_id)
+            row = new.get(key) or existing.get(key)
+            subject_pk, device_pk = registry.place(item)
+            if row is None:
+                row = _new_row(item, subject_pk, device_pk, journal_entry_id, now)
+                new[key] = row
+                delta = (0, 0, 1) if not item.accepted else _accept(row, now, allowance)
+            else:
+                delta = _update(row, item, journal_entry_id, now, allowance)
+                if row.pk is not None:
+                    changed[row.pk] = row
+            if row.period_start is not None and any(delta):
+                for target, pk in ((subject_delta, row.subject_id), (device_delta, row.registered_device_id)):
+                    if pk is not None:
+                        counts = target[(pk, row.day, row.interval)]
+                        for n, d in enumerate(delta):
+                            counts[n] += d
+        Arrival.objects.bulk_create(new.values(), batch_size=500)
+        Arrival.objects.bulk_update(
+            changed.values(),
+            ["status", "last_received_at", "accepted_at", "on_time", "record_count", "journal_entry_id",
+             "position", "reason_code", "reason"],
+            batch_size=500,
+        )  # fmt: skip
+        _add(SubjectDay, "subject_id", subject_delta)
+        _add(DeviceDay, "device_id", device_delta)
+
+
+def _key(item: _Item, journal_entry_id: int | None) -> tuple:
+    if item.period_start is None:
+        return ("slotless", journal_entry_id, item.position)
+    return (item.object_id, item.device_id, item.interval, item.period_start)
+
+
+def _existing(items: list[_Item], journal_entry_id: int | None) -> dict[tuple, Arrival]:
+    keyed = [i for i in items if i.period_start is not None]
+    found: dict[tuple, Arrival] = {}
+    if keyed:
+        starts = {i.period_start for i in keyed}
+        rows = Arrival.objects.filter(
+            object_id__in={i.object_id for i in keyed},
+            interval__in={i.interval for i in keyed},
+            period_start__gte=min(starts),
+            period_start__lte=max(starts),
+        )
+        for row in rows:
+            found[(row.object_id, row.device_id, row.interval, row.period_start)] = row
+    if journal_entry_id is not None and len(keyed) < len(items):
+        for row in Arrival.objects.filter(journal_entry_id=journal_entry_id, period_start__isnull=True):
+            found[("slotless", journal_entry_id, row.position)] = row
+    return found
+
+
+def _new_row(item, subject_pk, device_pk, journal_entry_id, now) -> Arrival:
+    slot_due = slot_rules.due_at(item.interval, item.period_start) if item.period_start else None
+    return Arrival(
+        object_id=item.object_id[:64],
+        device_id=item.device_id[:64],
+        interval=item.interval,
+        period_start=item.period_start,
+        day=astana_date(item.period_start or now),
+        subject_id=subject_pk,
+        registered_device_id=device_pk,
+        due_at=slot_due,
+        first_received_at=now,
+        last_received_at=now,
+        status=ArrivalStatus.REVISED
+        if item.revised
+        else ArrivalStatus.ACCEPTED
+        if item.accepted
+        else ArrivalStatus.REJECTED,
+        record_count=1,
+        journal_entry_id=journal_entry_id,
+        position=item.position,
+        reason_code=item.code,
+        reason=item.reason,
+    )
+
+
+def _accept(row: Arrival, now: datetime, allowance: timedelta) -> tuple[int, int, int]:
+    """Mark a slot arrived; return the rollup delta (on_time, late, rejected)."""
+    row.accepted_at = now
+    row.on_time = row.due_at is None or now <= row.due_at + allowance
+    return (1, 0, 0) if row.on_time else (0, 1, 0)
+
+
+def _update(row: Arrival, item: _Item, journal_entry_id, now, allowance) -> tuple[int, int, int]:
+    row.last_received_at = now
+    row.record_count += 1
+    row.journal_entry_id = journal_entry_id
+    row.position = item.position
+    if not item.accepted:
+        row.reason_code, row.reason = item.code, item.reason
+        return (0, 0, 0)
+    if row.status == ArrivalStatus.REJECTED:
+        row.status = ArrivalStatus.REVISED if item.revised else ArrivalStatus.ACCEPTED
+        on_time, late, _ = _accept(row, now, allowance)
+        return (on_time, late, -1)
+    if item.revised:
+        row.status = ArrivalStatus.REVISED
+    return (0, 0, 0)
+
+
+def _add(model, fk: str, deltas: dict[tuple, list[int]]) -> None:
+    """Add deltas to rollup rows, creating them first; F() keeps concurrent writers exact."""
+    if not deltas:
+        return
+    model.objects.bulk_create(
+        [model(**{fk: pk}, day=day, interval=interval) for pk, day, interval in deltas],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+    for (pk, day, interval), (on_time, late, rejected) in deltas.items():
+        model.objects.filter(**{fk: pk}, day=day, interval=interval).update(
+            on_time=F("on_time") + on_time, late=F("late") + late, rejected=F("rejected") + rejected
+        )
+
+
+# ------------------------------------------------------------------ reading: expectations
+
+
+def owing_devices(devices_qs):
+    """Devices that can owe anything: on an active facility, and active or with a removal date."""
+    return devices_qs.filter(facility__active=True).filter(Q(active=True) | Q(removed_at__isnull=False))
+
+
+def device_life(
+    installed_at: date | None, created_day: date, removed_at: date | None
+) -> tuple[date, date | None]:
+    return (installed_at or created_day, removed_at)
+
+
+def expected_slots(
+    device: Device, interval: SlotInterval | str, start: date, end: date, *, now: datetime | None = None
+) -> list[Slot]:
+    """The slots a device owes on Astana days start..end (inclusive) that are overdue by now."""
+    if not device.facility.active or (not device.active and device.removed_at is None):
+        return []
+    if SlotInterval(interval) not in slot_rules.intervals_for_kind(device.facility.kind):
+        return []
+    first, last = device_life(device.installed_at, astana_date(device.created_at), device.removed_at)
+    first, last = max(first, start), min(last or end, end)
+    if first > last:
+        return []
+    due_by = (now or utcnow()) - grace()
+    return slot_rules.slots_between(interval, first, last, due_by=due_by)
+
+
+class _ExpectedCounter:
+    """Expected slots for any life window inside the period, in O(1) by prefix sums per interval."""
+
+    def __init__(self, start: date, end: date, now: datetime, intervals=None):
+        self.start, self.end = start, end
+        due_by = now - grace()
+        self.prefix: dict[str, list[int]] = {}
+        for interval in intervals or SlotInterval:
+            counts = slot_rules.due_count_by_day(interval, start, end, due_by)
+            running = [0]
+            for n in counts:
+                running.append(running[-1] + n)
+            self.prefix[interval] = running
+
+    def count(self, kind: str, first: date, last: date | None, interval: str | None = None) -> int:
+        first, last = max(first, self.start), min(last or self.end, self.end)
+        if first > last:
+            return 0
+        i, j = (first - self.start).days, (last - self.start).days + 1
+        total = 0
+        for owed in slot_rules.intervals_for_kind(kind):
+            if (interval is None or owed == interval) and owed in self.prefix:
+                total += self.prefix[owed][j] - self.prefix[owed][i]
+        return total
+
+
+# ------------------------------------------------------------------ reading: summaries
+
+
+@dataclass
+class SummaryRow:
+    key: object
+    label: str
+    bin: str = ""
+    region: str = ""
+    expected: int = 0
+    on_time: int = 0
+    late: int = 0
+    rejected: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def arrived(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.expected - self.arrived - self.rejected)
+
+    @property
+    def completeness(self) -> float | None:
+        return None if not self.expected else min(100.0, 100.0 * self.arrived / self.expected)
+
+    @property
+    def timeliness(self) -> float | None:
+        return None if not self.expected else min(100.0, 100.0 * self.on_time / self.expected)
+
+    def as_dict(self) -> dict:
+        return {
+            "key": str(self.key), "label": self.label, "bin": self.bin, "region": self.region,
+            "expected": self.expected, "arrived": self.arrived, "on_time": self.on_time, "late": self.late,
+            "missing": self.missing, "rejected": self.rejected, "completeness": self.completeness,
+            "timeliness": self.timeliness,
+        }  # fmt: skip
+
+
+_DEVICE_GROUP = {
+    "subject": "facility__subject_id",
+    "region": "facility__subject__region",
+    "facility": "facility_id",
+    "device": "id",
+    "national": None,
+}
+_ROLLUP_GROUP = {
+    "subject": "subject_id",
+    "region": "subject__region",
+    "facility": "device__facility_id",
+    "device": "device_id",
+    "national": None,
+}
+
+
+def arrivals_summary(
+    scope,
+    *,
+    start: date,
+    end: date,
+    group_by: str = "subject",
+    now: datetime | None = None,
+    interval: str | None = None,
+    subject: Subject | None = None,
+) -> list[SummaryRow]:
+    """Expected, arrived, on time, late, missing, rejected per group over Astana days start..end.
+
+    ``subject`` narrows to one subject (its facility or device rows on the subject page); the scope
+    still decides what is visible.
+    """
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    now = now or utcnow()
+    rows: dict[object, SummaryRow] = {}
+
+    def row(key) -> SummaryRow:
+        if key not in rows:
+            rows[key] = SummaryRow(key=key, label="")
+        return rows[key]
+
+    # Expected, from the registry through the gate.
+    devices = owing_devices(gate.devices(scope))
+    if subject is not None:
+        devices = devices.filter(facility__subject=subject)
+    counter = _ExpectedCounter(start, end, now, [interval] if interval else None)
+    group = _DEVICE_GROUP[group_by]
+    # COALESCE evaluates lazily: the (slow on SQLite) date cast runs only for devices without installed_at.
+    first_day = Coalesce("installed_at", TruncDate("created_at", tzinfo=ASTANA), output_field=DateField())
+    fields = {"kind": F("facility__kind"), "first_day": first_day}
+    if group:
+        fields["group"] = F(group)
+    windows = devices.values(**fields, removed=F("removed_at")).order_by().annotate(n=Count("id"))
+    for window in windows:
+        n = counter.count(window["kind"], window["first_day"], window["removed"], interval) * window["n"]
+        row(window.get("group")).expected += n
+
+    # Arrivals, from the rollups through the gate.
+    if group_by in ("facility", "device"):
+        rollup = DeviceDay.objects.filter(device__in=gate.devices(scope))
+        if subject is not None:
+            rollup = rollup.filter(device__facility__subject=subject)
+    else:
+        rollup = SubjectDay.objects.filter(subject__in=gate.subjects(scope))
+        if subject is not None:
+            rollup = rollup.filter(subject=subject)
+    rollup = rollup.filter(day__gte=start, day__lte=end)
+    if interval:
+        rollup = rollup.filter(interval=interval)
+    sums = {"s_on_time": Sum("on_time"), "s_late": Sum("late"), "s_rejected": Sum("rejected")}
+    group = _ROLLUP_GROUP[group_by]
+    if group:
+        totals = rollup.values(group_key=F(group)).order_by().annotate(**sums)
+    else:
+        totals = [rollup.aggregate(**sums)]
+    for total in totals:
+        if total["s_on_time"] is None:
+            continue
+        target = row(total.get("group_key"))
+        target.on_time += total["s_on_time"]
+        target.late += total["s_late"]
+        target.rejected += total["s_rejected"]
+
+    _label(rows, group_by, scope)
+    return [r for r in rows.values() if r.expected or r.arrived or r.rejected or group_by == "national"] or (
+        [SummaryRow(key=None, label=str(_national_label()))] if group_by == "national" else []
+    )
+
+
+def _national_label():
+    from django.utils.translation import gettext
+
+    return gettext("Whole country")
+
+
+def _label(rows: dict, group_by: str, scope) -> None:
+    if group_by == "national":
+        for r in rows.values():
+            r.label = _national_label()
+    elif group_by == "region":
+        for r in rows.values():
+            r.region = r.key or ""
+            r.label = r.key or "—"
+    elif group_by == "subject":
+        for pk, bin_, name, short, region in (
+            gate.subjects(scope)
+            .filter(pk__in=list(rows))
+            .values_list("pk", "bin", "name", "short_name", "region")
+        ):
+            rows[pk].label, rows[pk].bin, rows[pk].region = short or name, bin_, region
+    elif group_by == "facility":
+        for pk, object_id, name in (
+            gate.facilities(scope).filter(pk__in=list(rows)).values_list("pk", "object_id", "name")
+        ):
+            rows[pk].label, rows[pk].extra = f"{object_id} {name}", {"object_id": object_id}
+    else:
+        found = gate.devices(scope).filter(pk__in=list(rows)).select_related("facility")
+        for device in found:
+            rows[device.pk].label = f"{device.facility.object_id}/{device.device_id}"
+            rows[device.pk].extra = {
+                "object_id": device.facility.object_id,
+                "device_id": device.device_id,
+                "model": device.model_name,
+                "serial": device.serial_number,
+                "active": device.active,
+            }
+
+
+# ------------------------------------------------------------------ reading: what a subject owes
+
+
+class OwedState:
+    MISSING = "missing"
+    LATE = "late"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class OwedSlot:
+    object_id: str
+    device_id: str
+    interval: str
+    period_start: datetime | None
+    due_at: datetime | None
+    state: str
+    received_at: datetime | None = None
+    reason: str = ""
+
+
+def visible_subject(scope, bin_: str) -> Subject:
+    """The subject if the scope sees it; Subject.DoesNotExist otherwise (the page answers 404)."""
+    return gate.subjects(scope).get(bin=bin_)
+
+
+def owed(
+    scope,
+    subject: Subject | str,
+    *,
+    start: date,
+    end: date,
+    now: datetime | None = None,
+    limit: int | None = 500,
+) -> list[OwedSlot]:
+    """The subject's missing, late and rejected slots on Astana days start..end, newest first.
+
+    Walks back a week at a time and stops once ``limit`` rows are found, so a year's page costs
+    what its newest weeks cost.
+    """
+    now = now or utcnow()
+    subject = visible_subject(scope, subject if isinstance(subject, str) else subject.bin)
+    arrivals = Arrival.objects.filter(subject__in=gate.subjects(scope).filter(pk=subject.pk))
+    devices = list(
+        owing_devices(gate.devices(scope)).filter(facility__subject=subject).select_related("facility")
+    )
+    found: list[OwedSlot] = []
+    chunk_end = end
+    while chunk_end >= start and (limit is None or len(found) < limit):
+        chunk_start = max(start, chunk_end - timedelta(days=6))
+        found.extend(_owed_between(arrivals, devices, chunk_start, chunk_end, now))
+        chunk_end = chunk_start - timedelta(days=1)
+    return found[:limit] if limit is not None else found
+
+
+def _owed_between(arrivals, devices, start: date, end: date, now: datetime) -> list[OwedSlot]:
+    ledger: dict[tuple, Arrival] = {}
+    loose: list[Arrival] = []
+    for arrival in arrivals.filter(day__gte=start, day__lte=end):
+        if arrival.registered_device_id is not None and arrival.period_start is not None:
+            ledger[(arrival.registered_device_id, arrival.interval, arrival.period_start)] = arrival
+        else:
+            loose.append(arrival)
+    found: list[OwedSlot] = []
+    for device in devices:
+        for interval in slot_rules.intervals_for_kind(device.facility.kind):
+            for slot in expected_slots(device, interval, start, end, now=now):
+                arrival = ledger.pop((device.pk, interval, slot.period_start), None)
+                state = _state(arrival)
+                if state:
+                    found.append(_owed(device.facility.object_id, device.device_id, slot, state, arrival))
+    for arrival in [*ledger.values(), *loose]:  # arrivals outside any expected slot
+        state = _state(arrival)
+        if state:
+            found.append(OwedSlot(
+                arrival.object_id, arrival.device_id, arrival.interval, arrival.period_start, arrival.due_at,
+                state, arrival.last_received_at, arrival.reason,
+            ))  # fmt: skip
+    found.sort(key=lambda o: o.period_start or o.received_at, reverse=True)
+    return found
+
+
+def _state(arrival: Arrival | None) -> str | None:
+    if arrival is None:
+        return OwedState.MISSING
+    if arrival.status == ArrivalStatus.REJECTED:
+        return OwedState.REJECTED
+    if arrival.on_time is False:
+        return OwedState.LATE
+    return None
+
+
+def _owed(object_id, device_id, slot: Slot, state: str, arrival: Arrival | None) -> OwedSlot:
+    return OwedSlot(
+        object_id,
+        device_id,
+        slot.interval.value,
+        slot.period_start,
+        slot.due_at,
+        state,
+        (arrival.accepted_at or arrival.last_received_at) if arrival else None,
+        arrival.reason if arrival else "",
+    )
+
+
+def last_days(days: int, *, now: datetime | None = None) -> tuple[date, date]:
+    """The default period: the last ``days`` Astana days, today included."""
+    today = astana_date(now or utcnow())
+    return today - timedelta(days=days - 1), today
+
+
+__all__ = [
+    "GROUPS",
+    "SummaryRow",
+    "OwedSlot",
+    "OwedState",
+    "arrivals_summary",
+    "expected_slots",
+    "owed",
+    "record_verdicts",
+    "visible_subject",
+    "last_days",
+]

@@ -1,0 +1,160 @@
+"""The arrivals ledger and rollups as intake writes them: on time, late, rejected, re-sent, revised."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from egsu.isun.verdicts import RecordStatus
+from egsu.monitoring.models import Arrival, DeviceDay, SubjectDay
+from egsu.monitoring.services import record_verdicts
+from tests.monitoring.conftest import accepted, rejected
+
+SLOT = datetime(2025, 6, 2, 5, tzinfo=UTC)  # 2025-06-02 10:00 Astana, due 12:00 Astana = 07:00 UTC
+DUE = datetime(2025, 6, 2, 7, tzinfo=UTC)
+DAY = date(2025, 6, 2)
+
+
+def _counts(model, **key):
+    row = model.objects.get(day=DAY, interval="PT2H", **key)
+    return (row.on_time, row.late, row.rejected)
+
+
+def _send(world, verdicts, *, at, raws=(), entry=1):
+    record_verdicts(list(verdicts), list(raws), entry, world.own.bin, now=at)
+
+
+@pytest.mark.parametrize(
+    ("received", "on_time"),
+    [
+        (DUE, True),
+        (DUE + timedelta(minutes=30), True),  # within the 30-minute grace
+        (DUE + timedelta(minutes=31), False),
+        (DUE + timedelta(days=3), False),  # INT-15 backfill: accepted, but late
+    ],
+    ids=["at-due", "end-of-grace", "after-grace", "backfill"],
+)
+@pytest.mark.django_db
+def test_on_time_or_late_is_judged_against_due_plus_grace(mworld, received, on_time):
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=received)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.status, arrival.on_time, arrival.due_at, arrival.accepted_at) == (
+        "accepted",
+        on_time,
+        DUE,
+        received,
+    )
+    expected = (1, 0, 0) if on_time else (0, 1, 0)
+    assert _counts(SubjectDay, subject=mworld.own) == expected
+    assert _counts(DeviceDay, device=mworld.own_device) == expected
+
+
+@pytest.mark.django_db
+def test_the_grace_is_a_setting(mworld, settings):
+    settings.EGSU_ARRIVAL_GRACE_MINUTES = 0
+
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=DUE + timedelta(minutes=1))
+
+    assert Arrival.objects.get().on_time is False
+
+
+@pytest.mark.django_db
+def test_a_re_sent_record_moves_last_received_and_is_never_counted_twice(mworld):
+    first, again = DUE, DUE + timedelta(hours=5)
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=first, entry=1)
+
+    _send(
+        mworld, [accepted(mworld.own_device, "PT2H", SLOT, status=RecordStatus.DUPLICATE)], at=again, entry=2
+    )
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT, status=RecordStatus.REVISED)], at=again, entry=3)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.first_received_at, arrival.last_received_at, arrival.record_count) == (first, again, 3)
+    assert (arrival.status, arrival.on_time, arrival.journal_entry_id) == ("revised", True, 3)
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 0)
+    assert _counts(DeviceDay, device=mworld.own_device) == (1, 0, 0)
+
+
+@pytest.mark.django_db
+def test_the_same_message_processed_twice_changes_nothing(mworld):
+    verdicts = [accepted(mworld.own_device, "PT2H", SLOT)]
+    bad = rejected("A100", "1", when="2025-06-02T12:00:00", position=2)
+    slotless = rejected("A100", "1", when="garbage", position=3)
+    batch = [*verdicts, bad[0], slotless[0]]
+
+    _send(mworld, batch, raws=[bad[1], slotless[1]], at=DUE)
+    _send(mworld, batch, raws=[bad[1], slotless[1]], at=DUE)
+
+    assert Arrival.objects.count() == 3
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 1)
+
+
+@pytest.mark.django_db
+def test_a_rejected_slot_counts_as_rejected_until_a_good_record_arrives(mworld):
+    verdict, raw = rejected("A100", "1", when="2025-06-02T10:00:00+05:00")
+    _send(mworld, [verdict], raws=[raw], at=DUE)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.status, arrival.period_start, arrival.registered_device_id) == (
+        "rejected",
+        SLOT,
+        mworld.own_device.pk,
+    )
+    assert (arrival.reason_code, arrival.reason) == ("VALUE_INVALID", "volume is negative")
+    assert _counts(SubjectDay, subject=mworld.own) == (0, 0, 1)
+
+    later = DUE + timedelta(hours=2)
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=later, entry=2)
+
+    arrival.refresh_from_db()
+    assert (arrival.status, arrival.on_time, arrival.accepted_at, arrival.record_count) == (
+        "accepted",
+        False,
+        later,
+        2,
+    )
+    assert _counts(SubjectDay, subject=mworld.own) == (0, 1, 0)
+    assert _counts(DeviceDay, device=mworld.own_device) == (0, 1, 0)
+
+
+@pytest.mark.django_db
+def test_a_rejected_resend_of_an_accepted_slot_keeps_it_arrived(mworld):
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=DUE)
+    verdict, raw = rejected("A100", "1", when="2025-06-02T10:00:00")
+
+    _send(mworld, [verdict], raws=[raw], at=DUE + timedelta(hours=1), entry=2)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.status, arrival.record_count, arrival.reason_code) == ("accepted", 2, "VALUE_INVALID")
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("object_id", "device_id", "counted_for_device"),
+    [("A100", "1", True), ("A100", "9", False), ("NOPE", None, False), ("B200", "1", False)],
+    ids=["own-device", "unknown-device", "unknown-object", "other-subjects-object"],
+)
+@pytest.mark.django_db
+def test_rejected_records_count_for_the_sender(mworld, object_id, device_id, counted_for_device):
+    verdict, raw = rejected(object_id, device_id, when="2025-06-02", is_daily="yes")
+
+    _send(mworld, [verdict], raws=[raw], at=DUE)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.subject_id, arrival.interval, arrival.day) == (mworld.own.pk, "P1D", DAY)
+    assert SubjectDay.objects.get(subject=mworld.own, interval="P1D").rejected == 1
+    assert DeviceDay.objects.filter(interval="P1D").exists() == counted_for_device
+    assert not SubjectDay.objects.filter(subject=mworld.other).exists()
+
+
+@pytest.mark.django_db
+def test_a_rejected_record_without_a_readable_period_is_kept_but_not_a_slot(mworld):
+    verdict, raw = rejected("A100", "1", when="2025-06-02T11:00:00")  # odd hour: no 2-hourly slot
+
+    _send(mworld, [verdict], raws=[raw], at=DUE)
+
+    arrival = Arrival.objects.get()
+    assert (arrival.period_start, arrival.day, arrival.status) == (None, DAY, "rejected")
+    assert not SubjectDay.objects.exists()
