@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from egsu.access.scope import scope_for
@@ -13,4 +15,20 @@ class ScopeMiddleware:
 
     def __call__(self, request):
         request.scope = SimpleLazyObject(lambda: scope_for(request.user))
-        return self.get_response(request)
+        chosen = self._profile_language(request)
+        response = self.get_response(request)
+        if chosen:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, chosen, samesite="Lax")
+        return response
+
+    @staticmethod
+    def _profile_language(request) -> str | None:
+        """A signed-in user without a language cookie gets the language of its profile."""
+        if settings.LANGUAGE_COOKIE_NAME in request.COOKIES or not request.user.is_authenticated:
+            return None
+        profile = getattr(request.user, "profile", None)
+        if profile is None or not profile.language:
+            return None
+        translation.activate(profile.language)
+        request.LANGUAGE_CODE = profile.language
+        return profile.language

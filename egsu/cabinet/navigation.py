@@ -23,6 +23,7 @@ MENU = [
     Item("monitoring:arrivals", _("Arrivals"), Module.MONITORING),
     Item("cabinet:devices", _("Devices"), Module.OIL_GAS),
     Item("cabinet:readings", _("Readings"), Module.OIL_GAS),
+    Item("cabinet:totals", _("Totals"), Module.OIL_GAS),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item("access:users", _("Users"), Module.USERS, edit=True),
     Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),

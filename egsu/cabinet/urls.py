@@ -1,6 +1,6 @@
 from django.urls import path
 
-from egsu.cabinet import views, views_devices, views_readings
+from egsu.cabinet import views, views_devices, views_readings, views_totals
 
 app_name = "cabinet"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("devices/", views_devices.device_list, name="devices"),
     path("devices/<int:pk>/", views_devices.device_detail, name="device"),
     path("readings/", views_readings.reading_list, name="readings"),
+    path("totals/", views_totals.totals, name="totals"),
 ]

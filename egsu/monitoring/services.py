@@ -498,6 +498,7 @@ def _label(rows: dict, group_by: str, scope) -> None:
                 "model": device.model_name,
                 "serial": device.serial_number,
                 "active": device.active,
+                "pk": device.pk,
             }
 
 

@@ -1,0 +1,101 @@
+"""The national totals page: authorization matrix, sums per Astana day/product/quantity, corrections count."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from egsu.access.roles import Role
+from egsu.cabinet.views_totals import TotalRow
+from egsu.readings.services import get_store
+from egsu.readings.store import ReadingRow, SeriesKey
+from tests.cabinet.conftest import ROLES, START
+
+DAY_ONE = {"start": "2025-06-01", "end": "2025-06-01", "interval": "PT2H", "quantity": "volume"}
+REFUSED = {"anonymous": 302, "no-role": 403, Role.STATE_BODY: 403, Role.SUBSCRIBER: 403}
+# Day one holds steps 0..11: own 100..111, other 500..511.
+OWN_DAY_ONE, OTHER_DAY_ONE = Decimal(sum(range(100, 112))), Decimal(sum(range(500, 512)))
+
+
+def _row(total: Decimal, values: int) -> TotalRow:
+    return TotalRow(date(2025, 6, 1), "1 Crude oil", "volume", "m3", total, values)
+
+
+@pytest.mark.parametrize("whose", ["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+def test_the_totals_page_authorization_matrix(world, client_for, role, whose):
+    # given readings of the own and the other subject on 2025-06-01
+    # when the role opens the totals page
+    response = client_for(role).get("/cabinet/totals/", DAY_ONE)
+    # then refused roles are refused, and the others' totals hold only what their scope sees
+    if role in REFUSED:
+        assert response.status_code == REFUSED[role]
+        if role == "anonymous":
+            assert response["Location"].startswith("/accounts/login/")
+        return
+    assert response.status_code == 200
+    national = role in (Role.AUTHORITY, Role.OPERATOR)
+    visible = {"own": OWN_DAY_ONE, "other": OTHER_DAY_ONE} if national else {"own": OWN_DAY_ONE}
+    assert response.context["rows"] == [_row(sum(visible.values()), 12 * len(visible))]
+    assert (whose in visible) is (whose == "own" or national)
+    assert response.context["national"] is national
+
+
+def test_totals_are_per_astana_day_and_quantity(world, client_for):
+    # given three days of two-hourly volume and tankLevel on both devices (same product)
+    # when the analyst asks for all quantities over the three days
+    response = client_for(Role.AUTHORITY).get(
+        "/cabinet/totals/", {"start": "2025-06-01", "end": "2025-06-03", "interval": "PT2H"}
+    )
+    # then there is one row per day and quantity: 24 values a day (12 per device), summed exactly
+    rows = response.context["rows"]
+    assert [(r.day.isoformat(), r.quantity, r.values) for r in rows] == [
+        (day, quantity, 24)
+        for day in ("2025-06-01", "2025-06-02", "2025-06-03")
+        for quantity in ("tankLevel", "volume")
+    ]
+    third_day = [r.total for r in rows if r.day == date(2025, 6, 3)]
+    steps = range(24, 36)
+    assert third_day == [Decimal(sum(100 + s + 500 + s for s in steps))] * 2
+    assert [c["quantity"] for c in response.context["charts"]] == ["tankLevel", "volume"]
+    assert response.context["charts"][1]["series"][0]["x"] == ["2025-06-01", "2025-06-02", "2025-06-03"]
+
+
+def test_a_newer_revision_replaces_the_value_in_the_totals(world, client_for):
+    # given the first slot of the own device was corrected from 100 to 160 (revision 2)
+    get_store().write(
+        [
+            ReadingRow(
+                key=SeriesKey("A100", "1", "volume"), interval="PT2H", period_start=START,
+                value=Decimal("160"), unit="m3", quality="corrected", source="act:1", commercial=True,
+            )
+        ]
+    )  # fmt: skip
+    # when the operator views day one
+    response = client_for(Role.OPERATOR).get("/cabinet/totals/", DAY_ONE)
+    # then the total counts the corrected value once
+    assert response.context["rows"] == [_row(OWN_DAY_ONE + OTHER_DAY_ONE + 60, 24)]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2025-06-03", "end": "2025-06-01"}, "The end date is before the start date."),
+        ({"start": "2024-01-01", "end": "2025-06-01"}, "Choose a period of at most one year."),
+    ],
+    ids=["reversed", "too-long"],
+)
+def test_a_bad_period_is_a_400_with_the_reason(world, client_for, params, message):
+    response = client_for(Role.AUTHORITY).get("/cabinet/totals/", params)
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [message]
+
+
+def test_the_page_renders_its_chart_and_table(world, client_for):
+    response = client_for(Role.AUTHORITY).get("/cabinet/totals/", DAY_ONE)
+    body = response.content.decode()
+    assert '<script src="/vendor/plotly.min.js"></script>' in body
+    assert 'id="totals-chart-0"' in body
+    assert '<td class="num">7332</td>' in body
