@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks",
+    "ninja",  # serves its API docs' assets locally (air-gapped: no CDN)
     "egsu.access",
     "egsu.registry",
     "egsu.journal",
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "egsu.monitoring",
     "egsu.quality",
     "egsu.reports",
+    "egsu.ami",
     "egsu.cabinet",
 ]
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from egsu.ami.api import api as ami_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
 from egsu.signatures import views as signature_views
@@ -13,6 +14,7 @@ urlpatterns = [
     path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
     path("test-pki/<path:path>", signature_views.test_pki, name="test-pki"),
     path("admin/", admin.site.urls),
+    path("api/ami/", ami_api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("vendor/plotly.min.js", cabinet_views.plotly_js, name="plotly-js"),

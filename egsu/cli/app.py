@@ -12,6 +12,7 @@ import typer
 from django.conf import settings
 from rich.console import Console
 
+from egsu.cli import ami as ami_cli
 from egsu.cli import audit as audit_cli
 from egsu.cli import journal as journal_cli
 from egsu.cli import pki as pki_cli
@@ -21,6 +22,7 @@ console = Console(stderr=True)
 app = typer.Typer(help="EGSU — the Unified State System for Management of the FEC.", no_args_is_help=True)
 app.add_typer(registry_cli.app, name="registry", help="The registry: subjects, facilities, devices, systems.")
 app.add_typer(journal_cli.app, name="journal", help="The message journal: search, show, purge.")
+app.add_typer(ami_cli.app, name="ami", help="AMI metering: MQTT intake, head-ends, verification.")
 app.add_typer(audit_cli.app, name="audit", help="The audit trail: search, purge.")
 app.add_typer(pki_cli.app, name="pki", help="Certificates: verify by hand, and the test PKI of the stand.")
 

@@ -1,0 +1,542 @@
+"""Receiving one `ami/1` batch from a head-end: check, store, answer (docs/ami-intake.md).
+
+The same function serves REST and MQTT. A batch is stored in one database transaction
+together with the record of its answer, so that a replay of its id gets the same answer and a
+retry after a failure starts from nothing. Values go to the readings store through
+`get_store().write(rows)`; on the SQL backend that write joins the same transaction, on
+ClickHouse it happens first and is idempotent (a retry finds DUPLICATE rows). If anything
+raises, nothing is acknowledged: the REST caller gets 503, the MQTT message is not acked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from egsu.ami import catalog, gas, wire
+from egsu.ami.events import ALARMS
+from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
+from egsu.clock import ASTANA, to_astana, utcnow
+from egsu.readings.services import get_store
+from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW = timedelta(seconds=60)  # a head-end's clock may run this far ahead of ours
+_LOOKUP_CHUNK = 500
+_STEP = {"PT10M": 10, "PT15M": 15, "PT1H": 60}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the head-end is told: an HTTP status for REST and the document for both transports."""
+
+    status: int
+    body: dict
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class _MeterInfo:
+    id: int
+    energy: str
+    commercial: bool
+    active: bool
+    object_code: str
+    composition: dict | None
+
+
+def conflict_answer(head_end: HeadEndSystem, batch_id: str) -> Answer:
+    return Answer(
+        409,
+        {
+            "format": wire.FORMAT,
+            "batchId": batch_id,
+            "headEnd": head_end.name,
+            "status": "conflict",
+            "code": "batch-id-reused",
+            "reason": "this batch id was already used for a different content; use a new id",
+        },
+    )
+
+
+def document_error_answer(batch_id: str | None, error: wire.DocumentError) -> Answer:
+    body = {
+        "format": wire.FORMAT,
+        "batchId": batch_id,
+        "status": "refused",
+        "code": error.code,
+        "reason": error.reason,
+    }
+    return Answer(400, body)
+
+
+def receive(
+    head_end: HeadEndSystem, batch: wire.Batch, *, transport: str, now: datetime | None = None
+) -> Answer:
+    """Store what is valid in a parsed batch and answer per item; replays get the stored answer."""
+    if batch.head_end is not None and batch.head_end != head_end.name:
+        return document_error_answer(
+            batch.batch_id, wire.DocumentError("wrong-head-end", f"headEnd {batch.head_end!r} is not you")
+        )
+    previous = _previous(head_end, batch)
+    if previous is not None:
+        return previous
+    now = now or utcnow()
+    work = _Work(head_end, batch, now)
+    work.check()
+    try:
+        with transaction.atomic():
+            outcomes = get_store().write(work.rows) if work.rows else []
+            events_new, events_duplicate = _store_events(work.events, batch.batch_id)
+            states = _store_states(work.states, batch.batch_id)
+            body = work.answer(outcomes, events_new, events_duplicate, states)
+            AmiBatch.objects.create(
+                head_end=head_end,
+                batch_id=batch.batch_id,
+                digest=batch.digest,
+                transport=transport,
+                received=batch.received,
+                stored=body["stored"],
+                refused=len(body["refused"]),
+                answer=body,
+            )
+    except IntegrityError:
+        # The same batch id committed concurrently (a duplicate delivery racing the first).
+        previous = _previous(head_end, batch)
+        if previous is None:
+            raise
+        return previous
+    return Answer(200, body)
+
+
+def _previous(head_end: HeadEndSystem, batch: wire.Batch) -> Answer | None:
+    stored = (
+        AmiBatch.objects.filter(head_end=head_end, batch_id=batch.batch_id).only("digest", "answer").first()
+    )
+    if stored is None:
+        return None
+    if stored.digest != batch.digest:
+        return conflict_answer(head_end, batch.batch_id)
+    return Answer(200, stored.answer, replay=True)
+
+
+class _Work:
+    """The checks of one batch, and the rows, events and states that passed them."""
+
+    def __init__(self, head_end: HeadEndSystem, batch: wire.Batch, now: datetime) -> None:
+        self.head_end, self.batch, self.now = head_end, batch, now
+        self.source = f"ami:{head_end.name}:{batch.batch_id}"[:100]
+        self.refused: list[wire.Refusal] = list(batch.refused)
+        self.rows: list[ReadingRow] = []
+        self.row_items: list[tuple[str, int]] = []  # (section, index) per row; derived rows: ("derived", -1)
+        self.events: list[MeterEvent] = []
+        self.states: list[MeterState] = []
+        self.derived = 0
+        self.accepted = 0
+
+    def refuse(
+        self, section: str, index: int, meter: str, channel: str | None, code: str, reason: str
+    ) -> None:
+        self.refused.append(wire.Refusal(section, index, meter, channel, code, reason))
+
+    def check(self) -> None:
+        batch = self.batch
+        serials = {i.meter for i in batch.intervals} | {r.meter for r in batch.registers}
+        serials |= {e.meter for e in batch.events} | {s.meter for s in batch.states}
+        self.meters = _meters(self.head_end.subject_id, serials)
+        self.channels = _channels([m.id for m in self.meters.values()])
+        self._intervals()
+        self._registers()
+        self._events()
+        self._states()
+
+    def _meter(self, section: str, index: int, serial: str, channel: str | None) -> _MeterInfo | None:
+        meter = self.meters.get(serial)
+        if meter is None:
+            # Also the answer for another subject's meter: we do not say that it exists (ACC).
+            self.refuse(
+                section,
+                index,
+                serial,
+                channel,
+                "unknown-meter",
+                "no meter with this serial number is registered to your subject",
+            )
+            return None
+        if not meter.active:
+            self.refuse(
+                section,
+                index,
+                serial,
+                channel,
+                "inactive-meter",
+                "the meter is registered as inactive (AMI-04)",
+            )
+            return None
+        return meter
+
+    def _intervals(self) -> None:
+        gas_parts: dict[tuple[int, datetime], dict[str, Decimal]] = defaultdict(dict)
+        for item in self.batch.intervals:
+            meter = self._meter("intervals", item.index, item.meter, item.channel)
+            if meter is None:
+                continue
+            channel = self.channels.get((meter.id, item.channel))
+            if channel is None:
+                self.refuse(
+                    "intervals",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "unknown-channel",
+                    f"the meter has no channel {item.channel}",
+                )
+                continue
+            unit, interval = channel
+            problem = _interval_problem(interval, item.start, self.now) or _value_problem(
+                item.channel, item.value
+            )
+            if problem:
+                self.refuse("intervals", item.index, item.meter, item.channel, *problem)
+                continue
+            quality = Quality.GOOD.value if item.quality == "good" else Quality.DEVICE_FAULT.value
+            self._row(
+                meter,
+                item.channel,
+                interval,
+                item.start,
+                item.value,
+                unit,
+                quality,
+                ("intervals", item.index),
+            )
+            if meter.energy == catalog.Energy.GAS and item.quality == "good":
+                gas_parts[(meter.id, item.start)][item.channel] = item.value
+        self._derive_standard_volumes(gas_parts)
+
+    def _derive_standard_volumes(self, parts: dict[tuple[int, datetime], dict[str, Decimal]]) -> None:
+        """Vstd from Vop, Pabs and Tgas of the same meter and period, unless the corrector sent it (AMI-45)."""
+        by_id = {m.id: m for m in self.meters.values()}
+        for (meter_id, start), values in parts.items():
+            if "Vstd" in values or not {"Vop", "Pabs", "Tgas"} <= values.keys():
+                continue
+            channel = self.channels.get((meter_id, "Vstd"))
+            if channel is None:
+                continue
+            meter = by_id[meter_id]
+            try:
+                volume = gas.standard_volume(values["Vop"], values["Pabs"], values["Tgas"], meter.composition)
+            except (ValueError, RuntimeError) as exc:
+                log.warning("no Vstd for meter %s at %s: %s", meter_id, start, exc)
+                continue
+            if not value_fits(volume):
+                continue
+            self._row(
+                meter, "Vstd", channel[1], start, volume, channel[0], Quality.GOOD.value, ("derived", -1)
+            )
+            self.derived += 1
+
+    def _row(
+        self,
+        meter: _MeterInfo,
+        quantity: str,
+        interval: str,
+        start: datetime,
+        value: Decimal,
+        unit: str,
+        quality: str,
+        item: tuple[str, int],
+    ) -> None:
+        self.rows.append(
+            ReadingRow(
+                key=SeriesKey(meter.object_code, str(meter.id), quantity),
+                interval=interval,
+                period_start=start,
+                value=value,
+                unit=unit,
+                quality=quality,
+                source=self.source,
+                commercial=meter.commercial,
+            )
+        )
+        self.row_items.append(item)
+
+    def _registers(self) -> None:
+        for item in self.batch.registers:
+            meter = self._meter("registers", item.index, item.meter, item.channel)
+            if meter is None:
+                continue
+            channel = self.channels.get((meter.id, item.channel))
+            if channel is None:
+                self.refuse(
+                    "registers",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "unknown-channel",
+                    f"the meter has no channel {item.channel}",
+                )
+                continue
+            if not catalog.QUANTITIES[item.channel].cumulative:
+                self.refuse(
+                    "registers",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "not-a-register",
+                    f"{item.channel} is not a cumulative quantity",
+                )
+                continue
+            local = to_astana(item.at)
+            if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+                self.refuse(
+                    "registers",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "misaligned",
+                    "a register snapshot is taken at 00:00 Astana time (MTR-04)",
+                )
+                continue
+            if item.at > self.now + CLOCK_SKEW:
+                self.refuse(
+                    "registers",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "future-time",
+                    "the snapshot time is in the future",
+                )
+                continue
+            if not Decimal(0) <= item.value <= catalog.REGISTER_HIGH or not value_fits(item.value):
+                self.refuse(
+                    "registers",
+                    item.index,
+                    item.meter,
+                    item.channel,
+                    "implausible-value",
+                    f"a register holds 0..{catalog.REGISTER_HIGH}",
+                )
+                continue
+            self._row(
+                meter,
+                catalog.REGISTER_PREFIX + item.channel,
+                "P1D",
+                item.at,
+                item.value,
+                channel[0],
+                Quality.GOOD.value,
+                ("registers", item.index),
+            )
+
+    def _events(self) -> None:
+        for item in self.batch.events:
+            meter = self._meter("events", item.index, item.meter, item.code.name)
+            if meter is None:
+                continue
+            if item.at > self.now + CLOCK_SKEW:
+                self.refuse(
+                    "events",
+                    item.index,
+                    item.meter,
+                    item.code.name,
+                    "future-time",
+                    "the event time is in the future",
+                )
+                continue
+            if item.value is not None and not value_fits(item.value):
+                self.refuse(
+                    "events",
+                    item.index,
+                    item.meter,
+                    item.code.name,
+                    "implausible-value",
+                    "the value cannot be stored exactly",
+                )
+                continue
+            self.events.append(
+                MeterEvent(
+                    meter_id=meter.id, code=int(item.code), occurred_at=item.at, phase=item.phase or 0,
+                    value=item.value, details=item.details, alarm=item.code in ALARMS,
+                )
+            )  # fmt: skip
+        self.accepted += len(self.events)
+
+    def _states(self) -> None:
+        newest: dict[int, MeterState] = {}
+        for item in self.batch.states:
+            meter = self._meter("states", item.index, item.meter, None)
+            if meter is None:
+                continue
+            if item.at > self.now + CLOCK_SKEW:
+                self.refuse(
+                    "states", item.index, item.meter, None, "future-time", "the state time is in the future"
+                )
+                continue
+            self.accepted += 1
+            state = MeterState(
+                meter_id=meter.id, reported_at=item.at, relay=item.relay or "", relay_reason=item.relay_reason,
+                online=item.online, battery_low=item.battery_low, valve=item.valve or "", clock_offset_s=item.clock_offset_s,
+            )  # fmt: skip
+            if meter.id not in newest or newest[meter.id].reported_at <= item.at:
+                newest[meter.id] = state
+        self.states = list(newest.values())
+
+    def answer(
+        self, outcomes: list[WriteOutcome], events_new: int, events_duplicate: int, states: int
+    ) -> dict:
+        counts = dict.fromkeys(WriteOutcome, 0)
+        for outcome in outcomes:
+            counts[outcome] += 1
+        stored_items = sum(1 for section, _index in self.row_items if section != "derived") + self.accepted
+        refused = sorted(self.refused, key=lambda r: (wire.SECTIONS.index(r.section), r.index))
+        if not refused:
+            status = "stored"
+        elif stored_items:
+            status = "partly-stored"
+        else:
+            status = "refused"
+        return {
+            "format": wire.FORMAT,
+            "batchId": self.batch.batch_id,
+            "headEnd": self.head_end.name,
+            "status": status,
+            "received": self.batch.received,
+            "stored": stored_items,
+            "values": {
+                "new": counts[WriteOutcome.NEW],
+                "duplicate": counts[WriteOutcome.DUPLICATE],
+                "revised": counts[WriteOutcome.REVISED],
+            },
+            "derived": {"Vstd": self.derived},
+            "events": {"new": events_new, "duplicate": events_duplicate},
+            "states": states,
+            "refused": [r.as_dict() for r in refused],
+        }
+
+
+def _interval_problem(interval: str, start: datetime, now: datetime) -> tuple[str, str] | None:
+    """Whether a value's period is one the store keeps, aligned on the Astana clock, and over."""
+    if interval not in KNOWN_INTERVALS:
+        return ("interval-not-stored", f"the readings store does not keep {interval} values yet")
+    local = to_astana(start)
+    if interval == "P1D":
+        aligned = (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+        end = (local.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=ASTANA)
+    else:
+        step = _STEP[interval]
+        aligned = (
+            local.minute % step == 0
+            and (local.second, local.microsecond) == (0, 0)
+            and (step < 60 or local.minute == 0)
+        )
+        end = start + timedelta(minutes=step)
+    if not aligned:
+        return ("misaligned", f"a {interval} period starts on its boundary of the Astana clock (COL-05)")
+    if end > now + CLOCK_SKEW:
+        return ("future-time", "the period has not ended yet")
+    return None
+
+
+def _value_problem(code: str, value: Decimal) -> tuple[str, str] | None:
+    problem = catalog.plausibility_problem(code, value)
+    if problem:
+        return ("implausible-value", problem)
+    if not value_fits(value):
+        return ("implausible-value", "at most 15 significant digits and 12 decimals")
+    return None
+
+
+def _meters(subject_id: int, serials: set[str]) -> dict[str, _MeterInfo]:
+    found: dict[str, _MeterInfo] = {}
+    ordered = sorted(serials)
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        rows = Meter.objects.filter(
+            subject_id=subject_id, serial_number__in=ordered[start : start + _LOOKUP_CHUNK]
+        ).values_list(
+            "id",
+            "serial_number",
+            "energy",
+            "commercial",
+            "active",
+            "metering_object__code",
+            "metering_object__gas_composition",
+        )
+        for pk, serial, energy, commercial, active, object_code, composition in rows:
+            found[serial] = _MeterInfo(pk, energy, commercial, active, object_code, composition or None)
+    return found
+
+
+def _channels(meter_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
+    found: dict[tuple[int, str], tuple[str, str]] = {}
+    for start in range(0, len(meter_ids), _LOOKUP_CHUNK):
+        rows = Channel.objects.filter(meter_id__in=meter_ids[start : start + _LOOKUP_CHUNK]).values_list(
+            "meter_id", "code", "unit", "interval"
+        )
+        for meter_id, code, unit, interval in rows:
+            found[(meter_id, code)] = (unit, interval)
+    return found
+
+
+def _store_events(events: list[MeterEvent], batch_id: str) -> tuple[int, int]:
+    """Insert events once each (MTR-10 re-sends); returns (new, duplicate)."""
+    if not events:
+        return 0, 0
+    existing: set[tuple] = set()
+    meter_ids = sorted({e.meter_id for e in events})
+    low, high = min(e.occurred_at for e in events), max(e.occurred_at for e in events)
+    for start in range(0, len(meter_ids), _LOOKUP_CHUNK):
+        existing |= set(
+            MeterEvent.objects.filter(
+                meter_id__in=meter_ids[start : start + _LOOKUP_CHUNK],
+                occurred_at__gte=low,
+                occurred_at__lte=high,
+            ).values_list("meter_id", "code", "occurred_at", "phase")
+        )
+    fresh, seen = [], set()
+    for event in events:
+        key = (event.meter_id, event.code, event.occurred_at, event.phase)
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        event.batch_id = batch_id
+        fresh.append(event)
+    MeterEvent.objects.bulk_create(fresh, batch_size=2000)
+    return len(fresh), len(events) - len(fresh)
+
+
+def _store_states(states: list[MeterState], batch_id: str) -> int:
+    """Keep the newest state per meter; an older report arriving late changes nothing."""
+    if not states:
+        return 0
+    current = dict(
+        MeterState.objects.filter(meter_id__in=[s.meter_id for s in states]).values_list(
+            "meter_id", "reported_at"
+        )
+    )
+    newer = [s for s in states if s.meter_id not in current or current[s.meter_id] < s.reported_at]
+    for state in newer:
+        state.batch_id = batch_id
+    MeterState.objects.bulk_create(
+        newer,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["meter"],
+        update_fields=[
+            "reported_at",
+            "relay",
+            "relay_reason",
+            "online",
+            "battery_low",
+            "valve",
+            "clock_offset_s",
+            "batch_id",
+        ],
+    )
+    return len(newer)

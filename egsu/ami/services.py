@@ -1,0 +1,124 @@
+"""AMI registry services: head-end tokens, bulk registration of meters, verification warnings.
+
+The intake of batches is in egsu.ami.intake; both are called by the API, the MQTT consumer,
+the CLI and the admin alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from egsu.ami import catalog
+from egsu.ami.models import Channel, HeadEndSystem, Meter
+from egsu.ami.obis import default_obis
+from egsu.clock import astana_date, utcnow
+from egsu.registry.models import Subject
+
+TOKEN_PREFIX = "ami_"
+
+
+def token_hash(token: str) -> str:
+    """sha256 of a bearer token. Tokens are 256-bit random, so a fast hash is safe (no dictionary to try)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_head_end(name: str, subject: Subject, *, mqtt_username: str = "") -> tuple[HeadEndSystem, str]:
+    """A new head-end and its bearer token; the token is returned once and only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    head_end = HeadEndSystem(
+        name=name,
+        subject=subject,
+        token_hash=token_hash(token),
+        token_prefix=token[:12],
+        mqtt_username=mqtt_username or name,
+    )
+    head_end.full_clean()
+    head_end.save()
+    return head_end, token
+
+
+def rotate_token(head_end: HeadEndSystem) -> str:
+    """Replace a head-end's token (the old one stops working at once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    head_end.token_hash, head_end.token_prefix = token_hash(token), token[:12]
+    head_end.save(update_fields=["token_hash", "token_prefix"])
+    return token
+
+
+def authenticate(token: str | None) -> HeadEndSystem | None:
+    """The active head-end holding this bearer token (AMI-25: mandatory authentication), or None."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    return (
+        HeadEndSystem.objects.select_related("subject")
+        .filter(token_hash=token_hash(token), active=True)
+        .first()
+    )
+
+
+def head_end_by_name(name: str) -> HeadEndSystem | None:
+    return HeadEndSystem.objects.select_related("subject").filter(name=name, active=True).first()
+
+
+def verification_due(
+    within_days: int,
+    *,
+    today: date | None = None,
+    subject: Subject | None = None,
+    include_overdue: bool = False,
+) -> QuerySet[Meter]:
+    """Active meters whose verification (поверка) expires within N days: warnings before it lapses.
+
+    AMI-47: meters must carry a valid verification certificate. With include_overdue, meters whose
+    verification has already lapsed are listed too. Days are Astana business days.
+    """
+    if within_days < 0:
+        raise ValueError("within_days cannot be negative")
+    today = today or astana_date(utcnow())
+    meters = Meter.objects.filter(active=True, verification_due__lte=today + timedelta(days=within_days))
+    if not include_overdue:
+        meters = meters.filter(verification_due__gte=today)
+    if subject is not None:
+        meters = meters.filter(subject=subject)
+    return meters.select_related("metering_object").order_by("verification_due", "serial_number")
+
+
+def channel_for(meter: Meter, code: str, *, obis: str | None = None) -> Channel:
+    """An unsaved channel with unit, interval and (electricity) default OBIS code filled in."""
+    quantity = catalog.QUANTITIES[code]
+    band = catalog.GasBand(meter.gas_band) if meter.gas_band else None
+    return Channel(
+        meter=meter,
+        code=code,
+        unit=quantity.unit,
+        obis=obis if obis is not None else (default_obis(code) or ""),
+        interval=catalog.channel_interval(quantity.energy, band),
+    )
+
+
+def register_meters(
+    meters: Sequence[Meter], channel_codes: Iterable[str], *, validate: bool = True, batch_size: int = 2000
+) -> list[Meter]:
+    """Create meters and the same channels for each in bulk (one transaction); returns saved meters.
+
+    With validate, every meter and channel passes full_clean first (skip it for trusted loads of
+    millions, where the database constraints still hold).
+    """
+    codes = list(channel_codes)
+    with transaction.atomic():
+        if validate:
+            for meter in meters:  # the unique constraints are the database's to check, once
+                meter.full_clean(validate_unique=False, validate_constraints=False)
+        created = Meter.objects.bulk_create(meters, batch_size=batch_size)
+        channels = [channel_for(meter, code) for meter in created for code in codes]
+        if validate:
+            for channel in channels:
+                channel.full_clean(validate_unique=False, validate_constraints=False)
+        Channel.objects.bulk_create(channels, batch_size=batch_size)
+    return created

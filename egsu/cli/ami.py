@@ -1,0 +1,93 @@
+"""`egsu ami`: the MQTT consumer, head-ends and their tokens, verification warnings.
+
+Django is set up by the caller (egsu.cli) before this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="AMI metering: MQTT intake, head-ends, verification warnings.", no_args_is_help=True)
+
+
+def _console() -> Console:
+    return Console(width=200, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def mqtt(
+    host: str = typer.Option("127.0.0.1", envvar="EGSU_MQTT_HOST", help="Broker host."),
+    port: int = typer.Option(1883, envvar="EGSU_MQTT_PORT", help="Broker port."),
+    client_id: str = typer.Option(
+        "egsu-ami-intake", envvar="EGSU_MQTT_CLIENT_ID", help="Fixed: the session is persistent."
+    ),
+    username: str | None = typer.Option(None, envvar="EGSU_MQTT_USERNAME"),
+    password: str | None = typer.Option(None, envvar="EGSU_MQTT_PASSWORD"),
+) -> None:
+    """Consume batches from egsu/ami/v1/+/batches until interrupted (QoS 1, acked after commit)."""
+    from egsu.ami.mqtt import AmiConsumer, BrokerSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    consumer = AmiConsumer(
+        BrokerSettings(host=host, port=port, client_id=client_id, username=username, password=password)
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: consumer.stop())
+    _console().print(f"consuming egsu/ami/v1/+/batches on {host}:{port} as {client_id}")
+    consumer.run()
+
+
+@app.command("add-head-end")
+def add_head_end(
+    name: str,
+    subject_bin: str = typer.Option(..., "--subject", help="BIN of the utility."),
+    mqtt_username: str = typer.Option("", help="Defaults to the name."),
+) -> None:
+    """Register a head-end system and print its bearer token (shown once)."""
+    from egsu.ami import services
+    from egsu.registry.models import Subject
+
+    subject = Subject.objects.filter(bin=subject_bin).first()
+    if subject is None:
+        _console().print(f"[red]no subject with BIN {subject_bin}[/]")
+        raise typer.Exit(1)
+    head_end, token = services.create_head_end(name, subject, mqtt_username=mqtt_username)
+    _console().print(f"head-end {head_end.name} registered; bearer token (shown once):")
+    print(token)
+
+
+@app.command("rotate-token")
+def rotate_token(name: str) -> None:
+    """Issue a new bearer token for a head-end; the old one stops working."""
+    from egsu.ami import services
+    from egsu.ami.models import HeadEndSystem
+
+    head_end = HeadEndSystem.objects.filter(name=name).first()
+    if head_end is None:
+        _console().print(f"[red]no head-end {name!r}[/]")
+        raise typer.Exit(1)
+    print(services.rotate_token(head_end))
+
+
+@app.command("verification-due")
+def verification_due(
+    days: int = typer.Option(30, min=0, help="Expiring within this many days."),
+    overdue: bool = typer.Option(False, help="Include meters whose verification has lapsed."),
+    limit: int = typer.Option(1000, min=1),
+) -> None:
+    """Meters whose verification (поверка) expires soon (AMI-47)."""
+    from egsu.ami import services
+
+    table = Table("due", "serial", "type", "model", "object", "account")
+    meters = services.verification_due(days, include_overdue=overdue)
+    for meter in meters[:limit]:
+        table.add_row(
+            meter.verification_due.isoformat(), meter.serial_number, meter.meter_type, meter.model,
+            meter.metering_object.code, meter.account,
+        )  # fmt: skip
+    _console().print(table)

@@ -1,0 +1,105 @@
+"""The ami/1 document parser: JSON and CSV alike, item-level refusals, content digests."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from egsu.ami import schemas, wire
+
+JSON_DOC = {
+    "format": "ami/1",
+    "batchId": "hes-a:2025-06-02T10:15:0001",
+    "intervals": [
+        {"meter": "E1", "channel": "A+", "start": "2025-06-02T10:00:00+05:00", "value": 0.25},
+        {
+            "meter": "E1",
+            "channel": "A-",
+            "start": "2025-06-02T10:00:00+05:00",
+            "value": "0",
+            "quality": "device_fault",
+        },
+    ],
+    "registers": [{"meter": "E1", "channel": "A+", "at": "2025-06-02T00:00:00+05:00", "value": "12345.67"}],
+    "events": [{"meter": "E1", "code": "TERMINAL_COVER_OPENED", "at": "2025-06-02T09:58:13+05:00"}],
+    "states": [
+        {"meter": "E1", "at": "2025-06-02T10:14:00+05:00", "relay": "on", "online": True, "batteryLow": False}
+    ],
+}
+CSV_DOC = (
+    "kind,meter,channel,time,value,quality\n"
+    "interval,E1,A+,2025-06-02T10:00:00+05:00,0.250,\n"
+    "interval,E1,A-,2025-06-02T05:00:00Z,0,device_fault\n"
+    "register,E1,A+,2025-06-02T00:00:00+05:00,12345.670,\n"
+    "event,E1,TERMINAL_COVER_OPENED,2025-06-02T09:58:13+05:00,,\n"
+)
+
+
+def test_a_json_document_parses_into_items():
+    batch = wire.parse_json(json.dumps(JSON_DOC).encode())
+    assert batch.batch_id == "hes-a:2025-06-02T10:15:0001"
+    assert [(i.channel, i.value, i.quality) for i in batch.intervals] == [
+        ("A+", Decimal("0.25"), "good"),
+        ("A-", Decimal(0), "device_fault"),
+    ]
+    assert batch.intervals[0].start.isoformat() == "2025-06-02T05:00:00+00:00"
+    assert batch.events[0].code.value == 103
+    assert (batch.states[0].relay, batch.states[0].online) == ("on", True)
+    assert batch.refused == []
+    assert batch.received == 5
+
+
+def test_the_examples_validate_against_the_openapi_schema():
+    schemas.BatchDocument.model_validate(JSON_DOC)
+
+
+def test_csv_and_json_of_the_same_values_have_the_same_digest():
+    without_states = {k: v for k, v in JSON_DOC.items() if k != "states"}
+    from_json = wire.parse_json(json.dumps(without_states).encode())
+    from_csv = wire.parse_csv(CSV_DOC.encode(), JSON_DOC["batchId"])
+    assert from_csv.digest == from_json.digest
+    assert wire.parse_json(json.dumps(JSON_DOC).encode()).digest != from_json.digest
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "not-json"),
+        (b"[]", "bad-document"),
+        (json.dumps({"format": "ami/2", "batchId": "x"}).encode(), "bad-format"),
+        (json.dumps({"format": "ami/1"}).encode(), "bad-batch-id"),
+        (json.dumps({"format": "ami/1", "batchId": "a b"}).encode(), "bad-batch-id"),
+        (json.dumps({"format": "ami/1", "batchId": "x", "intervals": {}}).encode(), "bad-document"),
+    ],
+    ids=["not-json", "not-object", "wrong-version", "no-batch-id", "bad-batch-id", "section-not-list"],
+)
+def test_document_faults_refuse_the_whole_document(body, code):
+    with pytest.raises(wire.DocumentError) as caught:
+        wire.parse_json(body)
+    assert caught.value.code == code
+
+
+def test_a_csv_needs_its_header():
+    with pytest.raises(wire.DocumentError, match="header"):
+        wire.parse_csv(b"meter,value\nE1,1\n", "b1")
+
+
+_items = st.lists(
+    st.dictionaries(
+        st.sampled_from(["meter", "channel", "start", "value", "quality", "code", "at"]),
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30)),
+    ),
+    max_size=5,
+)
+
+
+@given(st.fixed_dictionaries({"intervals": _items, "registers": _items, "events": _items, "states": _items}))
+def test_any_items_are_either_parsed_or_refused_never_crash(sections):
+    body = json.dumps({"format": "ami/1", "batchId": "fuzz", **sections}, default=str).encode()
+    batch = wire.parse_json(body)
+    assert batch.received == sum(len(items) for items in sections.values())
+    assert all(r.code for r in batch.refused)
