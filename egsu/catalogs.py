@@ -7,6 +7,7 @@ needs no `msgfmt`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -24,7 +25,7 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
             continue
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # parallel test workers compile at once
         with tmp.open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=False)
         tmp.replace(mo_path)

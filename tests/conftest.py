@@ -40,3 +40,32 @@ def _compiled_catalogs():
     from egsu.catalogs import compile_catalogs
 
     compile_catalogs()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "product_language: keep the product's default language (Kazakh) instead of the tests' English",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _tests_read_english(request, settings, monkeypatch):
+    """Tests assert the English source strings; the product itself speaks Kazakh by default.
+
+    So outside the language tests (marker `product_language`, tests/i18n) and the browser walk-through
+    (which sees the system as a visitor does), the default language is English and every test
+    client carries the English language cookie, which also outranks a profile's language.
+    """
+    if request.node.get_closest_marker("product_language") or "browser" in request.node.path.parts:
+        return
+    settings.LANGUAGE_CODE = "en"
+    from django.test import Client
+
+    plain_init = Client.__init__
+
+    def english_client(self, *args, **kwargs):
+        plain_init(self, *args, **kwargs)
+        self.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    monkeypatch.setattr(Client, "__init__", english_client)

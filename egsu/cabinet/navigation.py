@@ -50,5 +50,8 @@ def cabinet(request) -> dict:
     """Context processor: the menu and the scope for every template."""
     scope = getattr(request, "scope", None)
     if scope is None or not request.user.is_authenticated:
-        return {"menu": [], "scope": scope}
-    return {"menu": menu_for(scope), "scope": scope}
+        return {"menu": [], "scope": scope, "role_label": ""}
+    from egsu.access.roles import Role
+
+    label = Role(scope.role).label if scope.role else ""
+    return {"menu": menu_for(scope), "scope": scope, "role_label": label}

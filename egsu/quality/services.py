@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from egsu.access import scope as gate
 from egsu.access.audit import Event, audit
@@ -119,37 +120,43 @@ def propose(scope: Scope, user, lines: Iterable[LineProposal], reason: str, *, r
         )
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidProposal("State the reason for the discrepancy (Rules §53).")
+        raise InvalidProposal(_("State the reason for the discrepancy (Rules §53)."))
     lines = list(lines)
     if not lines:
-        raise InvalidProposal("Enter at least one corrected value.")
+        raise InvalidProposal(_("Enter at least one corrected value."))
     if len(lines) > MAX_LINES:
-        raise InvalidProposal(f"One act corrects at most {MAX_LINES} values.")
+        raise InvalidProposal(_("One act corrects at most %(count)s values.") % {"count": MAX_LINES})
     devices = {(line.object_id, line.device_id) for line in lines}
     if len(devices) != 1:
-        raise InvalidProposal("One act corrects the values of one device.")
+        raise InvalidProposal(_("One act corrects the values of one device."))
     ((object_id, device_id),) = devices
     facility = gate.facilities(scope).select_related("subject").filter(object_id=object_id).first()
     if facility is None:
-        raise InvalidProposal(f"Object {object_id} is not in your scope.")
+        raise InvalidProposal(_("Object %(object)s is not in your scope.") % {"object": object_id})
 
     seen: set[tuple] = set()
     planned: list[tuple[LineProposal, Reading]] = []
     for line in lines:
         key = (line.quantity, line.interval, line.period_start)
         if key in seen:
-            raise InvalidProposal("The same value appears twice in the proposal.")
+            raise InvalidProposal(_("The same value appears twice in the proposal."))
         seen.add(key)
         if line.interval not in KNOWN_INTERVALS or line.period_start.tzinfo is None:
-            raise InvalidProposal("Unknown interval or a period without a time zone.")
+            raise InvalidProposal(_("Unknown interval or a period without a time zone."))
         if not value_fits(line.corrected_value):
-            raise InvalidProposal(f"{line.corrected_value} cannot be stored exactly.")
+            raise InvalidProposal(_("%(value)s cannot be stored exactly.") % {"value": line.corrected_value})
         original = _newest(scope, line)
         when = to_astana(line.period_start).strftime("%Y-%m-%d %H:%M")
         if original is None:
-            raise InvalidProposal(f"There is no {line.quantity} value of device {device_id} at {when}.")
+            raise InvalidProposal(
+                _("There is no %(quantity)s value of device %(device)s at %(when)s.")
+                % {"quantity": line.quantity, "device": device_id, "when": when}
+            )
         if original.value == line.corrected_value:
-            raise InvalidProposal(f"The {line.quantity} value at {when} is already {line.corrected_value}.")
+            raise InvalidProposal(
+                _("The %(quantity)s value at %(when)s is already %(value)s.")
+                % {"quantity": line.quantity, "when": when, "value": line.corrected_value}
+            )
         planned.append((line, original))
 
     now = utcnow()
@@ -247,7 +254,7 @@ def refuse(scope: Scope, user, act: CorrectionAct, reason: str, *, request=None)
     _require_decider(scope, act)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidProposal("State why you refuse the correction.")
+        raise InvalidProposal(_("State why you refuse the correction."))
     with transaction.atomic():
         act = _locked(act, ActStatus.REFUSED)
         act.status, act.decided_by, act.decided_at, act.refusal_reason = (
@@ -317,7 +324,10 @@ def _require_decider(scope: Scope, act: CorrectionAct) -> None:
 def _locked(act: CorrectionAct, target: str) -> CorrectionAct:
     locked = CorrectionAct.objects.select_for_update().select_related("subject", "facility").get(pk=act.pk)
     if not may_move(locked.status, target):
-        raise WrongState(f"Act {locked.number} is {locked.get_status_display()}; it cannot be changed now.")
+        raise WrongState(
+            _("Act %(number)s is %(status)s; it cannot be changed now.")
+            % {"number": locked.number, "status": locked.get_status_display()}
+        )
     return locked
 
 
@@ -327,11 +337,18 @@ def _key(line: CorrectionLine) -> SeriesKey:
 
 def _stale_message(line: CorrectionLine, current: int) -> str:
     when = to_astana(line.period_start).strftime("%Y-%m-%d %H:%M")
-    return (
-        f"The {line.quantity} value of {line.object_id}/{line.device_id} at {when} changed after the proposal "
-        f"(revision {current} now, {line.original_revision} when proposed). Nothing was applied; the act "
+    return _(
+        "The %(quantity)s value of %(object)s/%(device)s at %(when)s changed after the proposal "
+        "(revision %(current)s now, %(original)s when proposed). Nothing was applied; the act "
         "should be withdrawn and proposed again."
-    )
+    ) % {
+        "quantity": line.quantity,
+        "object": line.object_id,
+        "device": line.device_id,
+        "when": when,
+        "current": current,
+        "original": line.original_revision,
+    }
 
 
 def _snapshot(act: CorrectionAct) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from egsu.clock import utcnow
 from egsu.readings.store import KNOWN_INTERVALS, VALUE_DECIMAL_PLACES, VALUE_INTEGER_DIGITS, Quality
@@ -21,18 +22,20 @@ QUALITY_CHOICES = [(flag.value, flag.value) for flag in Quality]
 class Reading(models.Model):
     """A value never changes once written: a correction adds the next revision."""
 
-    object_id = models.CharField(max_length=64, help_text="Operator-assigned facility id, as received.")
-    device_id = models.CharField(max_length=64, help_text="Operator-assigned device id, as received.")
-    quantity = models.CharField(max_length=32, help_text="App.3 field name: tankLevel, volume, mass, …")
-    interval = models.CharField(max_length=8, choices=INTERVAL_CHOICES, help_text="ISO 8601 duration.")
-    period_start = models.DateTimeField(help_text="Start of the period the value covers (UTC).")
+    object_id = models.CharField(max_length=64, help_text=_("Operator-assigned facility id, as received."))
+    device_id = models.CharField(max_length=64, help_text=_("Operator-assigned device id, as received."))
+    quantity = models.CharField(max_length=32, help_text=_("App.3 field name: tankLevel, volume, mass, …"))
+    interval = models.CharField(max_length=8, choices=INTERVAL_CHOICES, help_text=_("ISO 8601 duration."))
+    period_start = models.DateTimeField(help_text=_("Start of the period the value covers (UTC)."))
     value = models.DecimalField(
         max_digits=VALUE_INTEGER_DIGITS + VALUE_DECIMAL_PLACES, decimal_places=VALUE_DECIMAL_PLACES
     )
-    unit = models.CharField(max_length=16, help_text="App.3 unit symbol.")
+    unit = models.CharField(max_length=16, help_text=_("App.3 unit symbol."))
     quality = models.CharField(max_length=32, choices=QUALITY_CHOICES)
-    commercial = models.BooleanField(default=False, help_text="From a commercial metering device (ACC-06).")
-    source = models.CharField(max_length=100, help_text="Message id or correction act id.")
+    commercial = models.BooleanField(
+        default=False, help_text=_("From a commercial metering device (ACC-06).")
+    )
+    source = models.CharField(max_length=100, help_text=_("Message id or correction act id."))
     revision = models.PositiveIntegerField(default=1)
     recorded_at = models.DateTimeField(default=utcnow)
 

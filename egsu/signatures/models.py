@@ -10,11 +10,15 @@ from django.utils.translation import gettext_lazy as _
 class OcspReceiptRecord(models.Model):
     """One OCSP response obtained from the NCA (or the test CA), optionally tied to a document."""
 
-    issuer_key_hash = models.CharField(max_length=64, help_text="SHA-256 of the issuer's public key, hex.")
-    serial = models.CharField(max_length=64, help_text="Certificate serial number, hex.")
+    issuer_key_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the issuer's public key, hex."))
+    serial = models.CharField(max_length=64, help_text=_("Certificate serial number, hex."))
     response_der = models.BinaryField()
-    produced_at = models.DateTimeField(help_text="producedAt of the response: the check counts as of then.")
-    document_id = models.CharField(max_length=120, blank=True, default="", help_text="e.g. journal:<sha256>")
+    produced_at = models.DateTimeField(
+        help_text=_("producedAt of the response: the check counts as of then.")
+    )
+    document_id = models.CharField(
+        max_length=120, blank=True, default="", help_text=_("e.g. journal:<sha256>")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from egsu.journal import services
 from egsu.journal.models import JournalEntry
 from tests.journal.conftest import SAMPLE
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.journal.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.urls import reverse
 from egsu.readings.models import Reading
 from tests.readings.factories import make_row
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.readings.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
