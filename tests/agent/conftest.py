@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,7 +15,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from egsu_agent.delivery import UNAVAILABLE, Outcome
-from tests.agent.devices import free_port
+from tests.stand import running_stand
 
 ROOT = Path(__file__).resolve().parents[2]
 EGSU = [sys.executable, "-c", "from egsu.cli import main; main()"]
@@ -158,35 +154,5 @@ class FakeSystem:
 def stand(tmp_path_factory):
     """`egsu demo --no-serve` then `egsu serve` in subprocesses on their own var dir and port."""
     var = tmp_path_factory.mktemp("agent-stand")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PYTEST"))}
-    env.update(EGSU_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="egsu.settings")
-    subprocess.run(
-        [*EGSU, "demo", "--no-serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    server = subprocess.Popen(
-        [*EGSU, "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    manifest = json.loads((var / "demo" / "stand.json").read_text("utf-8"))
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(manifest["wsdl"], timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the demo stand did not answer")
+    with running_stand(var, threads=4) as manifest:
         yield var, manifest
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

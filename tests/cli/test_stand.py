@@ -6,13 +6,8 @@ database of their own, exactly as `make demo` does.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,54 +19,19 @@ from lxml import etree
 from egsu.isun.samples import records_element, sample_record
 from egsu.pki.keys import load_identity
 from egsu.shep.zeep_client import SyncChannelClient
+from tests import stand
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = datetime(2026, 1, 15, tzinfo=UTC) - timedelta(hours=5)  # midnight in Astana (UTC+5 since 2024)
-EGSU = [sys.executable, "-c", "from egsu.cli import main; main()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+EGSU = stand.EGSU
 
 
 @pytest.fixture(scope="module")
 def running_stand(tmp_path_factory):
     var = tmp_path_factory.mktemp("stand")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PYTEST"))}
-    env.update(EGSU_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="egsu.settings")
-    subprocess.run(
-        [*EGSU, "demo", "--no-serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    server = subprocess.Popen(
-        [*EGSU, "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    manifest = json.loads((var / "demo" / "stand.json").read_text("utf-8"))
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(manifest["wsdl"], timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not answer: " + server.stderr.read1().decode(errors="replace"))
+    with stand.running_stand(var) as manifest:
         yield var, manifest
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_the_manifest_names_everything_an_integrator_needs(running_stand):
@@ -122,8 +82,7 @@ def test_egsu_sign_then_send_and_the_signed_answer_verifies_with_xmlsec1(running
     payload = tmp_path / "payload.xml"
     payload.write_bytes(etree.tostring(records_element([record])))
     owner = next(s for s in manifest["subjects"] if s["bin"] == facility["subject_bin"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PYTEST"))}
-    env.update(EGSU_VAR_DIR=str(var), EGSU_SENDER_PASSWORD=manifest["password"])
+    env = stand.stand_env(var, EGSU_SENDER_PASSWORD=manifest["password"])
     signed = subprocess.run(
         [
             *EGSU,
