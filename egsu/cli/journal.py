@@ -6,13 +6,13 @@ Django is set up by the caller (egsu.cli) before this module is imported.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from egsu.clock import astana_midnight, format_astana, from_astana, utcnow
+from egsu.cli import options
+from egsu.clock import format_astana, utcnow
 from egsu.journal import services
 from egsu.journal.masking import mask_passwords
 from egsu.journal.models import JournalEntry
@@ -20,21 +20,8 @@ from egsu.journal.models import JournalEntry
 app = typer.Typer(help="The message journal: search, show, purge.", no_args_is_help=True)
 
 
-def _console() -> Console:
-    # Built per call so that a test runner's captured stdout is the one written to.
-    return Console(width=200, highlight=False, soft_wrap=True)
-
-
-def _moment(text: str | None, option: str) -> datetime | None:
-    """2024-03-01 (Astana midnight), 2024-03-01T10:00 (Astana) or with an explicit offset."""
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            return astana_midnight(date.fromisoformat(text))
-        return from_astana(datetime.fromisoformat(text))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not an ISO date or date-time", param_hint=option) from exc
+_console = options.console
+_moment = options.moment
 
 
 @app.command()
