@@ -100,6 +100,9 @@ class Config:
     signing_cert: Path | None = None
     pki_mirrors: tuple[tuple[str, str], ...] = ()  # (URL prefix in certificates, local mirror)
     revocation_timeout_s: float = 5.0
+    readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
+    clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
+    clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
     extra: dict = field(default_factory=dict)
 
@@ -128,6 +131,13 @@ def _secret_key(var_dir: Path, production: bool) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def _choice(name: str, allowed: set[str], default: str) -> str:
+    value = os.environ.get(name, "") or default
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
 
 
 def _paths(name: str) -> tuple[Path, ...]:
@@ -168,6 +178,8 @@ def load() -> Config:
         raise ConfigError("EGSU_TRUST_ROOTS (the NCA root certificates) must be set when EGSU_ENV=production")
     if production and not (signing_key and signing_cert):
         raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT must be set when EGSU_ENV=production")
+    if os.environ.get("EGSU_READINGS_BACKEND") == "clickhouse" and not os.environ.get("EGSU_CLICKHOUSE_URL"):
+        raise ConfigError("EGSU_CLICKHOUSE_URL must be set when EGSU_READINGS_BACKEND=clickhouse")
     if bool(signing_key) != bool(signing_cert):
         raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT go together")
     hosts = [
@@ -192,4 +204,7 @@ def load() -> Config:
         pki_mirrors=_mirrors("EGSU_PKI_MIRRORS"),
         revocation_timeout_s=float(os.environ.get("EGSU_REVOCATION_TIMEOUT_S", "5")),
         arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
+        readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
+        clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),
+        clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
     )

@@ -106,6 +106,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_BACKEND = CONFIG.email_backend
 
 EGSU_ARRIVAL_GRACE_MINUTES = CONFIG.arrival_grace_minutes
+READINGS_BACKEND = CONFIG.readings_backend
+CLICKHOUSE_URL = CONFIG.clickhouse_url
+CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
 
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from egsu.readings.backends.sql import SqlReadingsStore
+from egsu.readings.clickhouse_schema import ClusterLayout
 from egsu.readings.store import ReadingsStore
 
-# Backend names settings may choose; the ClickHouse backend joins here when it exists.
-BACKENDS = ("sql",)
+# Backend names settings may choose.
+BACKENDS = ("sql", "clickhouse")
 
 
 @cache
-def _store(backend: str) -> ReadingsStore:
+def _store(backend: str, clickhouse_url: str | None, layout: str) -> ReadingsStore:
     if backend == "sql":
         return SqlReadingsStore()
+    if backend == "clickhouse":
+        if not clickhouse_url:
+            raise ImproperlyConfigured("READINGS_BACKEND 'clickhouse' needs CLICKHOUSE_URL")
+        from egsu.readings.backends.clickhouse import ClickHouseReadingsStore  # its client only when chosen
+
+        return ClickHouseReadingsStore.from_url(clickhouse_url, layout=ClusterLayout.from_setting(layout))
     raise ImproperlyConfigured(f"READINGS_BACKEND {backend!r} is not one of: {', '.join(BACKENDS)}")
 
 
 def get_store() -> ReadingsStore:
-    """The configured readings store: settings.READINGS_BACKEND, "sql" when unset."""
-    return _store(getattr(settings, "READINGS_BACKEND", "sql"))
+    """The configured readings store.
+
+    settings.READINGS_BACKEND: "sql" (default) or "clickhouse"; then settings.CLICKHOUSE_URL
+    (clickhouse://host:port/database, or chdb:///dir for the embedded engine) and
+    settings.CLICKHOUSE_LAYOUT (None for one node, a cluster name, or a mapping of ClusterLayout fields).
+    """
+    layout = getattr(settings, "CLICKHOUSE_LAYOUT", None)
+    layout_key = layout if layout is None or isinstance(layout, str) else json.dumps(layout, sort_keys=True)
+    return _store(
+        getattr(settings, "READINGS_BACKEND", "sql"),
+        getattr(settings, "CLICKHOUSE_URL", None),
+        layout_key or "",
+    )

@@ -2,18 +2,19 @@
 
 Rows are never updated in place. Writing a value for a key that already holds
 the same value changes nothing (DUPLICATE); a different value adds a revision
-(REVISED) that points at its source. Backends: SQL (SQLite, PostgreSQL) now,
-ClickHouse at national scale.
+(REVISED) that points at its source. Backends: SQL (SQLite, PostgreSQL), the embedded
+default, and ClickHouse at national scale (docs/decisions/0006-readings-at-scale.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from itertools import islice
+from typing import Literal, Protocol
 
 # The intervals a value may cover (ISO 8601 durations). PT2H and P1D are the oil and gas
 # slots (INT-33/34), PT15M electricity and heat (COL-05), PT1H the hourly gas band (AMI-44).
@@ -25,6 +26,32 @@ KNOWN_INTERVALS: frozenset[str] = frozenset({"PT15M", "PT1H", "PT2H", "P1D"})
 VALUE_SIGNIFICANT_DIGITS = 15
 VALUE_DECIMAL_PLACES = 12
 VALUE_INTEGER_DIGITS = 15
+
+
+# Longest text each backend keeps per column (the SQL schema's limits; ClickHouse keeps the same).
+TEXT_LIMITS: dict[str, int] = {
+    "object_id": 64,
+    "device_id": 64,
+    "quantity": 32,
+    "unit": 16,
+    "quality": 32,
+    "source": 100,
+}
+
+# Aggregation buckets: 15-minute and hourly buckets are the same on every clock (Astana's offsets
+# are whole hours); day and month buckets follow the Astana clock, whose offset changed on
+# 1 March 2024 (INT-37), so a bucket is not a fixed number of seconds.
+Bucket = Literal["PT15M", "PT1H", "P1D", "P1M"]
+BUCKETS: tuple[str, ...] = ("PT15M", "PT1H", "P1D", "P1M")
+
+# What an aggregate row is per: a series, an object (per quantity), a quantity, or everything
+# matched (the caller filters to comparable quantities first).
+Group = Literal["series", "object", "quantity", "all"]
+GROUPS: tuple[str, ...] = ("series", "object", "quantity", "all")
+
+
+class StoreUnavailableError(RuntimeError):
+    """The backend could not be reached; the call that raised acknowledged nothing."""
 
 
 class UnrepresentableValueError(ValueError):
@@ -57,6 +84,28 @@ def tidy_value(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+def check_row(row: ReadingRow) -> ReadingRow:
+    """Refuse, before anything is written, a row some backend would reject or round."""
+    if row.interval not in KNOWN_INTERVALS:
+        raise ValueError(f"unknown interval {row.interval!r}; known: {', '.join(sorted(KNOWN_INTERVALS))}")
+    if row.period_start.tzinfo is None:
+        raise ValueError("naive datetime: the readings store takes aware instants only")
+    if not value_fits(row.value):
+        raise UnrepresentableValueError(f"value {row.value!r} cannot be stored exactly")
+    texts = {
+        "object_id": row.key.object_id,
+        "device_id": row.key.device_id,
+        "quantity": row.key.quantity,
+        "unit": row.unit,
+        "quality": row.quality,
+        "source": row.source,
+    }
+    for name, text in texts.items():
+        if len(text) > TEXT_LIMITS[name]:
+            raise ValueError(f"{name} is longer than {TEXT_LIMITS[name]} characters: {text[:20]!r}…")
+    return row
 
 
 class WriteOutcome(StrEnum):
@@ -106,6 +155,54 @@ class ReadingQuery:
     commercial: bool | None = None
 
 
+@dataclass(frozen=True)
+class AggregateRow:
+    """Newest revisions of one group in one bucket. Fields outside the group are None.
+
+    first/last are the values with the earliest/latest period_start; when several series of a
+    group share that instant, the smallest (first) or largest (last) (object, device, quantity).
+    """
+
+    object_id: str | None
+    device_id: str | None
+    quantity: str | None
+    bucket_start: datetime  # UTC, aware
+    sum: Decimal
+    min: Decimal
+    max: Decimal
+    count: int
+    first: Decimal
+    last: Decimal
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What a bulk write did, counted by outcome."""
+
+    new: int = 0
+    duplicate: int = 0
+    revised: int = 0
+
+    def __add__(self, other: WriteSummary) -> WriteSummary:
+        return WriteSummary(
+            self.new + other.new, self.duplicate + other.duplicate, self.revised + other.revised
+        )
+
+    @classmethod
+    def of(cls, outcomes: Iterable[WriteOutcome]) -> WriteSummary:
+        counts = dict.fromkeys(WriteOutcome, 0)
+        for outcome in outcomes:
+            counts[outcome] += 1
+        return cls(counts[WriteOutcome.NEW], counts[WriteOutcome.DUPLICATE], counts[WriteOutcome.REVISED])
+
+
+def batched(rows: Iterable[ReadingRow], size: int) -> Iterator[list[ReadingRow]]:
+    """Cut a stream of rows into lists of at most `size` (the last may be shorter)."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 class ReadingsStore(Protocol):
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
         """Store rows atomically; one outcome per row, in order. Safe under concurrent writers."""
@@ -118,3 +215,15 @@ class ReadingsStore(Protocol):
 
     def count(self, query: ReadingQuery) -> int:
         """How many values (newest revisions) match."""
+
+    def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
+        """sum/min/max/count/first/last of the newest revisions per group and bucket (Astana clock).
+
+        Ordered by (object_id, device_id, quantity, bucket_start); None sorts first.
+        """
+
+    def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
+        """Sum of the newest revisions that match, per quantity."""
+
+    def write_many(self, rows: Iterable[ReadingRow], *, batch_size: int = 100_000) -> WriteSummary:
+        """Bulk path for loads and replays: `write()` per batch of `batch_size`; each batch atomic."""

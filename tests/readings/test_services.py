@@ -15,9 +15,31 @@ def test_default_backend_is_sql():
 
 
 def test_unknown_backend_fails_loudly(settings):
-    settings.READINGS_BACKEND = "clickhouse"
-    with pytest.raises(ImproperlyConfigured, match="'clickhouse' is not one of: sql"):
+    settings.READINGS_BACKEND = "cassandra"
+    with pytest.raises(ImproperlyConfigured, match="'cassandra' is not one of: sql, clickhouse"):
         get_store()
+
+
+def test_clickhouse_backend_needs_a_url(settings):
+    settings.READINGS_BACKEND = "clickhouse"
+    settings.CLICKHOUSE_URL = None
+    with pytest.raises(ImproperlyConfigured, match="needs CLICKHOUSE_URL"):
+        get_store()
+
+
+def test_clickhouse_backend_from_settings(settings, tmp_path):
+    # given the embedded engine as the ClickHouse URL and a cluster layout by name
+    pytest.importorskip("chdb", reason="chDB is not installed")
+    from egsu.readings.backends.clickhouse import ChdbConnection, ClickHouseReadingsStore
+
+    settings.READINGS_BACKEND = "clickhouse"
+    settings.CLICKHOUSE_URL = "chdb://?database=egsu_settings"
+    settings.CLICKHOUSE_LAYOUT = {"table": "readings"}
+    store = get_store()
+    assert isinstance(store, ClickHouseReadingsStore)
+    assert isinstance(store.connection, ChdbConnection)
+    assert (store.database, store.table) == ("egsu_settings", "egsu_settings.readings")
+    assert get_store() is store
 
 
 def test_readings_store_domain_module_does_not_import_django():

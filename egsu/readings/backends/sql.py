@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -25,16 +25,20 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import Exists, OuterRef, QuerySet
 
 from egsu.clock import utcnow
+from egsu.readings.aggregation import EXACT, aggregate_values
 from egsu.readings.models import Reading
 from egsu.readings.store import (
-    KNOWN_INTERVALS,
+    AggregateRow,
+    Bucket,
+    Group,
     ReadingQuery,
     ReadingRow,
     SeriesKey,
-    UnrepresentableValueError,
     WriteOutcome,
+    WriteSummary,
+    batched,
+    check_row,
     tidy_value,
-    value_fits,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,6 @@ log = logging.getLogger(__name__)
 ValueKey = tuple[str, str, str, str, datetime]
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-_TEXT_LIMITS = {"object_id": 64, "device_id": 64, "quantity": 32, "unit": 16, "quality": 32, "source": 100}
 
 
 _INSERT_COLUMNS = (
@@ -74,7 +77,7 @@ class SqlReadingsStore:
 
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
         """Store rows in one transaction; one outcome per row, in input order."""
-        checked = [_checked(row) for row in rows]
+        checked = [check_row(row) for row in rows]
         if not checked:
             return []
         for attempt in range(1, self.max_attempts + 1):
@@ -92,6 +95,13 @@ class SqlReadingsStore:
                 log.info("readings write hit %s (attempt %d), retrying", _sqlstate(exc), attempt)
             time.sleep(random.uniform(0.0, 0.02 * attempt))  # jitter, so that racers part
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def write_many(self, rows: Iterable[ReadingRow], *, batch_size: int = 100_000) -> WriteSummary:
+        """`write()` per batch of `batch_size` rows; each batch is one transaction."""
+        summary = WriteSummary()
+        for batch in batched(rows, batch_size):
+            summary += WriteSummary.of(self.write(batch))
+        return summary
 
     def _write_once(self, rows: list[ReadingRow]) -> list[WriteOutcome]:
         newest = self._newest_revisions({_value_key(row) for row in rows})
@@ -226,6 +236,23 @@ class SqlReadingsStore:
         """How many values (newest revisions) match: one per key, interval and period."""
         return self._latest(query).count()
 
+    def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
+        """Aggregates of the newest revisions, computed in Python over the streamed values.
+
+        Exact on both SQLite (whose decimal column is a double) and PostgreSQL; the embedded
+        default serves a region or a country badly, which is what the ClickHouse backend is for.
+        """
+        values = (
+            self._latest(query)
+            .values_list("object_id", "device_id", "quantity", "period_start", "value")
+            .iterator(chunk_size=5000)
+        )
+        return aggregate_values(values, bucket=bucket, group=group)
+
+    def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
+        """Sum of the newest revisions per quantity."""
+        return _totals(self._latest(query))
+
     def _latest(self, query: ReadingQuery) -> QuerySet[Reading]:
         """Matching rows that no later revision of the same value supersedes.
 
@@ -272,26 +299,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _checked(row: ReadingRow) -> ReadingRow:
-    """Refuse, before anything is written, a row the database would reject or round."""
-    if row.interval not in KNOWN_INTERVALS:
-        raise ValueError(f"unknown interval {row.interval!r}; known: {', '.join(sorted(KNOWN_INTERVALS))}")
-    if not value_fits(row.value):
-        raise UnrepresentableValueError(f"value {row.value!r} cannot be stored exactly")
-    texts = {
-        "object_id": row.key.object_id,
-        "device_id": row.key.device_id,
-        "quantity": row.key.quantity,
-        "unit": row.unit,
-        "quality": row.quality,
-        "source": row.source,
-    }
-    for name, text in texts.items():
-        if len(text) > _TEXT_LIMITS[name]:
-            raise ValueError(f"{name} is longer than {_TEXT_LIMITS[name]} characters: {text[:20]!r}…")
-    return row
-
-
 def _value_key(row: ReadingRow) -> ValueKey:
     return (row.key.object_id, row.key.device_id, row.key.quantity, row.interval, _utc(row.period_start))
 
@@ -309,3 +316,11 @@ def _row(reading: Reading) -> ReadingRow:
         revision=reading.revision,
         recorded_at=reading.recorded_at,
     )
+
+
+def _totals(rows: QuerySet[Reading]) -> dict[str, Decimal]:
+    """Exact sums per quantity, added up in Python (SQLite sums doubles)."""
+    totals: dict[str, Decimal] = {}
+    for quantity, value in rows.values_list("quantity", "value").iterator(chunk_size=5000):
+        totals[quantity] = EXACT.add(totals.get(quantity, Decimal(0)), value)
+    return {quantity: tidy_value(total) for quantity, total in sorted(totals.items())}

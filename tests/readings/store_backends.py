@@ -1,0 +1,113 @@
+"""Fixtures that give the same tests every readings backend: SQL, chDB, a ClickHouse server.
+
+ClickHouse servers come from scripts/ensure-clickhouse (installs from Debian as root when
+missing). When none can be started, ClickHouse tests skip LOUDLY with the script's reason;
+chDB runs whenever the package is installed. Each test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from egsu.readings.backends.clickhouse import ChdbConnection, ClickHouseReadingsStore, DriverConnection
+from egsu.readings.backends.sql import SqlReadingsStore
+from egsu.readings.clickhouse_schema import ClusterLayout
+
+ROOT = Path(__file__).resolve().parents[2]
+ENSURE_CLICKHOUSE = ROOT / "scripts" / "ensure-clickhouse"
+BACKENDS = [pytest.param("sql", marks=pytest.mark.django_db), "chdb", "clickhouse"]
+CLICKHOUSE_FLAVOURS = ["chdb", "clickhouse"]
+
+
+def ensure_clickhouse(*args: str) -> str:
+    """Run scripts/ensure-clickhouse; its URL, or a loud skip with its reason."""
+    done = subprocess.run([str(ENSURE_CLICKHOUSE), *args], capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        pytest.skip(
+            f"NO CLICKHOUSE SERVER: scripts/ensure-clickhouse {' '.join(args)} failed: {done.stderr.strip()}"
+        )
+    return done.stdout.strip()
+
+
+def stop_clickhouse(directory: Path) -> None:
+    subprocess.run([str(ENSURE_CLICKHOUSE), "--stop", "--dir", str(directory)], check=True, timeout=60)
+
+
+def free_port_block(size: int = 3) -> int:
+    """A loopback port with `size` free ports from it upwards (native, http, interserver)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        try:
+            sockets = []
+            for port in range(base, base + size):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError("no free block of loopback ports")
+
+
+@cache
+def _server_url() -> str:
+    return os.environ.get("EGSU_TEST_CLICKHOUSE_URL") or ensure_clickhouse()
+
+
+@cache
+def _chdb() -> ChdbConnection:
+    return ChdbConnection()  # one engine per process; tests take databases of their own
+
+
+def clickhouse_store(flavour: str, *, layout: ClusterLayout | None = None) -> ClickHouseReadingsStore:
+    """A store on a fresh database of the chosen flavour (drop it with `drop_database`)."""
+    database = f"egsu_test_{uuid.uuid4().hex[:12]}"
+    if flavour == "chdb":
+        pytest.importorskip("chdb", reason="chDB is not installed (pip install chdb)")
+        connection = _chdb()
+    else:
+        url = _server_url()
+        connection = ClickHouseReadingsStore.from_url(url, create_schema=False).connection
+        assert isinstance(connection, DriverConnection)
+    return ClickHouseReadingsStore(connection, database=database, layout=layout)
+
+
+def drop_database(store: ClickHouseReadingsStore) -> None:
+    store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request):
+    """Every backend in turn, empty."""
+    if request.param == "sql":
+        yield SqlReadingsStore()
+        return
+    store = clickhouse_store(request.param)
+    try:
+        yield store
+    finally:
+        drop_database(store)
+
+
+@pytest.fixture(params=CLICKHOUSE_FLAVOURS)
+def clickhouse_any(request):
+    """chDB and a ClickHouse server in turn, empty."""
+    store = clickhouse_store(request.param)
+    try:
+        yield store
+    finally:
+        drop_database(store)

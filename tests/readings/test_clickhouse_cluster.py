@@ -1,0 +1,132 @@
+"""ClickHouse servers of our own: a two-shard layout answers like one node; an outage loses nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+from egsu.readings.clickhouse_schema import ClusterLayout
+from egsu.readings.store import BUCKETS, GROUPS, ReadingQuery, StoreUnavailableError, WriteOutcome
+from tests.readings import store_backends
+from tests.readings.factories import make_row
+
+START = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
+
+
+def _rows(meters: int = 300, quarters: int = 40, shift: int = 0):
+    return [
+        make_row(f"{(m * 13 + n + shift) % 997}.5", object_id=f"S{m % 60:03d}", device_id=f"M{m:04d}",
+                 quantity="energyActiveImport" if m % 3 else "heat", unit="kWh", interval="PT15M",
+                 period_start=START + timedelta(minutes=15 * n), commercial=m % 2 == 0)
+        for m in range(meters)
+        for n in range(quarters)
+    ]  # fmt: skip
+
+
+def _start_server(tmp_path, name: str, *config_d: str) -> tuple[str, int]:
+    port = store_backends.free_port_block(3)
+    args = ["--port", str(port), "--http-port", str(port + 1), "--interserver-port", str(port + 2)]
+    for file in config_d:
+        args += ["--config-d", file]
+    return store_backends.ensure_clickhouse(*args, "--dir", str(tmp_path / name)), port
+
+
+def test_a_two_shard_layout_answers_like_one_node(tmp_path):
+    # given two ClickHouse servers and a remote_servers section that names both as shards
+    ports = [store_backends.free_port_block(3) for _ in range(2)]
+    if ports[0] == ports[1] or abs(ports[0] - ports[1]) < 3:
+        ports[1] = store_backends.free_port_block(3)
+    remote = tmp_path / "remote_servers.xml"
+    shards = "".join(
+        f"<shard><replica><host>127.0.0.1</host><port>{port}</port></replica></shard>" for port in ports
+    )
+    remote.write_text(
+        f"<yandex><remote_servers><egsu_two_shards>{shards}</egsu_two_shards></remote_servers></yandex>"
+    )
+    dirs = [tmp_path / f"shard{n}" for n in range(2)]
+    try:
+        for port, directory in zip(ports, dirs, strict=True):
+            store_backends.ensure_clickhouse(
+                "--port", str(port), "--http-port", str(port + 1), "--interserver-port", str(port + 2),
+                "--config-d", str(remote), "--dir", str(directory),
+            )  # fmt: skip
+        database = f"egsu_cluster_{uuid.uuid4().hex[:8]}"
+        layout = ClusterLayout(cluster="egsu_two_shards")
+        # the same DDL on each node (no Keeper here, so no ON CLUSTER)
+        shards = [
+            ClickHouseReadingsStore.from_url(f"clickhouse://127.0.0.1:{port}/{database}", layout=layout)
+            for port in ports
+        ]
+        cluster = shards[0]
+        single = store_backends.clickhouse_store("clickhouse")
+        try:
+            # when the same batches (with a replay and revisions) go to the cluster and to one node
+            for store in (cluster, single):
+                assert set(store.write(_rows())) == {WriteOutcome.NEW}
+                assert set(store.write(_rows())) == {WriteOutcome.DUPLICATE}
+                assert set(store.write(_rows(meters=30, shift=1))) == {WriteOutcome.REVISED}
+            # then both shards hold part of the rows, and every revision of a value sits on one shard
+            local_counts = [
+                shard.connection.query(f"SELECT count() FROM {database}.readings_local")[0][0]
+                for shard in shards
+            ]
+            assert sum(local_counts) == 300 * 40 + 30 * 40
+            assert all(count > 0 for count in local_counts)
+            # and both entry points of the cluster answer every query like the single node
+            queries = [
+                ReadingQuery(),
+                ReadingQuery(commercial=True),
+                ReadingQuery(object_ids=["S001", "S007"], start=START + timedelta(hours=3)),
+            ]
+            for query in queries:
+                expected_latest = list(single.latest(query))
+                for entry in shards:
+                    assert entry.count(query) == single.count(query)
+                    assert entry.totals(query) == single.totals(query)
+                    assert [(r.key, r.period_start, r.value, r.revision) for r in entry.latest(query)] == [
+                        (r.key, r.period_start, r.value, r.revision) for r in expected_latest
+                    ]
+            for bucket in BUCKETS:
+                for group in GROUPS:
+                    assert cluster.aggregate(ReadingQuery(), bucket=bucket, group=group) == single.aggregate(
+                        ReadingQuery(), bucket=bucket, group=group
+                    )
+            key = _rows(meters=1)[0]
+            assert [r.revision for r in cluster.history(key.key, "PT15M", START)] == [1, 2]
+        finally:
+            store_backends.drop_database(single)
+    finally:
+        for directory in dirs:
+            store_backends.stop_clickhouse(directory)
+
+
+def test_a_storage_outage_loses_nothing_that_was_acknowledged(tmp_path):
+    # given a server of our own and a first batch written (acknowledged)
+    url, _port = _start_server(tmp_path, "outage")
+    directory = tmp_path / "outage"
+    try:
+        store = ClickHouseReadingsStore.from_url(url)
+        first = _rows(meters=20, quarters=8)
+        second = [make_row("7", object_id="S999", device_id="X", interval="PT15M", period_start=START)]
+        assert set(store.write(first)) == {WriteOutcome.NEW}
+        # when the server goes down, then a write raises instead of returning outcomes
+        store_backends.stop_clickhouse(directory)
+        with pytest.raises(StoreUnavailableError, match="unreachable"):
+            store.write(second)
+        with pytest.raises(StoreUnavailableError):
+            store.count(ReadingQuery())
+        # and when it is back, the retried write succeeds and everything acknowledged is there
+        store_backends.ensure_clickhouse(*_server_args(url), "--dir", str(directory))
+        assert store.write(second) == [WriteOutcome.NEW]
+        assert set(store.write(first)) == {WriteOutcome.DUPLICATE}
+        assert store.count(ReadingQuery()) == len(first) + 1
+    finally:
+        store_backends.stop_clickhouse(directory)
+
+
+def _server_args(url: str) -> list[str]:
+    port = int(url.split(":")[2].split("/")[0])
+    return ["--port", str(port), "--http-port", str(port + 1), "--interserver-port", str(port + 2)]

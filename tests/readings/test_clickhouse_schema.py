@@ -1,0 +1,57 @@
+"""The cluster layout is configuration: it generates the DDL for one node or shards."""
+
+from __future__ import annotations
+
+import pytest
+
+from egsu.readings.clickhouse_schema import ClusterLayout
+
+
+def test_one_node_is_a_merge_tree_partitioned_by_month():
+    (database, table) = ClusterLayout().ddl("egsu")
+    assert database == "CREATE DATABASE IF NOT EXISTS egsu"
+    assert table.startswith("CREATE TABLE IF NOT EXISTS egsu.readings (")
+    assert table.endswith(
+        " ENGINE = MergeTree PARTITION BY toYYYYMM(period_start)"
+        " ORDER BY (object_id, device_id, quantity, duration, period_start, revision)"
+    )
+
+
+def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():
+    layout = ClusterLayout(cluster="egsu_prod", replicated=True, on_cluster=True)
+    _database, local, distributed = layout.ddl("egsu")
+    assert local.startswith("CREATE TABLE IF NOT EXISTS egsu.readings_local ON CLUSTER egsu_prod (")
+    assert (
+        "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/egsu/readings_local', '{replica}')" in local
+    )
+    assert distributed == (
+        "CREATE TABLE IF NOT EXISTS egsu.readings ON CLUSTER egsu_prod AS egsu.readings_local"
+        " ENGINE = Distributed(egsu_prod, egsu, readings_local, cityHash64(object_id))"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        pytest.param(None, ClusterLayout(), id="unset"),
+        pytest.param("", ClusterLayout(), id="empty"),
+        pytest.param("egsu_two_shards", ClusterLayout(cluster="egsu_two_shards"), id="cluster-name"),
+        pytest.param('{"cluster": "c", "replicated": true}', ClusterLayout(cluster="c", replicated=True), id="json"),
+        pytest.param({"cluster": "c", "sharding_key": "rand()"}, ClusterLayout(cluster="c", sharding_key="rand()"), id="map"),
+    ],
+)  # fmt: skip
+def test_layout_from_settings(setting, expected):
+    assert ClusterLayout.from_setting(setting) == expected
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        pytest.param({"shards": 2}, "unknown CLICKHOUSE_LAYOUT keys: shards", id="unknown-key"),
+        pytest.param({"replicated": True}, "need a cluster name", id="replicated-without-cluster"),
+        pytest.param("drop table x", "not a plain ClickHouse identifier", id="injection"),
+    ],
+)
+def test_bad_layouts_are_refused(setting, message):
+    with pytest.raises(ValueError, match=message):
+        ClusterLayout.from_setting(setting)
