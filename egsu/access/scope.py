@@ -148,3 +148,50 @@ def audit_events(scope: Scope) -> QuerySet:
     if not (scope.can_edit and scope.has(Module.AUDIT)):
         return AuditEvent.objects.none()
     return AuditEvent.objects.all()
+
+
+# ---------------------------------------------------------------- AMI meters (issue 5 with issue 7)
+
+# The module that grants each energy's meters. Distribution gas is AMI (utility) metering, sent by
+# the same head-ends and read by the same subscribers as electricity; OIL_GAS is the ISUN oil and
+# gas reporting of App.1, a different feed. Until roles.py has a GAS module, gas meters are under
+# POWER, so a subscriber (POWER, HEAT) sees its household gas meter too.
+METER_MODULES: dict[str, str] = {"electricity": Module.POWER, "heat": Module.HEAT, "gas": Module.POWER}
+
+
+def meter_energies(scope: Scope) -> list[str]:
+    """The energies whose meters this scope may see (by the modules granted)."""
+    return [energy for energy, module in METER_MODULES.items() if scope.has(module)]
+
+
+def meters(scope: Scope) -> QuerySet:
+    """AMI meters in scope: of the energies granted, and of the subjects seen or the subscriber's accounts.
+
+    A meter belongs to its metering object's subject; to the reporting utility (Meter.subject) when
+    the object has none.
+    """
+    from django.db.models import Q
+
+    from egsu.ami.models import Meter
+
+    found = Meter.objects.filter(energy__in=meter_energies(scope))
+    if scope.all_subjects:
+        return found
+    owned = Q(metering_object__subject__bin__in=scope.subject_bins) | Q(
+        metering_object__subject__isnull=True, subject__bin__in=scope.subject_bins
+    )
+    if scope.meter_accounts:
+        owned |= Q(account__in=scope.meter_accounts) & ~Q(account="")
+    return found.filter(owned)
+
+
+def meter_readings(scope: Scope) -> QuerySet:
+    """Readings of the meters in scope (object_id = metering object code, device_id = meter id)."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from egsu.readings.models import Reading
+
+    ids = meters(scope).annotate(store_id=Cast("pk", output_field=CharField())).values("store_id")
+    codes = meters(scope).values("metering_object__code")
+    return Reading.objects.filter(object_id__in=codes, device_id__in=ids)

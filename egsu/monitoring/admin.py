@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from egsu.monitoring.models import Arrival, DeviceDay, SubjectDay
+from egsu.monitoring.models import Arrival, DeviceDay, MeterDay, SubjectDay
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,7 +30,7 @@ class ArrivalAdmin(ReadOnlyAdmin):
     list_filter = ("status", "interval", "on_time")
     search_fields = ("object_id", "device_id", "reason_code")
     date_hierarchy = "day"
-    raw_id_fields = ("subject", "registered_device")
+    raw_id_fields = ("subject", "registered_device", "meter")
 
 
 @admin.register(DeviceDay)
@@ -41,9 +41,17 @@ class DeviceDayAdmin(ReadOnlyAdmin):
     raw_id_fields = ("device",)
 
 
+@admin.register(MeterDay)
+class MeterDayAdmin(ReadOnlyAdmin):
+    list_display = ("meter", "day", "interval", "on_time", "late", "rejected")
+    list_filter = ("interval",)
+    date_hierarchy = "day"
+    raw_id_fields = ("meter",)
+
+
 @admin.register(SubjectDay)
 class SubjectDayAdmin(ReadOnlyAdmin):
-    list_display = ("subject", "day", "interval", "on_time", "late", "rejected")
-    list_filter = ("interval",)
+    list_display = ("subject", "energy", "day", "interval", "on_time", "late", "rejected")
+    list_filter = ("energy", "interval")
     date_hierarchy = "day"
     raw_id_fields = ("subject",)

@@ -43,7 +43,10 @@ class ArrivalsForm(PeriodForm):
         ("missing", _("Most missing first")),
         ("name", _("Name")),
     ]
+    ENERGIES = [("", _("All")), ("oil_gas", _("Oil and gas")), ("electricity", _("Electricity")),
+                ("heat", _("Heat")), ("gas", _("Gas"))]  # fmt: skip
     group = forms.ChoiceField(label=_("Group by"), choices=GROUPS, required=False)
+    energy = forms.ChoiceField(label=_("Energy"), choices=ENERGIES, required=False)
     sort = forms.ChoiceField(label=_("Sort"), choices=SORTS, required=False)
 
     def clean(self):

@@ -14,10 +14,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from egsu.ami.models import Meter
 from egsu.monitoring.slots import SlotInterval
 from egsu.registry.models import Device, Subject
 
 INTERVAL_CHOICES = [(i.value, i.value) for i in SlotInterval]
+
+
+class Energy(models.TextChoices):
+    """What a rollup row counts: ISUN oil and gas devices, or AMI meters of one energy."""
+
+    OIL_GAS = "oil_gas", _("Oil and gas")
+    ELECTRICITY = "electricity", _("Electricity")
+    HEAT = "heat", _("Heat")
+    GAS = "gas", _("Gas")
 
 
 class ArrivalStatus(models.TextChoices):
@@ -42,6 +52,9 @@ class Arrival(models.Model):
     registered_device = models.ForeignKey(
         Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("device")
     )
+    meter = models.ForeignKey(
+        Meter, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("meter")
+    )  # AMI slots: one per meter, whichever channels arrived (device_id is the meter's id)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     first_received_at = models.DateTimeField(_("first received"))
     last_received_at = models.DateTimeField(_("last received"))
@@ -108,14 +121,33 @@ class DeviceDay(DayCounts):
         return f"device {self.device_id} {self.day} {self.interval}"
 
 
+class MeterDay(DayCounts):
+    """The per-device rollup of AMI meters (their own table: meters are not registry devices)."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("meter day")
+        verbose_name_plural = _("meter days")
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "day", "interval"], name="monitoring_meter_day_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} {self.day} {self.interval}"
+
+
 class SubjectDay(DayCounts):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
+    energy = models.CharField(_("energy"), max_length=16, choices=Energy.choices, default=Energy.OIL_GAS)
 
     class Meta:
         verbose_name = _("subject day")
         verbose_name_plural = _("subject days")
         constraints = [
-            models.UniqueConstraint(fields=["subject", "day", "interval"], name="monitoring_subject_day_once")
+            models.UniqueConstraint(
+                fields=["subject", "day", "interval", "energy"], name="monitoring_subject_day_energy_once"
+            )
         ]
         indexes = [models.Index(fields=["day", "subject"], name="monitoring_subject_day_day")]
 

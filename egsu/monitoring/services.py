@@ -35,7 +35,7 @@ from egsu.isun.formats import parse_flag, parse_moment
 from egsu.isun.records import RawRecord
 from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.monitoring import slots as slot_rules
-from egsu.monitoring.models import Arrival, ArrivalStatus, DeviceDay, SubjectDay
+from egsu.monitoring.models import Arrival, ArrivalStatus, DeviceDay, Energy, MeterDay, SubjectDay
 from egsu.monitoring.slots import Slot, SlotInterval
 from egsu.registry.models import Device, Facility, Subject
 
@@ -181,7 +181,7 @@ def record_verdicts(
              "position", "reason_code", "reason"],
             batch_size=500,
         )  # fmt: skip
-        _add(SubjectDay, "subject_id", subject_delta)
+        _add(SubjectDay, "subject_id", subject_delta, energy=Energy.OIL_GAS)
         _add(DeviceDay, "device_id", device_delta)
 
 
@@ -260,17 +260,17 @@ def _update(row: Arrival, item: _Item, journal_entry_id, now, allowance) -> tupl
     return (0, 0, 0)
 
 
-def _add(model, fk: str, deltas: dict[tuple, list[int]]) -> None:
+def _add(model, fk: str, deltas: dict[tuple, list[int]], **fixed) -> None:
     """Add deltas to rollup rows, creating them first; F() keeps concurrent writers exact."""
     if not deltas:
         return
     model.objects.bulk_create(
-        [model(**{fk: pk}, day=day, interval=interval) for pk, day, interval in deltas],
+        [model(**{fk: pk}, day=day, interval=interval, **fixed) for pk, day, interval in deltas],
         ignore_conflicts=True,
         batch_size=500,
     )
     for (pk, day, interval), (on_time, late, rejected) in deltas.items():
-        model.objects.filter(**{fk: pk}, day=day, interval=interval).update(
+        model.objects.filter(**{fk: pk}, day=day, interval=interval, **fixed).update(
             on_time=F("on_time") + on_time, late=F("late") + late, rejected=F("rejected") + rejected
         )
 
@@ -318,6 +318,14 @@ class _ExpectedCounter:
             for n in counts:
                 running.append(running[-1] + n)
             self.prefix[interval] = running
+
+    def count_interval(self, interval: str, first: date, last: date | None) -> int:
+        """Expected slots of one interval over a life window (AMI meters owe one interval each)."""
+        first, last = max(first, self.start), min(last or self.end, self.end)
+        if first > last or interval not in self.prefix:
+            return 0
+        i, j = (first - self.start).days, (last - self.start).days + 1
+        return self.prefix[interval][j] - self.prefix[interval][i]
 
     def count(self, kind: str, first: date, last: date | None, interval: str | None = None) -> int:
         first, last = max(first, self.start), min(last or self.end, self.end)
@@ -396,11 +404,15 @@ def arrivals_summary(
     now: datetime | None = None,
     interval: str | None = None,
     subject: Subject | None = None,
+    energy: str | None = None,
 ) -> list[SummaryRow]:
     """Expected, arrived, on time, late, missing, rejected per group over Astana days start..end.
 
     ``subject`` narrows to one subject (its facility or device rows on the subject page); the scope
-    still decides what is visible.
+    still decides what is visible. ``energy`` (Energy: oil_gas, electricity, heat, gas) narrows to
+    ISUN devices or to one energy's AMI meters; AMI meters count only for energies whose module
+    the scope holds. In the facility and device groupings an AMI metering object's key is
+    ("object", pk) and a meter's ("meter", pk), so they never collide with registry ids.
     """
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
@@ -414,11 +426,27 @@ def arrivals_summary(
             rows[key] = SummaryRow(key=key, label="")
         return rows[key]
 
+    energies = [Energy.OIL_GAS.value, *gate.meter_energies(scope)]
+    if energy:
+        energies = [e for e in energies if e == energy]
+    meter_energies = [e for e in energies if e != Energy.OIL_GAS]
+    if meter_energies:
+        _meters_summary(scope, row, start, end, now, group_by, interval, subject, meter_energies)
+    if Energy.OIL_GAS in energies:
+        _devices_summary(scope, row, start, end, now, group_by, interval, subject)
+    _label(rows, group_by, scope)
+    return [r for r in rows.values() if r.expected or r.arrived or r.rejected or group_by == "national"] or (
+        [SummaryRow(key=None, label=str(_national_label()))] if group_by == "national" else []
+    )
+
+
+def _devices_summary(scope, row, start, end, now, group_by, interval, subject) -> None:
+    """ISUN oil and gas devices: expected from the registry, arrivals from the rollups."""
     # Expected, from the registry through the gate.
     devices = owing_devices(gate.devices(scope))
     if subject is not None:
         devices = devices.filter(facility__subject=subject)
-    counter = _ExpectedCounter(start, end, now, [interval] if interval else None)
+    counter = _ExpectedCounter(start, end, now, [interval] if interval else slot_rules.OIL_AND_GAS)
     group = _DEVICE_GROUP[group_by]
     # COALESCE evaluates lazily: the (slow on SQLite) date cast runs only for devices without installed_at.
     first_day = Coalesce("installed_at", TruncDate("created_at", tzinfo=ASTANA), output_field=DateField())
@@ -436,7 +464,7 @@ def arrivals_summary(
         if subject is not None:
             rollup = rollup.filter(device__facility__subject=subject)
     else:
-        rollup = SubjectDay.objects.filter(subject__in=gate.subjects(scope))
+        rollup = SubjectDay.objects.filter(subject__in=gate.subjects(scope), energy=Energy.OIL_GAS)
         if subject is not None:
             rollup = rollup.filter(subject=subject)
     rollup = rollup.filter(day__gte=start, day__lte=end)
@@ -456,10 +484,71 @@ def arrivals_summary(
         target.late += total["s_late"]
         target.rejected += total["s_rejected"]
 
-    _label(rows, group_by, scope)
-    return [r for r in rows.values() if r.expected or r.arrived or r.rejected or group_by == "national"] or (
-        [SummaryRow(key=None, label=str(_national_label()))] if group_by == "national" else []
-    )
+
+_METER_OWNER = Coalesce("metering_object__subject_id", "subject_id")
+_METER_GROUP = {
+    "subject": _METER_OWNER,
+    "region": Coalesce("metering_object__subject__region", "subject__region"),
+    "facility": F("metering_object_id"),
+    "device": F("id"),
+    "national": None,
+}
+_METER_KEY = {"facility": "object", "device": "meter"}
+
+
+def owing_meters(meters_qs):
+    """Meters that owe slots: active, on an active metering object (AMI-04)."""
+    return meters_qs.filter(active=True, metering_object__active=True)
+
+
+def _meters_summary(scope, row, start, end, now, group_by, interval, subject, energies) -> None:
+    """AMI meters: one slot per meter at its interval; arrivals from the meter or subject rollups."""
+    meters = owing_meters(gate.meters(scope)).filter(energy__in=energies).annotate(owner=_METER_OWNER)
+    if subject is not None:
+        meters = meters.filter(owner=subject.pk)
+    counter = _ExpectedCounter(start, end, now, [interval] if interval else [*slot_rules.ENERGY_INTERVALS.values(),
+                                                                            *slot_rules.GAS_BAND_INTERVALS.values()])  # fmt: skip
+    fields = {"e": F("energy"), "band": F("gas_band"), "first_day": TruncDate("created_at", tzinfo=ASTANA)}
+    group = _METER_GROUP[group_by]
+    if group is not None:
+        fields["group"] = group
+    prefix = _METER_KEY.get(group_by)
+    for window in meters.values(**fields).order_by().annotate(n=Count("id")):
+        owed_interval = slot_rules.meter_interval(window["e"], window["band"])
+        if owed_interval is None or (interval and owed_interval != interval):
+            continue
+        n = counter.count_interval(owed_interval, window["first_day"], None) * window["n"]
+        key = window.get("group")
+        row((prefix, key) if prefix else key).expected += n
+
+    if prefix:
+        rollup = MeterDay.objects.filter(meter__in=gate.meters(scope).filter(energy__in=energies))
+        if subject is not None:
+            rollup = rollup.annotate(
+                owner=Coalesce("meter__metering_object__subject_id", "meter__subject_id")
+            ).filter(owner=subject.pk)
+        key_field = F("meter__metering_object_id") if group_by == "facility" else F("meter_id")
+    else:
+        rollup = SubjectDay.objects.filter(subject__in=gate.subjects(scope), energy__in=energies)
+        if subject is not None:
+            rollup = rollup.filter(subject=subject)
+        key_field = {"subject": F("subject_id"), "region": F("subject__region"), "national": None}[group_by]
+    rollup = rollup.filter(day__gte=start, day__lte=end)
+    if interval:
+        rollup = rollup.filter(interval=interval)
+    sums = {"s_on_time": Sum("on_time"), "s_late": Sum("late"), "s_rejected": Sum("rejected")}
+    if key_field is not None:
+        totals = rollup.values(group_key=key_field).order_by().annotate(**sums)
+    else:
+        totals = [rollup.aggregate(**sums)]
+    for total in totals:
+        if total["s_on_time"] is None:
+            continue
+        key = total.get("group_key")
+        target = row((prefix, key) if prefix else key)
+        target.on_time += total["s_on_time"]
+        target.late += total["s_late"]
+        target.rejected += total["s_rejected"]
 
 
 def _national_label():
@@ -483,13 +572,18 @@ def _label(rows: dict, group_by: str, scope) -> None:
             .values_list("pk", "bin", "name", "short_name", "region")
         ):
             rows[pk].label, rows[pk].bin, rows[pk].region = short or name, bin_, region
-    elif group_by == "facility":
+    elif group_by in ("facility", "device"):
+        _label_meters(rows, group_by, scope)
+    if group_by == "facility":
         for pk, object_id, name in (
-            gate.facilities(scope).filter(pk__in=list(rows)).values_list("pk", "object_id", "name")
+            gate.facilities(scope)
+            .filter(pk__in=[k for k in rows if not isinstance(k, tuple)])
+            .values_list("pk", "object_id", "name")
         ):
             rows[pk].label, rows[pk].extra = f"{object_id} {name}", {"object_id": object_id}
-    else:
-        found = gate.devices(scope).filter(pk__in=list(rows)).select_related("facility")
+    elif group_by == "device":
+        found = gate.devices(scope).filter(pk__in=[k for k in rows if not isinstance(k, tuple)])
+        found = found.select_related("facility")
         for device in found:
             rows[device.pk].label = f"{device.facility.object_id}/{device.device_id}"
             rows[device.pk].extra = {
@@ -500,6 +594,34 @@ def _label(rows: dict, group_by: str, scope) -> None:
                 "active": device.active,
                 "pk": device.pk,
             }
+
+
+def _label_meters(rows: dict, group_by: str, scope) -> None:
+    keys = [key[1] for key in rows if isinstance(key, tuple)]
+    if not keys:
+        return
+    if group_by == "facility":
+        from egsu.ami.models import MeteringObject
+
+        visible = gate.meters(scope).values("metering_object_id")
+        for pk, code, name in (
+            MeteringObject.objects.filter(pk__in=keys)
+            .filter(pk__in=visible)
+            .values_list("pk", "code", "name")
+        ):
+            rows[("object", pk)].label, rows[("object", pk)].extra = f"{code} {name}", {"object_id": code}
+        return
+    for meter in gate.meters(scope).filter(pk__in=keys).select_related("metering_object"):
+        rows[("meter", meter.pk)].label = f"{meter.metering_object.code}/{meter.serial_number}"
+        rows[("meter", meter.pk)].extra = {
+            "object_id": meter.metering_object.code,
+            "device_id": str(meter.pk),
+            "model": meter.model,
+            "serial": meter.serial_number,
+            "active": meter.active,
+            "meter_pk": meter.pk,
+            "energy": meter.energy,
+        }
 
 
 # ------------------------------------------------------------------ reading: what a subject owes
@@ -548,20 +670,42 @@ def owed(
     devices = list(
         owing_devices(gate.devices(scope)).filter(facility__subject=subject).select_related("facility")
     )
+    meters = list(
+        owing_meters(gate.meters(scope))
+        .annotate(owner=_METER_OWNER)
+        .filter(owner=subject.pk)
+        .select_related("metering_object")
+        .order_by("metering_object__code", "serial_number")
+    )
     found: list[OwedSlot] = []
     chunk_end = end
     while chunk_end >= start and (limit is None or len(found) < limit):
         chunk_start = max(start, chunk_end - timedelta(days=6))
-        found.extend(_owed_between(arrivals, devices, chunk_start, chunk_end, now))
+        found.extend(_owed_between(arrivals, devices, chunk_start, chunk_end, now, meters, limit))
         chunk_end = chunk_start - timedelta(days=1)
     return found[:limit] if limit is not None else found
 
 
-def _owed_between(arrivals, devices, start: date, end: date, now: datetime) -> list[OwedSlot]:
+def expected_meter_slots(meter, start: date, end: date, *, now: datetime | None = None) -> list[Slot]:
+    """The slots an AMI meter owes on Astana days start..end that are overdue (from its registration)."""
+    interval = slot_rules.meter_interval(meter.energy, meter.gas_band)
+    if interval is None or not meter.active or not meter.metering_object.active:
+        return []
+    first, last = max(astana_date(meter.created_at), start), end
+    if first > last:
+        return []
+    return slot_rules.slots_between(interval, first, last, due_by=(now or utcnow()) - grace())
+
+
+def _owed_between(
+    arrivals, devices, start: date, end: date, now: datetime, meters=(), limit: int | None = None
+) -> list[OwedSlot]:
     ledger: dict[tuple, Arrival] = {}
     loose: list[Arrival] = []
     for arrival in arrivals.filter(day__gte=start, day__lte=end):
-        if arrival.registered_device_id is not None and arrival.period_start is not None:
+        if arrival.meter_id is not None and arrival.period_start is not None:
+            ledger[("meter", arrival.meter_id, arrival.interval, arrival.period_start)] = arrival
+        elif arrival.registered_device_id is not None and arrival.period_start is not None:
             ledger[(arrival.registered_device_id, arrival.interval, arrival.period_start)] = arrival
         else:
             loose.append(arrival)
@@ -573,6 +717,15 @@ def _owed_between(arrivals, devices, start: date, end: date, now: datetime) -> l
                 state = _state(arrival)
                 if state:
                     found.append(_owed(device.facility.object_id, device.device_id, slot, state, arrival))
+    # Meters: a utility may have many thousands, so stop once the page is full (order is by meter).
+    for meter in meters:
+        if limit is not None and len(found) >= limit:
+            break
+        for slot in expected_meter_slots(meter, start, end, now=now):
+            arrival = ledger.pop(("meter", meter.pk, slot.interval.value, slot.period_start), None)
+            state = _state(arrival)
+            if state:
+                found.append(_owed(meter.metering_object.code, str(meter.pk), slot, state, arrival))
     for arrival in [*ledger.values(), *loose]:  # arrivals outside any expected slot
         state = _state(arrival)
         if state:

@@ -32,12 +32,14 @@ class SlotInterval(StrEnum):
     """The intervals the monitoring knows (the same codes as the readings store)."""
 
     QUARTER_HOUR = "PT15M"  # COL-05: electricity and heat
+    HOUR = "PT1H"  # AMI-44: gas meters of the 500–2,000 m³/h band
     TWO_HOURS = "PT2H"  # INT-34
     DAY = "P1D"  # INT-33
 
 
 STEP = {
     SlotInterval.QUARTER_HOUR: timedelta(minutes=15),
+    SlotInterval.HOUR: timedelta(hours=1),
     SlotInterval.TWO_HOURS: timedelta(hours=2),
     SlotInterval.DAY: timedelta(days=1),
 }
@@ -53,6 +55,20 @@ OIL_AND_GAS = (SlotInterval.TWO_HOURS, SlotInterval.DAY)
 def intervals_for_kind(kind: str) -> tuple[SlotInterval, ...]:
     """The intervals a device on a facility of this kind owes (power/heat kinds will add PT15M)."""
     return OIL_AND_GAS if kind.startswith("1.") else ()
+
+
+# AMI meters (COL-05, AMI-41/44): one slot per meter at the interval of its channels, PT15M for
+# electricity and heat, by consumption band for gas. PT10M (gas above 2,000 m³/h) is not kept by
+# the readings store yet (the AMI intake refuses it), so such meters owe nothing until it is.
+GAS_BAND_INTERVALS = {"low": SlotInterval.DAY, "medium": SlotInterval.HOUR}
+ENERGY_INTERVALS = {"electricity": SlotInterval.QUARTER_HOUR, "heat": SlotInterval.QUARTER_HOUR}
+
+
+def meter_interval(energy: str, gas_band: str = "") -> SlotInterval | None:
+    """The slot interval an AMI meter owes, or None when nothing it sends can be stored yet."""
+    if energy == "gas":
+        return GAS_BAND_INTERVALS.get(gas_band)
+    return ENERGY_INTERVALS.get(energy)
 
 
 @dataclass(frozen=True)

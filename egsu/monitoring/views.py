@@ -45,10 +45,12 @@ def arrivals(request):
     if not form.is_valid():
         return render(request, "monitoring/arrivals.html", {"form": form, "rows": []}, status=400)
     data = form.cleaned_data
-    rows = services.arrivals_summary(scope, start=data["start"], end=data["end"], group_by=data["group"])
+    rows = services.arrivals_summary(
+        scope, start=data["start"], end=data["end"], group_by=data["group"], energy=data.get("energy") or None
+    )
     rows = _sorted(rows, data["sort"])
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = {k: v for k, v in data.items() if k in ("start", "end", "group", "sort")}
+    query = {k: v for k, v in data.items() if k in ("start", "end", "group", "sort", "energy")}
     chart = [
         {"label": str(r.label), "completeness": r.completeness, "timeliness": r.timeliness}
         for r in page.object_list

@@ -1,0 +1,187 @@
+"""AMI meters in arrivals monitoring: quarter-hour slots, the intake hook, summaries, owed (COL-05, AMI-41)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from egsu.access.roles import Module, Role
+from egsu.access.scope import Scope
+from egsu.ami import intake, wire
+from egsu.ami.models import Meter
+from egsu.clock import ASTANA
+from egsu.monitoring import services
+from egsu.monitoring.models import Arrival, ArrivalStatus, MeterDay, SubjectDay
+from egsu.monitoring.slots import SlotInterval, day_slots, meter_interval
+from tests.ami.conftest import DAY, document, make_world, quarter_values
+
+NATIONAL = Scope(1, Role.AUTHORITY, True, frozenset(), frozenset(Module.values))
+ONE_HOUR_LATER = DAY + timedelta(hours=1)
+
+
+# ------------------------------------------------------------------ slot arithmetic
+
+
+@pytest.mark.parametrize(
+    ("day", "count", "first_local", "last_local"),
+    [
+        pytest.param(date(2024, 2, 28), 96, "00:00:00+06:00", "23:45:00+06:00", id="utc+6"),
+        pytest.param(date(2024, 2, 29), 100, "00:00:00+06:00", "23:45:00+05:00", id="the-25-hour-day"),
+        pytest.param(date(2024, 3, 1), 96, "00:00:00+05:00", "23:45:00+05:00", id="utc+5"),
+    ],
+)
+def test_quarter_hour_slots_across_the_1_march_2024_change(day, count, first_local, last_local):
+    # given an Astana day around the change of offset / when its PT15M slots are laid out
+    found = day_slots(SlotInterval.QUARTER_HOUR, day)
+    # then it has 96 of them (100 on the long day), each due when the next starts
+    assert len(found) == count
+    assert found[0].period_start.astimezone(ASTANA).isoformat()[11:] == first_local
+    assert found[-1].period_start.astimezone(ASTANA).isoformat()[11:] == last_local
+    assert all(a.due_at == b.period_start for a, b in zip(found, found[1:], strict=False))
+    assert found[-1].due_at == datetime.combine(day + timedelta(days=1), datetime.min.time(), ASTANA)
+
+
+@pytest.mark.parametrize(
+    ("energy", "band", "expected"),
+    [
+        pytest.param("electricity", "", SlotInterval.QUARTER_HOUR, id="electricity"),
+        pytest.param("heat", "", SlotInterval.QUARTER_HOUR, id="heat"),
+        pytest.param("gas", "low", SlotInterval.DAY, id="gas-low"),
+        pytest.param("gas", "medium", SlotInterval.HOUR, id="gas-medium"),
+        pytest.param("gas", "high", None, id="gas-high-PT10M-not-stored"),
+    ],
+)
+def test_a_meter_owes_the_interval_of_its_energy_and_band(energy, band, expected):
+    assert meter_interval(energy, band) == expected
+
+
+# ------------------------------------------------------------------ the intake hook
+
+
+def send(world, batch_id: str, items: list[dict], now: datetime = ONE_HOUR_LATER) -> intake.Answer:
+    batch = wire.parse_json(json.dumps(document(batch_id, intervals=items)).encode())
+    return intake.receive(world.head_end, batch, transport="rest", now=now)
+
+
+@pytest.fixture
+def ami(db):
+    given = make_world(3)
+    Meter.objects.update(created_at=datetime(2025, 6, 1, tzinfo=ASTANA))  # registered before DAY
+    return given
+
+
+def test_a_batch_fills_one_slot_per_meter_and_quarter_whatever_its_channels(ami):
+    # given 3 meters × 4 channels × 4 quarter hours, received at 01:00
+    answer = send(ami, "b1", quarter_values(ami.meters))
+    assert answer.body["values"]["new"] == 48
+    # then the ledger holds 12 slots (one per meter and quarter), judged against due + 30 min grace
+    slots = Arrival.objects.order_by("device_id", "period_start")
+    assert slots.count() == 12
+    first = slots.first()
+    assert (first.object_id, first.interval, first.subject_id) == ("TP-1", "PT15M", ami.subject.pk)
+    assert first.meter_id == ami.meters[0].pk
+    assert [a.on_time for a in slots[:4]] == [False, True, True, True]  # 00:00 was due by 00:45
+    # and the rollups add up: per meter 3 on time + 1 late, per subject the sum for electricity
+    assert sorted(MeterDay.objects.values_list("on_time", "late")) == [(3, 1)] * 3
+    [subject_day] = SubjectDay.objects.all()
+    assert (subject_day.energy, subject_day.interval, subject_day.on_time, subject_day.late) == (
+        "electricity", "PT15M", 9, 3,
+    )  # fmt: skip
+
+
+def test_a_replayed_or_resent_batch_is_not_counted_twice(ami):
+    # given a stored batch
+    items = quarter_values(ami.meters, quarters=2)
+    send(ami, "b1", items)
+    # when it is replayed, then sent again under a new id, then with one changed value
+    assert send(ami, "b1", items).replay is True
+    send(ami, "b2", items)
+    changed = [dict(items[0], value="9.5")]
+    send(ami, "b3", changed)
+    # then every slot is counted once, the re-sent ones moved on and the changed one is revised
+    assert Arrival.objects.count() == 6
+    assert (
+        sum(MeterDay.objects.values_list("on_time", flat=True))
+        + sum(MeterDay.objects.values_list("late", flat=True))
+        == 6
+    )
+    assert sum(SubjectDay.objects.values_list("on_time", flat=True)) == 3
+    counts = sorted(Arrival.objects.values_list("record_count", flat=True))
+    assert counts == [2, 2, 2, 2, 2, 3]
+    assert Arrival.objects.filter(status=ArrivalStatus.REVISED).count() == 1
+
+
+def test_daily_register_snapshots_are_not_slots_of_a_quarter_hour_meter(ami):
+    # given only a daily register value for a PT15M meter
+    from egsu.monitoring.meter_arrivals import record_meter_values
+    from egsu.readings.store import ReadingRow, SeriesKey, WriteOutcome
+
+    row = ReadingRow(
+        SeriesKey("TP-1", str(ami.meters[0].pk), "A+"), "P1D", DAY, 1, "kWh", "good", "ami:hes-a:x"
+    )
+    # when the hook sees it / then nothing is owed or counted for it
+    record_meter_values([row], [WriteOutcome.NEW], now=ONE_HOUR_LATER)
+    assert Arrival.objects.count() == 0
+
+
+# ------------------------------------------------------------------ summaries and owed
+
+
+def test_summaries_include_meters_and_filter_by_energy(ami):
+    # given 4 quarters of 3 meters stored, and the whole of DAY overdue
+    send(ami, "b1", quarter_values(ami.meters))
+    now = DAY + timedelta(days=2)
+    # when the arrivals are summarised per subject, for electricity and for oil and gas
+    [electricity] = services.arrivals_summary(
+        NATIONAL, start=DAY.date(), end=DAY.date(), now=now, energy="electricity"
+    )
+    oil_gas = services.arrivals_summary(NATIONAL, start=DAY.date(), end=DAY.date(), now=now, energy="oil_gas")
+    national = services.arrivals_summary(
+        NATIONAL, start=DAY.date(), end=DAY.date(), now=now, group_by="national"
+    )
+    # then the utility owed 3 × 96 quarter hours and 12 arrived; oil and gas shows none of it
+    assert (electricity.key, electricity.expected, electricity.on_time, electricity.late) == (
+        ami.subject.pk, 288, 9, 3,
+    )  # fmt: skip
+    assert electricity.missing == 276
+    assert oil_gas == []
+    assert (national[0].expected, national[0].arrived) == (288, 12)
+
+
+def test_device_grouping_lists_meters_under_their_own_keys(ami):
+    send(ami, "b1", quarter_values(ami.meters[:1]))
+    rows = services.arrivals_summary(
+        NATIONAL, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2), group_by="device",
+        subject=ami.subject,
+    )  # fmt: skip
+    by_key = {r.key: r for r in rows}
+    meter = ami.meters[0]
+    assert by_key[("meter", meter.pk)].arrived == 4
+    assert by_key[("meter", meter.pk)].label == f"TP-1/{meter.serial_number}"
+    assert by_key[("meter", meter.pk)].extra["meter_pk"] == meter.pk
+    assert {r.expected for r in rows} == {96}
+
+
+def test_a_scope_without_the_power_module_sees_no_electricity_meters(ami):
+    send(ami, "b1", quarter_values(ami.meters))
+    oil_only = Scope(1, Role.AUTHORITY, True, frozenset(), frozenset({Module.OIL_GAS, Module.MONITORING}))
+    rows = services.arrivals_summary(oil_only, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2))
+    assert rows == []
+
+
+def test_owed_lists_the_missing_quarter_hours_of_a_meter(ami):
+    # given one meter sent its first 4 quarters; the other two are inactive
+    Meter.objects.exclude(pk=ami.meters[0].pk).update(active=False)
+    send(ami, "b1", quarter_values(ami.meters[:1]))
+    # when the subject's owed slots of DAY are listed
+    found = services.owed(
+        NATIONAL, ami.subject, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2)
+    )
+    # then 92 quarter hours are missing and the 00:00 one was late
+    states = [o.state for o in found]
+    assert states.count("missing") == 92
+    assert states.count("late") == 1
+    late = next(o for o in found if o.state == "late")
+    assert (late.object_id, late.device_id, late.period_start) == ("TP-1", str(ami.meters[0].pk), DAY)
