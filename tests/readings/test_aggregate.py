@@ -227,3 +227,49 @@ def test_bucket_start_holds_the_moment(moment):
         start = bucket_start(moment, bucket)
         assert start <= moment
         assert start == brute_bucket(moment, bucket)
+
+
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [
+        pytest.param("all", [(None, None, None, Decimal("102"), Decimal("8"), Decimal("70"))], id="all"),
+        pytest.param(
+            "quantity",
+            [
+                (None, None, "heat", Decimal("12"), Decimal("5"), Decimal("7")),
+                (None, None, "mass", Decimal("90"), Decimal("8"), Decimal("70")),
+            ],
+            id="quantity",
+        ),
+        pytest.param(
+            "object",
+            [
+                ("A1", None, "heat", Decimal("5"), Decimal("5"), Decimal("5")),
+                ("A1", None, "mass", Decimal("10"), Decimal("8"), Decimal("2")),
+                ("B2", None, "heat", Decimal("7"), Decimal("7"), Decimal("7")),
+                ("B2", None, "mass", Decimal("80"), Decimal("9"), Decimal("70")),
+            ],
+            id="object",
+        ),
+    ],
+)
+def test_first_and_last_span_series_ordered_by_time_then_object_device_quantity(any_store, group, expected):
+    # given series whose earliest and latest values fall at the same instants (ties across series),
+    # the latest of one series revised and a revised-away value that must not count
+    t0, t1, t2 = START, START + timedelta(minutes=15), START + timedelta(minutes=30)
+    rows = [
+        make_row("8", object_id="A1", device_id="2", period_start=t0),
+        make_row("2", object_id="A1", device_id="2", period_start=t2),
+        make_row("9", object_id="B2", device_id="1", period_start=t0),
+        make_row("99", object_id="B2", device_id="1", period_start=t2),
+        make_row("5", object_id="A1", device_id="9", quantity="heat", unit="Gcal", period_start=t0),
+        make_row("7", object_id="B2", device_id="1", quantity="heat", unit="Gcal", period_start=t2),
+    ]
+    any_store.write(rows)
+    any_store.write([make_row("1", object_id="B2", device_id="1", period_start=t1)])
+    any_store.write([make_row("70", object_id="B2", device_id="1", period_start=t2, source="act")])
+    # when one Astana day is aggregated
+    got = any_store.aggregate(ReadingQuery(), bucket="P1D", group=group)
+    # then first is the earliest value, ties to the lowest (object, device, quantity); last the latest,
+    # ties to the highest; the revised value (99) is replaced by its newest revision (70)
+    assert [(r.object_id, r.device_id, r.quantity, r.sum, r.first, r.last) for r in got] == expected
