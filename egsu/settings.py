@@ -86,6 +86,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "egsu" / "locale"]
+try:  # the .mo files are built from our .po files before Django loads any catalogue (egsu.catalogs)
+    from egsu.catalogs import compile_catalogs
+
+    compile_catalogs()
+except OSError:  # a read-only install ships them prebuilt
+    pass
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Asia/Almaty"  # INT-37: shown in Astana time, stored in UTC

@@ -34,15 +34,11 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _compiled_catalogs():
-    """The Kazakh and Russian catalogues, compiled from their .po files (egsu.catalogs)."""
+def pytest_configure(config):
+    # Build the Kazakh and Russian catalogues before Django loads (and caches) any of them.
     from egsu.catalogs import compile_catalogs
 
     compile_catalogs()
-
-
-def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "product_language: keep the product's default language (Kazakh) instead of the tests' English",
