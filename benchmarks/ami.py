@@ -1,7 +1,12 @@
-"""AMI intake throughput: REST and MQTT into the default readings backend, next to a bare insert.
+"""AMI intake throughput: REST and MQTT into a readings backend, next to a bare insert.
 
     .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir, ~1-2 min
+    .venv/bin/python benchmarks/ami.py --backend clickhouse   # ClickHouse via scripts/ensure-clickhouse
     .venv/bin/python benchmarks/ami.py --meters 5000 --quarters 4 --store-backends chdb
+
+--backend sql stores values in the Django database (SQLite unless EGSU_DATABASE_URL is set);
+--backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives
+(the registry, batch records and events stay in the Django database), dropped at the end.
 
 In one run, on a fresh temporary database (SQLite unless EGSU_DATABASE_URL is set):
 
@@ -13,7 +18,8 @@ In one run, on a fresh temporary database (SQLite unless EGSU_DATABASE_URL is se
    this process) take the next quarter hours as the same batches; values/s from the first publish
    until the last batch is committed;
 4. bare insert: the same number of rows as plain tuples through the same database client into a
-   table with the readings table's columns and key (executemany; COPY on PostgreSQL), one commit;
+   table with the readings table's columns and key (executemany; COPY on PostgreSQL; on ClickHouse
+   one native insert through the store's own connection into a copy of its table);
 5. region month: benchmarks/ami_store.measure_store (the store engineer's helper) on --store-backends
    when present, else a month of daily totals of one region (--region-meters meters, 15-minute
    values written straight into the readings table) aggregated by the configured store.
@@ -46,12 +52,21 @@ CHANNELS = ("A+", "A-", "R+", "R-")
 DAY = datetime(2025, 6, 2, 19, 0, tzinfo=UTC)  # 2025-06-03 00:00 Astana
 
 
+def without_arrivals_ledger() -> None:
+    """Diagnostic (--no-arrivals-ledger): what the intake costs without the arrivals ledger's update."""
+    if os.environ.get("EGSU_BENCH_NO_LEDGER") == "1":
+        from egsu.ami import intake
+
+        intake.record_meter_values = lambda *args, **kwargs: None
+
+
 def wsgi():
     """The gunicorn application: the project, with the AMI API mounted if the URL map lacks it."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
     import django
 
     django.setup()
+    without_arrivals_ledger()
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
@@ -187,9 +202,45 @@ def run_mqtt(docs: list[dict], workdir: Path) -> float:
         broker.wait(timeout=10)
 
 
+def bare_insert_clickhouse(count: int) -> float:
+    """The same number of rows as the store's own tuples, one insert into a copy of its table."""
+    from egsu.readings.clickhouse_schema import COLUMN_NAMES
+    from egsu.readings.services import get_store
+
+    store = get_store()
+    bare = f"{store.database}.ami_bare"
+    day, now = int(DAY.timestamp()), int(time.time())
+    rows = [
+        ("TP-1", str(n // 4), CHANNELS[n % 4], "PT15M", day + 900 * (n // 100_000), 1, Decimal(n % 89) / 4,
+         "kWh", "good", 1, "bare", now)
+        for n in range(count)
+    ]  # fmt: skip
+    store.connection.command(f"DROP TABLE IF EXISTS {bare}")
+    store.connection.command(f"CREATE TABLE {bare} AS {store.table}")
+    started = time.perf_counter()
+    store.connection.insert(bare, COLUMN_NAMES, rows)
+    return time.perf_counter() - started
+
+
+def clickhouse_url() -> str:
+    """A fresh database on the server scripts/ensure-clickhouse starts (or finds)."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-clickhouse")], capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"scripts/ensure-clickhouse failed: {done.stderr.strip()}")
+    server = done.stdout.strip().splitlines()[-1]
+    return f"{server.rsplit('/', 1)[0]}/egsu_ami_bench_{os.getpid()}"
+
+
 def bare_insert(count: int) -> float:
     """The same number of rows as plain tuples into a table with the readings columns and key."""
     from django.db import connection, transaction
+
+    from egsu.readings.services import get_store
+
+    if not hasattr(get_store(), "using"):
+        return bare_insert_clickhouse(count)
 
     rows = [
         ("TP-1", str(n // 4), CHANNELS[n % 4], "PT15M", DAY + timedelta(minutes=15 * (n // 100_000)), 1,
@@ -229,11 +280,25 @@ def region_month_own(region_meters: int) -> float:
     from egsu.readings.services import get_store
     from egsu.readings.store import ReadingQuery
 
+    store = get_store()
+    if not hasattr(store, "using"):  # ClickHouse: the same values straight into the store's table
+        from egsu.readings.clickhouse_schema import COLUMN_NAMES
+
+        first = int((DAY - timedelta(days=30)).timestamp())
+        store.connection.insert(
+            store.table,
+            COLUMN_NAMES,
+            [
+                ("REGION-1", str(m), "A+", "PT15M", first + 900 * q, 1, Decimal("0.25"), "kWh", "good", 1, "bench",
+                 int(DAY.timestamp()))
+                for m in range(region_meters) for q in range(96 * 30)
+            ],
+        )  # fmt: skip
     table = connection.ops.quote_name(Reading._meta.db_table)
     ops = connection.ops
     now = ops.adapt_datetimefield_value(DAY)
     with transaction.atomic(), connection.cursor() as cursor:
-        for day in range(30):
+        for day in range(30 if hasattr(store, "using") else 0):
             rows = [
                 ("REGION-1", str(m), "A+", "PT15M", ops.adapt_datetimefield_value(DAY - timedelta(days=30 - day, minutes=-15 * q)),
                  1, "0.25", "kWh", "good", True, "bench", now)
@@ -245,7 +310,6 @@ def region_month_own(region_meters: int) -> float:
                 rows,
             )
     query = ReadingQuery(object_ids=["REGION-1"], quantities=["A+"], start=DAY - timedelta(days=30), end=DAY)
-    store = get_store()
     timings = []
     for _ in range(3):
         started = time.perf_counter()
@@ -257,24 +321,40 @@ def region_month_own(region_meters: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sql", "clickhouse"), default="sql", help="Readings backend.")
+    parser.add_argument(
+        "--no-arrivals-ledger",
+        action="store_true",
+        help="Diagnostic: skip egsu.monitoring's arrivals ledger update per batch (not the real intake).",
+    )
     parser.add_argument("--meters", type=int, default=5000)
     parser.add_argument("--quarters", type=int, default=4, help="Quarter hours per path.")
     parser.add_argument("--batch-size", type=int, default=4000)
     parser.add_argument("--region-meters", type=int, default=300, help="Own region query (no ami_store).")
     parser.add_argument(
-        "--store-backends", default="chdb", help="For ami_store.measure_store; empty: skip it."
+        "--store-backends",
+        default=None,
+        help="For ami_store.measure_store (default: chdb, or clickhouse with --backend clickhouse); empty: skip it.",
     )
     parser.add_argument(
         "--store-region-meters", type=int, default=2_000, help="100,000 for the issue's region (minutes)."
     )
     args = parser.parse_args()
+    if args.store_backends is None:
+        args.store_backends = "clickhouse" if args.backend == "clickhouse" else "chdb"
 
     workdir = Path(tempfile.mkdtemp(prefix="egsu-ami-bench-"))
     os.environ.setdefault("EGSU_VAR_DIR", str(workdir))
     os.environ["DJANGO_SETTINGS_MODULE"] = "egsu.settings"
+    if args.backend == "clickhouse":
+        os.environ["EGSU_READINGS_BACKEND"] = "clickhouse"
+        os.environ["EGSU_CLICKHOUSE_URL"] = clickhouse_url()  # the gunicorn workers inherit both
+    if args.no_arrivals_ledger:
+        os.environ["EGSU_BENCH_NO_LEDGER"] = "1"  # the gunicorn workers inherit it
     import django
 
     django.setup()
+    without_arrivals_ledger()
     from django.conf import settings
     from django.core.management import call_command
 
@@ -288,6 +368,15 @@ def main() -> None:
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, database {settings.DATABASES['default']['ENGINE']}"
     )
     call_command("migrate", verbosity=0)
+    from egsu.readings.services import get_store
+
+    store = get_store()  # on ClickHouse this creates the schema before the workers start
+    if args.no_arrivals_ledger:
+        print("DIAGNOSTIC RUN: the arrivals ledger update is switched off")
+    print(
+        f"readings backend: {args.backend}"
+        + (f" ({settings.CLICKHOUSE_URL})" if args.backend == "clickhouse" else "")
+    )
     subject = Subject.objects.create(bin=make_bin("24054000001"), name="Bench utility")
     _head_end, token = services.create_head_end("bench", subject)
     obj = MeteringObject.objects.create(code="TP-1", kind="transformer_point", name="TP 1", region="Bench")
@@ -325,9 +414,12 @@ def main() -> None:
     bare_rate = values / bare_s
     print(f"bare  {values:,} rows executemany/COPY, one commit, in {bare_s:.2f} s: {bare_rate:,.0f} rows/s")
     print(f"ratios: REST {rest_rate / bare_rate:.1%} of bare, MQTT {mqtt_rate / bare_rate:.1%} of bare")
-    country = 5_000_000 * len(CHANNELS)
-    print(f"a quarter hour of 5 M meters × 4 channels ({country:,} values): REST {country / rest_rate / 60:.1f} min, "
-          f"MQTT {country / mqtt_rate / 60:.1f} min on this one server")  # fmt: skip
+    for label, country in (
+        ("5 M values (1.25 M meters × 4 channels)", 5_000_000),
+        ("20 M values (5 M meters × 4 channels)", 20_000_000),
+    ):
+        print(f"a quarter hour of {label}: REST {country / rest_rate / 60:.1f} min, "
+              f"MQTT {country / mqtt_rate / 60:.1f} min of the 15 on this one server")  # fmt: skip
 
     region_s = None
     if args.store_backends:
@@ -337,6 +429,7 @@ def main() -> None:
 
             figures = measure_store(
                 backends=tuple(b for b in args.store_backends.split(",") if b),
+                clickhouse_url=settings.CLICKHOUSE_URL or None,
                 ingest_meters=20_000,
                 ingest_quarters=1,
                 region_meters=args.store_region_meters,
@@ -355,7 +448,11 @@ def main() -> None:
         region_s = region_month_own(args.region_meters)
         print(f"region month: {args.region_meters:,} meters × 30 days of 15-minute values, daily totals by the "
               f"configured store: {region_s:.2f} s")  # fmt: skip
+    if args.backend == "clickhouse":
+        store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
     shutil.rmtree(workdir, ignore_errors=True)
+    print(f"per backend: {args.backend} REST {rest_rate:,.0f} values/s, MQTT {mqtt_rate:,.0f} values/s, "
+          f"bare insert {bare_rate:,.0f} rows/s")  # fmt: skip
     print(
         f"rest_values_per_s={rest_rate:.0f} mqtt_values_per_s={mqtt_rate:.0f} "
         f"bare_insert_values_per_s={bare_rate:.0f} region_month_query_s={region_s:.3f}"

@@ -22,6 +22,7 @@ from egsu.ami import catalog, gas, wire
 from egsu.ami.events import ALARMS
 from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
 from egsu.clock import ASTANA, to_astana, utcnow
+from egsu.monitoring.meter_arrivals import record_meter_values
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
 
@@ -93,6 +94,7 @@ def receive(
     try:
         with transaction.atomic():
             outcomes = get_store().write(work.rows) if work.rows else []
+            record_meter_values(work.rows, outcomes, now=now)  # arrivals ledger (issue 5)
             events_new, events_duplicate = _store_events(work.events, batch.batch_id)
             states = _store_states(work.states, batch.batch_id)
             body = work.answer(outcomes, events_new, events_duplicate, states)
@@ -183,6 +185,7 @@ class _Work:
 
     def _intervals(self) -> None:
         gas_parts: dict[tuple[int, datetime], dict[str, Decimal]] = defaultdict(dict)
+        periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
         for item in self.batch.intervals:
             meter = self._meter("intervals", item.index, item.meter, item.channel)
             if meter is None:
@@ -199,9 +202,10 @@ class _Work:
                 )
                 continue
             unit, interval = channel
-            problem = _interval_problem(interval, item.start, self.now) or _value_problem(
-                item.channel, item.value
-            )
+            period = (interval, item.start)
+            if period not in periods:  # a batch holds few distinct periods: check each once
+                periods[period] = _interval_problem(interval, item.start, self.now)
+            problem = periods[period] or _value_problem(item.channel, item.value)
             if problem:
                 self.refuse("intervals", item.index, item.meter, item.channel, *problem)
                 continue
