@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -132,6 +132,23 @@ class _Registry:
 
 
 def record_verdicts(
+    verdicts: list[Verdict],
+    raw_records: list[RawRecord],
+    journal_entry_id: int | None,
+    sender_bin: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Intake hook; two messages racing for the same new slot: the loser re-reads and updates instead."""
+    for attempt in range(3):
+        try:
+            return _record_verdicts(verdicts, raw_records, journal_entry_id, sender_bin, now=now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _record_verdicts(
     verdicts: list[Verdict],
     raw_records: list[RawRecord],
     journal_entry_id: int | None,

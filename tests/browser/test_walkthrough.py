@@ -42,6 +42,12 @@ CORRECTED_HOUR = 10
 CORRECTED_VALUE = Decimal("1105.5")
 
 
+def _go(page, locator) -> None:
+    """Click something that loads a new page, and wait until it has."""
+    with page.expect_navigation():
+        locator.click()
+
+
 def _checked(page) -> None:
     """The accessibility check every visited page gets."""
     assert accessibility_problems(page) == [], page.url
@@ -81,7 +87,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     _checked(page)
     shot(page, "operator-1-signed-in")
 
-    page.get_by_role("navigation").get_by_role("link", name="Arrivals").click()
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Arrivals"))
     page.wait_for_selector("#completeness-chart .main-svg")
     _checked(page)
     gas = _arrivals_row(page, "Demo Gas")
@@ -94,7 +100,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert (transport["Arrived"], transport["Missing"]) == ("0", transport["Expected"])
     shot(page, "operator-2-arrivals")
 
-    page.get_by_role("link", name="Demo Gas").click()
+    _go(page, page.get_by_role("link", name="Demo Gas"))
     page.wait_for_url(f"**/cabinet/monitoring/subjects/{picture.gas.bin}/**")
     _checked(page)
     states = page.locator("table.owed tbody .status").all_inner_texts()
@@ -102,11 +108,11 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert "missing" in states
     shot(page, "operator-3-late-subject")
 
-    page.get_by_role("navigation").get_by_role("link", name="Devices").click()
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Devices"))
     search = page.get_by_label("Search:", exact=True)
     search.fill(f"DEMO-{GAS_FACILITY}-0{GAS_FULL_DEVICE}")
     search.press("Enter")
-    page.get_by_role("link", name=f"{GAS_FACILITY}/{GAS_FULL_DEVICE}").click()
+    _go(page, page.get_by_role("link", name=f"{GAS_FACILITY}/{GAS_FULL_DEVICE}"))
     page.wait_for_selector("#chart-0 .main-svg")
     _checked(page)
     assert page.locator(".chart.js-plotly-plot").count() == 2  # tankLevel and volume
@@ -130,19 +136,19 @@ def test_each_role_does_its_daily_work(picture, new_page):
     pdf = _download(page, lambda: page.get_by_role("button", name="PDF").click())
     assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
 
-    page.get_by_role("navigation").get_by_role("link", name="Corrections").click()
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Corrections"))
     _checked(page)
-    page.get_by_role("link", name="Propose a correction").click()
+    _go(page, page.get_by_role("link", name="Propose a correction"))
     page.get_by_label("Facility", exact=True).select_option(GAS_FACILITY)
     page.get_by_label("Device ID").fill(GAS_FULL_DEVICE)
     page.get_by_label("Quantity (empty: all)").fill("volume")
     page.get_by_label("Period from").fill(f"{yesterday}T{CORRECTED_HOUR:02d}:00")
-    page.get_by_role("button", name="Show values").click()
+    _go(page, page.get_by_role("button", name="Show values"))
     _checked(page)
     page.locator("#corrected-0").fill(str(CORRECTED_VALUE))
     page.get_by_label("Reason for the discrepancy").fill("The flow computer lost 5 m3 after a power cut.")
     shot(page, "operator-5-propose")
-    page.get_by_role("button", name="Propose to the subject").click()
+    _go(page, page.get_by_role("button", name="Propose to the subject"))
     page.wait_for_url(re.compile(r"/cabinet/corrections/\d+/$"))
     _checked(page)
     assert "was proposed to the subject" in page.locator(".messages").inner_text()
@@ -151,14 +157,14 @@ def test_each_role_does_its_daily_work(picture, new_page):
     # ---- 2. the subject user agrees
     page = new_page()
     sign_in(page, "gas-user")
-    page.get_by_role("navigation").get_by_role("link", name="Corrections").click()
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Corrections"))
     _checked(page)
     awaiting = page.locator("section.awaiting")
     assert awaiting.get_by_role("heading").inner_text() == "Awaiting your decision"
     shot(page, "subject-1-awaiting")
-    awaiting.get_by_role("link").first.click()
+    _go(page, awaiting.get_by_role("link").first)
     _checked(page)
-    page.get_by_role("button", name="Agree").click()
+    _go(page, page.get_by_role("button", name="Agree"))
     assert "is agreed and the corrections are applied" in page.locator(".messages").inner_text()
     _checked(page)
     shot(page, "subject-2-agreed")
@@ -168,10 +174,10 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert (act.status, act.headers["content-type"]) == (200, "application/pdf")
     assert act.body().startswith(b"%PDF-")
 
-    page.get_by_role("navigation").get_by_role("link", name="Readings").click()
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Readings"))
     page.get_by_label("Facility:", exact=True).select_option(GAS_FACILITY)
     page.get_by_label("Quantity:", exact=True).select_option("volume")
-    page.get_by_role("button", name="Show").click()
+    _go(page, page.get_by_role("button", name="Show"))
     _checked(page)
     corrected = page.locator("table.readings tbody tr.corrected")
     assert corrected.count() == 1
