@@ -58,8 +58,8 @@ def intervals_for_kind(kind: str) -> tuple[SlotInterval, ...]:
 
 
 # AMI meters (COL-05, AMI-41/44): one slot per meter at the interval of its channels, PT15M for
-# electricity and heat, by consumption band for gas. PT10M (gas above 2,000 m³/h) is not kept by
-# the readings store yet (the AMI intake refuses it), so such meters owe nothing until it is.
+# electricity and heat, by consumption band for gas. PT10M values (gas above 2,000 m³/h) are stored,
+# but their slots are not monitored yet: the slot grid steps in quarter hours (see _PROBE).
 GAS_BAND_INTERVALS = {"low": SlotInterval.DAY, "medium": SlotInterval.HOUR}
 ENERGY_INTERVALS = {"electricity": SlotInterval.QUARTER_HOUR, "heat": SlotInterval.QUARTER_HOUR}
 

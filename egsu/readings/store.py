@@ -18,7 +18,9 @@ from typing import Literal, Protocol
 
 # The intervals a value may cover (ISO 8601 durations). PT2H and P1D are the oil and gas
 # slots (INT-33/34), PT15M electricity and heat (COL-05), PT1H the hourly gas band (AMI-44).
-KNOWN_INTERVALS: frozenset[str] = frozenset({"PT15M", "PT1H", "PT2H", "P1D"})
+KNOWN_INTERVALS: frozenset[str] = frozenset(
+    {"PT10M", "PT15M", "PT1H", "PT2H", "P1D"}
+)  # PT10M: gas above 2,000 m³/h (AMI-44)
 
 # A value must survive every backend exactly: PostgreSQL numeric keeps any digits, but SQLite
 # keeps a decimal column as a double, which holds 15 significant digits. We therefore accept at

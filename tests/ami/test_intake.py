@@ -262,3 +262,15 @@ def test_a_storage_outage_stores_and_records_nothing(world, monkeypatch):
     # and when the store is back, the same batch is stored in full
     monkeypatch.undo()
     assert send(world, doc).body["status"] == "stored"
+
+
+def test_ten_minute_gas_values_are_stored(world):
+    """AMI-44: a gas meter above 2,000 m³/h reports every 10 minutes; the store keeps those values."""
+    from egsu.readings.store import KNOWN_INTERVALS
+
+    assert "PT10M" in KNOWN_INTERVALS
+    assert intake._interval_problem("PT10M", DAY + timedelta(minutes=10), DAY + timedelta(days=1)) is None
+    assert (
+        intake._interval_problem("PT10M", DAY + timedelta(minutes=5), DAY + timedelta(days=1))[0]
+        != "interval-not-stored"
+    )
