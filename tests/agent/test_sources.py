@@ -100,3 +100,47 @@ def test_an_unreachable_modbus_device_raises_a_source_error():
     with pytest.raises(SourceError):
         source.read(NOW)
     source.close()
+
+
+def test_sql_source_on_postgresql_reads_only_new_rows():
+    """The same query against a real PostgreSQL server (the company's own database is often one)."""
+    import subprocess
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import ROOT
+
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-postgres")], capture_output=True, text=True, timeout=300
+    )
+    if found.returncode != 0:
+        pytest.skip(f"NO POSTGRESQL SERVER: scripts/ensure-postgres failed: {found.stderr.strip()[-300:]}")
+    server = found.stdout.strip().rsplit("/", 1)[0]
+    name = f"agent_src_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(f"{server}/{name}") as connection:
+            connection.execute("CREATE TABLE log (tag text, at timestamp, value numeric)")
+            connection.execute(
+                "INSERT INTO log VALUES ('D', '2026-03-10 05:00:00', 700.5), ('D', '2026-03-10 18:00:00', 701)"
+            )
+        source = SqlSource(
+            SourceConfig(
+                name="pg",
+                type="sql",
+                url=f"{server}/{name}",
+                query="SELECT tag, at, value FROM log WHERE at > CAST(:since AS timestamp) "
+                "AND at <= CAST(:until AS timestamp)",
+            )
+        )
+        first = source.read(NOW, since=None)
+        assert [(s.at, s.value) for s in first.samples] == [
+            (datetime(2026, 3, 10, 0, tzinfo=UTC), Decimal("700.5"))
+        ]
+        later = source.read(datetime(2026, 3, 10, 14, tzinfo=UTC), since=first.watermark)
+        assert [s.value for s in later.samples] == [Decimal(701)]
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
