@@ -7,14 +7,21 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from _pytest.outcomes import Skipped
+from django.test.utils import override_settings
 
+from egsu.ami import intake as _intake
 from egsu.clock import ASTANA
+from egsu.readings.services import _store
+from egsu.readings.services import get_store as _get_store
+from tests.readings import store_backends
 
 DAY = datetime(2025, 6, 2, tzinfo=ASTANA)  # a past Monday: every period in it has ended
 ELECTRICITY_CHANNELS = ("A+", "A-", "R+", "R-")
@@ -159,3 +166,31 @@ def broker(tmp_path):
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def clickhouse(monkeypatch):
+    """The ClickHouse readings backend on a fresh database: a server if one starts, else chDB."""
+    database = f"egsu_ami_{uuid.uuid4().hex[:12]}"
+    try:
+        server = store_backends._server_url()
+    except Skipped as reason:
+        pytest.importorskip("chdb", reason=f"no ClickHouse server ({reason}) and chDB is not installed")
+        from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+
+        store = ClickHouseReadingsStore(store_backends._chdb(), database=database)
+        monkeypatch.setattr(_intake, "get_store", lambda: store)
+        try:
+            yield store
+        finally:
+            store_backends.drop_database(store)
+        return
+    url = f"{server.rsplit('/', 1)[0]}/{database}"
+    with override_settings(READINGS_BACKEND="clickhouse", CLICKHOUSE_URL=url):
+        _store.cache_clear()
+        store = _get_store()
+        try:
+            yield store
+        finally:
+            store_backends.drop_database(store)
+            _store.cache_clear()

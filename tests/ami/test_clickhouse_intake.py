@@ -7,11 +7,8 @@ reads back with the same totals as the SQL backend gives for the same batches.
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
-from _pytest.outcomes import Skipped
 from django.test.utils import override_settings
 
 from egsu.ami import intake
@@ -20,39 +17,10 @@ from egsu.readings.backends.sql import SqlReadingsStore
 from egsu.readings.services import _store, get_store
 from egsu.readings.store import ReadingQuery
 from tests.ami.conftest import document, expected_totals, make_world, quarter_values
-from tests.readings import store_backends
 
 pytestmark = pytest.mark.urls("tests.ami.urls")
 URL = "/api/ami/v1/batches"
 BATCH = 4000
-
-
-@pytest.fixture
-def clickhouse(monkeypatch):
-    """The ClickHouse readings backend on a fresh database: a server if one starts, else chDB."""
-    database = f"egsu_ami_{uuid.uuid4().hex[:12]}"
-    try:
-        server = store_backends._server_url()
-    except Skipped as reason:
-        pytest.importorskip("chdb", reason=f"no ClickHouse server ({reason}) and chDB is not installed")
-        from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
-
-        store = ClickHouseReadingsStore(store_backends._chdb(), database=database)
-        monkeypatch.setattr(intake, "get_store", lambda: store)
-        try:
-            yield store
-        finally:
-            store_backends.drop_database(store)
-        return
-    url = f"{server.rsplit('/', 1)[0]}/{database}"
-    with override_settings(READINGS_BACKEND="clickhouse", CLICKHOUSE_URL=url):
-        _store.cache_clear()
-        store = get_store()
-        try:
-            yield store
-        finally:
-            store_backends.drop_database(store)
-            _store.cache_clear()
 
 
 def post_all(live_server, token: str, batches: list[list[dict]], prefix: str) -> list[dict]:

@@ -169,3 +169,21 @@ def test_a_malformed_message_is_answered_and_not_redelivered(broker):
         consumer.stop()
     assert head_end.answers[0]["code"] == "not-json"
     assert consumer.handled == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mqtt_into_the_clickhouse_backend_gives_the_same_totals(broker, clickhouse):
+    # given the national-scale backend (issue 7): 2,000 meters' quarter hours through the broker
+    world = make_world(2000)
+    documents = _batches(world, prefix="ch")
+    consumer = _consumer(broker)
+    head_end = HeadEnd(broker.port, "hes-a")
+    try:
+        head_end.publish(documents)
+        assert wait_until(lambda: consumer.handled == len(documents), 120), consumer.handled
+    finally:
+        head_end.close()
+        consumer.stop()
+    # then ClickHouse holds exactly what was sent, with the totals the SQL backend gives in the test above
+    assert clickhouse.count(ReadingQuery()) == 32_000
+    assert clickhouse.totals(ReadingQuery()) == expected_totals(world.meters)
