@@ -45,7 +45,7 @@ def prepare(*, quiet: bool = False) -> None:
         user_model.objects.create_superuser("admin", "", password)
         console.print(
             "[bold green]First start:[/] an administrator was created.\n"
-            f"  log in at /admin/ as [bold]admin[/] with password [bold]{password}[/]\n"
+            f"  log in at /cabinet/ (and /admin/) as [bold]admin[/] with password [bold]{password}[/]\n"
             "  (shown once; change it with `egsu set-password admin`)"
         )
     elif not quiet:
