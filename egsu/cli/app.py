@@ -109,7 +109,8 @@ def serve(
     prepare(quiet=True)
     base = f"http://{host}:{port}"
     console.print(
-        f"EGSU is starting at [bold]{base}/[/]  (admin: {base}/admin/, gateway: {base}/shep/SyncChannel?wsdl)"
+        f"EGSU is starting at [bold]{base}/[/]  (cabinet: {base}/cabinet/, admin: {base}/admin/, "
+        f"gateway: {base}/shep/SyncChannel?wsdl)"
     )
     _gunicorn(host, port, workers, threads)
 
