@@ -222,7 +222,26 @@ class Message:
         return sum(1 for record in self.records for name in record if name in UNITS)
 
 
+_identities: dict[str, object] = {}
+
+
+def _identity(manifest: dict):
+    """The signing key of the subject that owns the sender's facilities (stand.json, issue 3)."""
+    owner = manifest["facilities"][0]["subject_bin"]
+    if owner not in _identities:
+        from egsu.pki.keys import load_identity
+
+        subject = next(s for s in manifest["subjects"] if s["bin"] == owner)
+        _identities[owner] = load_identity(
+            Path(subject["sign_key"]).read_bytes(), Path(subject["sign_cert"]).read_bytes()
+        )
+    return _identities[owner]
+
+
 def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
+    """A SendMessage as a real client sends it: records in data, the Body signed (WS-Security)."""
+    from egsu.pki.wsse import sign_transport
+
     taken = [next(slots) for _ in range(size)]
     records = [_record(slot) for slot in taken]
     body = build_request(
@@ -232,6 +251,13 @@ def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
         password=manifest["password"],
         payload=list(records_element(records)),
         data_type=DATA_TYPE,
+    )
+    identity = _identity(manifest)
+    body = sign_transport(
+        body,
+        private_key=identity.private_key,
+        certificate_der=identity.certificate_der,
+        algorithm_uri=identity.algorithm_uri,
     )
     return Message(body, records, taken)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from django.db import connections
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
@@ -136,30 +135,5 @@ def _touch(existing: dict[tuple, int], slots: dict[tuple, tuple[int, bool]], now
 
 
 def _add_meter_days(deltas: dict[tuple, list[int]]) -> None:
-    """Add to meter-day rows with one upsert statement per chunk (SQLite ≥ 3.24 and PostgreSQL).
-
-    A batch touches thousands of meters: reading the rows and writing them back with
-    bulk_update built one CASE expression per row and took most of the intake's time
-    (benchmarks/README.md, AMI section); the database adds the counts itself here, which
-    also stays right under concurrent writers.
-    """
-    if not deltas:
-        return
-    connection = connections[MeterDay.objects.db]
-    quote = connection.ops.quote_name
-    table = quote(MeterDay._meta.db_table)
-    columns = ", ".join(quote(c) for c in ("meter_id", "day", "interval", "on_time", "late", "rejected"))
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT ({quote('meter_id')}, {quote('day')}, {quote('interval')}) DO UPDATE SET "
-        + ", ".join(
-            f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in ("on_time", "late", "rejected")
-        )
-    )
-    params = [
-        (meter_id, connection.ops.adapt_datefield_value(day), interval, on_time, late, rejected)
-        for (meter_id, day, interval), (on_time, late, rejected) in sorted(deltas.items())
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), _CHUNK):
-            cursor.executemany(sql, params[start : start + _CHUNK])
+    """Add to meter-day rows: the same one-statement upsert as every rollup (services._add)."""
+    _add(MeterDay, "meter_id", deltas)
