@@ -13,7 +13,7 @@ For each backend, in the same run and through the same client:
    ``execute("INSERT … VALUES", rows)``, chDB ``INSERT … FORMAT TabSeparated``, SQLite
    ``executemany``). The ratio write()/bare is the price of NEW/DUPLICATE/REVISED decisions.
 2. region month (ClickHouse flavours): a month of 15-minute values of ``--region-meters`` meters is
-   generated inside the engine (INSERT … SELECT FROM numbers(), not timed), then
+   generated inside the engine (INSERT … SELECT FROM numbers(), not timed), its merges awaited, then
    ``store.aggregate(region, bucket="P1D", group="all")`` and ``group="object"`` are timed warm
    (median of 3). The SQL backend aggregates in Python and is not meant for a region: not measured.
 
@@ -129,17 +129,25 @@ def _measure_clickhouse(flavour: str, args, out: Callable[[str], None]) -> dict[
 
 
 def _region_month(store, flavour: str, args, out: Callable[[str], None]) -> dict[str, float]:
+    from egsu.readings.clickhouse_schema import COLUMN_NAMES  # the engine fills `series` itself
+
     meters, days = args.region_meters, args.region_days
     start = datetime(2024, 6, 1, tzinfo=ASTANA).astimezone(UTC)
     per_meter = days * 96
     total = meters * per_meter
     generate = (
-        f"INSERT INTO {store.table} SELECT concat('R', toString(intDiv(number, {per_meter}))) AS object_id,"
+        f"INSERT INTO {store.table} ({', '.join(COLUMN_NAMES)}) SELECT concat('R', toString(intDiv(number, {per_meter}))) AS object_id,"
         f" '1', '{QUANTITY}', 'PT15M', toDateTime({int(start.timestamp())} + (number % {per_meter}) * 900), 1,"
         " toDecimal128(number % 997, 12), 'kWh', 'good', 1, 'bench', now()"
         f" FROM numbers({total})"
     )
     load_s = _timed(lambda: store.connection.command(generate))
+    # Time the reads on settled parts: merges still running after the load took the CPU from
+    # them and made one run's figure swing by 2× (issue 7 series-id measurements).
+    while store.connection.query(f"SELECT count() FROM system.merges WHERE database = '{store.database}'")[0][
+        0
+    ]:
+        time.sleep(1)
     region = [f"R{meter}" for meter in range(meters)]
     query = ReadingQuery(object_ids=region, start=start, end=start + timedelta(days=days))
     figures = {"region_load_rows_per_s": total / load_s}

@@ -13,8 +13,10 @@ def test_one_node_is_a_merge_tree_partitioned_by_month():
     assert table.startswith("CREATE TABLE IF NOT EXISTS egsu.readings (")
     assert table.endswith(
         " ENGINE = MergeTree PARTITION BY toYYYYMM(period_start)"
-        " ORDER BY (object_id, device_id, quantity, duration, period_start, revision)"
+        " ORDER BY (object_id, series, period_start, revision)"
     )
+    # and the series number is filled by the engine from the series' text key (issue 7)
+    assert "    series UInt64 DEFAULT cityHash64(object_id, device_id, quantity)\n)" in table
 
 
 def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():

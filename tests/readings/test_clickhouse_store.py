@@ -186,3 +186,41 @@ def test_schema_creation_is_idempotent(clickhouse_any: ClickHouseReadingsStore):
     clickhouse_any.write([make_row("1")])
     clickhouse_any.create_schema()
     assert clickhouse_any.count(EVERYTHING) == 1
+
+
+def test_the_series_number_is_the_engines_hash_of_the_series_key(clickhouse_any):
+    # given two series of one object and two intervals of one series
+    clickhouse_any.write(
+        [
+            make_row("1", device_id="1"),
+            make_row("2", device_id="2"),
+            make_row("3", device_id="1", interval="PT1H", period_start=DAY + timedelta(hours=1)),
+        ]
+    )
+    # then `series` is filled at insert, one number per (object, device, quantity) whatever the interval
+    rows = clickhouse_any.connection.query(
+        f"SELECT device_id, duration, series = cityHash64(object_id, device_id, quantity)"
+        f" FROM {clickhouse_any.table} ORDER BY device_id, duration"
+    )
+    assert [(device, interval, int(same)) for device, interval, same in rows] == [
+        ("1", "P1D", 1),
+        ("1", "PT1H", 1),
+        ("2", "P1D", 1),
+    ]
+    ((distinct,),) = clickhouse_any.connection.query(f"SELECT uniqExact(series) FROM {clickhouse_any.table}")
+    assert int(distinct) == 2
+
+
+def test_aggregating_by_series_merges_the_intervals_of_one_series(clickhouse_any):
+    # given one series with a daily and an hourly value on the same Astana day
+    clickhouse_any.write(
+        [
+            make_row("1.5", interval="P1D"),
+            make_row("2.25", interval="PT1H", period_start=DAY + timedelta(hours=1)),
+        ]
+    )
+    # when aggregated per series and day (no interval filter)
+    (row,) = clickhouse_any.aggregate(EVERYTHING, bucket="P1D", group="series")
+    # then one row carries the series' text key and both values
+    assert (row.object_id, row.device_id, row.quantity) == ("407001", "1", "mass")
+    assert (row.sum, row.count, row.first, row.last) == (Decimal("3.75"), 2, Decimal("1.5"), Decimal("2.25"))
