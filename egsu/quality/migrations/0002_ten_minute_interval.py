@@ -4,18 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quality', '0001_initial'),
+        ("quality", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='correctionline',
-            name='quality_line_interval_known',
+            model_name="correctionline",
+            name="quality_line_interval_known",
         ),
         migrations.AddConstraint(
-            model_name='correctionline',
-            constraint=models.CheckConstraint(condition=models.Q(('interval__in', ['P1D', 'PT10M', 'PT15M', 'PT1H', 'PT2H'])), name='quality_line_interval_known'),
+            model_name="correctionline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("interval__in", ["P1D", "PT10M", "PT15M", "PT1H", "PT2H"])),
+                name="quality_line_interval_known",
+            ),
         ),
     ]
