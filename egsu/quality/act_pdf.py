@@ -7,11 +7,9 @@ names and reasons are Kazakh or Russian and the PDF core fonts have no Cyrillic.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -23,20 +21,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import KeepTogether
 
+from egsu.fonts import FontMissingError, find_font
+
 FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
-# Where distributions put DejaVu; EGSU_FONT_DIR (a directory) is looked at first.
-FONT_DIRS = (
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-    "/usr/share/fonts/TTF",
-    "/usr/share/fonts/truetype",
-    "/usr/local/share/fonts",
-    "/usr/share/fonts",
-)
-
-
-class FontsMissing(RuntimeError):
-    """DejaVu fonts are not installed where we look; the act cannot be typeset."""
+FontsMissing = FontMissingError  # DejaVu fonts are not where we look: the act cannot be typeset
 
 
 @dataclass(frozen=True)
@@ -73,25 +61,6 @@ class ActDocument:
     refusal_reason: str = ""
     source: str = ""  # act:<number>, what the corrected revisions carry
     draft: bool = False
-
-
-def find_font(name: str, dirs: Sequence[str] | None = None) -> Path:
-    """The path of a font file, or FontsMissing saying where we looked and what to install."""
-    search = [os.environ["EGSU_FONT_DIR"]] if os.environ.get("EGSU_FONT_DIR") else []
-    search += list(FONT_DIRS if dirs is None else dirs)
-    for folder in search:
-        candidate = Path(folder) / name
-        if candidate.is_file():
-            return candidate
-    for folder in search:  # one level deeper, e.g. /usr/share/fonts/truetype/<family>/
-        root = Path(folder)
-        if root.is_dir():
-            for candidate in sorted(root.glob(f"*/{name}")):
-                return candidate
-    raise FontsMissing(
-        f"{name} was not found in {', '.join(search)}; install the DejaVu fonts "
-        "(Debian: apt-get install fonts-dejavu-core) or set EGSU_FONT_DIR"
-    )
 
 
 @cache

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import shutil  # noqa: F401 - tests replace shutil.which here to switch fontconfig off
 from functools import cache
 from pathlib import Path
 
+from egsu import fonts as shared
+from egsu.fonts import FontMissingError
+
 FONT_NAME = "DejaVuSans"
 FONT_FILE = "DejaVuSans.ttf"
-# Debian/Ubuntu (fonts-dejavu-core), Fedora/RHEL, Alpine, macOS Homebrew, and a local override dir.
-SEARCH_DIRS = (
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-    "/usr/share/fonts/dejavu-sans-fonts",
-    "/usr/share/fonts/TTF",
-    "/usr/local/share/fonts",
-    "/opt/homebrew/share/fonts",
-)
+SEARCH_DIRS = shared.SEARCH_DIRS
 
-
-class FontMissingError(RuntimeError):
-    """No DejaVu Sans on this machine: PDFs with Cyrillic text cannot be made."""
+__all__ = ["FONT_NAME", "FontMissingError", "find_font", "register_font"]
 
 
 def find_font(extra_dirs: tuple[str | Path, ...] = ()) -> Path:
-    """The DejaVu Sans file: the given dirs, the usual system dirs, then fontconfig's answer."""
-    for directory in (*extra_dirs, *SEARCH_DIRS):
-        candidate = Path(directory) / FONT_FILE
-        if candidate.is_file():
-            return candidate
-    if fc_match := shutil.which("fc-match"):
-        found = subprocess.run(
-            [fc_match, "-f", "%{file}", "DejaVu Sans:style=Book"], capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        if found.endswith(FONT_FILE) and Path(found).is_file():
-            return Path(found)
-    raise FontMissingError(
-        f"{FONT_FILE} was not found in {', '.join(SEARCH_DIRS)} nor by fc-match; "
-        "install the DejaVu fonts (Debian: apt-get install fonts-dejavu-core) to make PDF exports"
-    )
+    """DejaVu Sans: the given dirs, the usual system dirs, then fontconfig's answer (egsu.fonts)."""
+    return shared.find_font(FONT_FILE, (*extra_dirs, *SEARCH_DIRS), fontconfig=True)
 
 
 @cache
