@@ -51,6 +51,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import httpx
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 from lxml import etree
 
 from egsu.clock import ASTANA, to_astana
@@ -782,32 +783,12 @@ def bare_blocks(
 
 
 def _machine_facts(options: argparse.Namespace, backend: str, var_dir: Path) -> list[str]:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = "?"
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])
-        memory = f"{kib / 1024 / 1024:.1f} GiB"
-    commit = "?"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = (
-            subprocess.run(
-                ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-            ).stdout.strip()
-            or "?"
-        )
+    commit = machine.commit()
     import django
     import gunicorn
 
     return [
-        f"machine: nproc={os.cpu_count()} ({cpu}), memory {memory}, {platform.system()} {platform.release()}",
+        machine.machine_line(),
         f"python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
         f"lxml {'.'.join(map(str, etree.LXML_VERSION))}, egsu @ {commit}",
         f"database: {backend}",

@@ -36,7 +36,6 @@ import shlex
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,34 +182,14 @@ def _loop(items: list, action: Callable[[object], object], min_seconds: float) -
 
 
 def _machine_facts(var_dir: Path) -> list[str]:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = "?"
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])
-        memory = f"{kib / 1024 / 1024:.1f} GiB"
-    commit = "?"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = (
-            subprocess.run(
-                ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-            ).stdout.strip()
-            or "?"
-        )
+    commit = machine.commit()
     from importlib.metadata import version
 
     import cryptography
     import django
 
     return [
-        f"machine: nproc={os.cpu_count()} ({cpu}), memory {memory}, {platform.system()} {platform.release()}",
+        machine.machine_line(),
         f"python {platform.python_version()}, Django {django.get_version()}, "
         f"lxml {'.'.join(map(str, etree.LXML_VERSION))}, cryptography {cryptography.__version__} "
         f"(OpenSSL for RSA), GOST hashes: 34.11-94 {_hash_impl('gost3411_94')}, Streebog "

@@ -1,0 +1,46 @@
+"""The machine facts every benchmark prints at its top, so figures can be compared across runs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def memory() -> str:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])
+        return f"{kib / 1024 / 1024:.1f} GiB"
+    return "?"
+
+
+def commit() -> str:
+    """The checkout measured (`git describe --always --dirty`)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        described = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return described or "?"
+    return "?"
+
+
+def machine_line() -> str:
+    return (
+        f"machine: nproc={os.cpu_count()} ({cpu_model()}), memory {memory()}, "
+        f"{platform.system()} {platform.release()}"
+    )
