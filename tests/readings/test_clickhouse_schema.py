@@ -8,7 +8,7 @@ from egsu.readings.clickhouse_schema import ClusterLayout
 
 
 def test_one_node_is_a_merge_tree_partitioned_by_month():
-    (database, table) = ClusterLayout().ddl("egsu")
+    (database, table, daily, view) = ClusterLayout().ddl("egsu")
     assert database == "CREATE DATABASE IF NOT EXISTS egsu"
     assert table.startswith("CREATE TABLE IF NOT EXISTS egsu.readings (")
     assert table.endswith(
@@ -17,11 +17,22 @@ def test_one_node_is_a_merge_tree_partitioned_by_month():
     )
     # and the series number is filled by the engine from the series' text key (issue 7)
     assert "    series UInt64 DEFAULT cityHash64(object_id, device_id, quantity)\n)" in table
+    # and a daily rollup of mergeable states, fed by a view from every insert (issue 7)
+    assert daily.startswith("CREATE TABLE IF NOT EXISTS egsu.readings_daily (")
+    assert " ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(toDateTime(day_start, 'UTC'))" in daily
+    assert "s_revision AggregateFunction(max, UInt32)" in daily
+    assert view.startswith(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS egsu.readings_daily_feed TO egsu.readings_daily AS SELECT"
+    )
+    assert "toUInt32(toStartOfDay(period_start, 'Asia/Almaty')) AS day_start" in view
+    assert view.endswith(
+        " FROM egsu.readings GROUP BY object_id, series, device_id, quantity, duration, commercial, day_start"
+    )
 
 
 def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():
     layout = ClusterLayout(cluster="egsu_prod", replicated=True, on_cluster=True)
-    _database, local, distributed = layout.ddl("egsu")
+    _database, local, daily_local, view, distributed, daily = layout.ddl("egsu")
     assert local.startswith("CREATE TABLE IF NOT EXISTS egsu.readings_local ON CLUSTER egsu_prod (")
     assert (
         "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/egsu/readings_local', '{replica}')" in local
@@ -29,6 +40,20 @@ def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():
     assert distributed == (
         "CREATE TABLE IF NOT EXISTS egsu.readings ON CLUSTER egsu_prod AS egsu.readings_local"
         " ENGINE = Distributed(egsu_prod, egsu, readings_local, cityHash64(object_id))"
+    )
+    # and the daily rollup is replicated and distributed the same way, fed on each shard
+    assert (
+        "ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/egsu/readings_daily_local', '{replica}')"
+        in daily_local
+    )
+    assert view.startswith(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS egsu.readings_daily_local_feed ON CLUSTER egsu_prod"
+        " TO egsu.readings_daily_local AS SELECT"
+    )
+    assert " FROM egsu.readings_local GROUP BY" in view
+    assert daily == (
+        "CREATE TABLE IF NOT EXISTS egsu.readings_daily ON CLUSTER egsu_prod AS egsu.readings_daily_local"
+        " ENGINE = Distributed(egsu_prod, egsu, readings_daily_local, cityHash64(object_id))"
     )
 
 

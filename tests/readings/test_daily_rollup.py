@@ -1,0 +1,187 @@
+"""The ClickHouse daily rollup: days and months from mergeable states, exact with revisions (issue 7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, ValueSets
+from egsu.readings.store import GROUPS, ReadingQuery
+from tests.readings import store_backends
+from tests.readings.factories import make_row
+from tests.readings.test_aggregate import FIRST, NEWEST, REVISIONS, as_tuples, brute_force
+
+clickhouse_any = store_backends.clickhouse_any
+
+DAILY_BUCKETS = ("P1D", "P1M")
+WHOLE_DAYS = ReadingQuery(
+    start=datetime(2024, 2, 27, 18, tzinfo=UTC), end=datetime(2024, 3, 1, 19, tzinfo=UTC)
+)
+
+
+@pytest.fixture
+def loaded(clickhouse_any):
+    clickhouse_any.write(FIRST)
+    clickhouse_any.write(REVISIONS)
+    return clickhouse_any
+
+
+def _spy_rollup(store: ClickHouseReadingsStore, monkeypatch) -> list[bool]:
+    """Record whether each aggregate was answered from the rollup (True) or fell back to the rows."""
+    used: list[bool] = []
+    original = store._daily_per_series
+
+    def spy(*args, **kwargs):
+        answer = original(*args, **kwargs)
+        used.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(store, "_daily_per_series", spy)
+    return used
+
+
+def _rows_only(store: ClickHouseReadingsStore) -> ClickHouseReadingsStore:
+    """The same database read without the rollup (any revised day makes it fall back to the rows)."""
+    return ClickHouseReadingsStore(
+        store.connection,
+        database=store.database,
+        layout=store.layout,
+        revised_day_limit=-1,
+        create_schema=False,
+    )
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize("bucket", DAILY_BUCKETS)
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(ReadingQuery(), id="open"),
+        pytest.param(WHOLE_DAYS, id="whole-days"),
+        pytest.param(ReadingQuery(commercial=True), id="commercial"),
+        pytest.param(ReadingQuery(commercial=False, object_ids=["A1", "C3"]), id="non-commercial-objects"),
+    ],
+)
+def test_the_rollup_answers_exactly_what_the_rows_answer(loaded, monkeypatch, query, bucket, group):
+    # given values of which 5 % were revised (some revisions flip the commercial flag)
+    used = _spy_rollup(loaded, monkeypatch)
+    # when days or months over whole Astana days are aggregated
+    got = loaded.aggregate(query, bucket=bucket, group=group)
+    # then the rollup answered, and exactly as a scan of the newest rows does
+    assert used == [True]
+    assert got == _rows_only(loaded).aggregate(query, bucket=bucket, group=group)
+    assert got  # the comparison is not between two empty answers
+
+
+def test_revised_days_are_recomputed_from_the_newest_rows(loaded):
+    # given one series-day of the rollup whose values were all revised later (top revision 2)
+    key = FIRST[0]
+    day = [r for r in FIRST if r.key == key.key and r.period_start < key.period_start + timedelta(hours=5)]
+    loaded.write([make_row(r.value + 1000, object_id=r.key.object_id, device_id=r.key.device_id,
+                           quantity=r.key.quantity, unit=r.unit, interval=r.interval, period_start=r.period_start,
+                           commercial=r.commercial) for r in day])  # fmt: skip
+    # when its day is read per series
+    query = ReadingQuery(
+        object_ids=[key.key.object_id], device_ids=[key.key.device_id], quantities=[key.key.quantity]
+    )
+    rows = loaded.aggregate(query, bucket="P1D", group="series")
+    # then those values count as revised (their first value +1000), not as every revision ever stored
+    expected = {}
+    for (object_id, device_id, quantity, moment), (value, _c) in NEWEST.items():
+        if (object_id, device_id, quantity) == (key.key.object_id, key.key.device_id, key.key.quantity):
+            expected[moment] = value
+    expected.update({r.period_start: r.value + 1000 for r in day})
+    values = [(key.key.object_id, key.key.device_id, key.key.quantity, m, v) for m, v in expected.items()]
+    assert as_tuples(rows) == brute_force(values, "P1D", "series")
+
+
+def test_part_days_and_quarter_hours_are_read_from_the_rows(loaded, monkeypatch):
+    # given a range that starts in the middle of an Astana day
+    used = _spy_rollup(loaded, monkeypatch)
+    start = datetime(2024, 2, 28, 23, 45, tzinfo=UTC)
+    query = ReadingQuery(start=start)
+    # when days and quarter hours are asked for, then the rollup is not consulted
+    got = loaded.aggregate(query, bucket="P1D", group="quantity")
+    loaded.aggregate(query, bucket="PT15M", group="all")
+    assert used == []
+    # and the part day holds only the values from `start` on
+    values = [(*key, value) for key, (value, _c) in NEWEST.items() if key[3] >= start]
+    assert as_tuples(got) == brute_force(values, "P1D", "quantity")
+
+
+def test_too_many_revised_days_fall_back_to_the_rows(loaded, monkeypatch):
+    store = ClickHouseReadingsStore(
+        loaded.connection,
+        database=loaded.database,
+        layout=loaded.layout,
+        revised_day_limit=0,
+        create_schema=False,
+    )
+    used = _spy_rollup(store, monkeypatch)
+    got = store.aggregate(ReadingQuery(), bucket="P1M", group="object")
+    assert used == [False]
+    values = [(*key, value) for key, (value, _c) in NEWEST.items()]
+    assert as_tuples(got) == brute_force(values, "P1M", "object")
+
+
+def test_a_database_from_before_the_rollup_gets_it_filled(clickhouse_any):
+    # given rows stored in a database made before the rollup existed (drop it to make one)
+    clickhouse_any.write(FIRST)
+    clickhouse_any.write(REVISIONS)
+    layout, database = clickhouse_any.layout, clickhouse_any.database
+    clickhouse_any.connection.command(f"DROP TABLE {database}.{layout.daily_view}")
+    clickhouse_any.connection.command(f"DROP TABLE {database}.{layout.daily_table}")
+    # when the store opens it again
+    reopened = ClickHouseReadingsStore(clickhouse_any.connection, database=database, layout=layout)
+    # then the rollup holds every stored row once, and answers like the rows
+    ((count,),) = reopened.connection.query(
+        f"SELECT countMerge(s_count) FROM {database}.{layout.daily_table}"
+    )
+    assert int(count) == len(FIRST) + len(REVISIONS)
+    for bucket in DAILY_BUCKETS:
+        assert reopened.aggregate(ReadingQuery(), bucket=bucket, group="object") == _rows_only(
+            reopened
+        ).aggregate(ReadingQuery(), bucket=bucket, group="object")
+    # and a second opening fills nothing again
+    ClickHouseReadingsStore(clickhouse_any.connection, database=database, layout=layout)
+    ((again,),) = reopened.connection.query(
+        f"SELECT countMerge(s_count) FROM {database}.{layout.daily_table}"
+    )
+    assert again == count
+
+
+def test_a_region_of_many_meters_travels_as_data_not_sql(clickhouse_any):
+    # given 600 meters (more than ValueSets.SMALLEST), one value each per quarter hour of a day
+    start = datetime(2024, 6, 1, tzinfo=UTC) - timedelta(hours=5)  # Astana midnight (UTC+5)
+    rows = [
+        make_row(Decimal(meter % 7), object_id=f"M{meter:04d}", device_id="1", quantity="energyActiveImport",
+                 unit="kWh", interval="PT15M", period_start=start + timedelta(minutes=15 * q))
+        for meter in range(600) for q in range(4)
+    ]  # fmt: skip
+    clickhouse_any.write(rows)
+    region = [f"M{meter:04d}" for meter in range(0, 600, 2)] + ["absent"]  # 301 names
+    assert len(region) >= ValueSets.SMALLEST
+    query = ReadingQuery(object_ids=region, start=start, end=start + timedelta(days=1))
+    # when the region is counted, listed, totalled and aggregated
+    expected_sum = sum(Decimal(meter % 7) * 4 for meter in range(0, 600, 2))
+    assert clickhouse_any.count(query) == 300 * 4
+    assert len(list(clickhouse_any.latest(query))) == 300 * 4
+    assert clickhouse_any.totals(query) == {"energyActiveImport": expected_sum}
+    (day,) = clickhouse_any.aggregate(query, bucket="P1D", group="all")
+    # then every answer covers exactly the region's meters
+    assert (day.bucket_start, day.sum, day.count) == (start, expected_sum, 1200)
+    assert len(clickhouse_any.aggregate(query, bucket="P1D", group="object")) == 300
+
+
+def test_value_sets_write_single_pairs_as_a_set_of_one_pair():
+    sets = ValueSets()
+    condition = sets.member("(series, day_start)", ("UInt64", "UInt32"), [(7, 9)])
+    assert sets.inline(condition) == "(series, day_start) IN ((7, 9), (7, 9))"
+    names = ValueSets()
+    assert (
+        names.inline(names.member("object_id", ("String",), [("a'b",), ("c",)]))
+        == "object_id IN ('a\\'b', 'c')"
+    )
+    assert ValueSets().member("object_id", ("String",), []) == "0"
