@@ -41,12 +41,14 @@ SEARCH_LABELS = {
 # How old the newest value may be, counted from the end of its period, for the device to be
 # "current": a 2-hourly value is due after its slot (INT-33), a daily one after the day (INT-34).
 CURRENT_WITHIN: dict[str, timedelta] = {
+    "PT10M": timedelta(hours=1),  # AMI-44: gas meters above 2,000 m³/h
     "PT15M": timedelta(hours=1),
     "PT1H": timedelta(hours=3),
     "PT2H": timedelta(hours=4),
     "P1D": timedelta(hours=26),
 }
 INTERVAL_LENGTH: dict[str, timedelta] = {
+    "PT10M": timedelta(minutes=10),
     "PT15M": timedelta(minutes=15),
     "PT1H": timedelta(hours=1),
     "PT2H": timedelta(hours=2),

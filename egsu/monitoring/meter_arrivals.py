@@ -1,8 +1,8 @@
 """The AMI intake hook: put the slots of the meters in one stored batch in the ledger and rollups.
 
-A meter owes one slot per period of its interval (egsu.monitoring.slots.meter_interval), not one
-per channel: the slot has arrived as soon as any of its channels has a value for it (COL-05,
-AMI-41). Values at another interval (daily register snapshots of a 15-minute meter) are not
+A meter owes one slot per period of its interval (egsu.monitoring.slots.meter_interval: PT15M for
+electricity and heat, P1D, PT1H or PT10M for gas by band), not one per channel: the slot has
+arrived as soon as any of its channels has a value for it (COL-05, AMI-41, AMI-44). Values at another interval (daily register snapshots of a 15-minute meter) are not
 slots. AMI refusals stay in the batch answer; only stored values reach the ledger, so an AMI
 slot is never "rejected".
 

@@ -354,26 +354,36 @@ def expected_slots(
 
 
 class _ExpectedCounter:
-    """Expected slots for any life window inside the period, in O(1) by prefix sums per interval."""
+    """Expected slots for any life window inside the period, in O(1) by prefix sums per interval.
+
+    The sums of an interval are built when it is first counted, so a period's ten-minute grid
+    (144 slots a day) costs nothing while no meter owes it.
+    """
 
     def __init__(self, start: date, end: date, now: datetime, intervals=None):
         self.start, self.end = start, end
-        due_by = now - grace()
+        self.due_by = now - grace()
+        self.intervals = {SlotInterval(i) for i in (intervals or SlotInterval)}
         self.prefix: dict[str, list[int]] = {}
-        for interval in intervals or SlotInterval:
-            counts = slot_rules.due_count_by_day(interval, start, end, due_by)
+
+    def _prefix(self, interval: str) -> list[int] | None:
+        if interval not in self.intervals:
+            return None
+        if interval not in self.prefix:
             running = [0]
-            for n in counts:
+            for n in slot_rules.due_count_by_day(interval, self.start, self.end, self.due_by):
                 running.append(running[-1] + n)
             self.prefix[interval] = running
+        return self.prefix[interval]
 
     def count_interval(self, interval: str, first: date, last: date | None) -> int:
         """Expected slots of one interval over a life window (AMI meters owe one interval each)."""
         first, last = max(first, self.start), min(last or self.end, self.end)
-        if first > last or interval not in self.prefix:
+        prefix = self._prefix(interval)
+        if first > last or prefix is None:
             return 0
         i, j = (first - self.start).days, (last - self.start).days + 1
-        return self.prefix[interval][j] - self.prefix[interval][i]
+        return prefix[j] - prefix[i]
 
     def count(self, kind: str, first: date, last: date | None, interval: str | None = None) -> int:
         first, last = max(first, self.start), min(last or self.end, self.end)
@@ -382,8 +392,9 @@ class _ExpectedCounter:
         i, j = (first - self.start).days, (last - self.start).days + 1
         total = 0
         for owed in slot_rules.intervals_for_kind(kind):
-            if (interval is None or owed == interval) and owed in self.prefix:
-                total += self.prefix[owed][j] - self.prefix[owed][i]
+            prefix = self._prefix(owed) if interval is None or owed == interval else None
+            if prefix is not None:
+                total += prefix[j] - prefix[i]
         return total
 
 

@@ -2,19 +2,20 @@
 
 Plain Python (no Django), so the agent and the server share one definition.
 
-Definitions (INT-33, INT-34, COL-05):
+Definitions (INT-33, INT-34, COL-05, AMI-44):
 
 - A *slot* is one reporting period of one device and interval, named by its start (UTC).
 - Slots are laid on the Astana wall clock (zone Asia/Almaty, never a fixed offset): a slot starts
   at every instant of an Astana day whose local time is a whole multiple of the interval since
   local midnight. So a day holds 12 two-hourly slots (00:00, 02:00 … 22:00) and one daily slot
   (00:00), also on 29 February 2024, the 25-hour day when the clock went from UTC+6 to UTC+5.
-  Fifteen-minute slots (COL-05, electricity and heat) plug in with the same rule: 96 a day, 100 on
-  that long day (the repeated hour has its own quarter hours).
+  Fifteen-minute slots (COL-05, electricity and heat), hourly and ten-minute slots (AMI-44, gas
+  meters by consumption band) follow the same rule: 96, 24 and 144 a day, and 100, 25 and 150 on
+  that long day (the repeated hour has its own quarter hours, hour and ten-minute periods).
 - A slot is *due* when its period ends: at the next slot start on the wall clock. For a 2-hourly
   slot that is S+2h (INT-34: data every 2 hours from 02:00); a daily slot for day D is due at
   D+1 00:00 (INT-33). On 29 February 2024 the 22:00 slot lasts three hours and is due at
-  1 March 00:00 (UTC+5).
+  1 March 00:00 (UTC+5); slots of an hour or less always last their step.
 - The *Astana day* of a slot is the local date of its start; rollups and period pickers count by it.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from math import gcd
 
 from egsu.clock import ASTANA, astana_date, astana_midnight
 
@@ -31,6 +33,7 @@ from egsu.clock import ASTANA, astana_date, astana_midnight
 class SlotInterval(StrEnum):
     """The intervals the monitoring knows (the same codes as the readings store)."""
 
+    TEN_MINUTES = "PT10M"  # AMI-44: gas meters above 2,000 m³/h
     QUARTER_HOUR = "PT15M"  # COL-05: electricity and heat
     HOUR = "PT1H"  # AMI-44: gas meters of the 500–2,000 m³/h band
     TWO_HOURS = "PT2H"  # INT-34
@@ -38,14 +41,22 @@ class SlotInterval(StrEnum):
 
 
 STEP = {
+    SlotInterval.TEN_MINUTES: timedelta(minutes=10),
     SlotInterval.QUARTER_HOUR: timedelta(minutes=15),
     SlotInterval.HOUR: timedelta(hours=1),
     SlotInterval.TWO_HOURS: timedelta(hours=2),
     SlotInterval.DAY: timedelta(days=1),
 }
-# Every offset Asia/Almaty ever used is a whole number of quarter hours, so stepping the day in
-# quarter hours visits every wall-clock-aligned instant.
-_PROBE = timedelta(minutes=15)
+_DAY = timedelta(days=1)
+# Every offset Asia/Almaty used since 1924 (+5, +6, +7; only the LMT of +5:07:48 before it was not)
+# is a whole hour, so a whole number of quarter hours, the weaker fact the grid relies on: on a day
+# whose offset changes, stepping from local midnight by gcd(interval, 15 min) visits every
+# wall-clock-aligned instant (quarter hours for PT15M … PT2H, 5 minutes for PT10M).
+_OFFSET_QUANTUM = timedelta(minutes=15)
+_PROBE = {
+    interval: timedelta(seconds=gcd(int(step.total_seconds()), int(_OFFSET_QUANTUM.total_seconds())))
+    for interval, step in STEP.items()
+}
 
 # What each facility kind owes: oil and gas objects (App.2 kinds 1.1–1.9) send a daily record at
 # 00:00 and a record every 2 hours from 02:00 (INT-33/34), i.e. 13 slots a day.
@@ -58,14 +69,14 @@ def intervals_for_kind(kind: str) -> tuple[SlotInterval, ...]:
 
 
 # AMI meters (COL-05, AMI-41/44): one slot per meter at the interval of its channels, PT15M for
-# electricity and heat, by consumption band for gas. PT10M values (gas above 2,000 m³/h) are stored,
-# but their slots are not monitored yet: the slot grid steps in quarter hours (see _PROBE).
-GAS_BAND_INTERVALS = {"low": SlotInterval.DAY, "medium": SlotInterval.HOUR}
+# electricity and heat, by consumption band for gas (egsu.ami.catalog.GAS_BAND_INTERVALS): below
+# 500 m³/h daily, 500–2,000 m³/h hourly, above 2,000 m³/h every 10 minutes.
+GAS_BAND_INTERVALS = {"low": SlotInterval.DAY, "medium": SlotInterval.HOUR, "high": SlotInterval.TEN_MINUTES}
 ENERGY_INTERVALS = {"electricity": SlotInterval.QUARTER_HOUR, "heat": SlotInterval.QUARTER_HOUR}
 
 
 def meter_interval(energy: str, gas_band: str = "") -> SlotInterval | None:
-    """The slot interval an AMI meter owes, or None when nothing it sends can be stored yet."""
+    """The slot interval an AMI meter owes, or None for an energy or band it cannot owe (no band set)."""
     if energy == "gas":
         return GAS_BAND_INTERVALS.get(gas_band)
     return ENERGY_INTERVALS.get(energy)
@@ -88,6 +99,15 @@ def _aligned(moment: datetime, interval: SlotInterval) -> bool:
     return local.microsecond == 0 and since_midnight % STEP[interval] == timedelta(0)
 
 
+def _steady(start: datetime, end: datetime) -> bool:
+    """Whether a day keeps one offset: 24 hours from a local 00:00, the same offset at both ends.
+
+    Asia/Almaty never changed its offset twice within a day, so such a day has no change at all.
+    """
+    first, last = start.astimezone(ASTANA), (end - timedelta(microseconds=1)).astimezone(ASTANA)
+    return end - start == _DAY and first.hour == first.minute == 0 and first.utcoffset() == last.utcoffset()
+
+
 @lru_cache(maxsize=8192)
 def day_slots(interval: SlotInterval | str, day: date) -> tuple[Slot, ...]:
     """Every slot of one Astana day, in order, with its due time."""
@@ -95,22 +115,28 @@ def day_slots(interval: SlotInterval | str, day: date) -> tuple[Slot, ...]:
     start, end = astana_midnight(day), astana_midnight(day + timedelta(days=1))
     if interval is SlotInterval.DAY:
         return (Slot(interval, start, end),)
-    starts = []
-    moment = start
-    while moment < end:
-        if _aligned(moment, interval):
-            starts.append(moment)
-        moment += _PROBE
+    step = STEP[interval]
+    if _steady(start, end):  # nearly every day: the slots are plain arithmetic
+        starts = [start + n * step for n in range(_DAY // step)]
+    else:  # a change of offset: probe the day for wall-clock-aligned instants
+        starts, moment, probe = [], start, _PROBE[interval]
+        while moment < end:
+            if _aligned(moment, interval):
+                starts.append(moment)
+            moment += probe
     ends = [*starts[1:], end]
     return tuple(Slot(interval, s, e) for s, e in zip(starts, ends, strict=True))
 
 
+@lru_cache(maxsize=8192)
+def _day_index(interval: SlotInterval, day: date) -> dict[datetime, Slot]:
+    return {slot.period_start: slot for slot in day_slots(interval, day)}
+
+
 def slot_of(interval: SlotInterval | str, period_start: datetime) -> Slot | None:
     """The slot that starts at this instant, or None when the instant is not a slot start."""
-    for slot in day_slots(SlotInterval(interval), astana_date(period_start)):
-        if slot.period_start == period_start.astimezone(UTC):
-            return slot
-    return None
+    instant = period_start.astimezone(UTC)
+    return _day_index(SlotInterval(interval), astana_date(instant)).get(instant)
 
 
 def due_at(interval: SlotInterval | str, period_start: datetime) -> datetime:

@@ -50,7 +50,8 @@ def test_quarter_hour_slots_across_the_1_march_2024_change(day, count, first_loc
         pytest.param("heat", "", SlotInterval.QUARTER_HOUR, id="heat"),
         pytest.param("gas", "low", SlotInterval.DAY, id="gas-low"),
         pytest.param("gas", "medium", SlotInterval.HOUR, id="gas-medium"),
-        pytest.param("gas", "high", None, id="gas-high-PT10M-not-stored"),
+        pytest.param("gas", "high", SlotInterval.TEN_MINUTES, id="gas-high"),
+        pytest.param("gas", "", None, id="gas-without-a-band"),
     ],
 )
 def test_a_meter_owes_the_interval_of_its_energy_and_band(energy, band, expected):
@@ -111,6 +112,32 @@ def test_a_replayed_or_resent_batch_is_not_counted_twice(ami):
     counts = sorted(Arrival.objects.values_list("record_count", flat=True))
     assert counts == [2, 2, 2, 2, 2, 3]
     assert Arrival.objects.filter(status=ArrivalStatus.REVISED).count() == 1
+
+
+def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_count_again(ami):
+    """AMI-16, AMI-12: a substituted value was delivered; the slot is filled, not owed."""
+    # given one meter's first two quarters, both substituted by the head-end, received at 01:00
+    items = [dict(i, quality="estimated") for i in quarter_values(ami.meters[:1], quarters=2)]
+    assert send(ami, "e1", items).body["values"]["new"] == 8
+    # then both slots arrived (the 00:00 one late, as any value received at 01:00)
+    slots = Arrival.objects.order_by("period_start")
+    assert [(a.on_time, a.status) for a in slots] == [
+        (False, ArrivalStatus.ACCEPTED),
+        (True, ArrivalStatus.ACCEPTED),
+    ]
+    assert list(MeterDay.objects.values_list("on_time", "late")) == [(1, 1)]
+    # when the measured values arrive later with the same numbers
+    measured = [{k: v for k, v in i.items() if k != "quality"} for i in items]
+    assert send(ami, "e2", measured, now=DAY + timedelta(hours=3)).body["values"]["revised"] == 8
+    # then the slots are not counted again: they are marked revised, and the day's counts stand
+    assert [(a.status, a.record_count) for a in Arrival.objects.order_by("period_start")] == [
+        (ArrivalStatus.REVISED, 2)
+    ] * 2
+    assert list(MeterDay.objects.values_list("on_time", "late")) == [(1, 1)]
+    # and the owed list shows the estimated 00:00 slot as arrived late, not missing
+    owed = services.owed(NATIONAL, ami.subject, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2))
+    meter = str(ami.meters[0].pk)
+    assert [o.state for o in owed if o.device_id == meter and o.period_start == DAY] == ["late"]
 
 
 def test_daily_register_snapshots_are_not_slots_of_a_quarter_hour_meter(ami):
