@@ -58,33 +58,37 @@ DAILY_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("commercial", "UInt8"),
     ("day_start", "UInt32"),  # Unix seconds of the Astana midnight that starts the day
 )
+# first/last are ordered by (time, object, device, quantity), as every backend breaks ties, so a
+# group of several series merges its rows' states directly: no per-series stage is needed.
+ORDERING = "tuple(period_start, object_id, device_id, quantity)"
+_ORDERING_TYPE = "Tuple(DateTime('UTC'), String, String, String)"
 DAILY_STATE_COLUMNS: tuple[tuple[str, str, str], ...] = (  # name, state type, state expression
     ("s_sum", "AggregateFunction(sum, Decimal128(12))", "sumState(value)"),
     ("s_min", "AggregateFunction(min, Decimal128(12))", "minState(value)"),
     ("s_max", "AggregateFunction(max, Decimal128(12))", "maxState(value)"),
     ("s_count", "AggregateFunction(count)", "countState()"),
-    ("s_first_at", "AggregateFunction(min, DateTime('UTC'))", "minState(period_start)"),
     (
         "s_first",
-        "AggregateFunction(argMin, Decimal128(12), DateTime('UTC'))",
-        "argMinState(value, period_start)",
+        f"AggregateFunction(argMin, Decimal128(12), {_ORDERING_TYPE})",
+        f"argMinState(value, {ORDERING})",
     ),
-    ("s_last_at", "AggregateFunction(max, DateTime('UTC'))", "maxState(period_start)"),
     (
         "s_last",
-        "AggregateFunction(argMax, Decimal128(12), DateTime('UTC'))",
-        "argMaxState(value, period_start)",
+        f"AggregateFunction(argMax, Decimal128(12), {_ORDERING_TYPE})",
+        f"argMaxState(value, {ORDERING})",
     ),
     ("s_revision", "AggregateFunction(max, UInt32)", "maxState(revision)"),
 )
+DAILY_STATE_NAMES: tuple[str, ...] = tuple(name for name, _type, _expression in DAILY_STATE_COLUMNS)
 DAILY_ORDER_BY = "(object_id, series, day_start, duration, commercial, device_id, quantity)"
 
 
-def daily_select(source: str) -> str:
-    """The rollup rows of whatever `source` (a table) holds: the view's query and the backfill's."""
+def daily_select(source: str, where: str = "1") -> str:
+    """The rollup rows of `source` (a table) where `where` holds: the view's, the backfill's, a read's."""
     keys = ", ".join(name for name, _type in DAILY_KEY_COLUMNS if name != "day_start")
     states = ", ".join(f"{expression} AS {name}" for name, _type, expression in DAILY_STATE_COLUMNS)
-    return f"SELECT {keys}, {DAY_EXPRESSION} AS day_start, {states} FROM {source} GROUP BY {keys}, day_start"
+    condition = "" if where == "1" else f" WHERE {where}"
+    return f"SELECT {keys}, {DAY_EXPRESSION} AS day_start, {states} FROM {source}{condition} GROUP BY {keys}, day_start"
 
 
 def _name(value: str, what: str) -> str:

@@ -2,8 +2,10 @@
 
 Rows are never updated in place. Writing a value for a key that already holds
 the same value changes nothing (DUPLICATE); a different value adds a revision
-(REVISED) that points at its source. Backends: SQL (SQLite, PostgreSQL), the embedded
-default, and ClickHouse at national scale (docs/decisions/0006-readings-at-scale.md).
+(REVISED) that points at its source. "The same value" is `repeats_stored()`: the
+same number and unit, unless a delivered value replaces an estimate. Backends: SQL
+(SQLite, PostgreSQL), the embedded default, and ClickHouse at national scale
+(docs/decisions/0006-readings-at-scale.md).
 """
 
 from __future__ import annotations
@@ -123,6 +125,23 @@ class Quality(StrEnum):
     DEVICE_FAULT = "device_fault"  # deviceStatus = no (FMT-05)
     DEVICE_UNKNOWN = "device_unknown"  # deviceStatus absent
     CORRECTED = "corrected"  # manual correction under an act (Rules §53)
+    # Substituted for a missing value by the head-end (profile, interpolation), AMI-16
+    ESTIMATED = "estimated"
+
+
+def repeats_stored(value: Decimal, unit: str, quality: str, row: ReadingRow) -> bool:
+    """Whether `row` repeats the newest stored revision (value, unit, quality): DUPLICATE, nothing written.
+
+    The same number in the same unit is a repeat whatever the quality, with one exception: a
+    delivered value (any quality but estimated) for a slot whose newest revision is an estimate
+    is a new revision even when the number matches, so the slot shows that it now holds what the
+    meter measured (AMI-16: substituted values stay visible as such, and stop being shown once
+    replaced). An estimate arriving for a delivered value of the same number is a repeat: it
+    must not relabel a measured value as estimated. Every backend decides with this rule.
+    """
+    if value != row.value or unit != row.unit:
+        return False
+    return not (quality == Quality.ESTIMATED and row.quality != Quality.ESTIMATED)
 
 
 @dataclass(frozen=True)

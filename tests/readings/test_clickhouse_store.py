@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 
 from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
-from egsu.readings.store import ReadingQuery, SeriesKey, UnrepresentableValueError, WriteOutcome, WriteSummary
+from egsu.readings.store import (
+    Quality,
+    ReadingQuery,
+    SeriesKey,
+    UnrepresentableValueError,
+    WriteOutcome,
+    WriteSummary,
+)
 from tests.readings import store_backends
 from tests.readings.factories import DAY, make_row
 
@@ -149,6 +156,27 @@ def test_a_replayed_batch_changes_nothing(any_store):
     assert any_store.write(rows) == [DUPLICATE] * 40
     assert any_store.count(EVERYTHING) == 40
     assert len(before[0]) == 40
+
+
+def test_a_measured_value_replaces_its_estimate_on_every_backend(any_store):
+    """AMI-16: same number, quality estimated → good is a new revision; good → estimated is not."""
+    estimated, good = Quality.ESTIMATED.value, Quality.GOOD.value
+    other = make_row("3", quantity="volume", unit="m3", quality=good)
+    assert any_store.write([make_row("5", quality=estimated), other]) == [NEW, NEW]
+    # the measured value of the estimate, and an estimate of the measured one, arrive
+    outcomes = any_store.write(
+        [
+            make_row("5", quality=good, source="m2"),
+            make_row("3", quantity="volume", unit="m3", quality=estimated),
+        ]
+    )
+    assert outcomes == [REVISED, DUPLICATE]
+    assert [(r.key.quantity, r.revision, r.quality) for r in any_store.latest(EVERYTHING)] == [
+        ("mass", 2, good),
+        ("volume", 1, good),
+    ]
+    assert [r.quality for r in any_store.history(MASS, "P1D", DAY)] == [estimated, good]
+    assert any_store.write([make_row("5", quality=good, source="m3")]) == [DUPLICATE]
 
 
 def test_write_many_streams_batches_and_counts_outcomes(any_store):

@@ -31,14 +31,14 @@ def loaded(clickhouse_any):
 def _spy_rollup(store: ClickHouseReadingsStore, monkeypatch) -> list[bool]:
     """Record whether each aggregate was answered from the rollup (True) or fell back to the rows."""
     used: list[bool] = []
-    original = store._daily_per_series
+    original = store._daily_aggregate_sql
 
     def spy(*args, **kwargs):
         answer = original(*args, **kwargs)
         used.append(answer is not None)
         return answer
 
-    monkeypatch.setattr(store, "_daily_per_series", spy)
+    monkeypatch.setattr(store, "_daily_aggregate_sql", spy)
     return used
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from egsu.readings.models import Reading
-from egsu.readings.store import ReadingQuery, SeriesKey, UnrepresentableValueError, WriteOutcome
+from egsu.readings.store import (
+    Quality,
+    ReadingQuery,
+    SeriesKey,
+    UnrepresentableValueError,
+    WriteOutcome,
+    repeats_stored,
+)
 from tests.readings.factories import DAY, make_row
 
 NEW, DUPLICATE, REVISED = WriteOutcome.NEW, WriteOutcome.DUPLICATE, WriteOutcome.REVISED
@@ -43,6 +51,88 @@ def test_rewriting_a_key(store, second, unit, expected):
     # then it is a duplicate (nothing written) or a new revision
     assert outcomes == [expected]
     assert Reading.objects.count() == (1 if expected is DUPLICATE else 2)
+
+
+GOOD, FAULT, UNKNOWN, ESTIMATED = (
+    Quality.GOOD.value,
+    Quality.DEVICE_FAULT.value,
+    Quality.DEVICE_UNKNOWN.value,
+    Quality.ESTIMATED.value,
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "value", "expected"),
+    [
+        pytest.param(ESTIMATED, GOOD, "80.46875", REVISED, id="measured-replaces-estimate"),
+        pytest.param(ESTIMATED, FAULT, "80.46875", REVISED, id="faulty-reading-replaces-estimate"),
+        pytest.param(ESTIMATED, ESTIMATED, "80.46875", DUPLICATE, id="same-estimate-again"),
+        pytest.param(ESTIMATED, ESTIMATED, "80.5", REVISED, id="other-estimate"),
+        pytest.param(GOOD, ESTIMATED, "80.46875", DUPLICATE, id="estimate-never-relabels-a-measured-value"),
+        pytest.param(GOOD, ESTIMATED, "80.5", REVISED, id="other-value-estimated"),
+        pytest.param(FAULT, GOOD, "80.46875", DUPLICATE, id="other-qualities-as-before"),
+        pytest.param(UNKNOWN, GOOD, "80.46875", DUPLICATE, id="device-status-as-before"),
+    ],
+)
+def test_quality_decides_only_when_an_estimate_is_replaced(store, first, second, value, expected):
+    """AMI-16: a substituted value stays visible as such until the measured value replaces it."""
+    # given a stored value of some quality
+    store.write([make_row("80.46875", quality=first)])
+    # when the same key arrives again from another source
+    outcomes = store.write([make_row(value, quality=second, source="msg-2")])
+    # then the outcome follows the shared rule, and the newest revision carries the new quality if written
+    assert outcomes == [expected]
+    assert repeats_stored(Decimal("80.46875"), "t", first, make_row(value, quality=second)) is (
+        expected is DUPLICATE
+    )
+    [latest] = store.latest(ReadingQuery(object_ids=["407001"]))
+    assert latest.quality == (first if expected is DUPLICATE else second)
+
+
+def test_a_replayed_batch_with_measured_values_replaces_its_estimates(store):
+    # given a head-end's batch of 15-minute values, every other one estimated (meter offline)
+    start = datetime(2025, 6, 1, 19, 0, tzinfo=UTC)
+    rows = [
+        make_row(
+            f"{i}.5",
+            object_id="TP-1",
+            device_id="7",
+            quantity="A+",
+            unit="kWh",
+            interval="PT15M",
+            period_start=start + timedelta(minutes=15 * i),
+            quality=ESTIMATED if i % 2 else GOOD,
+            source="ami:hes-a:b1",
+        )
+        for i in range(8)
+    ]
+    assert store.write(rows) == [NEW] * 8
+    # when the head-end sends the batch again with the same numbers, all measured now
+    measured = [replace(row, quality=GOOD, source="ami:hes-a:b2") for row in rows]
+    outcomes = store.write(measured)
+    # then exactly the four estimates become revision 2, good, and the measured ones are duplicates
+    assert outcomes == [DUPLICATE, REVISED] * 4
+    latest = list(store.latest(ReadingQuery(object_ids=["TP-1"])))
+    assert [(r.revision, r.quality) for r in latest] == [(1, GOOD), (2, GOOD)] * 4
+    assert store.totals(ReadingQuery(object_ids=["TP-1"])) == {"A+": Decimal(32)}  # counted once each
+    # and the estimate is kept in the history, with its source
+    key = SeriesKey("TP-1", "7", "A+")
+    assert [
+        (r.revision, r.quality, r.source) for r in store.history(key, "PT15M", start + timedelta(minutes=15))
+    ] == [
+        (1, ESTIMATED, "ami:hes-a:b1"),
+        (2, GOOD, "ami:hes-a:b2"),
+    ]
+    # and a third delivery of either batch changes nothing
+    assert store.write(measured) == [DUPLICATE] * 8
+    assert store.write(rows) == [DUPLICATE] * 8
+    assert Reading.objects.filter(object_id="TP-1").count() == 12
+
+
+def test_an_estimate_and_its_measured_value_in_one_batch_are_taken_in_order(store):
+    outcomes = store.write([make_row("5", quality=ESTIMATED), make_row("5", quality=GOOD, source="m2")])
+    assert outcomes == [NEW, REVISED]
+    assert [r.quality for r in store.history(MASS, "P1D", DAY)] == [ESTIMATED, GOOD]
 
 
 def test_revisions_keep_history_in_order_and_latest_is_the_newest(store):

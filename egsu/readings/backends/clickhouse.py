@@ -37,6 +37,7 @@ from egsu.clock import ASTANA, utcnow
 from egsu.readings.aggregation import aggregate_order
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
+    DAILY_STATE_NAMES,
     DAY_EXPRESSION,
     SERIES_HASH,
     ClusterLayout,
@@ -56,6 +57,7 @@ from egsu.readings.store import (
     WriteSummary,
     batched,
     check_row,
+    repeats_stored,
     tidy_value,
 )
 
@@ -337,12 +339,12 @@ class ClickHouseReadingsStore:
                 current = newest.get(key)
                 if current is None:
                     revision, outcome = 1, WriteOutcome.NEW
-                elif current[1] == row.value and current[2] == row.unit:
+                elif repeats_stored(current[1], current[2], current[3], row):
                     outcomes.append(WriteOutcome.DUPLICATE)
                     continue
                 else:
                     revision, outcome = current[0] + 1, WriteOutcome.REVISED
-                newest[key] = (revision, row.value, row.unit)  # later rows of this batch see it
+                newest[key] = (revision, row.value, row.unit, row.quality)  # later rows of this batch see it
                 outcomes.append(outcome)
                 inserts.append(
                     (
@@ -371,13 +373,13 @@ class ClickHouseReadingsStore:
     def _insert(self, rows: list[tuple]) -> None:
         self.connection.insert(self.table, COLUMN_NAMES, rows)
 
-    def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str]]:
-        """Newest (revision, value, unit) of each key that has one, in range queries by object chunk."""
+    def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str, str]]:
+        """Newest (revision, value, unit, quality) of each key that has one, in range queries by object chunk."""
         by_object: dict[str, list[ValueKey]] = defaultdict(list)
         for key in keys:
             by_object[key[0]].append(key)
         object_ids = sorted(by_object)
-        newest: dict[ValueKey, tuple[int, Decimal, str]] = {}
+        newest: dict[ValueKey, tuple[int, Decimal, str, str]] = {}
         for start in range(0, len(object_ids), self.lookup_chunk_size):
             chunk = object_ids[start : start + self.lookup_chunk_size]
             chunk_keys = [key for object_id in chunk for key in by_object[object_id]]
@@ -394,14 +396,14 @@ class ClickHouseReadingsStore:
             wanted = set(chunk_keys)
             found = self._query(
                 "SELECT object_id, device_id, quantity, duration, toUInt32(period_start), max(revision),"
-                " toString(argMax(value, revision)), argMax(unit, revision)"
+                " toString(argMax(value, revision)), argMax(unit, revision), argMax(quality, revision)"
                 f" FROM {self.table} WHERE {where}"
                 " GROUP BY object_id, device_id, quantity, duration, period_start"
             )
-            for object_id, device_id, quantity, interval, seconds, revision, value, unit in found:
+            for object_id, device_id, quantity, interval, seconds, revision, value, unit, quality in found:
                 key = (object_id, device_id, quantity, interval, int(seconds))
                 if key in wanted:
-                    newest[key] = (int(revision), Decimal(value), unit)
+                    newest[key] = (int(revision), Decimal(value), unit, quality)
         return newest
 
     # -- reading -------------------------------------------------------------------------------
@@ -449,7 +451,7 @@ class ClickHouseReadingsStore:
     def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
         """sum/min/max/count/first/last of the newest revisions per group and Astana-clock bucket.
 
-        Days and months over whole Astana days come from the daily rollup (see `_daily_per_series`);
+        Days and months over whole Astana days come from the daily rollup (`_daily_aggregate_sql`);
         everything else, and a range with too many revised days, is computed from the rows.
         """
         if bucket not in BUCKETS:
@@ -458,12 +460,13 @@ class ClickHouseReadingsStore:
             raise ValueError(f"unknown group {group!r}; known: {', '.join(GROUPS)}")
         columns = _GROUP_COLUMNS[group]
         sets = self._sets()
-        per_series = None
+        sql = None
         if bucket in _DAILY_BUCKETS and _whole_days(query):
-            per_series = self._daily_per_series(query, bucket, sets)
-        if per_series is None:
+            sql = self._daily_aggregate_sql(query, bucket, columns, sets)
+        if sql is None:
             per_series = _per_series_sql(self.table, self._newest_where(query, sets), _BUCKET_SQL[bucket])
-        rows = self._query(_combine_sql(per_series, columns), sets)
+            sql = _combine_sql(per_series, columns)
+        rows = self._query(sql, sets)
         result = []
         for row in rows:
             fields = dict(zip(columns, row, strict=False))
@@ -553,21 +556,26 @@ class ClickHouseReadingsStore:
             where += f" AND commercial = {int(query.commercial)}"
         return where
 
-    def _daily_per_series(self, query: ReadingQuery, bucket: Bucket, sets: ValueSets) -> str | None:
-        """Per-series summaries of whole Astana days and months, from the daily rollup.
+    def _daily_aggregate_sql(
+        self, query: ReadingQuery, bucket: Bucket, columns: tuple[str, ...], sets: ValueSets
+    ) -> str | None:
+        """The aggregate of whole Astana days or months, merged from the daily rollup's states.
 
-        The rollup holds every row ever inserted, superseded revisions included, so it is exact
-        for a (series, day) only while its top revision is 1. Those days come straight from it;
-        the few days with a revision are listed first and recomputed from the newest rows. The
-        commercial flag is a rollup key, so the filter applies per row as on the rows (a
-        revision that changes the flag makes its day a recomputed one). Returns None (read the
-        rows instead) when more than `revised_day_limit` days were revised.
+        The rollup holds every row ever inserted, superseded revisions included, so a (series,
+        day) is exact only while its top revision is 1. The days with a revision are listed
+        first (a filter on each rollup row's own state, no grouping), excluded from the rollup,
+        and their states recomputed from the newest rows in the same shape; one GROUP BY then
+        merges both. first/last carry their (time, object, device, quantity) ordering in the
+        state, so groups of many series merge directly. The commercial flag is a rollup key, so
+        its filter applies per value as on the rows (a revision that flips it makes its day a
+        recomputed one). Returns None (read the rows) when more than `revised_day_limit` days
+        in range were revised.
         """
         day = lambda moment: str(_bounded_seconds(moment))  # noqa: E731 - whole Astana days
         key_filter = " AND ".join(self._key_conditions(query, sets, time="day_start", bound=day)) or "1"
         revised = self._query(
-            f"SELECT series, day_start FROM {self.daily_table} WHERE {key_filter}"
-            " GROUP BY series, day_start HAVING maxMerge(s_revision) > 1",
+            f"SELECT DISTINCT series, day_start FROM {self.daily_table}"
+            f" WHERE {key_filter} AND finalizeAggregation(s_revision) > 1",
             sets,
         )
         if len(revised) > self.revised_day_limit:
@@ -575,43 +583,27 @@ class ClickHouseReadingsStore:
         clean = key_filter
         if query.commercial is not None:
             clean += f" AND commercial = {int(query.commercial)}"
-        revised_pairs = [(int(series), int(day_start)) for series, day_start in revised]
-        if revised_pairs:
-            clean += f" AND NOT ({sets.member('(series, day_start)', ('UInt64', 'UInt32'), revised_pairs)})"
-        parts = [
-            "SELECT series, any(object_id) AS d_object_id, any(device_id) AS d_device_id,"
-            " any(quantity) AS d_quantity, day_start, sumMerge(s_sum) AS d_sum, minMerge(s_min) AS d_min,"
-            " maxMerge(s_max) AS d_max, countMerge(s_count) AS d_count, minMerge(s_first_at) AS d_first_at,"
-            " argMinMerge(s_first) AS d_first, maxMerge(s_last_at) AS d_last_at, argMaxMerge(s_last) AS d_last"
-            f" FROM {self.daily_table} WHERE {clean} GROUP BY series, day_start"
-        ]
-        if revised_pairs:
-            narrowed = sets.member(f"(series, {DAY_EXPRESSION})", ("UInt64", "UInt32"), revised_pairs)
-            where = self._newest_where(query, sets, narrowed=narrowed)
-            parts.append(
-                "SELECT series, any(object_id) AS d_object_id, any(device_id) AS d_device_id,"
-                f" any(quantity) AS d_quantity, {DAY_EXPRESSION} AS day_start, sum(value) AS d_sum,"
-                " min(value) AS d_min, max(value) AS d_max, count() AS d_count, min(period_start) AS d_first_at,"
-                " argMin(value, period_start) AS d_first, max(period_start) AS d_last_at,"
-                " argMax(value, period_start) AS d_last"
-                f" FROM {self.table} WHERE {where} GROUP BY series, day_start"
-            )
-        days = " UNION ALL ".join(parts)
-        carried = "series, d_object_id AS series_object_id, d_device_id AS series_device_id, d_quantity AS series_quantity"
-        if bucket == "P1D":  # one row per series and day already: rename only
-            return (
-                f"SELECT {carried}, day_start AS bucket, d_sum AS part_sum, d_min AS part_min, d_max AS part_max,"
-                " d_count AS part_count, d_first_at AS first_at, d_first AS first_value, d_last_at AS last_at,"
-                f" d_last AS last_value FROM ({days})"
-            )
-        month = _BUCKET_SQL[bucket].replace("period_start", "toDateTime(day_start, 'UTC')")
+        pairs = [(int(series), int(day_start)) for series, day_start in revised]
+        if pairs:
+            clean += f" AND NOT ({sets.member('(series, day_start)', ('UInt64', 'UInt32'), pairs)})"
+        kept = ", ".join(("object_id", "device_id", "quantity", "day_start", *DAILY_STATE_NAMES))
+        parts = [f"SELECT {kept} FROM {self.daily_table} WHERE {clean}"]
+        if pairs:
+            narrowed = sets.member(f"(series, {DAY_EXPRESSION})", ("UInt64", "UInt32"), pairs)
+            recomputed = daily_select(self.table, self._newest_where(query, sets, narrowed=narrowed))
+            parts.append(f"SELECT {kept} FROM ({recomputed})")
+        source = parts[0] if len(parts) == 1 else f"SELECT * FROM ({' UNION ALL '.join(parts)})"
+        bucket_sql = (
+            "day_start"
+            if bucket == "P1D"
+            else _BUCKET_SQL[bucket].replace("period_start", "toDateTime(day_start, 'UTC')")
+        )
+        keys = ", ".join([*columns, "bucket"])
+        selected = "".join(f"{column}, " for column in columns)
         return (
-            "SELECT series, any(d_object_id) AS series_object_id, any(d_device_id) AS series_device_id,"
-            f" any(d_quantity) AS series_quantity, {month} AS bucket, sum(d_sum) AS part_sum,"
-            " min(d_min) AS part_min, max(d_max) AS part_max, sum(d_count) AS part_count,"
-            " min(d_first_at) AS first_at, argMin(d_first, d_first_at) AS first_value,"
-            " max(d_last_at) AS last_at, argMax(d_last, d_last_at) AS last_value"
-            f" FROM ({days}) GROUP BY series, bucket"
+            f"SELECT {selected}{bucket_sql} AS bucket, toString(sumMerge(s_sum)), toString(minMerge(s_min)),"
+            " toString(maxMerge(s_max)), countMerge(s_count), toString(argMinMerge(s_first)),"
+            f" toString(argMaxMerge(s_last)) FROM ({source}) GROUP BY {keys} ORDER BY {keys}"
         )
 
     def _query(self, sql: str, sets: ValueSets | None = None) -> list[tuple]:

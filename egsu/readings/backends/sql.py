@@ -38,6 +38,7 @@ from egsu.readings.store import (
     WriteSummary,
     batched,
     check_row,
+    repeats_stored,
     tidy_value,
 )
 
@@ -113,12 +114,13 @@ class SqlReadingsStore:
             current = newest.get(key)
             if current is None:
                 revision, outcome = 1, WriteOutcome.NEW
-            elif current[1] == row.value and current[2] == row.unit:
+            elif repeats_stored(current[1], current[2], current[3], row):
                 outcomes.append(WriteOutcome.DUPLICATE)
                 continue
             else:
                 revision, outcome = current[0] + 1, WriteOutcome.REVISED
-            newest[key] = (revision, row.value, row.unit)  # a later row of the same batch sees this one
+            # a later row of the same batch sees this one
+            newest[key] = (revision, row.value, row.unit, row.quality)
             outcomes.append(outcome)
             inserts.append(
                 (*key, revision, row.value, row.unit, row.quality, row.commercial, row.source, recorded_at)
@@ -173,8 +175,8 @@ class SqlReadingsStore:
                     params[start : start + self.insert_batch_size],
                 )
 
-    def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str]]:
-        """Newest (revision, value, unit) of each key that has one, in a few index range queries.
+    def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str, str]]:
+        """Newest (revision, value, unit, quality) of each key that has one, in a few index range queries.
 
         One query per chunk of (object, device) series pairs, restricted to those exact pairs
         with a row-value IN list: the unique index is then probed once per pair and period range,
@@ -188,7 +190,7 @@ class SqlReadingsStore:
         pairs = sorted(by_pair)
         connection = connections[self.using]
         columns = f"({connection.ops.quote_name('object_id')}, {connection.ops.quote_name('device_id')})"
-        newest: dict[ValueKey, tuple[int, Decimal, str]] = {}
+        newest: dict[ValueKey, tuple[int, Decimal, str, str]] = {}
         for start in range(0, len(pairs), self.lookup_chunk_size):
             chunk = pairs[start : start + self.lookup_chunk_size]
             chunk_keys = [key for pair in chunk for key in by_pair[pair]]
@@ -215,13 +217,14 @@ class SqlReadingsStore:
                     "revision",
                     "value",
                     "unit",
+                    "quality",
                 )
             )
             wanted = set(chunk_keys)
-            for object_id, device_id, quantity, interval, period_start, revision, value, unit in candidates:
+            for object_id, device_id, quantity, interval, period_start, *stored in candidates:
                 key = (object_id, device_id, quantity, interval, period_start.astimezone(UTC))
-                if key in wanted and (key not in newest or newest[key][0] < revision):
-                    newest[key] = (revision, value, unit)
+                if key in wanted and (key not in newest or newest[key][0] < stored[0]):
+                    newest[key] = tuple(stored)  # (revision, value, unit, quality)
         return newest
 
     # -- reading -------------------------------------------------------------------------------
