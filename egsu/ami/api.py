@@ -54,7 +54,11 @@ _BODY = {
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/BatchDocument"}},
             "text/csv": {
-                "schema": {"type": "string", "description": "header kind,meter,channel,time,value,quality"}
+                "schema": {
+                    "type": "string",
+                    "description": "header kind,meter,channel,time,value,quality; quality (interval and "
+                    f"register lines) is empty for good, or one of {', '.join(wire.QUALITIES)}",
+                }
             },
         },
     },

@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(seconds=60)  # a head-end's clock may run this far ahead of ours
 _LOOKUP_CHUNK = 500
 _STEP = {"PT10M": 10, "PT15M": 15, "PT1H": 60}
+# The wire's quality (egsu.ami.wire.QUALITIES) → the stored flag; an estimate stays one (AMI-16).
+_QUALITY = {
+    "good": Quality.GOOD.value,
+    "device_fault": Quality.DEVICE_FAULT.value,
+    "estimated": Quality.ESTIMATED.value,
+}
+# Values a derived quantity may be computed from: measured or estimated, never a faulty one.
+_USABLE = frozenset({Quality.GOOD.value, Quality.ESTIMATED.value})
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,7 @@ class _Work:
         return meter
 
     def _intervals(self) -> None:
-        gas_parts: dict[tuple[int, datetime], dict[str, Decimal]] = defaultdict(dict)
+        gas_parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]] = defaultdict(dict)
         periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
         for item in self.batch.intervals:
             meter = self._meter("intervals", item.index, item.meter, item.channel)
@@ -209,7 +217,7 @@ class _Work:
             if problem:
                 self.refuse("intervals", item.index, item.meter, item.channel, *problem)
                 continue
-            quality = Quality.GOOD.value if item.quality == "good" else Quality.DEVICE_FAULT.value
+            quality = _QUALITY[item.quality]
             self._row(
                 meter,
                 item.channel,
@@ -220,12 +228,18 @@ class _Work:
                 quality,
                 ("intervals", item.index),
             )
-            if meter.energy == catalog.Energy.GAS and item.quality == "good":
-                gas_parts[(meter.id, item.start)][item.channel] = item.value
+            if meter.energy == catalog.Energy.GAS and quality in _USABLE:
+                gas_parts[(meter.id, item.start)][item.channel] = (item.value, quality)
         self._derive_standard_volumes(gas_parts)
 
-    def _derive_standard_volumes(self, parts: dict[tuple[int, datetime], dict[str, Decimal]]) -> None:
-        """Vstd from Vop, Pabs and Tgas of the same meter and period, unless the corrector sent it (AMI-45)."""
+    def _derive_standard_volumes(
+        self, parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]]
+    ) -> None:
+        """Vstd from Vop, Pabs and Tgas of the same meter and period, unless the corrector sent it (AMI-45).
+
+        An estimated input still gives a Vstd (the head-end's substitute for the operating volume
+        is the best there is for that period), and that Vstd is stored as estimated too (AMI-16).
+        """
         by_id = {m.id: m for m in self.meters.values()}
         for (meter_id, start), values in parts.items():
             if "Vstd" in values or not {"Vop", "Pabs", "Tgas"} <= values.keys():
@@ -234,16 +248,17 @@ class _Work:
             if channel is None:
                 continue
             meter = by_id[meter_id]
+            (v_op, q_v), (p_abs, q_p), (t_gas, q_t) = values["Vop"], values["Pabs"], values["Tgas"]
+            estimated = Quality.ESTIMATED.value in (q_v, q_p, q_t)
+            quality = Quality.ESTIMATED.value if estimated else Quality.GOOD.value
             try:
-                volume = gas.standard_volume(values["Vop"], values["Pabs"], values["Tgas"], meter.composition)
+                volume = gas.standard_volume(v_op, p_abs, t_gas, meter.composition)
             except (ValueError, RuntimeError) as exc:
                 log.warning("no Vstd for meter %s at %s: %s", meter_id, start, exc)
                 continue
             if not value_fits(volume):
                 continue
-            self._row(
-                meter, "Vstd", channel[1], start, volume, channel[0], Quality.GOOD.value, ("derived", -1)
-            )
+            self._row(meter, "Vstd", channel[1], start, volume, channel[0], quality, ("derived", -1))
             self.derived += 1
 
     def _row(
@@ -335,7 +350,7 @@ class _Work:
                 item.at,
                 item.value,
                 channel[0],
-                Quality.GOOD.value,
+                _QUALITY[item.quality],
                 ("registers", item.index),
             )
 

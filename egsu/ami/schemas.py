@@ -17,6 +17,12 @@ from egsu.ami.events import MeterEventCode
 
 ChannelCode = Literal[tuple(QUANTITIES)]  # type: ignore[valid-type]
 EventName = Literal[tuple(code.name for code in MeterEventCode)]  # type: ignore[valid-type]
+# egsu.ami.wire.QUALITIES; estimated = substituted by the head-end for a missing value (AMI-16)
+QualityCode = Literal["good", "device_fault", "estimated"]
+_QUALITY = (
+    "good: measured; device_fault: the meter reported a fault; estimated: the head-end substituted "
+    "the value for a missing one (profile, interpolation) and says so (AMI-16)."
+)
 
 
 class _Strict(BaseModel):
@@ -28,7 +34,7 @@ class IntervalItem(_Strict):
     channel: ChannelCode
     start: datetime = Field(description="Period start with offset; aligned on the Astana clock.")
     value: Decimal | str
-    quality: Literal["good", "device_fault"] = "good"
+    quality: QualityCode = Field("good", description=_QUALITY)
 
 
 class RegisterItem(_Strict):
@@ -36,6 +42,7 @@ class RegisterItem(_Strict):
     channel: ChannelCode
     at: datetime = Field(description="00:00 Astana time: the daily (or monthly) snapshot (MTR-04).")
     value: Decimal | str
+    quality: QualityCode = Field("good", description=_QUALITY)
 
 
 class EventItem(_Strict):

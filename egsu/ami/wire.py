@@ -21,7 +21,8 @@ from egsu.ami.events import MeterEventCode, event_code
 FORMAT = "ami/1"
 MAX_ITEMS = 200_000  # per batch: about a quarter hour of 50,000 four-channel meters
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-QUALITIES = ("good", "device_fault")  # egsu.readings.store.Quality values a head-end may send
+# egsu.readings.store.Quality values a head-end may send; estimated: substituted for a missing value (AMI-16)
+QUALITIES = ("good", "device_fault", "estimated")
 RELAY_STATES = ("on", "off")
 VALVE_STATES = ("open", "closed")
 CSV_COLUMNS = ("kind", "meter", "channel", "time", "value", "quality")
@@ -76,6 +77,7 @@ class RegisterReading:
     channel: str
     at: datetime  # UTC; an Astana midnight (daily snapshot, MTR-04)
     value: Decimal
+    quality: str = "good"
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def parse_csv(body: bytes, batch_id: str | None) -> Batch:
                     "at": cells.get("time"),
                     "value": cells.get("value"),
                 }
+                | ({"quality": cells["quality"]} if cells.get("quality") else {})
             )
         elif kind == "event":
             item = {"meter": cells.get("meter"), "code": cells.get("channel"), "at": cells.get("time")}
@@ -273,10 +276,15 @@ def _decimal(raw: object, name: str) -> Decimal:
     return value
 
 
-def _interval(index: int, raw: dict) -> IntervalValue:
+def _quality(raw: dict) -> str:
     quality = raw.get("quality", "good")
-    if quality not in QUALITIES:
+    if not isinstance(quality, str) or quality not in QUALITIES:
         raise _ItemError("bad-quality", f"quality must be one of {', '.join(QUALITIES)}")
+    return quality
+
+
+def _interval(index: int, raw: dict) -> IntervalValue:
+    quality = _quality(raw)
     return IntervalValue(
         index,
         _text(raw, "meter"),
@@ -288,12 +296,14 @@ def _interval(index: int, raw: dict) -> IntervalValue:
 
 
 def _register(index: int, raw: dict) -> RegisterReading:
+    quality = _quality(raw)
     return RegisterReading(
         index,
         _text(raw, "meter"),
         _text(raw, "channel"),
         _time(raw, "at"),
         _decimal(raw.get("value"), "value"),
+        quality,
     )
 
 
@@ -357,7 +367,18 @@ def _digest(batch: Batch, sections: dict[str, list]) -> str:
         "intervals": [
             [i.meter, i.channel, i.start.isoformat(), _num(i.value), i.quality] for i in batch.intervals
         ],
-        "registers": [[r.meter, r.channel, r.at.isoformat(), _num(r.value)] for r in batch.registers],
+        # A register's quality joins its digest only when not good, so that batches sent before
+        # registers carried a quality keep their digest (their replays stay replays, not 409s).
+        "registers": [
+            [
+                r.meter,
+                r.channel,
+                r.at.isoformat(),
+                _num(r.value),
+                *([r.quality] if r.quality != "good" else []),
+            ]
+            for r in batch.registers
+        ],
         "events": [
             [
                 e.meter,

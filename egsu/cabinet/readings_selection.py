@@ -224,6 +224,11 @@ class TableRow:
         """Rules §53: a value replaced under a commission act is shown as corrected."""
         return self.quality == Quality.CORRECTED
 
+    @property
+    def estimated(self) -> bool:
+        """AMI-16: a value the head-end substituted for a missing one is shown as estimated."""
+        return self.quality == Quality.ESTIMATED
+
 
 _ROW_FIELDS = (
     "period_start", "object_id", "device_id", "quantity", "value", "unit", "quality", "revision", "commercial",
@@ -254,7 +259,7 @@ def summarize(scope: Scope, selection: Selection) -> tuple[Summary, list[Quantit
 
 
 def _stat_rows(rows: QuerySet):
-    for quantity, unit, start, value in rows.values_list(
-        "quantity", "unit", "period_start", "value"
+    for quantity, unit, start, value, quality in rows.values_list(
+        "quantity", "unit", "period_start", "value", "quality"
     ).iterator(chunk_size=2000):
-        yield quantity, unit, start, tidy_value(value)
+        yield quantity, unit, start, tidy_value(value), quality

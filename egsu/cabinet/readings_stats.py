@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from egsu.readings.store import Quality
+
 PERCENT_PLACES = Decimal("0.01")
 
 
@@ -37,38 +39,44 @@ class QuantityStats:
     change_percent: Decimal | None  # first vs last point of the trend
     previous_total: Decimal | None  # the period of equal length just before, None when empty
     previous_change_percent: Decimal | None  # total vs previous_total
+    estimated: int = 0  # how many of the `count` values were substituted by a head-end (AMI-16)
 
 
 @dataclass
 class _Accumulator:
     count: int = 0
+    estimated: int = 0
     total: Decimal = Decimal(0)
     maximum: Decimal | None = None
     minimum: Decimal | None = None
 
-    def add(self, value: Decimal) -> None:
+    def add(self, value: Decimal, quality: str) -> None:
         self.count += 1
+        self.estimated += quality == Quality.ESTIMATED
         self.total += value
         self.maximum = value if self.maximum is None else max(self.maximum, value)
         self.minimum = value if self.minimum is None else min(self.minimum, value)
 
 
 class Summary:
-    """Statistics and trends built in one pass over (quantity, unit, period_start, value) rows."""
+    """Statistics and trends built in one pass over (quantity, unit, period_start, value[, quality]) rows."""
 
     def __init__(self) -> None:
         self._stats: dict[tuple[str, str], _Accumulator] = {}
         self._trends: dict[tuple[str, str], dict[datetime, Decimal]] = {}
 
-    def add(self, quantity: str, unit: str, period_start: datetime, value: Decimal) -> None:
+    def add(
+        self, quantity: str, unit: str, period_start: datetime, value: Decimal, quality: str = Quality.GOOD
+    ) -> None:
         key = (quantity, unit)
-        self._stats.setdefault(key, _Accumulator()).add(value)
+        self._stats.setdefault(key, _Accumulator()).add(value, quality)
         trend = self._trends.setdefault(key, {})
         trend[period_start] = trend.get(period_start, Decimal(0)) + value
 
-    def extend(self, rows: Iterable[tuple[str, str, datetime, Decimal]]) -> Summary:
-        for quantity, unit, period_start, value in rows:
-            self.add(quantity, unit, period_start, value)
+    def extend(self, rows: Iterable[tuple]) -> Summary:
+        """Add (quantity, unit, period_start, value) rows, each optionally with its quality last."""
+        for row in rows:
+            self.add(*row)
         return self
 
     def trends(self) -> dict[tuple[str, str], list[tuple[datetime, Decimal]]]:
@@ -98,6 +106,7 @@ class Summary:
                     change_percent=percent_change(first, last),
                     previous_total=previous,
                     previous_change_percent=percent_change(previous, acc.total),
+                    estimated=acc.estimated,
                 )
             )
         return result

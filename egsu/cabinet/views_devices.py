@@ -31,6 +31,7 @@ from egsu.cabinet.device_list import (
 from egsu.cabinet.readings_selection import selection_from
 from egsu.cabinet.views_readings import query_without_page, readings_context
 from egsu.clock import astana_date, astana_midnight, to_astana, utcnow
+from egsu.readings.store import Quality
 
 
 def _energy_links(scope, current: str) -> list[dict]:
@@ -183,6 +184,7 @@ def meter_detail(request, pk: int):
         chart["x"].append(to_astana(start_at).strftime("%Y-%m-%d %H:%M"))
         chart["y"].append(float(value))
     page = Paginator(values, METER_PAGE_ROWS).get_page(request.GET.get("page"))
+    estimated = sum(1 for *_, quality, _revision in values if quality == Quality.ESTIMATED)  # AMI-16
     return render(
         request,
         "cabinet/devices/meter.html",
@@ -196,6 +198,7 @@ def meter_detail(request, pk: int):
             "charts": list(charts.values()),
             "page": page,
             "rows": page.object_list,
+            "estimated": estimated,
             "query": query_without_page(request),
         },
     )

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +24,7 @@ from egsu.access.scope import Scope
 from egsu.cabinet.readings_selection import INTERVALS, Selection, latest_readings
 from egsu.clock import ASTANA, astana_date, utcnow
 from egsu.isun.tables import QUANTITIES
-from egsu.readings.store import tidy_value
+from egsu.readings.store import Quality, tidy_value
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
@@ -59,6 +59,7 @@ class TotalRow:
     unit: str
     total: Decimal
     values: int
+    estimated: int = 0  # of `values`, how many a head-end substituted (AMI-16)
 
 
 def daily_totals(
@@ -78,7 +79,9 @@ def daily_totals(
             product_name=Subquery(device.values("product_type__name")[:1]),
         )
         .values("day", "product_id", "product_name", "quantity", "unit")
-        .annotate(total=Sum("value"), n=Count("id"))
+        .annotate(
+            total=Sum("value"), n=Count("id"), estimated=Count("id", filter=Q(quality=Quality.ESTIMATED))
+        )
     )
     rows = [
         TotalRow(
@@ -88,6 +91,7 @@ def daily_totals(
             unit=g["unit"],
             total=tidy_value(Decimal(g["total"])),
             values=g["n"],
+            estimated=g["estimated"],
         )
         for g in grouped
     ]

@@ -61,7 +61,7 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
 
     def cells() -> Iterator[tuple]:
         for row in table_rows(rows):
-            quality = _("corrected") if row.corrected else row.quality
+            quality = _("corrected") if row.corrected else _("estimated") if row.estimated else row.quality
             yield (row.period_start, row.object_id, row.device_id, row.quantity, row.value, row.unit,
                    quality, row.revision)  # fmt: skip
 
@@ -90,6 +90,7 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
             Column(_("Change, first to last, %"), numeric=True),
             Column(_("Previous period total"), numeric=True, width=1.2),
             Column(_("Change vs previous period, %"), numeric=True),
+            Column(_("Estimated values"), numeric=True, width=0.7),  # AMI-16: substituted by a head-end
         ],
         totals=[
             (
@@ -102,6 +103,7 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
                 s.change_percent,
                 s.previous_total,
                 s.previous_change_percent,
+                s.estimated,
             )
             for s in stats
         ],  # fmt: skip

@@ -274,3 +274,131 @@ def test_ten_minute_gas_values_are_stored(world):
         intake._interval_problem("PT10M", DAY + timedelta(minutes=5), DAY + timedelta(days=1))[0]
         != "interval-not-stored"
     )
+
+
+# -- estimated values (AMI-16: substitution of missing results stays visible) -------------------
+
+
+@pytest.mark.django_db
+def test_estimated_values_are_stored_as_estimated_and_replaced_by_the_measured_ones(world):
+    # given a quarter hour the head-end substituted (meter offline), and a register it estimated
+    meter = world.meters[0]
+    interval = {"meter": meter.serial_number, "channel": "A+", "start": DAY.isoformat(), "value": "1.5"}
+    register = {"meter": meter.serial_number, "channel": "A+", "at": DAY.isoformat(), "value": "100"}
+    answer = send(
+        world,
+        document(
+            "est-1",
+            intervals=[interval | {"quality": "estimated"}],
+            registers=[register | {"quality": "estimated"}],
+        ),
+    )
+    # then both are stored, flagged estimated
+    assert (answer.body["status"], answer.body["values"]["new"]) == ("stored", 2)
+    latest = {r.key.quantity: r for r in get_store().latest(ReadingQuery())}
+    assert {q: r.quality for q, r in latest.items()} == {"A+": "estimated", "reg:A+": "estimated"}
+    # when the measured values arrive in a new batch, with the same numbers
+    answer = send(world, document("est-2", intervals=[interval], registers=[register]))
+    # then each becomes a new revision, good, and the estimate stays in the history
+    assert answer.body["values"] == {"new": 0, "duplicate": 0, "revised": 2}
+    latest = {r.key.quantity: r for r in get_store().latest(ReadingQuery())}
+    assert {q: (r.revision, r.quality, r.source) for q, r in latest.items()} == {
+        "A+": (2, "good", "ami:hes-a:est-2"),
+        "reg:A+": (2, "good", "ami:hes-a:est-2"),
+    }
+    history = get_store().history(latest["A+"].key, "PT15M", DAY)
+    assert [(r.quality, r.value) for r in history] == [
+        ("estimated", Decimal("1.5")),
+        ("good", Decimal("1.5")),
+    ]
+    # and an estimate re-sent later for the measured slot changes nothing
+    answer = send(world, document("est-3", intervals=[interval | {"quality": "estimated"}]))
+    assert answer.body["values"] == {"new": 0, "duplicate": 1, "revised": 0}
+
+
+@pytest.mark.django_db
+def test_device_fault_is_kept_and_unknown_qualities_are_refused(world):
+    meter = world.meters[0]
+    item = {"meter": meter.serial_number, "channel": "A+", "start": DAY.isoformat(), "value": "1"}
+    answer = send(
+        world,
+        document(
+            "q1",
+            intervals=[
+                item | {"quality": "device_fault"},
+                item | {"channel": "A-", "quality": "substituted"},
+            ],
+        ),
+    )
+    assert [(r["index"], r["code"]) for r in answer.body["refused"]] == [(1, "bad-quality")]
+    [row] = list(get_store().latest(ReadingQuery()))
+    assert (row.key.quantity, row.quality) == ("A+", "device_fault")
+
+
+def _gas_meter(world) -> Meter:
+    gdp = MeteringObject.objects.create(
+        code="GDP-1", kind="gas_distribution_point", name="GRP 1", region="Astana",
+        gas_composition={"methane": 0.97, "ethane": 0.02, "nitrogen": 0.01},
+    )  # fmt: skip
+    [meter] = services.register_meters(
+        [
+            Meter(
+                subject=world.subject, metering_object=gdp, energy="gas", meter_type="GAS-I", model="G",
+                serial_number="G1", gas_band="medium",
+            )
+        ],
+        ["Vop", "Pabs", "Tgas", "Vstd"],
+    )  # fmt: skip
+    return meter
+
+
+@pytest.mark.parametrize(
+    ("estimated", "expected"),
+    [
+        pytest.param("Vop", "estimated", id="estimated-operating-volume"),
+        pytest.param("Tgas", "estimated", id="estimated-temperature"),
+        pytest.param(None, "good", id="all-measured"),
+    ],
+)
+@pytest.mark.django_db
+def test_an_estimated_gas_input_gives_an_estimated_standard_volume(world, estimated, expected):
+    """AMI-45 with AMI-16: Vstd is computed from an estimate too, and says it is one."""
+    from egsu.ami.gas import standard_volume
+
+    meter = _gas_meter(world)
+    start = DAY.isoformat()
+    items = [
+        {"meter": "G1", "channel": "Vop", "start": start, "value": "100"},
+        {"meter": "G1", "channel": "Pabs", "start": start, "value": "601.325"},
+        {"meter": "G1", "channel": "Tgas", "start": start, "value": "5"},
+    ]
+    items = [i | {"quality": "estimated"} if i["channel"] == estimated else i for i in items]
+    answer = send(world, document("g-est", intervals=items))
+    assert answer.body["derived"] == {"Vstd": 1}
+    rows = {r.key.quantity: r for r in get_store().latest(ReadingQuery(device_ids=[str(meter.pk)]))}
+    composition = meter.metering_object.gas_composition
+    assert rows["Vstd"].value == standard_volume(Decimal(100), Decimal("601.325"), Decimal(5), composition)
+    assert rows["Vstd"].quality == expected
+    assert rows["Vop"].quality == ("estimated" if estimated == "Vop" else "good")
+
+
+@pytest.mark.django_db
+def test_a_faulty_gas_input_gives_no_standard_volume_and_a_sent_one_is_kept(world):
+    meter = _gas_meter(world)
+    start = DAY.isoformat()
+    items = [
+        {"meter": "G1", "channel": "Vop", "start": start, "value": "100", "quality": "device_fault"},
+        {"meter": "G1", "channel": "Pabs", "start": start, "value": "601.325"},
+        {"meter": "G1", "channel": "Tgas", "start": start, "value": "5"},
+    ]
+    assert send(world, document("g-fault", intervals=items)).body["derived"] == {"Vstd": 0}
+    # the corrector's own estimated Vstd is stored as sent, and nothing is computed over it
+    hour = (DAY + timedelta(hours=1)).isoformat()
+    items = [dict(i, start=hour, quality="good") for i in items] + [
+        {"meter": "G1", "channel": "Vstd", "start": hour, "value": "630", "quality": "estimated"}
+    ]
+    assert send(world, document("g-sent", intervals=items)).body["derived"] == {"Vstd": 0}
+    [vstd] = list(
+        get_store().latest(ReadingQuery(device_ids=[str(meter.pk)], quantities=["Vstd"], start=DAY))
+    )
+    assert (vstd.value, vstd.quality) == (Decimal(630), "estimated")

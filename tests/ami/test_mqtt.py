@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from decimal import Decimal
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -13,7 +14,7 @@ from egsu.ami.models import AmiBatch
 from egsu.ami.mqtt import AmiConsumer, BrokerSettings, acks_topic, batches_topic, wait_until
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, StoreUnavailableError
-from tests.ami.conftest import document, expected_totals, make_world, quarter_values
+from tests.ami.conftest import DAY, document, expected_totals, make_world, quarter_values
 
 
 class HeadEnd:
@@ -187,3 +188,29 @@ def test_mqtt_into_the_clickhouse_backend_gives_the_same_totals(broker, clickhou
     # then ClickHouse holds exactly what was sent, with the totals the SQL backend gives in the test above
     assert clickhouse.count(ReadingQuery()) == 32_000
     assert clickhouse.totals(ReadingQuery()) == expected_totals(world.meters)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_estimated_values_over_mqtt_are_stored_as_estimated_then_replaced(broker):
+    # given a head-end that first substitutes a quarter hour, then sends the measured value
+    world = make_world(1)
+    item = {"meter": world.meters[0].serial_number, "channel": "A+", "start": DAY.isoformat(), "value": "2.5"}
+    consumer = _consumer(broker)
+    head_end = HeadEnd(broker.port, "hes-a")
+    try:
+        head_end.publish([document("mq-est", intervals=[item | {"quality": "estimated"}])])
+        assert wait_until(lambda: len(head_end.answers) == 1, 20)
+        [estimate] = list(get_store().latest(ReadingQuery()))
+        head_end.publish([document("mq-good", intervals=[item])])
+        assert wait_until(lambda: len(head_end.answers) == 2, 20)
+    finally:
+        head_end.close()
+        consumer.stop()
+    # then the answers say new, then revised, and the store shows the estimate replaced (AMI-16)
+    assert [a["values"] for a in head_end.answers] == [
+        {"new": 1, "duplicate": 0, "revised": 0},
+        {"new": 0, "duplicate": 0, "revised": 1},
+    ]
+    assert (estimate.quality, estimate.revision) == ("estimated", 1)
+    [measured] = list(get_store().latest(ReadingQuery()))
+    assert (measured.quality, measured.revision, measured.value) == ("good", 2, Decimal("2.5"))

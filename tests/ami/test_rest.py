@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -185,3 +186,57 @@ def test_openapi_describes_the_batch_endpoint(client):
     assert set(operation["responses"]) >= {"200", "400", "409", "503"}
     assert "IntervalItem" in schema["components"]["schemas"]
     assert schema["info"]["version"] == "ami/1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_estimated_values_over_json_and_csv_are_stored_as_estimated(live_server):
+    """AMI-16: a head-end's substituted values arrive flagged, and a measured value replaces its estimate."""
+    world = make_world(2)
+    first, second = (m.serial_number for m in world.meters)
+    quarter = DAY.isoformat()
+    # given a JSON batch with an estimated interval value and an estimated register reading
+    body = document(
+        "est-json",
+        intervals=[
+            {"meter": first, "channel": "A+", "start": quarter, "value": "0.75", "quality": "estimated"},
+            {"meter": first, "channel": "A-", "start": quarter, "value": "0"},
+        ],
+        registers=[
+            {"meter": first, "channel": "A+", "at": quarter, "value": "1200.5", "quality": "estimated"}
+        ],
+    )
+    response = post(live_server, world.token, json.dumps(body).encode())
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["values"]["new"]) == ("stored", 3)
+    # and a CSV batch with the other meter's estimate, plus the first meter's measured value
+    csv_body = (
+        "kind,meter,channel,time,value,quality\n"
+        f"interval,{second},A+,{quarter},0.5,estimated\n"
+        f"register,{second},A+,{quarter},99,estimated\n"
+        f"interval,{first},A+,{quarter},0.75,good\n"
+    ).encode()
+    response = post(live_server, world.token, csv_body, "text/csv", batchId="est-csv")
+    assert response.status_code == 200, response.text
+    assert response.json()["values"] == {"new": 2, "duplicate": 0, "revised": 1}
+    # then the store holds each value with the quality it arrived with, the estimate replaced
+    stored = {
+        (r.key.device_id, r.key.quantity): (r.value, r.quality, r.revision)
+        for r in get_store().latest(ReadingQuery())
+    }
+    one, two = (str(m.pk) for m in world.meters)
+    assert stored == {
+        (one, "A+"): (Decimal("0.75"), "good", 2),
+        (one, "A-"): (Decimal(0), "good", 1),
+        (one, "reg:A+"): (Decimal("1200.5"), "estimated", 1),
+        (two, "A+"): (Decimal("0.5"), "estimated", 1),
+        (two, "reg:A+"): (Decimal(99), "estimated", 1),
+    }
+    # and an unknown quality is refused per item, over HTTP too
+    response = post(
+        live_server,
+        world.token,
+        b"kind,meter,channel,time,value,quality\n" + f"interval,{second},A-,{quarter},1,guessed\n".encode(),
+        "text/csv",
+        batchId="est-bad",
+    )
+    assert response.json()["refused"][0]["code"] == "bad-quality"

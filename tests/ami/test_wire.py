@@ -65,6 +65,79 @@ def test_csv_and_json_of_the_same_values_have_the_same_digest():
     assert wire.parse_json(json.dumps(JSON_DOC).encode()).digest != from_json.digest
 
 
+def test_documents_without_estimates_keep_the_digests_they_had():
+    # a batch stored before quality "estimated" existed must stay a replay, not become a 409
+    assert (
+        wire.parse_json(json.dumps(JSON_DOC).encode()).digest
+        == "d5c737636b8b4a9676a5b55e6d5c861aa7e945d4806e6dd346b10de7b73043cf"
+    )
+
+
+ESTIMATED_JSON = {
+    "format": "ami/1",
+    "batchId": "hes-a:est-1",
+    "intervals": [
+        {"meter": "E1", "channel": "A+", "start": "2025-06-02T10:00:00+05:00", "value": "0.25"},
+        {
+            "meter": "E1",
+            "channel": "A+",
+            "start": "2025-06-02T10:15:00+05:00",
+            "value": "0.24",
+            "quality": "estimated",
+        },
+    ],
+    "registers": [
+        {"meter": "E1", "channel": "A+", "at": "2025-06-02T00:00:00+05:00", "value": "12345.67"},
+        {
+            "meter": "E1",
+            "channel": "A-",
+            "at": "2025-06-02T00:00:00+05:00",
+            "value": "5",
+            "quality": "estimated",
+        },
+    ],
+}
+ESTIMATED_CSV = (
+    "kind,meter,channel,time,value,quality\n"
+    "interval,E1,A+,2025-06-02T10:00:00+05:00,0.25,\n"
+    "interval,E1,A+,2025-06-02T10:15:00+05:00,0.240,estimated\n"
+    "register,E1,A+,2025-06-02T00:00:00+05:00,12345.67,good\n"
+    "register,E1,A-,2025-06-01T19:00:00Z,5,estimated\n"
+)
+
+
+def test_estimated_intervals_and_registers_parse_from_json_and_csv_alike():
+    """AMI-16: a head-end says which values it substituted; JSON and CSV carry it the same way."""
+    from_json = wire.parse_json(json.dumps(ESTIMATED_JSON).encode())
+    from_csv = wire.parse_csv(ESTIMATED_CSV.encode(), ESTIMATED_JSON["batchId"])
+    for batch in (from_json, from_csv):
+        assert batch.refused == []
+        assert [i.quality for i in batch.intervals] == ["good", "estimated"]
+        assert [(r.channel, r.quality) for r in batch.registers] == [("A+", "good"), ("A-", "estimated")]
+    assert from_csv.digest == from_json.digest
+    # the quality is content: the same values all good are another batch
+    good = json.loads(json.dumps(ESTIMATED_JSON))
+    for item in good["intervals"] + good["registers"]:
+        item.pop("quality", None)
+    assert wire.parse_json(json.dumps(good).encode()).digest != from_json.digest
+    schemas.BatchDocument.model_validate(ESTIMATED_JSON)
+
+
+def test_the_openapi_schema_lists_the_qualities_the_parser_takes():
+    assert schemas.QualityCode.__args__ == wire.QUALITIES
+    properties = schemas.BatchDocument.model_json_schema()["$defs"]
+    for item in ("IntervalItem", "RegisterItem"):
+        assert properties[item]["properties"]["quality"]["enum"] == list(wire.QUALITIES)
+
+
+@pytest.mark.parametrize("section", ["intervals", "registers"])
+@pytest.mark.parametrize("quality", ["substituted", "ESTIMATED", 1, None])
+def test_an_unknown_quality_refuses_the_item(section, quality):
+    item = dict(ESTIMATED_JSON[section][1], quality=quality)
+    batch = wire.parse_json(json.dumps({"format": "ami/1", "batchId": "q", section: [item]}).encode())
+    assert [(r.section, r.code) for r in batch.refused] == [(section, "bad-quality")]
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

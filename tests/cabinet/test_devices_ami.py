@@ -96,6 +96,28 @@ def test_the_meter_page_shows_status_chart_and_table(meters, client_for):
 
 
 @pytest.mark.django_db
+def test_the_meter_page_marks_and_counts_estimated_values(meters, client_for):
+    """AMI-16: the quarter hours a head-end substituted are visible as such on the meter page."""
+    # given a fifth and sixth quarter hour, estimated by the head-end
+    own = meters["own"]
+    get_store().write([
+        ReadingRow(SeriesKey("TP-OWN", str(own.pk), "A+"), "PT15M", QUARTER + timedelta(minutes=15 * n),
+                   Decimal("0.5"), "kWh", "estimated", "ami:hes:b2", True)
+        for n in (4, 5)
+    ])  # fmt: skip
+    # when the meter page is opened
+    response = client_for(Role.SUBJECT).get(f"/cabinet/monitoring/meters/{own.pk}/")
+    # then the six values are listed, the two estimates marked, and counted above the table
+    assert [quality for *_, quality, _revision in response.context["rows"]] == ["good"] * 4 + [
+        "estimated"
+    ] * 2
+    assert response.context["estimated"] == 2
+    html = response.content.decode()
+    assert html.count('<tr class="estimated">') == 2
+    assert "Estimated values in this period: 2" in html
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

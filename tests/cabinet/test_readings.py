@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -125,6 +126,49 @@ def test_only_the_latest_revision_is_shown_and_a_correction_is_marked(world, cli
     assert len(rows) == 12
     assert response.context["stats"][0].total == Decimal(1266) - Decimal("0.5")
     assert 'class="corrected"' in response.content.decode()
+
+
+def test_estimated_values_are_marked_and_counted(world, client_for):
+    """AMI-16: a value a head-end substituted is shown as estimated, and the summary counts them."""
+    # given estimates sent for two slots that already hold measured values of the same numbers
+    key = SeriesKey("A100", "1", "volume")
+    rows = [
+        ReadingRow(key, "PT2H", START + timedelta(hours=2 * step), Decimal(100 + step), "m3", "good", "test")
+        for step in (0, 1)
+    ]
+    get_store().write([replace(row, quality="estimated", source="est") for row in rows])
+    # when the first day is shown
+    response = client_for(Role.SUBJECT).get(
+        "/cabinet/readings/", {"start": "2025-06-01", "end": "2025-06-01", "device": world.own_device.pk}
+    )
+    # then nothing is estimated (an estimate never relabels a measured value)
+    stats = {s.quantity: s for s in response.context["stats"]}
+    assert (stats["volume"].count, stats["volume"].estimated, stats["tankLevel"].estimated) == (12, 0, 0)
+    # given two slots of another device on the facility that hold nothing but estimates
+    device_key = SeriesKey("A100", "9", "volume")
+    get_store().write([replace(row, key=device_key, quality="estimated", source="est") for row in rows])
+    response = client_for(Role.OPERATOR).get(
+        "/cabinet/readings/", {"start": "2025-06-01", "end": "2025-06-01", "facility": "A100"}
+    )
+    shown = [r for r in response.context["rows"] if r.device_id == "9"]
+    assert [(r.value, r.quality, r.estimated, r.corrected) for r in shown] == [
+        (Decimal(100), "estimated", True, False),
+        (Decimal(101), "estimated", True, False),
+    ]
+    stats = {s.quantity: s for s in response.context["stats"]}
+    assert (stats["volume"].count, stats["volume"].estimated) == (14, 2)
+    html = response.content.decode()
+    assert html.count('class="estimated"') == 2
+    assert html.count('<span class="status late">estimated</span>') == 2
+    # and when the measured values replace them, nothing is estimated any more
+    get_store().write([replace(row, key=device_key, source="measured") for row in rows])
+    response = client_for(Role.OPERATOR).get(
+        "/cabinet/readings/", {"start": "2025-06-01", "end": "2025-06-01", "facility": "A100"}
+    )
+    shown = [r for r in response.context["rows"] if r.device_id == "9"]
+    assert [(r.quality, r.revision) for r in shown] == [("good", 2), ("good", 2)]
+    assert {s.quantity: s.estimated for s in response.context["stats"]} == {"tankLevel": 0, "volume": 0}
+    assert 'class="estimated"' not in response.content.decode()
 
 
 def test_daily_interval_selects_daily_values(world, client_for):

@@ -55,3 +55,15 @@ def test_quantities_with_different_units_are_kept_apart():
         ("mass", Decimal(2), None, None),
         ("volume", Decimal(1), Decimal(4), Decimal("-75.00")),
     ]
+
+
+def test_estimated_values_are_counted_apart_and_summed_with_the_others():
+    summary = Summary().extend(
+        [
+            ("volume", "m3", T0, Decimal(1), "good"),
+            ("volume", "m3", T0 + timedelta(hours=2), Decimal(2), "estimated"),
+            ("volume", "m3", T0 + timedelta(hours=4), Decimal(3)),  # no quality: good
+        ]
+    )
+    [stats] = summary.stats()
+    assert (stats.count, stats.estimated, stats.total) == (3, 1, Decimal(6))

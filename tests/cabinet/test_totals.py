@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -99,3 +99,22 @@ def test_the_page_renders_its_chart_and_table(world, client_for):
     assert '<script src="/vendor/plotly.min.js"></script>' in body
     assert 'id="totals-chart-0"' in body
     assert '<td class="num">7332</td>' in body
+
+
+def test_totals_count_the_estimated_values(world, client_for):
+    """AMI-16: the totals say how many of the summed values were substituted by a head-end."""
+    # given the first two volumes of day one on a second device of the own facility, estimated
+    key = SeriesKey("A100", "2", "volume")
+    get_store().write(
+        [
+            ReadingRow(key, "PT2H", START + timedelta(hours=2 * step), Decimal(1), "m3", "estimated", "est")
+            for step in (0, 1)
+        ]
+    )
+    # when the analyst opens day one's volume totals
+    response = client_for(Role.AUTHORITY).get("/cabinet/totals/", DAY_ONE)
+    # then the estimates are summed and counted, per product (the second device has none: unknown)
+    by_product = {r.product: (r.total, r.values, r.estimated) for r in response.context["rows"]}
+    assert by_product["1 Crude oil"] == (OWN_DAY_ONE + OTHER_DAY_ONE, 24, 0)
+    assert by_product["unknown"] == (Decimal(2), 2, 2)
+    assert "Estimated values" in response.content.decode()

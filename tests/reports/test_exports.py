@@ -13,6 +13,8 @@ import pytest
 from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
 from egsu.readings.models import Reading
+from egsu.readings.services import get_store
+from egsu.readings.store import ReadingRow, SeriesKey
 from egsu.reports import fonts, services
 from egsu.reports.models import ExportJob
 from tests.cabinet.conftest import ROLES, START
@@ -160,9 +162,42 @@ def test_the_xlsx_opens_in_libreoffice_with_the_same_values(world, client_for, t
     assert [(line[0][:16], line[1], Decimal(line[4])) for line in data] == [
         (_astana(r.period_start), r.object_id, r.value) for r in screen
     ]
-    assert lines[5] == ["Period", "2025-06-01 – 2025-06-03", "", "", "", "", "", "", ""]
+    # as wide as the totals block: nine statistics and the count of estimated values
+    assert lines[5] == ["Period", "2025-06-01 – 2025-06-03", "", "", "", "", "", "", "", ""]
     totals = next(line for line in lines[start + len(screen) :] if line and line[0] == "volume")
     assert Decimal(totals[3]) == stats[0].total == Decimal(4230)
+
+
+def test_exports_mark_and_count_estimated_values(world, client_for, tmp_path):
+    """AMI-16: the files show a substituted value as estimated, and count them, as the screen does."""
+    # given the own device's first two volumes revised by estimates (other numbers, so new revisions)
+    key = SeriesKey("A100", "1", "volume")
+    get_store().write(
+        [
+            ReadingRow(
+                key, "PT2H", START + timedelta(hours=2 * step), Decimal("0.5"), "m3", "estimated", "est"
+            )
+            for step in (0, 1)
+        ]
+    )
+    client = client_for(Role.SUBJECT)
+    query = {**PERIOD, "device": world.own_device.pk, "quantity": "volume"}
+    screen, stats = _screen_rows(client, query)
+    assert [s.estimated for s in stats] == [2]
+    # when the readings are exported as xlsx and pdf
+    xlsx = client.post("/cabinet/exports/new/", {"what": "readings", "format": "xlsx", **query}).content
+    _header, data, totals = xlsx_blocks(xlsx)
+    # then the quality column says estimated where the screen does, and the totals end with the count
+    assert [row[6] for row in data] == ["estimated" if r.estimated else r.quality for r in screen]
+    assert [row[6] for row in data].count("estimated") == 2
+    assert [(t[0], t[2], t[-1]) for t in totals] == [("volume", 36, 2)]
+    pdf = tmp_path / "readings.pdf"
+    pdf.write_bytes(
+        client.post("/cabinet/exports/new/", {"what": "readings", "format": "pdf", **query}).content
+    )
+    text = run([tool("pdftotext"), "-layout", pdf, "-"]).stdout
+    assert sum("estimated" in line for line in text.splitlines() if line.strip().startswith("2025-")) == 2
+    assert "Estimated" in text
 
 
 def _astana(moment) -> str:
