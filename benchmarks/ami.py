@@ -1,7 +1,8 @@
 """AMI intake throughput: REST and MQTT into a readings backend, next to a bare insert.
 
-    .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir, ~1-2 min
-    .venv/bin/python benchmarks/ami.py --backend clickhouse   # ClickHouse via scripts/ensure-clickhouse
+    .venv/bin/python benchmarks/ami.py --backend clickhouse   # ClickHouse via scripts/ensure-clickhouse, ~20 min
+    .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir; region on chDB
+    .venv/bin/python benchmarks/ami.py --store-region-meters 2000   # a quick run (~2 min)
     .venv/bin/python benchmarks/ami.py --meters 5000 --quarters 4 --store-backends chdb
 
 --backend sql stores values in the Django database (SQLite unless EGSU_DATABASE_URL is set);
@@ -337,7 +338,10 @@ def main() -> None:
         help="For ami_store.measure_store (default: chdb, or clickhouse with --backend clickhouse); empty: skip it.",
     )
     parser.add_argument(
-        "--store-region-meters", type=int, default=2_000, help="100,000 for the issue's region (minutes)."
+        "--store-region-meters",
+        type=int,
+        default=100_000,
+        help="Meters of the region whose month is queried (the issue's 100,000 take ~15 min to generate; 2000 for a quick run).",
     )
     args = parser.parse_args()
     if args.store_backends is None:

@@ -92,7 +92,7 @@ def _clickhouse_store(flavour: str, url: str | None):
 
 
 def _measure_clickhouse(flavour: str, args, out: Callable[[str], None]) -> dict[str, float]:
-    from egsu.readings.clickhouse_schema import COLUMNS
+    from egsu.readings.clickhouse_schema import COLUMNS, ClusterLayout
 
     store = _clickhouse_store(flavour, args.clickhouse_url)
     figures: dict[str, float] = {}
@@ -115,11 +115,23 @@ def _measure_clickhouse(flavour: str, args, out: Callable[[str], None]) -> dict[
             ]
         )
         figures["bare_insert_rows_per_s"] = len(rows) / bare_s
+        # the same rows into tables shaped like the store's own: ordered rows + the daily rollup's view
+        shaped = ClusterLayout(table="bare_shaped", daily_table="bare_shaped_daily")
+        for statement in shaped.ddl(store.database):
+            store.connection.command(statement)
+        shaped_s = _timed(
+            lambda: [
+                store.connection.insert(f"{store.database}.bare_shaped", names, tuples[i : i + BATCH])
+                for i in range(0, len(tuples), BATCH)
+            ]
+        )
+        figures["bare_with_rollup_rows_per_s"] = len(rows) / shaped_s
         out(
             f"{flavour:10s} ingest {len(rows):,} values: write() {figures['write_rows_per_s']:,.0f}/s, "
             f"replayed (all DUPLICATE) {figures['replay_rows_per_s']:,.0f}/s, bare insert "
             f"{figures['bare_insert_rows_per_s']:,.0f}/s → write()/bare = "
-            f"{figures['write_rows_per_s'] / figures['bare_insert_rows_per_s']:.2f}"
+            f"{figures['write_rows_per_s'] / figures['bare_insert_rows_per_s']:.2f}; bare insert into the store's "
+            f"table shape with its daily-rollup view {figures['bare_with_rollup_rows_per_s']:,.0f}/s"
         )
         if args.region_meters:
             figures.update(_region_month(store, flavour, args, out))

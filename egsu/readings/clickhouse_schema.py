@@ -59,9 +59,15 @@ DAILY_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("day_start", "UInt32"),  # Unix seconds of the Astana midnight that starts the day
 )
 # first/last are ordered by (time, object, device, quantity), as every backend breaks ties, so a
-# group of several series merges its rows' states directly: no per-series stage is needed.
-ORDERING = "tuple(period_start, object_id, device_id, quantity)"
-_ORDERING_TYPE = "Tuple(DateTime('UTC'), String, String, String)"
+# group of several series merges its rows' states directly: no per-series stage is needed. The
+# order travels as one String that compares like that tuple: the time as 10 fixed-width hex digits
+# (2^32 added, so always 5 bytes), then the text key, the parts separated by a zero byte (lower than any
+# character: "ab" sorts before "abc" as in the tuple). 18.16 merges such a state in less than half
+# the time of a Tuple state (0.35 s against 0.74 s per 3 million rows). Ids hold no zero bytes.
+ORDERING = (
+    r"concat(hex(toUInt64(period_start) + 4294967296), '\0', object_id, '\0', device_id, '\0', quantity)"
+)
+_ORDERING_TYPE = "String"
 DAILY_STATE_COLUMNS: tuple[tuple[str, str, str], ...] = (  # name, state type, state expression
     ("s_sum", "AggregateFunction(sum, Decimal128(12))", "sumState(value)"),
     ("s_min", "AggregateFunction(min, Decimal128(12))", "minState(value)"),

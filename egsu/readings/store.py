@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import islice
 from typing import Literal, Protocol
@@ -63,24 +63,32 @@ class UnrepresentableValueError(ValueError):
 
 
 def value_fits(value: Decimal) -> bool:
-    """Whether a value can be stored and read back unchanged by every backend."""
+    """Whether a value can be stored and read back unchanged by every backend.
+
+    Digits are counted without trailing zeros: the value fits when its leading digit is at most
+    the 15th before the point and it is a whole multiple of the place of its last allowed digit
+    (the 12th decimal, or the 15th significant digit when that comes first). Quantizing to that
+    place and comparing (exact in any context) decides this without taking the number apart,
+    which the intake does twice per value.
+    """
     if not isinstance(value, Decimal) or not value.is_finite():
         return False
     if value.is_zero():
         return True
-    # as_tuple() rather than normalize(): normalize() rounds to the context precision first.
-    _sign, digits, exponent = value.as_tuple()
-    while len(digits) > 1 and digits[-1] == 0:  # trailing zeros are not significant
-        digits = digits[:-1]
-        exponent += 1
-    significant = len(digits)
-    decimals = max(0, -exponent)
-    integer_digits = max(0, significant + exponent)
-    return (
-        significant <= VALUE_SIGNIFICANT_DIGITS
-        and decimals <= VALUE_DECIMAL_PLACES
-        and integer_digits <= VALUE_INTEGER_DIGITS
-    )
+    leading = value.adjusted()  # the exponent of the leading digit: 10**leading <= |value|
+    if leading >= VALUE_INTEGER_DIGITS:
+        return False
+    last = leading - VALUE_SIGNIFICANT_DIGITS + 1
+    if last < -VALUE_DECIMAL_PLACES:
+        last = -VALUE_DECIMAL_PLACES
+    # At most 15 digits result, well within the precision of _QUANTIZE; rounding changes the
+    # value exactly when it has a non-zero digit right of `last`. (Context positionally: a
+    # keyword argument costs more than the rest of the check.)
+    return value.quantize(_PLACES[last], None, _QUANTIZE) == value
+
+
+_PLACES = {n: Decimal((0, (1,), n)) for n in range(-VALUE_DECIMAL_PLACES, VALUE_INTEGER_DIGITS)}
+_QUANTIZE = Context(prec=VALUE_INTEGER_DIGITS + VALUE_DECIMAL_PLACES + 1, traps=[InvalidOperation])
 
 
 def tidy_value(value: Decimal) -> Decimal:
@@ -98,18 +106,32 @@ def check_row(row: ReadingRow) -> ReadingRow:
         raise ValueError("naive datetime: the readings store takes aware instants only")
     if not value_fits(row.value):
         raise UnrepresentableValueError(f"value {row.value!r} cannot be stored exactly")
-    texts = {
-        "object_id": row.key.object_id,
-        "device_id": row.key.device_id,
-        "quantity": row.key.quantity,
-        "unit": row.unit,
-        "quality": row.quality,
-        "source": row.source,
-    }
-    for name, text in texts.items():
-        if len(text) > TEXT_LIMITS[name]:
-            raise ValueError(f"{name} is longer than {TEXT_LIMITS[name]} characters: {text[:20]!r}…")
+    key = row.key
+    if (
+        len(key.object_id) > _OBJECT_ID_LIMIT
+        or len(key.device_id) > _DEVICE_ID_LIMIT
+        or len(key.quantity) > _QUANTITY_LIMIT
+        or len(row.unit) > _UNIT_LIMIT
+        or len(row.quality) > _QUALITY_LIMIT
+        or len(row.source) > _SOURCE_LIMIT
+    ):  # every row passes here (the intake's hot path); name the first text too long
+        texts = {
+            "object_id": key.object_id,
+            "device_id": key.device_id,
+            "quantity": key.quantity,
+            "unit": row.unit,
+            "quality": row.quality,
+            "source": row.source,
+        }
+        for name, text in texts.items():
+            if len(text) > TEXT_LIMITS[name]:
+                raise ValueError(f"{name} is longer than {TEXT_LIMITS[name]} characters: {text[:20]!r}…")
     return row
+
+
+_OBJECT_ID_LIMIT, _DEVICE_ID_LIMIT = TEXT_LIMITS["object_id"], TEXT_LIMITS["device_id"]
+_QUANTITY_LIMIT, _UNIT_LIMIT = TEXT_LIMITS["quantity"], TEXT_LIMITS["unit"]
+_QUALITY_LIMIT, _SOURCE_LIMIT = TEXT_LIMITS["quality"], TEXT_LIMITS["source"]
 
 
 class WriteOutcome(StrEnum):

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, ValueSets
-from egsu.readings.store import GROUPS, ReadingQuery
+from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, ValueSets, _number
+from egsu.readings.store import GROUPS, ReadingQuery, tidy_value
 from tests.readings import store_backends
 from tests.readings.factories import make_row
 from tests.readings.test_aggregate import FIRST, NEWEST, REVISIONS, as_tuples, brute_force
@@ -185,3 +187,33 @@ def test_value_sets_write_single_pairs_as_a_set_of_one_pair():
         == "object_id IN ('a\\'b', 'c')"
     )
     assert ValueSets().member("object_id", ("String",), []) == "0"
+
+
+@given(st.decimals(min_value=Decimal("-999999999999999"), max_value=Decimal("999999999999999"), places=12))
+def test_engine_numbers_read_back_as_tidy_value_gives_them(value):
+    # the engine prints a Decimal128(12) with all 12 places; _number must give tidy_value's number and form
+    text = format(value.quantize(Decimal("1e-12")), "f")
+    assert str(_number(text)) == str(tidy_value(Decimal(text)))
+
+
+def test_ties_on_time_break_by_object_device_quantity_even_for_prefixes(clickhouse_any, monkeypatch):
+    # given three series whose ids are prefixes of each other, all with values at the same instants
+    midnight = datetime(2024, 6, 1, tzinfo=UTC) - timedelta(hours=5)
+    rows = [
+        make_row(value, object_id=object_id, device_id=device_id, quantity="q", unit="kWh",
+                 interval="PT15M", period_start=midnight + timedelta(minutes=15 * n))
+        for object_id, device_id, value in (("ab", "1", 1), ("abc", "1", 2), ("ab", "10", 3), ("a", "9", 4))
+        for n in range(2)
+    ]  # fmt: skip
+    clickhouse_any.write(rows)
+    used = _spy_rollup(clickhouse_any, monkeypatch)
+    (day,) = clickhouse_any.aggregate(ReadingQuery(), bucket="P1D", group="all")
+    # then first is the smallest (object, device, quantity) at the earliest time, last the largest
+    assert used == [True]
+    assert (day.first, day.last, day.count) == (4, 2, 8)
+    assert [(r.object_id, r.first) for r in clickhouse_any.aggregate(ReadingQuery(), bucket="P1D", group="object")] == [
+        ("a", 4), ("ab", 1), ("abc", 2)
+    ]  # fmt: skip
+    assert clickhouse_any.aggregate(ReadingQuery(), bucket="P1D", group="object") == _rows_only(
+        clickhouse_any
+    ).aggregate(ReadingQuery(), bucket="P1D", group="object")

@@ -34,7 +34,6 @@ from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
 from egsu.clock import ASTANA, utcnow
-from egsu.readings.aggregation import aggregate_order
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -58,7 +57,6 @@ from egsu.readings.store import (
     batched,
     check_row,
     repeats_stored,
-    tidy_value,
 )
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
@@ -466,27 +464,7 @@ class ClickHouseReadingsStore:
         if sql is None:
             per_series = _per_series_sql(self.table, self._newest_where(query, sets), _BUCKET_SQL[bucket])
             sql = _combine_sql(per_series, columns)
-        rows = self._query(sql, sets)
-        result = []
-        for row in rows:
-            fields = dict(zip(columns, row, strict=False))
-            total, low, high, count, first, last = row[len(columns) + 1 :]
-            result.append(
-                AggregateRow(
-                    object_id=fields.get("object_id"),
-                    device_id=fields.get("device_id"),
-                    quantity=fields.get("quantity"),
-                    bucket_start=datetime.fromtimestamp(int(row[len(columns)]), UTC),
-                    sum=tidy_value(Decimal(total)),
-                    min=tidy_value(Decimal(low)),
-                    max=tidy_value(Decimal(high)),
-                    count=int(count),
-                    first=tidy_value(Decimal(first)),
-                    last=tidy_value(Decimal(last)),
-                )
-            )
-        result.sort(key=aggregate_order)  # the engine already orders; this pins None-first
-        return result
+        return _aggregate_rows(self._query(sql, sets), columns)
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions per quantity."""
@@ -496,7 +474,7 @@ class ClickHouseReadingsStore:
             f"SELECT quantity, toString(sum(value)) FROM {self.table} WHERE {where} GROUP BY quantity ORDER BY quantity",
             sets,
         )
-        return {quantity: tidy_value(Decimal(total)) for quantity, total in rows}
+        return {quantity: _number(total) for quantity, total in rows}
 
     def _sets(self) -> ValueSets:
         return ValueSets(distributed=self.layout.distributed)
@@ -613,6 +591,48 @@ class ClickHouseReadingsStore:
         self.connection.command(sql)
 
 
+def _aggregate_rows(rows: list[tuple], columns: tuple[str, ...]) -> list[AggregateRow]:
+    """AggregateRows from the engine's answer, already in `aggregate_order` (its ORDER BY).
+
+    A region's month by object is 3 million rows, so this loop is kept lean (issue 7): the
+    numbers go through `_number`, each bucket's datetime is made once, and the engine's order
+    (group columns, then bucket; bytewise UTF-8, i.e. code point order, as Python sorts) is kept.
+    """
+    width = len(columns)
+    at = {name: index for index, name in enumerate(columns)}
+    object_at, device_at, quantity_at = (at.get(name) for name in ("object_id", "device_id", "quantity"))
+    starts: dict[int, datetime] = {}
+    result = []
+    append = result.append
+    for row in rows:
+        seconds = int(row[width])
+        start = starts.get(seconds)
+        if start is None:
+            start = starts[seconds] = datetime.fromtimestamp(seconds, UTC)
+        total, low, high, count, first, last = row[width + 1 :]
+        append(
+            AggregateRow(
+                object_id=None if object_at is None else row[object_at],
+                device_id=None if device_at is None else row[device_at],
+                quantity=None if quantity_at is None else row[quantity_at],
+                bucket_start=start,
+                sum=_number(total),
+                min=_number(low),
+                max=_number(high),
+                count=int(count),
+                first=_number(first),
+                last=_number(last),
+            )
+        )
+    return result
+
+
+def _number(text: str) -> Decimal:
+    """A Decimal128(12) printed by the engine, as `tidy_value` would give it, at a third of its cost."""
+    value = Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+    return value if value.adjusted() >= -6 else value.normalize()  # tiny values: normalize's form
+
+
 def _whole_days(query: ReadingQuery) -> bool:
     """Whether the query's range starts and ends on Astana midnights (or is open)."""
     return all(
@@ -704,7 +724,7 @@ def _reading(row: tuple) -> ReadingRow:
         key=SeriesKey(object_id, device_id, quantity),
         interval=interval,
         period_start=datetime.fromtimestamp(int(seconds), UTC),
-        value=tidy_value(Decimal(value)),
+        value=_number(value),
         unit=unit,
         quality=quality,
         source=source,

@@ -105,12 +105,18 @@ class SqlReadingsStore:
         return summary
 
     def _write_once(self, rows: list[ReadingRow]) -> list[WriteOutcome]:
-        newest = self._newest_revisions({_value_key(row) for row in rows})
+        instants: dict[datetime, datetime] = {}  # a batch holds few distinct instants: convert each once
+        keys: list[ValueKey] = []
+        for row in rows:
+            start = instants.get(row.period_start)
+            if start is None:
+                start = instants[row.period_start] = _utc(row.period_start)
+            keys.append((row.key.object_id, row.key.device_id, row.key.quantity, row.interval, start))
+        newest = self._newest_revisions(set(keys))
         outcomes: list[WriteOutcome] = []
         inserts: list[tuple] = []
         recorded_at = utcnow()
-        for row in rows:
-            key = _value_key(row)
+        for row, key in zip(rows, keys, strict=True):
             current = newest.get(key)
             if current is None:
                 revision, outcome = 1, WriteOutcome.NEW
@@ -157,14 +163,21 @@ class SqlReadingsStore:
                 return
             ops = connection.ops
             placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+            # Period starts repeat and recorded_at is one instant: adapt each once.
+            instants: dict[datetime, object] = {}
+
+            def instant(moment: datetime) -> object:
+                adapted = instants.get(moment)
+                if adapted is None:
+                    adapted = instants[moment] = ops.adapt_datetimefield_value(moment)
+                return adapted
+
+            adapt_decimal = ops.adapt_decimalfield_value
             params = [
                 (
-                    object_id, device_id, quantity, interval,
-                    ops.adapt_datetimefield_value(period_start),
-                    revision,
-                    ops.adapt_decimalfield_value(value, _VALUE_DIGITS, _VALUE_PLACES),
-                    unit, quality, commercial, source,
-                    ops.adapt_datetimefield_value(recorded_at),
+                    object_id, device_id, quantity, interval, instant(period_start), revision,
+                    adapt_decimal(value, _VALUE_DIGITS, _VALUE_PLACES),
+                    unit, quality, commercial, source, instant(recorded_at),
                 )
                 for (object_id, device_id, quantity, interval, period_start, revision, value, unit, quality,
                      commercial, source, recorded_at) in rows
@@ -311,10 +324,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: the readings store takes aware instants only")
     return moment.astimezone(UTC)
-
-
-def _value_key(row: ReadingRow) -> ValueKey:
-    return (row.key.object_id, row.key.device_id, row.key.quantity, row.interval, _utc(row.period_start))
 
 
 def _row(reading: Reading) -> ReadingRow:
