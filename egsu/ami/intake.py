@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models.functions import Coalesce
 
 from egsu.ami import catalog, gas, wire
 from egsu.ami.events import ALARMS
@@ -58,6 +59,9 @@ class _MeterInfo:
     active: bool
     object_code: str
     composition: dict | None
+    owner: int  # the subject that owes its slots (the metering object's, else the meter's)
+    gas_band: str
+    device_id: str  # the readings store's device_id: str(id), written once per meter
 
 
 def conflict_answer(head_end: HeadEndSystem, batch_id: str) -> Answer:
@@ -102,7 +106,8 @@ def receive(
     try:
         with transaction.atomic():
             outcomes = get_store().write(work.rows) if work.rows else []
-            record_meter_values(work.rows, outcomes, now=now)  # arrivals ledger (issue 5)
+            # the arrivals ledger (issue 5)
+            record_meter_values(work.rows, outcomes, now=now, meters=work.slot_meters())
             events_new, events_duplicate = _store_events(work.events, batch.batch_id)
             states = _store_states(work.states, batch.batch_id)
             body = work.answer(outcomes, events_new, events_duplicate, states)
@@ -166,6 +171,10 @@ class _Work:
         self._events()
         self._states()
 
+    def slot_meters(self) -> dict[int, tuple[int, str, str]]:
+        """What the arrivals ledger needs of the batch's meters, read with them (one query fewer)."""
+        return {m.id: (m.owner, m.energy, m.gas_band) for m in self.meters.values()}
+
     def _meter(self, section: str, index: int, serial: str, channel: str | None) -> _MeterInfo | None:
         meter = self.meters.get(serial)
         if meter is None:
@@ -194,11 +203,13 @@ class _Work:
     def _intervals(self) -> None:
         gas_parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]] = defaultdict(dict)
         periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
+        meters, channels = self.meters, self.channels
         for item in self.batch.intervals:
-            meter = self._meter("intervals", item.index, item.meter, item.channel)
-            if meter is None:
+            meter = meters.get(item.meter)
+            if meter is None or not meter.active:  # rare: _meter() refuses the item
+                self._meter("intervals", item.index, item.meter, item.channel)
                 continue
-            channel = self.channels.get((meter.id, item.channel))
+            channel = channels.get((meter.id, item.channel))
             if channel is None:
                 self.refuse(
                     "intervals",
@@ -274,7 +285,7 @@ class _Work:
     ) -> None:
         self.rows.append(
             ReadingRow(
-                key=SeriesKey(meter.object_code, str(meter.id), quantity),
+                key=SeriesKey(meter.object_code, meter.device_id, quantity),
                 interval=interval,
                 period_start=start,
                 value=value,
@@ -475,31 +486,55 @@ def _value_problem(code: str, value: Decimal) -> tuple[str, str] | None:
 def _meters(subject_id: int, serials: set[str]) -> dict[str, _MeterInfo]:
     found: dict[str, _MeterInfo] = {}
     ordered = sorted(serials)
+    # serial_number IN (…) as plain SQL: the queryset would prepare every one of the thousands of
+    # serials through the field, which cost more than the query itself.
+    quote = connections[Meter.objects.db].ops.quote_name
+    column = f"{quote(Meter._meta.db_table)}.{quote(Meter._meta.get_field('serial_number').column)}"
     for start in range(0, len(ordered), _LOOKUP_CHUNK):
-        rows = Meter.objects.filter(
-            subject_id=subject_id, serial_number__in=ordered[start : start + _LOOKUP_CHUNK]
-        ).values_list(
-            "id",
-            "serial_number",
-            "energy",
-            "commercial",
-            "active",
-            "metering_object__code",
-            "metering_object__gas_composition",
+        chunk = ordered[start : start + _LOOKUP_CHUNK]
+        rows = (
+            Meter.objects.filter(subject_id=subject_id)
+            .extra(where=[f"{column} IN ({', '.join(['%s'] * len(chunk))})"], params=chunk)
+            .annotate(owner=Coalesce("metering_object__subject_id", "subject_id"))
+            .values_list(
+                "id",
+                "serial_number",
+                "energy",
+                "commercial",
+                "active",
+                "metering_object__code",
+                "metering_object__gas_composition",
+                "owner",
+                "gas_band",
+            )
         )
-        for pk, serial, energy, commercial, active, object_code, composition in rows:
-            found[serial] = _MeterInfo(pk, energy, commercial, active, object_code, composition or None)
+        for pk, serial, energy, commercial, active, object_code, composition, owner, band in rows:
+            found[serial] = _MeterInfo(
+                pk, energy, commercial, active, object_code, composition or None, owner, band, str(pk)
+            )
     return found
 
 
 def _channels(meter_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
+    """(meter id, code) → (unit, interval) of the meters' channels.
+
+    Plain SQL: four integer and text columns need no conversion, and the queryset's preparing
+    of every id and row cost as much as the query (a batch names thousands of meters).
+    """
     found: dict[tuple[int, str], tuple[str, str]] = {}
-    for start in range(0, len(meter_ids), _LOOKUP_CHUNK):
-        rows = Channel.objects.filter(meter_id__in=meter_ids[start : start + _LOOKUP_CHUNK]).values_list(
-            "meter_id", "code", "unit", "interval"
-        )
-        for meter_id, code, unit, interval in rows:
-            found[(meter_id, code)] = (unit, interval)
+    connection = connections[Channel.objects.db]
+    quote = connection.ops.quote_name
+    meter, code, unit, interval = (
+        quote(Channel._meta.get_field(name).column) for name in ("meter", "code", "unit", "interval")
+    )
+    table = quote(Channel._meta.db_table)
+    select = f"SELECT {meter}, {code}, {unit}, {interval} FROM {table} WHERE {meter} IN "
+    with connection.cursor() as cursor:
+        for start in range(0, len(meter_ids), _LOOKUP_CHUNK):
+            chunk = [int(pk) for pk in meter_ids[start : start + _LOOKUP_CHUNK]]
+            cursor.execute(select + f"({', '.join(['%s'] * len(chunk))})", chunk)
+            for meter_id, code, unit, interval in cursor.fetchall():
+                found[(meter_id, code)] = (unit, interval)
     return found
 
 

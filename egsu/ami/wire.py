@@ -221,13 +221,14 @@ def _parse(batch_id: str, head_end: str | None, sections: dict[str, list]) -> Ba
         "events": (_event, batch.events),
         "states": (_state, batch.states),
     }
+    times: dict[str, datetime] = {}  # a batch repeats a few time stamps: parse each text once
     for name in SECTIONS:
         read, into = readers[name]
         for index, raw in enumerate(sections[name]):
             try:
                 if not isinstance(raw, dict):
                     raise _ItemError("bad-item", "an item must be an object")
-                into.append(read(index, raw))
+                into.append(read(index, raw, times))
             except _ItemError as exc:
                 meter = raw.get("meter") if isinstance(raw, dict) else None
                 channel = raw.get("channel", raw.get("code")) if isinstance(raw, dict) else None
@@ -244,6 +245,10 @@ def _short(raw: object) -> str | None:
 
 def _text(raw: dict, name: str, *, limit: int = 64) -> str:
     value = raw.get(name)
+    if value.__class__ is str:  # the common case, decided as below without the general checks
+        stripped = value.strip()
+        if stripped and len(value) <= limit:
+            return stripped
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
@@ -253,15 +258,20 @@ def _text(raw: dict, name: str, *, limit: int = 64) -> str:
     return value.strip()
 
 
-def _time(raw: dict, name: str) -> datetime:
+def _time(raw: dict, name: str, times: dict[str, datetime]) -> datetime:
+    """An aware instant in UTC; `times` remembers the texts already read in this document."""
     text = _text(raw, name)
+    moment = times.get(text)
+    if moment is not None:
+        return moment
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _ItemError("bad-time", f"{name} {text!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise _ItemError("bad-time", f"{name} {text!r} has no offset: write Z or +05:00")
-    return moment.astimezone(UTC)
+    moment = times[text] = moment.astimezone(UTC)
+    return moment
 
 
 def _decimal(raw: object, name: str) -> Decimal:
@@ -283,31 +293,31 @@ def _quality(raw: dict) -> str:
     return quality
 
 
-def _interval(index: int, raw: dict) -> IntervalValue:
+def _interval(index: int, raw: dict, times: dict[str, datetime]) -> IntervalValue:
     quality = _quality(raw)
     return IntervalValue(
         index,
         _text(raw, "meter"),
         _text(raw, "channel"),
-        _time(raw, "start"),
+        _time(raw, "start", times),
         _decimal(raw.get("value"), "value"),
         quality,
     )
 
 
-def _register(index: int, raw: dict) -> RegisterReading:
+def _register(index: int, raw: dict, times: dict[str, datetime]) -> RegisterReading:
     quality = _quality(raw)
     return RegisterReading(
         index,
         _text(raw, "meter"),
         _text(raw, "channel"),
-        _time(raw, "at"),
+        _time(raw, "at", times),
         _decimal(raw.get("value"), "value"),
         quality,
     )
 
 
-def _event(index: int, raw: dict) -> MeterEventItem:
+def _event(index: int, raw: dict, times: dict[str, datetime]) -> MeterEventItem:
     try:
         code = event_code(raw.get("code"))
     except ValueError as exc:
@@ -323,14 +333,14 @@ def _event(index: int, raw: dict) -> MeterEventItem:
         index,
         _text(raw, "meter"),
         code,
-        _time(raw, "at"),
+        _time(raw, "at", times),
         phase,
         None if value in (None, "") else _decimal(value, "value"),
         details,
     )
 
 
-def _state(index: int, raw: dict) -> MeterStateItem:
+def _state(index: int, raw: dict, times: dict[str, datetime]) -> MeterStateItem:
     relay, valve = raw.get("relay"), raw.get("valve")
     if relay is not None and relay not in RELAY_STATES:
         raise _ItemError("bad-field", "relay must be on or off")
@@ -350,7 +360,7 @@ def _state(index: int, raw: dict) -> MeterStateItem:
     return MeterStateItem(
         index,
         _text(raw, "meter"),
-        _time(raw, "at"),
+        _time(raw, "at", times),
         relay,
         reason,
         flags["online"],
@@ -362,18 +372,24 @@ def _state(index: int, raw: dict) -> MeterStateItem:
 
 def _digest(batch: Batch, sections: dict[str, list]) -> str:
     """sha256 of the content as understood: JSON and CSV of the same values digest alike."""
+    texts: dict[datetime, str] = {}  # few distinct instants: write each once
+
+    def iso(moment: datetime) -> str:
+        text = texts.get(moment)
+        if text is None:
+            text = texts[moment] = moment.isoformat()
+        return text
+
     canonical = {
         "batchId": batch.batch_id,
-        "intervals": [
-            [i.meter, i.channel, i.start.isoformat(), _num(i.value), i.quality] for i in batch.intervals
-        ],
+        "intervals": [[i.meter, i.channel, iso(i.start), _num(i.value), i.quality] for i in batch.intervals],
         # A register's quality joins its digest only when not good, so that batches sent before
         # registers carried a quality keep their digest (their replays stay replays, not 409s).
         "registers": [
             [
                 r.meter,
                 r.channel,
-                r.at.isoformat(),
+                iso(r.at),
                 _num(r.value),
                 *([r.quality] if r.quality != "good" else []),
             ]

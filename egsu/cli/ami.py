@@ -5,6 +5,7 @@ Django is set up by the caller (egsu.cli) before this module is imported.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -39,6 +40,7 @@ def mqtt(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: consumer.stop())
     _console().print(f"consuming egsu/ami/v1/+/batches on {host}:{port} as {client_id}")
+    gc.freeze()  # long-lived startup objects out of the collector's full passes (as egsu/wsgi.py)
     consumer.run()
 
 

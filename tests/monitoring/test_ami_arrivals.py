@@ -92,6 +92,20 @@ def test_a_batch_fills_one_slot_per_meter_and_quarter_whatever_its_channels(ami)
     )  # fmt: skip
 
 
+def test_a_new_slot_is_a_complete_ledger_row(ami):
+    # given one meter's first quarter hour (4 channels), received at 01:00
+    send(ami, "b1", quarter_values(ami.meters[:1], quarters=1))
+    # then its one ledger row holds what the model would give it (the hook inserts plain rows)
+    [slot] = Arrival.objects.all()
+    assert (slot.object_id, slot.device_id, slot.interval) == ("TP-1", str(ami.meters[0].pk), "PT15M")
+    assert (slot.period_start, slot.day, slot.due_at) == (DAY, DAY.date(), DAY + timedelta(minutes=15))
+    assert (slot.subject_id, slot.meter_id) == (ami.subject.pk, ami.meters[0].pk)
+    assert slot.registered_device_id is None
+    assert slot.first_received_at == slot.last_received_at == slot.accepted_at == ONE_HOUR_LATER
+    assert (slot.on_time, slot.status, slot.record_count) == (False, ArrivalStatus.ACCEPTED, 1)
+    assert (slot.journal_entry_id, slot.position, slot.reason_code, slot.reason) == (None, 0, "", "")
+
+
 def test_a_replayed_or_resent_batch_is_not_counted_twice(ami):
     # given a stored batch
     items = quarter_values(ami.meters, quarters=2)

@@ -36,6 +36,30 @@ def test_value_fits(value, fits):
     assert value_fits(Decimal(value)) is fits
 
 
+def _fits_by_counting_digits(value: Decimal) -> bool:
+    """The definition, digit by digit: at most 15 significant, 12 decimal and 15 integer digits."""
+    if not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    _sign, digits, exponent = value.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0:  # trailing zeros are not significant
+        digits, exponent = digits[:-1], exponent + 1
+    return len(digits) <= 15 and -exponent <= 12 and len(digits) + exponent <= 15
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    digits=st.lists(st.integers(0, 9), min_size=1, max_size=40),
+    exponent=st.integers(-45, 30),
+    negative=st.booleans(),
+)
+def test_value_fits_is_the_digit_count_definition(digits, exponent, negative):
+    # given any finite decimal, also longer than the context precision / then value_fits counts as defined
+    value = Decimal((int(negative), tuple(digits), exponent))
+    assert value_fits(value) is _fits_by_counting_digits(value)
+
+
 def test_value_fits_refuses_non_decimals():
     assert value_fits(1.5) is False  # type: ignore[arg-type]
 

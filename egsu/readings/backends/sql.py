@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -164,13 +165,7 @@ class SqlReadingsStore:
             ops = connection.ops
             placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
             # Period starts repeat and recorded_at is one instant: adapt each once.
-            instants: dict[datetime, object] = {}
-
-            def instant(moment: datetime) -> object:
-                adapted = instants.get(moment)
-                if adapted is None:
-                    adapted = instants[moment] = ops.adapt_datetimefield_value(moment)
-                return adapted
+            instant = cache(ops.adapt_datetimefield_value)
 
             adapt_decimal = ops.adapt_decimalfield_value
             params = [
