@@ -5,7 +5,8 @@ together with the record of its answer, so that a replay of its id gets the same
 retry after a failure starts from nothing. Values go to the readings store through
 `get_store().write(rows)`; on the SQL backend that write joins the same transaction, on
 ClickHouse it happens first and is idempotent (a retry finds DUPLICATE rows). If anything
-raises, nothing is acknowledged: the REST caller gets 503, the MQTT message is not acked.
+raises, nothing is acknowledged: the REST caller gets 503, the MQTT message is not acked. A
+clash with a concurrent batch over an arrivals-ledger slot is retried here (`_ATTEMPTS`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=60)  # a head-end's clock may run this far ahead of ours
 _LOOKUP_CHUNK = 500
+_ATTEMPTS = 3  # a slot raced by a concurrent batch: the ledger sees it on the next attempt
 _STEP = {"PT10M": 10, "PT15M": 15, "PT1H": 60}
 # The wire's quality (egsu.ami.wire.QUALITIES) → the stored flag; an estimate stays one (AMI-16).
 _QUALITY = {
@@ -103,31 +105,44 @@ def receive(
     now = now or utcnow()
     work = _Work(head_end, batch, now)
     work.check()
-    try:
-        with transaction.atomic():
-            outcomes = get_store().write(work.rows) if work.rows else []
-            # the arrivals ledger (issue 5)
-            record_meter_values(work.rows, outcomes, now=now, meters=work.slot_meters())
-            events_new, events_duplicate = _store_events(work.events, batch.batch_id)
-            states = _store_states(work.states, batch.batch_id)
-            body = work.answer(outcomes, events_new, events_duplicate, states)
-            AmiBatch.objects.create(
-                head_end=head_end,
-                batch_id=batch.batch_id,
-                digest=batch.digest,
-                transport=transport,
-                received=batch.received,
-                stored=body["stored"],
-                refused=len(body["refused"]),
-                answer=body,
-            )
-    except IntegrityError:
-        # The same batch id committed concurrently (a duplicate delivery racing the first).
-        previous = _previous(head_end, batch)
-        if previous is None:
-            raise
-        return previous
-    return Answer(200, body)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            body = _store(work, head_end, batch, transport, now)
+        except IntegrityError:
+            # The same batch id committed concurrently (a duplicate delivery racing the first)…
+            previous = _previous(head_end, batch)
+            if previous is not None:
+                return previous
+            # …or another batch put one of our meters' slots in the arrivals ledger first. Nothing
+            # of ours was committed (values written to ClickHouse come back DUPLICATE, and the
+            # ledger takes their slots all the same): try again, now that its slot is visible.
+            if attempt == _ATTEMPTS:
+                raise
+            continue
+        return Answer(200, body)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: str, now: datetime) -> dict:
+    """Values, ledger, events, states and the batch record, in one transaction; the answer body."""
+    with transaction.atomic():
+        outcomes = get_store().write(work.rows) if work.rows else []
+        # the arrivals ledger (issue 5)
+        record_meter_values(work.rows, outcomes, now=now, meters=work.slot_meters())
+        events_new, events_duplicate = _store_events(work.events, batch.batch_id)
+        states = _store_states(work.states, batch.batch_id)
+        body = work.answer(outcomes, events_new, events_duplicate, states)
+        AmiBatch.objects.create(
+            head_end=head_end,
+            batch_id=batch.batch_id,
+            digest=batch.digest,
+            transport=transport,
+            received=batch.received,
+            stored=body["stored"],
+            refused=len(body["refused"]),
+            answer=body,
+        )
+    return body
 
 
 def _previous(head_end: HeadEndSystem, batch: wire.Batch) -> Answer | None:

@@ -402,3 +402,28 @@ def test_a_faulty_gas_input_gives_no_standard_volume_and_a_sent_one_is_kept(worl
         get_store().latest(ReadingQuery(device_ids=[str(meter.pk)], quantities=["Vstd"], start=DAY))
     )
     assert (vstd.value, vstd.quality) == (Decimal(630), "estimated")
+
+
+@pytest.mark.django_db
+def test_a_slot_raced_by_another_batch_is_stored_on_a_second_attempt(world, monkeypatch):
+    # given a meter's quarter hour already in the arrivals ledger (batch a, channel A+)
+    from egsu.monitoring import meter_arrivals
+    from egsu.monitoring.models import Arrival
+
+    meter = world.meters[0]
+    item = {"meter": meter.serial_number, "start": DAY.isoformat(), "value": 1}
+    assert send(world, document("a", intervals=[{**item, "channel": "A+"}])).status == 200
+    # and a second batch (channel A-) that does not see that slot when it looks (a concurrent commit)
+    real_existing, looks = meter_arrivals._existing, []
+
+    def racing(slots):
+        looks.append(len(slots))
+        return set() if len(looks) == 1 else real_existing(slots)
+
+    monkeypatch.setattr(meter_arrivals, "_existing", racing)
+    # when it is received
+    answer = send(world, document("b", intervals=[{**item, "channel": "A-"}]))
+    # then the clash on the slot is retried, not answered 503: stored, the ledger holds one slot
+    assert (answer.status, answer.body["values"]["new"], len(looks)) == (200, 1, 2)
+    assert Arrival.objects.filter(device_id=str(meter.pk)).count() == 1
+    assert AmiBatch.objects.filter(batch_id="b").exists()
