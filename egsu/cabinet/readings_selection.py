@@ -23,7 +23,13 @@ from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.isun.tables import QUANTITIES
 from egsu.readings.store import Quality, tidy_value
 
-INTERVALS = [("PT2H", _("2-hourly")), ("P1D", _("daily")), ("PT1H", _("hourly")), ("PT15M", _("15-minute"))]
+INTERVALS = [
+    ("PT2H", _("2-hourly")),
+    ("P1D", _("daily")),
+    ("PT1H", _("hourly")),
+    ("PT15M", _("15-minute")),
+    ("PT10M", _("10-minute")),  # gas meters above 2,000 m³/h (AMI-44)
+]
 DEFAULT_DAYS = 7
 MAX_DAYS = 366 * 2
 TABLE_ORDER = ("period_start", "object_id", "device_id", "quantity")

@@ -184,6 +184,21 @@ def test_daily_interval_selects_daily_values(world, client_for):
     ]
 
 
+def test_ten_minute_interval_selects_ten_minute_gas_values(world, client_for):
+    # given 10-minute values of a high-band gas meter (AMI-44)
+    key = SeriesKey("A100", "1", "volume")
+    get_store().write([
+        ReadingRow(key, "PT10M", START + timedelta(minutes=10 * n), Decimal(n), "m3", "good", "t") for n in range(3)
+    ])  # fmt: skip
+    # when the 10-minute interval is picked, then exactly those values are listed
+    response = client_for(Role.SUBJECT).get("/cabinet/readings/", {**PERIOD, "interval": "PT10M"})
+    assert response.status_code == 200
+    assert [(r.quantity, r.value) for r in response.context["rows"]] == [
+        ("volume", Decimal(n)) for n in range(3)
+    ]
+    assert 'value="PT10M" selected' in response.content.decode()
+
+
 def test_pages_of_one_hundred_rows_with_totals_over_all(world, client_for):
     response = client_for(Role.OPERATOR).get("/cabinet/readings/", {**PERIOD, "page": "2"})
     assert response.context["page"].paginator.count == 144
