@@ -15,6 +15,10 @@ through costs a duplicated revision number, which reads tolerate (LIMIT 1 BY rev
 An insert that fails raises (StoreUnavailableError when the server cannot be reached) and
 nothing is acknowledged; the caller retries, and rows that did land come back as DUPLICATE.
 
+Reads of whole Astana days and months merge a daily rollup that a materialized view keeps at
+every insert (`_daily_aggregate_sql`); days with a revision are recomputed from the rows. Large
+IN lists travel as external tables (`ValueSets`).
+
 All SQL here runs on ClickHouse 18.16 (Debian's server) and on current engines (chDB).
 """
 
