@@ -6,7 +6,7 @@ retry after a failure starts from nothing. Values go to the readings store throu
 `get_store().write(rows)`; on the SQL backend that write joins the same transaction, on
 ClickHouse it happens first and is idempotent (a retry finds DUPLICATE rows). If anything
 raises, nothing is acknowledged: the REST caller gets 503, the MQTT message is not acked. A
-clash with a concurrent batch over an arrivals-ledger slot is retried here (`_ATTEMPTS`).
+clash with a concurrent batch over an arrivals-ledger slot is settled inside the ledger update.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=60)  # a head-end's clock may run this far ahead of ours
 _LOOKUP_CHUNK = 500
-_ATTEMPTS = 3  # a slot raced by a concurrent batch: the ledger sees it on the next attempt
 _STEP = {"PT10M": 10, "PT15M": 15, "PT1H": 60}
 # The wire's quality (egsu.ami.wire.QUALITIES) → the stored flag; an estimate stays one (AMI-16).
 _QUALITY = {
@@ -105,22 +104,15 @@ def receive(
     now = now or utcnow()
     work = _Work(head_end, batch, now)
     work.check()
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            body = _store(work, head_end, batch, transport, now)
-        except IntegrityError:
-            # The same batch id committed concurrently (a duplicate delivery racing the first)…
-            previous = _previous(head_end, batch)
-            if previous is not None:
-                return previous
-            # …or another batch put one of our meters' slots in the arrivals ledger first. Nothing
-            # of ours was committed (values written to ClickHouse come back DUPLICATE, and the
-            # ledger takes their slots all the same): try again, now that its slot is visible.
-            if attempt == _ATTEMPTS:
-                raise
-            continue
-        return Answer(200, body)
-    raise AssertionError("unreachable")  # the loop returns or raises
+    try:
+        body = _store(work, head_end, batch, transport, now)
+    except IntegrityError:
+        # The same batch id committed concurrently (a duplicate delivery racing the first).
+        previous = _previous(head_end, batch)
+        if previous is None:
+            raise
+        return previous
+    return Answer(200, body)
 
 
 def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: str, now: datetime) -> dict:

@@ -29,7 +29,7 @@ from egsu.ami.models import Meter
 from egsu.clock import astana_date, utcnow
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.models import Arrival, ArrivalStatus, MeterDay, SubjectDay
-from egsu.monitoring.services import _add, grace
+from egsu.monitoring.services import _add, grace, retrying_slot_races
 from egsu.readings.store import ReadingRow, WriteOutcome
 
 _CHUNK = 500
@@ -73,8 +73,19 @@ def record_meter_values(
     """Intake hook (egsu.ami.intake.receive): the meters' slots that these stored rows fill.
 
     `meters` (meter id → owning subject id, energy, gas band) spares the lookup when the caller
-    read the rows' meters already; it must hold every meter the rows name.
+    read the rows' meters already; it must hold every meter the rows name. A slot that a
+    concurrent batch put in the ledger first is updated on a second attempt.
     """
+    retrying_slot_races(lambda: _record_meter_values(rows, outcomes, now=now, meters=meters))
+
+
+def _record_meter_values(
+    rows: list[ReadingRow],
+    outcomes: list[WriteOutcome],
+    *,
+    now: datetime | None,
+    meters: dict[int, tuple[int, str, str]] | None,
+) -> None:
     if not rows:
         return
     now = now or utcnow()

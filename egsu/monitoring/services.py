@@ -21,6 +21,7 @@ Every read goes through the permission gate (egsu.access.scope).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -140,11 +141,28 @@ def record_verdicts(
     now: datetime | None = None,
 ) -> None:
     """Intake hook; two messages racing for the same new slot: the loser re-reads and updates instead."""
-    for attempt in range(3):
+    retrying_slot_races(
+        lambda: _record_verdicts(verdicts, raw_records, journal_entry_id, sender_bin, now=now)
+    )
+
+
+SLOT_RACE_ATTEMPTS = 3
+
+
+def retrying_slot_races(record: Callable[[], None]) -> None:
+    """Run a ledger update in a savepoint of its own; run it again when it lost a race for a new slot.
+
+    Two writers (ISUN messages, AMI batches) can both find a slot absent and insert it; the
+    second insert breaks the unique slot constraint (IntegrityError) and rolls back only this
+    update, which then re-reads the ledger, finds the slot, and updates it instead.
+    """
+    for attempt in range(1, SLOT_RACE_ATTEMPTS + 1):
         try:
-            return _record_verdicts(verdicts, raw_records, journal_entry_id, sender_bin, now=now)
+            with transaction.atomic():
+                record()
+            return
         except IntegrityError:
-            if attempt == 2:
+            if attempt == SLOT_RACE_ATTEMPTS:
                 raise
 
 
