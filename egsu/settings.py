@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "egsu.quality",
     "egsu.reports",
     "egsu.ami",
+    "egsu.points",
     "egsu.cabinet",
 ]
 

@@ -18,6 +18,8 @@ from egsu.access.audit import Event
 from egsu.access.roles import DEFAULT_MODULES, Module, Role
 from egsu.access.services import AccountData
 from egsu.clock import astana_midnight
+from egsu.registry.bin import bin_problem
+from egsu.registry.models import Subject
 
 SUBJECT_BOUND_ROLES = frozenset({Role.SUBJECT, Role.STATE_BODY})  # ACC-15(1), ACC-16
 
@@ -42,7 +44,7 @@ class AccountForm(forms.Form):
     )  # fmt: skip
     meter_accounts = forms.CharField(
         label=_("Meter accounts"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Subscribers only: one account number per line."),
+        help_text=_("Subscribers only: one meter per line, the supplier's BIN and the personal account, e.g. 123456789012 77-001."),
     )  # fmt: skip
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="kk")
 
@@ -66,8 +68,23 @@ class AccountForm(forms.Form):
         return name
 
     def clean_meter_accounts(self):
-        lines = (line.strip() for line in self.cleaned_data["meter_accounts"].replace(",", "\n").splitlines())
-        return list(dict.fromkeys(line for line in lines if line))
+        """(supplier BIN, account) pairs: an account number alone names no meter (AMI-08)."""
+        pairs: list[list[str]] = []
+        for line in self.cleaned_data["meter_accounts"].replace(",", "\n").splitlines():
+            if not line.strip():
+                continue
+            bin_, _sep, account = line.strip().partition(" ")
+            account = account.strip()
+            if not account or bin_problem(bin_):
+                raise ValidationError(
+                    _("Each line is the supplier's BIN and the account, e.g. 123456789012 77-001: %(line)s"),
+                    params={"line": line.strip()[:60]},
+                )
+            if not Subject.objects.filter(bin=bin_).exists():
+                raise ValidationError(_("No supplier with BIN %(bin)s is registered."), params={"bin": bin_})
+            if [bin_, account] not in pairs:
+                pairs.append([bin_, account])
+        return pairs
 
     def clean(self):
         data = super().clean()
@@ -155,7 +172,7 @@ def _initial(user) -> dict:
             "phone": profile.phone,
             "subjects": list(profile.subjects.all()),
             "modules": sorted(profile.granted_modules),
-            "meter_accounts": "\n".join(profile.meter_accounts),
+            "meter_accounts": "\n".join(" ".join(pair) for pair in profile.meter_accounts),
             "language": profile.language,
         }
     return initial

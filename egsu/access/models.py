@@ -27,7 +27,7 @@ class Profile(models.Model):
         _("meter accounts"),
         default=list,
         blank=True,
-        help_text=_("Subscribers: the accounts of their own meters."),
+        help_text=_("Subscribers: their own meters as [supplier BIN, personal account] pairs."),
     )
     organisation = models.CharField(_("organisation"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from egsu.access.roles import DEFAULT_MODULES, EDITING_ROLES, NATIONAL_ROLES, Module, Role
+from egsu.vocabulary import Energy
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Scope:
     all_subjects: bool
     subject_bins: frozenset[str]
     modules: frozenset[str]
-    meter_accounts: frozenset[str] = frozenset()
+    meter_accounts: frozenset[tuple[str, str]] = frozenset()  # (supplier BIN, account), AMI-08
 
     @property
     def anonymous(self) -> bool:
@@ -68,7 +69,7 @@ def scope_for(user) -> Scope:
         all_subjects=national,
         subject_bins=bins,
         modules=profile.granted_modules,
-        meter_accounts=frozenset(profile.meter_accounts),
+        meter_accounts=frozenset(tuple(pair) for pair in profile.meter_accounts if len(pair) == 2),
     )
 
 
@@ -150,43 +151,84 @@ def audit_events(scope: Scope) -> QuerySet:
     return AuditEvent.objects.all()
 
 
-# ---------------------------------------------------------------- AMI meters (issue 5 with issue 7)
+# ---------------------------------------------------------------- metering points (docs/decisions/0007)
 
-# The module that grants each energy's meters. Distribution gas is AMI (utility) metering, sent by
-# the same head-ends and read by the same subscribers as electricity; OIL_GAS is the ISUN oil and
-# gas reporting of App.1, a different feed. Until roles.py has a GAS module, gas meters are under
-# POWER, so a subscriber (POWER, HEAT) sees its household gas meter too.
-METER_MODULES: dict[str, str] = {"electricity": Module.POWER, "heat": Module.HEAT, "gas": Module.POWER}
+# The module that grants each energy's metering points. Distribution gas is AMI (utility) metering,
+# sent by the same head-ends and read by the same subscribers as electricity; OIL_GAS is the ISUN
+# oil and gas reporting of App.1. Until roles.py has a GAS module, gas meters are under POWER.
+ENERGY_MODULES: dict[str, str] = {
+    Energy.OIL_GAS: Module.OIL_GAS,
+    Energy.ELECTRICITY: Module.POWER,
+    Energy.HEAT: Module.HEAT,
+    Energy.GAS: Module.POWER,
+}
+METER_MODULES: dict[str, str] = {e: m for e, m in ENERGY_MODULES.items() if e != Energy.OIL_GAS}
+
+
+def energies(scope: Scope) -> list[str]:
+    """The energies whose metering points this scope may see (by the modules granted)."""
+    return [energy for energy, module in ENERGY_MODULES.items() if scope.has(module)]
+
+
+def arrival_energies(scope: Scope) -> list[str]:
+    """Whose arrivals a scope may count: oil and gas submissions with the MONITORING module (a status,
+    not values), and the meters of the energies whose modules it holds."""
+    return ([Energy.OIL_GAS.value] if scope.has(Module.MONITORING) else []) + meter_energies(scope)
 
 
 def meter_energies(scope: Scope) -> list[str]:
-    """The energies whose meters this scope may see (by the modules granted)."""
-    return [energy for energy, module in METER_MODULES.items() if scope.has(module)]
+    """The energies whose AMI meters this scope may see."""
+    return [energy for energy in energies(scope) if energy != Energy.OIL_GAS]
 
 
-def meters(scope: Scope) -> QuerySet:
-    """AMI meters in scope: of the energies granted, and of the subjects seen or the subscriber's accounts.
+def points(scope: Scope, *, energies_seen: list[str] | None = None) -> QuerySet:
+    """Metering points in scope: of the energies granted, and of the subjects seen or the subscriber's meters.
 
-    A meter belongs to its metering object's subject; to the reporting utility (Meter.subject) when
-    the object has none.
+    A point belongs to its facility's or metering object's subject (the meter's utility when the
+    object has none). A subscriber's meter is named by (supplier BIN, personal account), never by
+    the account alone: another utility's meter with the same account number stays invisible.
+    `energies_seen` replaces the energies the modules grant (arrivals: see `arrival_energies`).
     """
     from django.db.models import Q
 
-    from egsu.ami.models import Meter
+    from egsu.points.models import MeteringPoint
 
-    found = Meter.objects.filter(energy__in=meter_energies(scope))
+    found = MeteringPoint.objects.filter(
+        energy__in=energies(scope) if energies_seen is None else energies_seen
+    )
     if scope.all_subjects:
         return found
-    owned = Q(metering_object__subject__bin__in=scope.subject_bins) | Q(
-        metering_object__subject__isnull=True, subject__bin__in=scope.subject_bins
-    )
-    if scope.meter_accounts:
-        owned |= Q(account__in=scope.meter_accounts) & ~Q(account="")
+    owned = Q(subject__bin__in=scope.subject_bins)
+    for supplier, account in sorted(scope.meter_accounts):
+        owned |= Q(supplier__bin=supplier, account=account) & ~Q(account="")
     return found.filter(owned)
 
 
+def series(scope: Scope, chosen: QuerySet | None = None):
+    """What the readings store may return for this scope: a SeriesSet of metering points, or None.
+
+    None means "no restriction" and is given only to a national role asking for everything; any
+    narrower question (a subject, a region, one point) passes its points, so the store never sees
+    a value the gate did not let through.
+    """
+    from egsu.readings.series import PointSeries
+
+    if chosen is None:
+        if scope.all_subjects and set(energies(scope)) == set(ENERGY_MODULES):
+            return None
+        chosen = points(scope)
+    return PointSeries(chosen)
+
+
+def meters(scope: Scope) -> QuerySet:
+    """AMI meters in scope (registry pages and the meter's own page), through their points."""
+    from egsu.ami.models import Meter
+
+    return Meter.objects.filter(metering_point__in=points(scope))
+
+
 def meter_readings(scope: Scope) -> QuerySet:
-    """Readings of the meters in scope (object_id = metering object code, device_id = meter id)."""
+    """Readings of the meters in scope, straight from the SQL table (to be replaced by the store)."""
     from django.db.models import CharField
     from django.db.models.functions import Cast
 

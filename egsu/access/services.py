@@ -34,7 +34,7 @@ class AccountData:
     phone: str = ""
     subjects: list = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
-    meter_accounts: list[str] = field(default_factory=list)
+    meter_accounts: list[list[str]] = field(default_factory=list)  # [supplier BIN, account]
     language: str = "kk"
 
 

@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-
-class Energy(StrEnum):
-    ELECTRICITY = "electricity"
-    HEAT = "heat"
-    GAS = "gas"
+from egsu.vocabulary import Energy, Interval  # meters measure electricity, heat and gas (METER_ENERGIES)
 
 
 @dataclass(frozen=True)
@@ -85,10 +81,17 @@ class GasBand(StrEnum):
     HIGH = "high"  # above 2,000 m³/h: at least every 10 minutes
 
 
-GAS_BAND_INTERVALS: dict[GasBand, str] = {GasBand.LOW: "P1D", GasBand.MEDIUM: "PT1H", GasBand.HIGH: "PT10M"}
+GAS_BAND_INTERVALS: dict[GasBand, Interval] = {
+    GasBand.LOW: Interval.DAY,
+    GasBand.MEDIUM: Interval.HOUR,
+    GasBand.HIGH: Interval.TEN_MINUTES,
+}
 
 # COL-05 / AMI-41: electricity and heat every 15 minutes.
-ENERGY_INTERVAL: dict[Energy, str] = {Energy.ELECTRICITY: "PT15M", Energy.HEAT: "PT15M"}
+ENERGY_INTERVAL: dict[Energy, Interval] = {
+    Energy.ELECTRICITY: Interval.QUARTER_HOUR,
+    Energy.HEAT: Interval.QUARTER_HOUR,
+}
 
 
 def gas_band(max_flow_m3h: Decimal) -> GasBand:
@@ -102,7 +105,7 @@ def gas_band(max_flow_m3h: Decimal) -> GasBand:
     return GasBand.HIGH
 
 
-def channel_interval(energy: Energy, band: GasBand | None = None) -> str:
+def channel_interval(energy: Energy, band: GasBand | None = None) -> Interval:
     """The interval a channel's values cover: PT15M for electricity and heat, by band for gas."""
     if energy is Energy.GAS:
         if band is None:

@@ -23,8 +23,9 @@ from django.db.models.functions import Coalesce
 from egsu.ami import catalog, gas, wire
 from egsu.ami.events import ALARMS
 from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
-from egsu.clock import ASTANA, to_astana, utcnow
-from egsu.monitoring.meter_arrivals import record_meter_values
+from egsu.clock import to_astana, utcnow
+from egsu.monitoring.ledger import record_values
+from egsu.monitoring.slots import slot_of
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CLOCK_SKEW = timedelta(seconds=60)  # a head-end's clock may run this far ahead of ours
 _LOOKUP_CHUNK = 500
-_STEP = {"PT10M": 10, "PT15M": 15, "PT1H": 60}
 # The wire's quality (egsu.ami.wire.QUALITIES) → the stored flag; an estimate stays one (AMI-16).
 _QUALITY = {
     "good": Quality.GOOD.value,
@@ -63,6 +63,9 @@ class _MeterInfo:
     owner: int  # the subject that owes its slots (the metering object's, else the meter's)
     gas_band: str
     device_id: str  # the readings store's device_id: str(id), written once per meter
+    point: int | None  # its metering point
+    owes: bool
+    owed_intervals: str
 
 
 def conflict_answer(head_end: HeadEndSystem, batch_id: str) -> Answer:
@@ -120,7 +123,7 @@ def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: s
     with transaction.atomic():
         outcomes = get_store().write(work.rows) if work.rows else []
         # the arrivals ledger (issue 5)
-        record_meter_values(work.rows, outcomes, now=now, meters=work.slot_meters())
+        record_values(work.rows, outcomes, now=now, points=work.slot_points())
         events_new, events_duplicate = _store_events(work.events, batch.batch_id)
         states = _store_states(work.states, batch.batch_id)
         body = work.answer(outcomes, events_new, events_duplicate, states)
@@ -178,9 +181,13 @@ class _Work:
         self._events()
         self._states()
 
-    def slot_meters(self) -> dict[int, tuple[int, str, str]]:
-        """What the arrivals ledger needs of the batch's meters, read with them (one query fewer)."""
-        return {m.id: (m.owner, m.energy, m.gas_band) for m in self.meters.values()}
+    def slot_points(self) -> dict[tuple[str, str], tuple[int, int, str, str]]:
+        """What the arrivals ledger needs of the batch's owing points, read with the meters (one query fewer)."""
+        return {
+            (m.object_code, m.device_id): (m.point, m.owner, m.energy, m.owed_intervals)
+            for m in self.meters.values()
+            if m.point is not None and m.owes and m.owed_intervals
+        }
 
     def _meter(self, section: str, index: int, serial: str, channel: str | None) -> _MeterInfo | None:
         meter = self.meters.get(serial)
@@ -462,21 +469,10 @@ def _interval_problem(interval: str, start: datetime, now: datetime) -> tuple[st
     """Whether a value's period is one the store keeps, aligned on the Astana clock, and over."""
     if interval not in KNOWN_INTERVALS:
         return ("interval-not-stored", f"the readings store does not keep {interval} values yet")
-    local = to_astana(start)
-    if interval == "P1D":
-        aligned = (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
-        end = (local.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=ASTANA)
-    else:
-        step = _STEP[interval]
-        aligned = (
-            local.minute % step == 0
-            and (local.second, local.microsecond) == (0, 0)
-            and (step < 60 or local.minute == 0)
-        )
-        end = start + timedelta(minutes=step)
-    if not aligned:
+    slot = slot_of(interval, start)  # the Astana wall-clock grid of every interval, clock changes included
+    if slot is None:
         return ("misaligned", f"a {interval} period starts on its boundary of the Astana clock (COL-05)")
-    if end > now + CLOCK_SKEW:
+    if slot.due_at > now + CLOCK_SKEW:
         return ("future-time", "the period has not ended yet")
     return None
 
@@ -513,12 +509,16 @@ def _meters(subject_id: int, serials: set[str]) -> dict[str, _MeterInfo]:
                 "metering_object__gas_composition",
                 "owner",
                 "gas_band",
+                "metering_point__id",
+                "metering_point__owes",
+                "metering_point__owed_intervals",
             )
         )
-        for pk, serial, energy, commercial, active, object_code, composition, owner, band in rows:
+        for pk, serial, energy, commercial, active, object_code, composition, owner, band, *point in rows:
             found[serial] = _MeterInfo(
-                pk, energy, commercial, active, object_code, composition or None, owner, band, str(pk)
-            )
+                pk, energy, commercial, active, object_code, composition or None, owner, band, str(pk),
+                point[0], bool(point[1]), point[2] or "",
+            )  # fmt: skip
     return found
 
 

@@ -16,12 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from egsu.ami import catalog, gas
 from egsu.ami.events import ALARMS, MeterEventCode
 from egsu.ami.obis import obis_problem
+from egsu.choices import interval_choices, meter_energy_choices
 from egsu.registry.models import Subject
 
-ENERGY_CHOICES = [(e.value, e.value) for e in catalog.Energy]
+ENERGY_CHOICES = meter_energy_choices()
 BAND_CHOICES = [(b.value, b.value) for b in catalog.GasBand]
 QUANTITY_CHOICES = [(q.code, f"{q.code} — {q.label}") for q in catalog.QUANTITIES.values()]
-INTERVAL_CHOICES = [(i, i) for i in ("PT10M", "PT15M", "PT1H", "P1D")]
+INTERVAL_CHOICES = interval_choices(
+    sorted({*catalog.GAS_BAND_INTERVALS.values(), *catalog.ENERGY_INTERVAL.values()})
+)
 
 
 class MeteringObject(models.Model):

@@ -18,6 +18,7 @@ from egsu.ami import catalog
 from egsu.ami.models import Channel, HeadEndSystem, Meter
 from egsu.ami.obis import default_obis
 from egsu.clock import astana_date, utcnow
+from egsu.points.services import refresh_points
 from egsu.registry.models import Subject
 
 TOKEN_PREFIX = "ami_"
@@ -121,4 +122,5 @@ def register_meters(
             for channel in channels:
                 channel.full_clean(validate_unique=False, validate_constraints=False)
         Channel.objects.bulk_create(channels, batch_size=batch_size)
+        refresh_points(meters=[meter.pk for meter in created])
     return created

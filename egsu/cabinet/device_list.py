@@ -18,8 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.cabinet.readings_selection import YES_NO
+from egsu.choices import energy_choices
 from egsu.clock import astana_midnight, utcnow
 from egsu.isun.tables import FACILITY_KINDS
+from egsu.vocabulary import Energy, Interval
 
 # AMI-03: search by name, serial number, personal account, address and counterparty. Oil and gas
 # devices have no personal account yet; the AMI meters add theirs here.
@@ -38,22 +40,6 @@ SEARCH_LABELS = {
     "counterparty": _("counterparty"),
 }
 
-# How old the newest value may be, counted from the end of its period, for the device to be
-# "current": a 2-hourly value is due after its slot (INT-33), a daily one after the day (INT-34).
-CURRENT_WITHIN: dict[str, timedelta] = {
-    "PT10M": timedelta(hours=1),  # AMI-44: gas meters above 2,000 m³/h
-    "PT15M": timedelta(hours=1),
-    "PT1H": timedelta(hours=3),
-    "PT2H": timedelta(hours=4),
-    "P1D": timedelta(hours=26),
-}
-INTERVAL_LENGTH: dict[str, timedelta] = {
-    "PT10M": timedelta(minutes=10),
-    "PT15M": timedelta(minutes=15),
-    "PT1H": timedelta(hours=1),
-    "PT2H": timedelta(hours=2),
-    "P1D": timedelta(days=1),
-}
 
 GROUPS: dict[str, tuple[str, str]] = {  # group name → (ORM path of the key, of its label)
     "kind": ("facility__kind", "facility__kind"),
@@ -219,11 +205,10 @@ def device_status(device, now: datetime | None = None) -> DeviceStatus:
     """From a device annotated by `with_last_reading`."""
     now = now or utcnow()
     last_period = getattr(device, "last_period", None)
-    interval = getattr(device, "last_interval", None) or "PT2H"
+    interval = Interval(getattr(device, "last_interval", None) or Interval.TWO_HOURS)
     current = False
     if last_period is not None:
-        period_end = last_period + INTERVAL_LENGTH.get(interval, timedelta(hours=2))
-        current = now - period_end <= CURRENT_WITHIN.get(interval, timedelta(hours=4))
+        current = now - (last_period + interval.step) <= interval.current_within
     return DeviceStatus(device.active, last_period, getattr(device, "last_recorded", None), current)
 
 
@@ -244,12 +229,7 @@ METER_GROUPS: dict[str, tuple[str, str]] = {
     "commercial": ("commercial", "commercial"),
     "active": ("active", "active"),
 }
-ENERGY_LABELS = {
-    "oil_gas": _("Oil and gas"),
-    "electricity": _("Electricity"),
-    "heat": _("Heat"),
-    "gas": _("Gas"),
-}
+ENERGY_LABELS = {energy.value: label for energy, (_code, label) in zip(Energy, energy_choices(), strict=True)}
 
 
 class MeterFilterForm(forms.Form):

@@ -19,17 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.cabinet.readings_stats import QuantityStats, Summary
+from egsu.choices import interval_choices
 from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.isun.tables import QUANTITIES
 from egsu.readings.store import Quality, tidy_value
+from egsu.vocabulary import Interval
 
-INTERVALS = [
-    ("PT2H", _("2-hourly")),
-    ("P1D", _("daily")),
-    ("PT1H", _("hourly")),
-    ("PT15M", _("15-minute")),
-    ("PT10M", _("10-minute")),  # gas meters above 2,000 m³/h (AMI-44)
-]
+INTERVALS = interval_choices(
+    [Interval.TWO_HOURS, Interval.DAY, Interval.HOUR, Interval.QUARTER_HOUR, Interval.TEN_MINUTES]
+)
 DEFAULT_DAYS = 7
 MAX_DAYS = 366 * 2
 TABLE_ORDER = ("period_start", "object_id", "device_id", "quantity")

@@ -33,12 +33,14 @@ def prepare(*, quiet: bool = False) -> None:
     from django.core.management import call_command
 
     from egsu.catalogs import compile_catalogs
+    from egsu.points.services import ensure_points
     from egsu.registry.services import load_dictionaries
 
     settings.CONFIG.var_dir.mkdir(parents=True, exist_ok=True)
     compile_catalogs()
     call_command("migrate", interactive=False, verbosity=0)
     load_dictionaries()
+    ensure_points()
     user_model = get_user_model()
     if not user_model.objects.filter(is_superuser=True).exists():
         password = secrets.token_urlsafe(12)

@@ -33,7 +33,7 @@ from egsu.isun.rules import check_records
 from egsu.isun.units import UNITS
 from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.journal import services as journal
-from egsu.monitoring import services as arrivals
+from egsu.monitoring import ledger as arrivals
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry

@@ -7,11 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-
-class Interval(StrEnum):
-    TWO_HOURS = "PT2H"  # isDaily = no (INT-34)
-    DAY = "P1D"  # isDaily = yes (INT-33)
-    QUARTER_HOUR = "PT15M"  # electricity and heat (COL-05), used by the AMI intake
+from egsu.vocabulary import Interval  # PT2H: isDaily = no (INT-34); P1D: isDaily = yes (INT-33)
 
 
 class RecordStatus(StrEnum):

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from egsu.monitoring.models import Arrival, DeviceDay, MeterDay, SubjectDay
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,23 +30,15 @@ class ArrivalAdmin(ReadOnlyAdmin):
     list_filter = ("status", "interval", "on_time")
     search_fields = ("object_id", "device_id", "reason_code")
     date_hierarchy = "day"
-    raw_id_fields = ("subject", "registered_device", "meter")
+    raw_id_fields = ("subject", "point")
 
 
-@admin.register(DeviceDay)
-class DeviceDayAdmin(ReadOnlyAdmin):
-    list_display = ("device", "day", "interval", "on_time", "late", "rejected")
+@admin.register(PointDay)
+class PointDayAdmin(ReadOnlyAdmin):
+    list_display = ("point", "day", "interval", "on_time", "late", "rejected")
     list_filter = ("interval",)
     date_hierarchy = "day"
-    raw_id_fields = ("device",)
-
-
-@admin.register(MeterDay)
-class MeterDayAdmin(ReadOnlyAdmin):
-    list_display = ("meter", "day", "interval", "on_time", "late", "rejected")
-    list_filter = ("interval",)
-    date_hierarchy = "day"
-    raw_id_fields = ("meter",)
+    raw_id_fields = ("point",)
 
 
 @admin.register(SubjectDay)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from egsu.monitoring.services import last_days
+from egsu.monitoring.owed import last_days
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 3 * 366  # any period, but not an accidental century

@@ -1,11 +1,11 @@
 """The arrivals ledger (one row per reporting slot that anything arrived for) and its daily rollups.
 
-National scale is 20,000 devices × 13 slots a day: nobody scans readings or the ledger to draw the
-arrivals page. Intake writes the ledger and, in the same transaction, adds to two rollups by Astana
-day: per device and per subject. Pages read the rollups and compute what was *expected* from the
-registry (egsu.monitoring.slots), so a device registered or removed later changes the expectation
-at once, without a rebuild. See egsu.monitoring.services for the definitions of on time, late,
-rejected and missing.
+National scale is 20,000 devices × 13 slots a day and millions of meters × 96: nobody scans readings
+or the ledger to draw the arrivals page. Both intakes write the ledger and, in the same transaction,
+add to two rollups by Astana day: per metering point and per subject and energy. Pages read the
+rollups and compute what was *expected* from the metering points (egsu.monitoring.expectations), so
+a device or meter registered or removed later changes the expectation at once, without a rebuild.
+See egsu.monitoring.summaries for the definitions of on time, late, rejected and missing.
 """
 
 from __future__ import annotations
@@ -14,20 +14,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from egsu.ami.models import Meter
-from egsu.monitoring.slots import SlotInterval
-from egsu.registry.models import Device, Subject
+from egsu.choices import energy_choices, interval_choices
+from egsu.monitoring.slots import SLOT_INTERVALS
+from egsu.points.models import MeteringPoint
+from egsu.registry.models import Subject
+from egsu.vocabulary import Energy
 
-INTERVAL_CHOICES = [(i.value, i.value) for i in SlotInterval]
+INTERVAL_CHOICES = interval_choices(SLOT_INTERVALS)
 
 
-class Energy(models.TextChoices):
-    """What a rollup row counts: ISUN oil and gas devices, or AMI meters of one energy."""
-
-    OIL_GAS = "oil_gas", _("Oil and gas")
-    ELECTRICITY = "electricity", _("Electricity")
-    HEAT = "heat", _("Heat")
-    GAS = "gas", _("Gas")
+ENERGY_CHOICES = (
+    energy_choices()
+)  # what a rollup row counts: ISUN oil and gas devices, or one energy's meters
 
 
 class ArrivalStatus(models.TextChoices):
@@ -49,12 +47,10 @@ class Arrival(models.Model):
         _("Astana day"), help_text=_("Of the period; of the receipt when the period is unknown.")
     )
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    registered_device = models.ForeignKey(
-        Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("device")
-    )
-    meter = models.ForeignKey(
-        Meter, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("meter")
-    )  # AMI slots: one per meter, whichever channels arrived (device_id is the meter's id)
+    point = models.ForeignKey(
+        MeteringPoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("metering point"),
+    )  # an AMI slot is one per meter, whichever channels arrived  # fmt: skip
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     first_received_at = models.DateTimeField(_("first received"))
     last_received_at = models.DateTimeField(_("last received"))
@@ -86,7 +82,7 @@ class Arrival(models.Model):
         ]
         indexes = [
             models.Index(fields=["subject", "day"], name="monitoring_arrival_subj_day"),
-            models.Index(fields=["registered_device", "day"], name="monitoring_arrival_dev_day"),
+            models.Index(fields=["point", "day"], name="monitoring_arrival_point_day"),
         ]
 
     def __str__(self) -> str:
@@ -107,39 +103,25 @@ class DayCounts(models.Model):
         abstract = True
 
 
-class DeviceDay(DayCounts):
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+class PointDay(DayCounts):
+    """The per-point rollup: an oil and gas device's or a meter's slots of one Astana day and interval."""
+
+    point = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        verbose_name = _("device day")
-        verbose_name_plural = _("device days")
+        verbose_name = _("point day")
+        verbose_name_plural = _("point days")
         constraints = [
-            models.UniqueConstraint(fields=["device", "day", "interval"], name="monitoring_device_day_once")
+            models.UniqueConstraint(fields=["point", "day", "interval"], name="monitoring_point_day_once")
         ]
 
     def __str__(self) -> str:
-        return f"device {self.device_id} {self.day} {self.interval}"
-
-
-class MeterDay(DayCounts):
-    """The per-device rollup of AMI meters (their own table: meters are not registry devices)."""
-
-    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        verbose_name = _("meter day")
-        verbose_name_plural = _("meter days")
-        constraints = [
-            models.UniqueConstraint(fields=["meter", "day", "interval"], name="monitoring_meter_day_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"meter {self.meter_id} {self.day} {self.interval}"
+        return f"point {self.point_id} {self.day} {self.interval}"
 
 
 class SubjectDay(DayCounts):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
-    energy = models.CharField(_("energy"), max_length=16, choices=Energy.choices, default=Energy.OIL_GAS)
+    energy = models.CharField(_("energy"), max_length=16, choices=ENERGY_CHOICES, default=Energy.OIL_GAS)
 
     class Meta:
         verbose_name = _("subject day")

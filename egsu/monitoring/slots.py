@@ -23,30 +23,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from math import gcd
 
 from egsu.clock import ASTANA, astana_date, astana_midnight
+from egsu.vocabulary import Interval
 
-
-class SlotInterval(StrEnum):
-    """The intervals the monitoring knows (the same codes as the readings store)."""
-
-    TEN_MINUTES = "PT10M"  # AMI-44: gas meters above 2,000 m³/h
-    QUARTER_HOUR = "PT15M"  # COL-05: electricity and heat
-    HOUR = "PT1H"  # AMI-44: gas meters of the 500–2,000 m³/h band
-    TWO_HOURS = "PT2H"  # INT-34
-    DAY = "P1D"  # INT-33
-
-
-STEP = {
-    SlotInterval.TEN_MINUTES: timedelta(minutes=10),
-    SlotInterval.QUARTER_HOUR: timedelta(minutes=15),
-    SlotInterval.HOUR: timedelta(hours=1),
-    SlotInterval.TWO_HOURS: timedelta(hours=2),
-    SlotInterval.DAY: timedelta(days=1),
-}
+# The monitoring's intervals are the vocabulary's (egsu.vocabulary.Interval); a month is no slot.
+SlotInterval = Interval
+SLOT_INTERVALS: tuple[Interval, ...] = tuple(i for i in Interval if i.stored)
+STEP = {interval: interval.step for interval in SLOT_INTERVALS}
 _DAY = timedelta(days=1)
 # Every offset Asia/Almaty used since 1924 (+5, +6, +7; only the LMT of +5:07:48 before it was not)
 # is a whole hour, so a whole number of quarter hours, the weaker fact the grid relies on: on a day
@@ -71,8 +57,8 @@ def intervals_for_kind(kind: str) -> tuple[SlotInterval, ...]:
 # AMI meters (COL-05, AMI-41/44): one slot per meter at the interval of its channels, PT15M for
 # electricity and heat, by consumption band for gas (egsu.ami.catalog.GAS_BAND_INTERVALS): below
 # 500 m³/h daily, 500–2,000 m³/h hourly, above 2,000 m³/h every 10 minutes.
-GAS_BAND_INTERVALS = {"low": SlotInterval.DAY, "medium": SlotInterval.HOUR, "high": SlotInterval.TEN_MINUTES}
-ENERGY_INTERVALS = {"electricity": SlotInterval.QUARTER_HOUR, "heat": SlotInterval.QUARTER_HOUR}
+GAS_BAND_INTERVALS = {"low": Interval.DAY, "medium": Interval.HOUR, "high": Interval.TEN_MINUTES}
+ENERGY_INTERVALS = {"electricity": Interval.QUARTER_HOUR, "heat": Interval.QUARTER_HOUR}
 
 
 def meter_interval(energy: str, gas_band: str = "") -> SlotInterval | None:

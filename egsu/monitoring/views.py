@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET
 
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module, Role
-from egsu.monitoring import services
+from egsu.monitoring import owed as owed_slots
+from egsu.monitoring import summaries
 from egsu.monitoring.forms import ArrivalsForm, PeriodForm
 from egsu.registry.models import Subject
 
@@ -45,7 +46,7 @@ def arrivals(request):
     if not form.is_valid():
         return render(request, "monitoring/arrivals.html", {"form": form, "rows": []}, status=400)
     data = form.cleaned_data
-    rows = services.arrivals_summary(
+    rows = summaries.arrivals_summary(
         scope, start=data["start"], end=data["end"], group_by=data["group"], energy=data.get("energy") or None
     )
     rows = _sorted(rows, data["sort"])
@@ -55,7 +56,7 @@ def arrivals(request):
         {"label": str(r.label), "completeness": r.completeness, "timeliness": r.timeliness}
         for r in page.object_list
     ]
-    totals = services.SummaryRow(key="total", label="")
+    totals = summaries.SummaryRow(key="total", label="")
     for r in rows:
         totals.expected += r.expected
         totals.on_time += r.on_time
@@ -79,7 +80,7 @@ def arrivals(request):
 def subject(request, bin):  # noqa: A002 - the URL names it so
     scope = request.scope
     try:
-        found = services.visible_subject(scope, bin)
+        found = owed_slots.visible_subject(scope, bin)
     except Subject.DoesNotExist:
         raise Http404("no such subject in your scope") from None
     form = PeriodForm(request.GET)
@@ -87,16 +88,16 @@ def subject(request, bin):  # noqa: A002 - the URL names it so
         return render(request, "monitoring/subject.html", {"form": form, "subject": found}, status=400)
     data = form.cleaned_data
     start, end = data["start"], data["end"]
-    summary = services.arrivals_summary(scope, start=start, end=end, group_by="subject", subject=found)
+    summary = summaries.arrivals_summary(scope, start=start, end=end, group_by="subject", subject=found)
     devices = sorted(
-        services.arrivals_summary(scope, start=start, end=end, group_by="device", subject=found),
+        summaries.arrivals_summary(scope, start=start, end=end, group_by="device", subject=found),
         key=lambda r: r.label,
     )
-    owed = services.owed(scope, found, start=start, end=end, limit=OWED_SHOWN + 1)
+    owed = owed_slots.owed(scope, found, start=start, end=end, limit=OWED_SHOWN + 1)
     back = reverse("monitoring:arrivals") + "?" + urlencode({"start": str(start), "end": str(end)})
     return render(request, "monitoring/subject.html", {
         "form": form, "subject": found, "data": data,
-        "summary": summary[0] if summary else services.SummaryRow(key=found.pk, label=str(found)),
+        "summary": summary[0] if summary else summaries.SummaryRow(key=found.pk, label=str(found)),
         "devices": devices, "owed": owed[:OWED_SHOWN], "owed_more": len(owed) > OWED_SHOWN,
         "back": back if scope.all_subjects or len(scope.subject_bins) > 1 else "",
     })  # fmt: skip

@@ -6,8 +6,6 @@ Edges only: parse the request, call one service, render. Data comes through the 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -26,14 +24,8 @@ from egsu.quality.errors import CorrectionError
 from egsu.quality.models import ActStatus
 from egsu.quality.rules import PeriodSyntaxError, ValueSyntaxError, parse_period, parse_value
 from egsu.readings.store import KNOWN_INTERVALS, tidy_value
+from egsu.vocabulary import Interval
 
-# How long one period of each interval lasts: a proposal without an end covers one period.
-INTERVAL_LENGTH = {
-    "PT15M": timedelta(minutes=15),
-    "PT1H": timedelta(hours=1),
-    "PT2H": timedelta(hours=2),
-    "P1D": timedelta(days=1),
-}
 PAGE_SIZE = 50
 
 
@@ -231,7 +223,7 @@ def _selection(params) -> tuple[dict | None, list[str]]:
         end = (
             parse_period(params["period_end"])
             if params.get("period_end")
-            else start + INTERVAL_LENGTH[interval]
+            else start + Interval(interval).step  # a proposal without an end covers one period
         )
     except PeriodSyntaxError:
         errors.append(_("Enter the period as a date and time, for example 2025-06-01T02:00."))

@@ -18,11 +18,10 @@ from enum import StrEnum
 from itertools import islice
 from typing import Literal, Protocol
 
-# The intervals a value may cover (ISO 8601 durations). PT2H and P1D are the oil and gas
-# slots (INT-33/34), PT15M electricity and heat (COL-05), PT1H the hourly gas band (AMI-44).
-KNOWN_INTERVALS: frozenset[str] = frozenset(
-    {"PT10M", "PT15M", "PT1H", "PT2H", "P1D"}
-)  # PT10M: gas above 2,000 m³/h (AMI-44)
+from egsu.vocabulary import Interval
+
+# The intervals a value may cover (ISO 8601 durations; egsu.vocabulary.Interval says what each is).
+KNOWN_INTERVALS: frozenset[str] = Interval.stored_codes()
 
 # A value must survive every backend exactly: PostgreSQL numeric keeps any digits, but SQLite
 # keeps a decimal column as a double, which holds 15 significant digits. We therefore accept at
@@ -46,7 +45,7 @@ TEXT_LIMITS: dict[str, int] = {
 # are whole hours); day and month buckets follow the Astana clock, whose offset changed on
 # 1 March 2024 (INT-37), so a bucket is not a fixed number of seconds.
 Bucket = Literal["PT15M", "PT1H", "P1D", "P1M"]
-BUCKETS: tuple[str, ...] = ("PT15M", "PT1H", "P1D", "P1M")
+BUCKETS: tuple[str, ...] = Interval.bucket_codes()
 
 # What an aggregate row is per: a series, an object (per quantity), a quantity, or everything
 # matched (the caller filters to comparable quantities first).

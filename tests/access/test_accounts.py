@@ -51,13 +51,29 @@ def test_a_generated_password_is_shown_once_and_works(client_for, world):
 def test_a_typed_initial_password_is_kept(client_for, world):
     response = client_for(Role.AUTHORITY).post("/cabinet/access/users/add/", {
         "username": "home-user", "role": Role.SUBSCRIBER, "language": "kk", "modules": ["power", "heat"],
-        "meter_accounts": "77-001\n77-002, 77-001", "password1": "Typed-Pass-9876", "password2": "Typed-Pass-9876",
+        "meter_accounts": f"{world.other.bin} 77-001\n{world.other.bin} 77-002, {world.other.bin} 77-001",
+        "password1": "Typed-Pass-9876", "password2": "Typed-Pass-9876",
     })  # fmt: skip
     assert response.status_code == 302 and response["Location"] == "/cabinet/access/users/"
     user = User.objects.get(username="home-user")
     assert user.check_password("Typed-Pass-9876")
-    assert user.profile.meter_accounts == ["77-001", "77-002"]
+    # AMI-08: a subscriber's meter is (supplier, account), never the account text alone
+    assert user.profile.meter_accounts == [[world.other.bin, "77-001"], [world.other.bin, "77-002"]]
     assert user.profile.modules == []  # the role's defaults, kept as "defaults" (Profile.granted_modules)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    ["77-001", "123 77-001", "999999999999 77-001"],
+    ids=["account-alone", "bad-bin", "unknown-supplier"],
+)
+def test_a_subscriber_account_names_its_supplier(client_for, world, lines):
+    response = client_for(Role.AUTHORITY).post("/cabinet/access/users/add/", {
+        "username": "home-user", "role": Role.SUBSCRIBER, "language": "kk", "modules": ["power"],
+        "meter_accounts": lines, "password1": "Typed-Pass-9876", "password2": "Typed-Pass-9876",
+    })  # fmt: skip
+    assert response.status_code == 200 and response.context["form"].errors["meter_accounts"]
+    assert not User.objects.filter(username="home-user").exists()
 
 
 def test_a_role_change_is_audited_before_and_after(client_for, world, targets):

@@ -407,7 +407,7 @@ def test_a_faulty_gas_input_gives_no_standard_volume_and_a_sent_one_is_kept(worl
 @pytest.mark.django_db
 def test_a_slot_raced_by_another_batch_is_stored_on_a_second_attempt(world, monkeypatch):
     # given a meter's quarter hour already in the arrivals ledger (batch a, channel A+)
-    from egsu.monitoring import meter_arrivals
+    from egsu.monitoring import ledger as meter_arrivals
     from egsu.monitoring.models import Arrival
 
     meter = world.meters[0]

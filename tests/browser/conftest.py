@@ -196,6 +196,7 @@ def build_picture(stand: dict) -> Picture:
     from egsu.access.roles import Role
     from egsu.clock import astana_date, utcnow
     from egsu.monitoring.slots import SlotInterval, day_slots, slots_between
+    from egsu.points.services import refresh_all
     from egsu.registry.models import Device, Facility, Service, Subject
     from tests.intake.conftest import DEMO_PASSWORD, device_record, subject_identity
     from tests.registry.factories import make_system
@@ -210,6 +211,7 @@ def build_picture(stand: dict) -> Picture:
     Device.objects.filter(facility__object_id__in=[GAS_FACILITY, TRANSPORT_FACILITY]).update(
         installed_at=yesterday
     )
+    refresh_all()  # update() passes no signal: the metering points follow the registry here
     munai = Subject.objects.get(bin=manifest[MUNAI_FACILITIES[0]]["subject_bin"])
     gas = Subject.objects.get(bin=manifest[GAS_FACILITY]["subject_bin"])
     transport = Subject.objects.get(bin=manifest[TRANSPORT_FACILITY]["subject_bin"])

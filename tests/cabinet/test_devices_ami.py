@@ -33,7 +33,7 @@ def meters(world):
     own = _meter(world.own, "TP-OWN", "E-OWN-1", "ACC-100", "Abay avenue 10", "Kazyna LLP")
     other = _meter(world.other, "TP-OTH", "E-OTH-1", "ACC-200", "Dostyk street 5", "Baiterek JSC")
     profile = world.users[Role.SUBSCRIBER].profile
-    profile.meter_accounts = ["ACC-100"]
+    profile.meter_accounts = [[world.own.bin, "ACC-100"]]  # AMI-08: (supplier, account)
     profile.save()
     get_store().write([
         ReadingRow(SeriesKey("TP-OWN", str(own.pk), "A+"), "PT15M", QUARTER + timedelta(minutes=15 * n),

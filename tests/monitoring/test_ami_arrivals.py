@@ -12,9 +12,11 @@ from egsu.access.scope import Scope
 from egsu.ami import intake, wire
 from egsu.ami.models import Meter
 from egsu.clock import ASTANA
-from egsu.monitoring import services
-from egsu.monitoring.models import Arrival, ArrivalStatus, MeterDay, SubjectDay
+from egsu.monitoring import owed as owed_slots
+from egsu.monitoring import summaries
+from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
 from egsu.monitoring.slots import SlotInterval, day_slots, meter_interval
+from egsu.points.services import refresh_points
 from tests.ami.conftest import DAY, document, make_world, quarter_values
 
 NATIONAL = Scope(1, Role.AUTHORITY, True, frozenset(), frozenset(Module.values))
@@ -70,6 +72,7 @@ def send(world, batch_id: str, items: list[dict], now: datetime = ONE_HOUR_LATER
 def ami(db):
     given = make_world(3)
     Meter.objects.update(created_at=datetime(2025, 6, 1, tzinfo=ASTANA))  # registered before DAY
+    refresh_points(meters=Meter.objects.all())  # update() passes no signal
     return given
 
 
@@ -82,10 +85,10 @@ def test_a_batch_fills_one_slot_per_meter_and_quarter_whatever_its_channels(ami)
     assert slots.count() == 12
     first = slots.first()
     assert (first.object_id, first.interval, first.subject_id) == ("TP-1", "PT15M", ami.subject.pk)
-    assert first.meter_id == ami.meters[0].pk
+    assert first.point.meter_id == ami.meters[0].pk
     assert [a.on_time for a in slots[:4]] == [False, True, True, True]  # 00:00 was due by 00:45
     # and the rollups add up: per meter 3 on time + 1 late, per subject the sum for electricity
-    assert sorted(MeterDay.objects.values_list("on_time", "late")) == [(3, 1)] * 3
+    assert sorted(PointDay.objects.values_list("on_time", "late")) == [(3, 1)] * 3
     [subject_day] = SubjectDay.objects.all()
     assert (subject_day.energy, subject_day.interval, subject_day.on_time, subject_day.late) == (
         "electricity", "PT15M", 9, 3,
@@ -99,8 +102,8 @@ def test_a_new_slot_is_a_complete_ledger_row(ami):
     [slot] = Arrival.objects.all()
     assert (slot.object_id, slot.device_id, slot.interval) == ("TP-1", str(ami.meters[0].pk), "PT15M")
     assert (slot.period_start, slot.day, slot.due_at) == (DAY, DAY.date(), DAY + timedelta(minutes=15))
-    assert (slot.subject_id, slot.meter_id) == (ami.subject.pk, ami.meters[0].pk)
-    assert slot.registered_device_id is None
+    assert (slot.subject_id, slot.point.meter_id) == (ami.subject.pk, ami.meters[0].pk)
+    assert slot.point.device_id is None
     assert slot.first_received_at == slot.last_received_at == slot.accepted_at == ONE_HOUR_LATER
     assert (slot.on_time, slot.status, slot.record_count) == (False, ArrivalStatus.ACCEPTED, 1)
     assert (slot.journal_entry_id, slot.position, slot.reason_code, slot.reason) == (None, 0, "", "")
@@ -118,8 +121,8 @@ def test_a_replayed_or_resent_batch_is_not_counted_twice(ami):
     # then every slot is counted once, the re-sent ones moved on and the changed one is revised
     assert Arrival.objects.count() == 6
     assert (
-        sum(MeterDay.objects.values_list("on_time", flat=True))
-        + sum(MeterDay.objects.values_list("late", flat=True))
+        sum(PointDay.objects.values_list("on_time", flat=True))
+        + sum(PointDay.objects.values_list("late", flat=True))
         == 6
     )
     assert sum(SubjectDay.objects.values_list("on_time", flat=True)) == 3
@@ -139,7 +142,7 @@ def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_co
         (False, ArrivalStatus.ACCEPTED),
         (True, ArrivalStatus.ACCEPTED),
     ]
-    assert list(MeterDay.objects.values_list("on_time", "late")) == [(1, 1)]
+    assert list(PointDay.objects.values_list("on_time", "late")) == [(1, 1)]
     # when the measured values arrive later with the same numbers
     measured = [{k: v for k, v in i.items() if k != "quality"} for i in items]
     assert send(ami, "e2", measured, now=DAY + timedelta(hours=3)).body["values"]["revised"] == 8
@@ -147,23 +150,25 @@ def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_co
     assert [(a.status, a.record_count) for a in Arrival.objects.order_by("period_start")] == [
         (ArrivalStatus.REVISED, 2)
     ] * 2
-    assert list(MeterDay.objects.values_list("on_time", "late")) == [(1, 1)]
+    assert list(PointDay.objects.values_list("on_time", "late")) == [(1, 1)]
     # and the owed list shows the estimated 00:00 slot as arrived late, not missing
-    owed = services.owed(NATIONAL, ami.subject, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2))
+    owed = owed_slots.owed(
+        NATIONAL, ami.subject, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2)
+    )
     meter = str(ami.meters[0].pk)
     assert [o.state for o in owed if o.device_id == meter and o.period_start == DAY] == ["late"]
 
 
 def test_daily_register_snapshots_are_not_slots_of_a_quarter_hour_meter(ami):
     # given only a daily register value for a PT15M meter
-    from egsu.monitoring.meter_arrivals import record_meter_values
+    from egsu.monitoring.ledger import record_values
     from egsu.readings.store import ReadingRow, SeriesKey, WriteOutcome
 
     row = ReadingRow(
         SeriesKey("TP-1", str(ami.meters[0].pk), "A+"), "P1D", DAY, 1, "kWh", "good", "ami:hes-a:x"
     )
     # when the hook sees it / then nothing is owed or counted for it
-    record_meter_values([row], [WriteOutcome.NEW], now=ONE_HOUR_LATER)
+    record_values([row], [WriteOutcome.NEW], now=ONE_HOUR_LATER)
     assert Arrival.objects.count() == 0
 
 
@@ -175,11 +180,13 @@ def test_summaries_include_meters_and_filter_by_energy(ami):
     send(ami, "b1", quarter_values(ami.meters))
     now = DAY + timedelta(days=2)
     # when the arrivals are summarised per subject, for electricity and for oil and gas
-    [electricity] = services.arrivals_summary(
+    [electricity] = summaries.arrivals_summary(
         NATIONAL, start=DAY.date(), end=DAY.date(), now=now, energy="electricity"
     )
-    oil_gas = services.arrivals_summary(NATIONAL, start=DAY.date(), end=DAY.date(), now=now, energy="oil_gas")
-    national = services.arrivals_summary(
+    oil_gas = summaries.arrivals_summary(
+        NATIONAL, start=DAY.date(), end=DAY.date(), now=now, energy="oil_gas"
+    )
+    national = summaries.arrivals_summary(
         NATIONAL, start=DAY.date(), end=DAY.date(), now=now, group_by="national"
     )
     # then the utility owed 3 × 96 quarter hours and 12 arrived; oil and gas shows none of it
@@ -193,31 +200,32 @@ def test_summaries_include_meters_and_filter_by_energy(ami):
 
 def test_device_grouping_lists_meters_under_their_own_keys(ami):
     send(ami, "b1", quarter_values(ami.meters[:1]))
-    rows = services.arrivals_summary(
+    rows = summaries.arrivals_summary(
         NATIONAL, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2), group_by="device",
         subject=ami.subject,
     )  # fmt: skip
     by_key = {r.key: r for r in rows}
     meter = ami.meters[0]
-    assert by_key[("meter", meter.pk)].arrived == 4
-    assert by_key[("meter", meter.pk)].label == f"TP-1/{meter.serial_number}"
-    assert by_key[("meter", meter.pk)].extra["meter_pk"] == meter.pk
+    assert by_key[meter.metering_point.pk].arrived == 4
+    assert by_key[meter.metering_point.pk].label == meter.serial_number
+    assert by_key[meter.metering_point.pk].extra["meter_pk"] == meter.pk
     assert {r.expected for r in rows} == {96}
 
 
 def test_a_scope_without_the_power_module_sees_no_electricity_meters(ami):
     send(ami, "b1", quarter_values(ami.meters))
     oil_only = Scope(1, Role.AUTHORITY, True, frozenset(), frozenset({Module.OIL_GAS, Module.MONITORING}))
-    rows = services.arrivals_summary(oil_only, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2))
+    rows = summaries.arrivals_summary(oil_only, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2))
     assert rows == []
 
 
 def test_owed_lists_the_missing_quarter_hours_of_a_meter(ami):
     # given one meter sent its first 4 quarters; the other two are inactive
     Meter.objects.exclude(pk=ami.meters[0].pk).update(active=False)
+    refresh_points(meters=Meter.objects.all())  # update() passes no signal
     send(ami, "b1", quarter_values(ami.meters[:1]))
     # when the subject's owed slots of DAY are listed
-    found = services.owed(
+    found = owed_slots.owed(
         NATIONAL, ami.subject, start=DAY.date(), end=DAY.date(), now=DAY + timedelta(days=2)
     )
     # then 92 quarter hours are missing and the 00:00 one was late

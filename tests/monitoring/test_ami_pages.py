@@ -9,6 +9,7 @@ import pytest
 from egsu.access.roles import Role
 from egsu.ami.models import Meter
 from egsu.clock import ASTANA
+from egsu.points.services import refresh_points
 from tests.cabinet.test_devices_ami import _meter
 
 
@@ -16,6 +17,7 @@ from tests.cabinet.test_devices_ami import _meter
 def metered(world):
     meter = _meter(world.own, "TP-OWN", "E-OWN-1", "ACC-100", "Abay avenue 10", "Kazyna LLP")
     Meter.objects.filter(pk=meter.pk).update(created_at=datetime(2025, 6, 1, tzinfo=ASTANA))
+    refresh_points(meters=Meter.objects.all())  # update() passes no signal
     return meter
 
 

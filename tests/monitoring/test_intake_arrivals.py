@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from egsu.clock import astana_date
 from egsu.intake import services
-from egsu.monitoring.models import Arrival, DeviceDay, SubjectDay
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 from egsu.registry.models import Subject
 from tests.intake.conftest import stand  # noqa: F401 - the demo stand fixture
 from tests.intake.test_intake_services import _one_record, _request
@@ -26,14 +26,14 @@ def test_a_message_updates_the_ledger_and_rollups_once(stand, settings):  # noqa
     assert set(rows) == {"accepted", "rejected"}
     arrival = rows["accepted"]
     assert (arrival.interval, arrival.on_time, arrival.record_count) == ("PT2H", True, 1)
-    assert arrival.journal_entry_id is not None and arrival.registered_device_id is not None
-    assert rows["rejected"].registered_device_id is None and rows["rejected"].reason_code
+    assert arrival.journal_entry_id is not None and arrival.point_id is not None
+    assert rows["rejected"].point_id is None and rows["rejected"].reason_code
     owner = Subject.objects.get(bin=demo["facilities"][0]["subject_bin"])
     day = astana_date(arrival.period_start)
     rollup = SubjectDay.objects.get(subject=owner, interval="PT2H", day=day)
     assert (rollup.on_time, rollup.late) == (1, 0)
     assert sum(r.rejected for r in SubjectDay.objects.filter(subject=owner)) == 1
-    assert DeviceDay.objects.get(device_id=arrival.registered_device_id, day=day).on_time == 1
+    assert PointDay.objects.get(point_id=arrival.point_id, day=day).on_time == 1
 
 
 def test_the_same_records_in_a_new_message_are_not_double_counted(stand):  # noqa: F811

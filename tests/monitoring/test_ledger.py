@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from egsu.isun.verdicts import RecordStatus
-from egsu.monitoring.models import Arrival, DeviceDay, SubjectDay
-from egsu.monitoring.services import record_verdicts
+from egsu.monitoring.ledger import record_verdicts
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 from tests.monitoring.conftest import accepted, rejected
 
 SLOT = datetime(2025, 6, 2, 5, tzinfo=UTC)  # 2025-06-02 10:00 Astana, due 12:00 Astana = 07:00 UTC
@@ -48,7 +48,7 @@ def test_on_time_or_late_is_judged_against_due_plus_grace(mworld, received, on_t
     )
     expected = (1, 0, 0) if on_time else (0, 1, 0)
     assert _counts(SubjectDay, subject=mworld.own) == expected
-    assert _counts(DeviceDay, device=mworld.own_device) == expected
+    assert _counts(PointDay, point__device=mworld.own_device) == expected
 
 
 @pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_a_re_sent_record_moves_last_received_and_is_never_counted_twice(mworld)
     assert (arrival.first_received_at, arrival.last_received_at, arrival.record_count) == (first, again, 3)
     assert (arrival.status, arrival.on_time, arrival.journal_entry_id) == ("revised", True, 3)
     assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 0)
-    assert _counts(DeviceDay, device=mworld.own_device) == (1, 0, 0)
+    assert _counts(PointDay, point__device=mworld.own_device) == (1, 0, 0)
 
 
 @pytest.mark.django_db
@@ -97,7 +97,7 @@ def test_a_rejected_slot_counts_as_rejected_until_a_good_record_arrives(mworld):
     _send(mworld, [verdict], raws=[raw], at=DUE)
 
     arrival = Arrival.objects.get()
-    assert (arrival.status, arrival.period_start, arrival.registered_device_id) == (
+    assert (arrival.status, arrival.period_start, arrival.point.device_id) == (
         "rejected",
         SLOT,
         mworld.own_device.pk,
@@ -116,7 +116,7 @@ def test_a_rejected_slot_counts_as_rejected_until_a_good_record_arrives(mworld):
         2,
     )
     assert _counts(SubjectDay, subject=mworld.own) == (0, 1, 0)
-    assert _counts(DeviceDay, device=mworld.own_device) == (0, 1, 0)
+    assert _counts(PointDay, point__device=mworld.own_device) == (0, 1, 0)
 
 
 @pytest.mark.django_db
@@ -145,7 +145,7 @@ def test_rejected_records_count_for_the_sender(mworld, object_id, device_id, cou
     arrival = Arrival.objects.get()
     assert (arrival.subject_id, arrival.interval, arrival.day) == (mworld.own.pk, "P1D", DAY)
     assert SubjectDay.objects.get(subject=mworld.own, interval="P1D").rejected == 1
-    assert DeviceDay.objects.filter(interval="P1D").exists() == counted_for_device
+    assert PointDay.objects.filter(interval="P1D").exists() == counted_for_device
     assert not SubjectDay.objects.filter(subject=mworld.other).exists()
 
 

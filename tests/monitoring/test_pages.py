@@ -8,8 +8,8 @@ import pytest
 
 from egsu.access.models import Profile
 from egsu.access.roles import Module, Role
+from egsu.monitoring.ledger import record_verdicts
 from egsu.monitoring.models import Arrival, SubjectDay
-from egsu.monitoring.services import record_verdicts
 from tests.cabinet.conftest import ROLES
 from tests.monitoring.conftest import accepted
 

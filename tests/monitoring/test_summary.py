@@ -11,7 +11,10 @@ import pytest
 from egsu.access import scope as gate
 from egsu.clock import ASTANA
 from egsu.isun.verdicts import RecordStatus
-from egsu.monitoring.services import arrivals_summary, expected_slots, owed, record_verdicts
+from egsu.monitoring.expectations import expected_slots
+from egsu.monitoring.ledger import record_verdicts
+from egsu.monitoring.owed import owed
+from egsu.monitoring.summaries import arrivals_summary
 from tests.monitoring.conftest import accepted, rejected
 from tests.registry.factories import make_device, make_facility, make_product_type, make_subject
 
@@ -121,7 +124,9 @@ def test_summaries_equal_a_brute_force_count(seed, django_user_model):
     assert sum(r.arrived for r in by_device) == national.arrived
     for device in devices:
         slots = [
-            s for interval in ("PT2H", "P1D") for s in expected_slots(device, interval, FIRST, LAST, now=NOW)
+            s
+            for interval in ("PT2H", "P1D")
+            for s in expected_slots(device.metering_point, interval, FIRST, LAST, now=NOW)
         ]
         assert len(slots) == next((r.expected for r in by_device if r.key == device.pk), 0)
     for subject in subjects:
@@ -162,7 +167,7 @@ def test_a_subject_scope_sees_only_its_own_rows(mworld):
 def test_owed_lists_missing_late_and_rejected_with_due_times(mworld):
     device = mworld.own_device
     day = date(2025, 6, 1)
-    slots = expected_slots(device, "PT2H", day, day, now=NOW)
+    slots = expected_slots(device.metering_point, "PT2H", day, day, now=NOW)
     late, bad = slots[-1], slots[-2]
     for n, slot in enumerate(slots[:-2]):
         record_verdicts([accepted(device, "PT2H", slot.period_start)], [], n, mworld.own.bin, now=slot.due_at)

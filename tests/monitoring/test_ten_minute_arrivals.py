@@ -18,8 +18,10 @@ from egsu.ami import intake
 from egsu.ami import services as ami
 from egsu.ami.models import Meter, MeteringObject
 from egsu.clock import ASTANA
-from egsu.monitoring import services
-from egsu.monitoring.models import Arrival, MeterDay, SubjectDay
+from egsu.monitoring import owed as owed_slots
+from egsu.monitoring import summaries
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay
+from egsu.points.services import refresh_points
 from tests.ami.conftest import DAY, document
 from tests.cabinet.conftest import client_for, world  # noqa: F401 - fixtures reused
 
@@ -59,6 +61,7 @@ def utility(world, monkeypatch):  # noqa: F811 - the cabinet world: its subject 
         )[0],
     }  # fmt: skip
     Meter.objects.update(created_at=datetime(2025, 6, 1, tzinfo=ASTANA))  # registered before DAY
+    refresh_points(meters=Meter.objects.all())  # update() passes no signal
     monkeypatch.setattr(intake, "utcnow", lambda: POSTED)
     return world, token, made
 
@@ -91,14 +94,14 @@ def test_a_meter_is_on_time_late_and_missing_by_its_own_interval(
     assert response.status_code == 200 and response.json()["status"] == "stored"
 
     # then the ledger holds one slot per period, judged against its end + 30 minutes' grace
-    slots = Arrival.objects.filter(meter=meter).order_by("period_start")
+    slots = Arrival.objects.filter(point__meter=meter).order_by("period_start")
     assert [(a.interval, a.period_start) for a in slots] == [
         (interval, DAY + timedelta(minutes=step * n)) for n in range(60 // step)
     ]
     assert [a.on_time for a in slots] == on_time
     assert all(a.due_at == a.period_start + timedelta(minutes=step) for a in slots)
     late = on_time.count(False)
-    assert MeterDay.objects.filter(meter=meter).values_list("interval", "on_time", "late").get() == (
+    assert PointDay.objects.filter(point__meter=meter).values_list("interval", "on_time", "late").get() == (
         interval, len(on_time) - late, late,
     )  # fmt: skip
     assert SubjectDay.objects.filter(subject=cabinet.own, energy=energy).values_list(
@@ -106,7 +109,7 @@ def test_a_meter_is_on_time_late_and_missing_by_its_own_interval(
     ).get() == (interval, len(on_time) - late, late)
 
     # and the day's summary owes every period of the day: the rest is missing
-    [row] = services.arrivals_summary(
+    [row] = summaries.arrivals_summary(
         NATIONAL, start=DAY.date(), end=DAY.date(), now=LATER, energy=energy, subject=cabinet.own
     )
     assert (row.expected, row.on_time, row.late, row.missing) == (
@@ -115,7 +118,7 @@ def test_a_meter_is_on_time_late_and_missing_by_its_own_interval(
 
     # and the subject owes the missing periods and sees the late ones
     owed = [
-        o for o in services.owed(NATIONAL, cabinet.own, start=DAY.date(), end=DAY.date(), now=LATER, limit=None)
+        o for o in owed_slots.owed(NATIONAL, cabinet.own, start=DAY.date(), end=DAY.date(), now=LATER, limit=None)
         if o.device_id == str(meter.pk)
     ]  # fmt: skip
     assert {o.interval for o in owed} == {interval}
@@ -138,7 +141,7 @@ def test_a_backfilled_period_moves_from_missing_to_late(
     noon = DAY + timedelta(hours=12)
     assert post(token, "late-1", periods(meter.serial_number, channel, step, 1, noon)).status_code == 200
     # then that period is late, every other one still missing
-    [row] = services.arrivals_summary(
+    [row] = summaries.arrivals_summary(
         NATIONAL, start=DAY.date(), end=DAY.date(), now=LATER, energy=energy, subject=cabinet.own
     )
     assert (row.expected, row.on_time, row.late, row.missing) == (per_day, 0, 1, per_day - 1)
@@ -157,7 +160,7 @@ def test_the_arrivals_pages_count_and_list_ten_minute_periods(utility, client_fo
     assert (row.expected, row.on_time, row.late, row.missing) == (144, 4, 2, 138)
     subject = operator.get(f"/cabinet/monitoring/subjects/{cabinet.own.bin}/?start=2025-06-02&end=2025-06-02")
     assert subject.status_code == 200
-    meter_row = next(r for r in subject.context["devices"] if r.key == ("meter", gas.pk))
+    meter_row = next(r for r in subject.context["devices"] if r.key == gas.metering_point.pk)
     assert (meter_row.expected, meter_row.arrived, meter_row.missing) == (144, 6, 138)
     ten_minute = [o for o in subject.context["owed"] if o.interval == "PT10M"]
     assert {o.state for o in ten_minute} == {"missing", "late"}
@@ -168,10 +171,11 @@ def test_the_long_day_owes_150_ten_minute_periods(utility):
     # 29 February 2024 lasted 25 hours (UTC+6 to UTC+5): its repeated hour owes its own six periods
     cabinet, _token, made = utility
     Meter.objects.update(created_at=datetime(2024, 2, 1, tzinfo=ASTANA))
-    rows = services.arrivals_summary(
+    refresh_points(meters=Meter.objects.all())  # update() passes no signal
+    rows = summaries.arrivals_summary(
         NATIONAL, start=date(2024, 2, 29), end=date(2024, 3, 1), now=datetime(2024, 3, 3, tzinfo=ASTANA),
         group_by="device", subject=cabinet.own,
     )  # fmt: skip
     by_key = {r.key: r.expected for r in rows}
-    assert by_key[("meter", made["gas"].pk)] == 150 + 144
-    assert by_key[("meter", made["electricity"].pk)] == 100 + 96
+    assert by_key[made["gas"].metering_point.pk] == 150 + 144
+    assert by_key[made["electricity"].metering_point.pk] == 100 + 96
