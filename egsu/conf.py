@@ -303,7 +303,9 @@ def load() -> Config:
         max_message_bytes=_int("EGSU_MAX_MESSAGE_BYTES", 15 * 1024 * 1024),
         message_date_future_skew_s=_int("EGSU_MESSAGE_DATE_SKEW_S", 600),
         journal_retention_days=_retention_days(
-            "EGSU_JOURNAL_RETENTION_DAYS", JOURNAL_MIN_RETENTION_DAYS, "the journal keeps three years (INT-36)"
+            "EGSU_JOURNAL_RETENTION_DAYS",
+            JOURNAL_MIN_RETENTION_DAYS,
+            "the journal keeps three years (INT-36)",
         ),
         audit_retention_days=_retention_days(
             "EGSU_AUDIT_RETENTION_DAYS", AUDIT_MIN_RETENTION_DAYS, "the audit trail keeps 12 months"

@@ -27,7 +27,9 @@ app.add_typer(journal_cli.app, name="journal", help="The message journal: search
 app.add_typer(ami_cli.app, name="ami", help="AMI metering: MQTT intake, head-ends, verification.")
 app.add_typer(audit_cli.app, name="audit", help="The audit trail: search, purge.")
 app.add_typer(pki_cli.app, name="pki", help="Certificates: verify by hand, and the test PKI of the stand.")
-app.add_typer(jobs_cli.app, name="jobs", help="Background jobs: list, show, retry; workers and periodic jobs.")
+app.add_typer(
+    jobs_cli.app, name="jobs", help="Background jobs: list, show, retry; workers and periodic jobs."
+)
 app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)

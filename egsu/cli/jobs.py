@@ -119,7 +119,9 @@ def workers() -> None:
 
 
 @app.command()
-def periodic(schedule_from: str = typer.Option(DEFAULT_SCHEDULE, "--schedule-from", help=SCHEDULE_HELP)) -> None:
+def periodic(
+    schedule_from: str = typer.Option(DEFAULT_SCHEDULE, "--schedule-from", help=SCHEDULE_HELP),
+) -> None:
     """The periodic jobs: schedule, last period queued and how its job ended."""
     runs = services.last_runs()
     table = Table("name", "schedule", "task", "last period (Astana)", "job", "status")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rich.table import Table
 
 from egsu.cli import options
@@ -14,6 +15,7 @@ from egsu.clock import format_astana
 from egsu.mail import delivery, outbox
 from egsu.mail.models import Mail
 
+TEST_SUBJECT = _("EGSU test message")
 app = typer.Typer(help="Outgoing e-mail: the outbox, a test message.", no_args_is_help=True)
 
 
@@ -32,10 +34,13 @@ def list_mail(
 
 
 @app.command()
-def test(address: str = typer.Argument(..., help="Where to send the test message.")) -> None:
+def test(
+    address: str = typer.Argument(..., help="Where to send the test message."),
+    language: str = typer.Option("kk", "--language", help="kk, ru or en."),
+) -> None:
     """Send a test message now, through the outbox, and say whether the server took it."""
     try:
-        mail = outbox.send(address, "EGSU test message", "This message checks the e-mail settings of EGSU.")
+        mail = outbox.send(address, TEST_SUBJECT, template="mail/test.txt", language=language)
     except outbox.MailError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc

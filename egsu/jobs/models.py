@@ -52,7 +52,9 @@ class Job(models.Model):
             models.Index(fields=["status", "finished_at"], name="jobs_finished_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(priority__gte=-100, priority__lte=100), name="jobs_priority_range"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=-100, priority__lte=100), name="jobs_priority_range"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="RUNNING") | Q(lease_until__isnull=False), name="jobs_running_has_lease"
             ),

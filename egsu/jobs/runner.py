@@ -77,7 +77,10 @@ def claim_next(worker_id: str, lease: timedelta, queues: list[str] | None = None
         return None
     with transaction.atomic():
         candidate = (
-            ready.order_by("-priority", "run_after", "pk").select_for_update(skip_locked=True).only("pk").first()
+            ready.order_by("-priority", "run_after", "pk")
+            .select_for_update(skip_locked=True)
+            .only("pk")
+            .first()
         )
         return None if candidate is None else claim_job(candidate.pk, worker_id, lease)
 
@@ -146,7 +149,9 @@ def reap_expired(now: datetime | None = None) -> int:
 
 
 def extend_leases(worker_id: str, lease: timedelta) -> int:
-    return Job.objects.filter(status=Job.Status.RUNNING, worker=worker_id).update(lease_until=utcnow() + lease)
+    return Job.objects.filter(status=Job.Status.RUNNING, worker=worker_id).update(
+        lease_until=utcnow() + lease
+    )
 
 
 def release(worker_id: str) -> int:

@@ -59,7 +59,9 @@ def health(now: datetime | None = None) -> Health:
         schedulers_alive=alive.filter(schedules=True).count(),
         ready=ready.count(),
         running=Job.objects.filter(status=Job.Status.RUNNING).count(),
-        failed_last_day=Job.objects.filter(status=Job.Status.FAILED, finished_at__gte=now - timedelta(days=1)).count(),
+        failed_last_day=Job.objects.filter(
+            status=Job.Status.FAILED, finished_at__gte=now - timedelta(days=1)
+        ).count(),
         oldest_ready_age_s=(now - oldest).total_seconds() if oldest else None,
         last_heartbeat_job_at=beat,
     )

@@ -82,7 +82,9 @@ class WorkerProcess:
         status = 1 if self.forced.is_set() else 0
         if self.forced.is_set():
             handed_back = runner.release(self.worker_id)
-            log.warning("worker %s forced to stop: %s running job(s) handed back", self.worker_id, handed_back)
+            log.warning(
+                "worker %s forced to stop: %s running job(s) handed back", self.worker_id, handed_back
+            )
         self.stop.set()
         self.finished.set()
         Worker.objects.filter(worker_id=self.worker_id).update(stopped_at=utcnow(), last_seen_at=utcnow())

@@ -16,7 +16,11 @@ from egsu.journal import services
 
 
 def purge_and_audit(
-    *, older_than: timedelta | None = None, source: str, actor=None, on_progress: Callable[[int], None] = progress
+    *,
+    older_than: timedelta | None = None,
+    source: str,
+    actor=None,
+    on_progress: Callable[[int], None] = progress,
 ) -> int:
     """Purge past retention (refused below three years, INT-36) and record it in the audit trail."""
     now = utcnow()

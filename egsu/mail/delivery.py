@@ -63,7 +63,9 @@ def deliver(mail_id: int, now: datetime | None = None) -> Mail | None:
     except DELIVERY_ERRORS as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         out_of_attempts = mail.attempts >= settings.CONFIG.email_max_attempts or _permanent(exc)
-        log.warning("mail %s to %s not delivered (attempt %s): %s", mail.pk, mail.recipient, mail.attempts, error)
+        log.warning(
+            "mail %s to %s not delivered (attempt %s): %s", mail.pk, mail.recipient, mail.attempts, error
+        )
         Mail.objects.filter(pk=mail.pk, status=Mail.Status.SENDING).update(
             status=Mail.Status.FAILED if out_of_attempts else Mail.Status.PENDING,
             last_error=error, claimed_until=None, next_try_at=utcnow() + retry_delay(mail.attempts),

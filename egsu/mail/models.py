@@ -26,7 +26,9 @@ class Mail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     next_try_at = models.DateTimeField(_("next try"))
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)  # a sender holds it until then
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )  # a sender holds it until then
     created_at = models.DateTimeField(_("created"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

@@ -68,8 +68,12 @@ def send(
                 next_try_at=now, created_at=now,
             )  # fmt: skip
             MailAttachment.objects.bulk_create(
-                [MailAttachment(mail=mail, file_name=a.file_name, content_type=a.content_type,
-                                content=a.content) for a in attachments]  # fmt: skip
+                [
+                    MailAttachment(
+                        mail=mail, file_name=a.file_name, content_type=a.content_type, content=a.content
+                    )
+                    for a in attachments
+                ]  # fmt: skip
             )
     except IntegrityError:  # the same key, queued at the same moment by someone else
         return Mail.objects.get(recipient=address, dedupe_key=dedupe_key)

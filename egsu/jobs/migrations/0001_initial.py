@@ -5,81 +5,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Worker',
+            name="Worker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker_id', models.CharField(max_length=80, unique=True, verbose_name='worker')),
-                ('hostname', models.CharField(max_length=200, verbose_name='host')),
-                ('pid', models.PositiveIntegerField(verbose_name='process')),
-                ('queues', models.CharField(max_length=200, verbose_name='queues')),
-                ('schedules', models.BooleanField(default=False, verbose_name='schedules')),
-                ('started_at', models.DateTimeField(verbose_name='started')),
-                ('last_seen_at', models.DateTimeField(verbose_name='last seen')),
-                ('stopped_at', models.DateTimeField(blank=True, null=True, verbose_name='stopped')),
-                ('jobs_done', models.PositiveIntegerField(default=0, verbose_name='jobs run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("worker_id", models.CharField(max_length=80, unique=True, verbose_name="worker")),
+                ("hostname", models.CharField(max_length=200, verbose_name="host")),
+                ("pid", models.PositiveIntegerField(verbose_name="process")),
+                ("queues", models.CharField(max_length=200, verbose_name="queues")),
+                ("schedules", models.BooleanField(default=False, verbose_name="schedules")),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("last_seen_at", models.DateTimeField(verbose_name="last seen")),
+                ("stopped_at", models.DateTimeField(blank=True, null=True, verbose_name="stopped")),
+                ("jobs_done", models.PositiveIntegerField(default=0, verbose_name="jobs run")),
             ],
             options={
-                'verbose_name': 'worker',
-                'verbose_name_plural': 'workers',
-                'ordering': ['-last_seen_at'],
+                "verbose_name": "worker",
+                "verbose_name_plural": "workers",
+                "ordering": ["-last_seen_at"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_path', models.CharField(help_text='Module path of the task.', max_length=200, verbose_name='task')),
-                ('queue', models.CharField(default='default', max_length=32, verbose_name='queue')),
-                ('priority', models.SmallIntegerField(default=0, verbose_name='priority')),
-                ('args', models.JSONField(blank=True, default=list, verbose_name='arguments')),
-                ('kwargs', models.JSONField(blank=True, default=dict, verbose_name='keyword arguments')),
-                ('status', models.CharField(choices=[('READY', 'waiting'), ('RUNNING', 'running'), ('SUCCESSFUL', 'done'), ('FAILED', 'failed')], default='READY', max_length=10, verbose_name='status')),
-                ('run_after', models.DateTimeField(help_text='Retries wait until then.', verbose_name='not before')),
-                ('enqueued_at', models.DateTimeField(verbose_name='queued')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('max_attempts', models.PositiveSmallIntegerField(default=3, verbose_name='attempts allowed')),
-                ('worker', models.CharField(blank=True, help_text='Who holds it now.', max_length=80, verbose_name='worker')),
-                ('claim', models.CharField(blank=True, editable=False, max_length=32)),
-                ('lease_until', models.DateTimeField(blank=True, null=True, verbose_name='lease until')),
-                ('progress_done', models.PositiveIntegerField(default=0, verbose_name='done')),
-                ('progress_total', models.PositiveIntegerField(default=0, verbose_name='total')),
-                ('progress_note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('result', models.JSONField(blank=True, null=True, verbose_name='result')),
-                ('error', models.TextField(blank=True, verbose_name='last error')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "task_path",
+                    models.CharField(
+                        help_text="Module path of the task.", max_length=200, verbose_name="task"
+                    ),
+                ),
+                ("queue", models.CharField(default="default", max_length=32, verbose_name="queue")),
+                ("priority", models.SmallIntegerField(default=0, verbose_name="priority")),
+                ("args", models.JSONField(blank=True, default=list, verbose_name="arguments")),
+                ("kwargs", models.JSONField(blank=True, default=dict, verbose_name="keyword arguments")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("READY", "waiting"),
+                            ("RUNNING", "running"),
+                            ("SUCCESSFUL", "done"),
+                            ("FAILED", "failed"),
+                        ],
+                        default="READY",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "run_after",
+                    models.DateTimeField(help_text="Retries wait until then.", verbose_name="not before"),
+                ),
+                ("enqueued_at", models.DateTimeField(verbose_name="queued")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "max_attempts",
+                    models.PositiveSmallIntegerField(default=3, verbose_name="attempts allowed"),
+                ),
+                (
+                    "worker",
+                    models.CharField(
+                        blank=True, help_text="Who holds it now.", max_length=80, verbose_name="worker"
+                    ),
+                ),
+                ("claim", models.CharField(blank=True, editable=False, max_length=32)),
+                ("lease_until", models.DateTimeField(blank=True, null=True, verbose_name="lease until")),
+                ("progress_done", models.PositiveIntegerField(default=0, verbose_name="done")),
+                ("progress_total", models.PositiveIntegerField(default=0, verbose_name="total")),
+                ("progress_note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                ("result", models.JSONField(blank=True, null=True, verbose_name="result")),
+                ("error", models.TextField(blank=True, verbose_name="last error")),
             ],
             options={
-                'verbose_name': 'job',
-                'verbose_name_plural': 'jobs',
-                'ordering': ['-enqueued_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'READY')), fields=['queue', '-priority', 'run_after'], name='jobs_ready_idx'), models.Index(condition=models.Q(('status', 'RUNNING')), fields=['lease_until'], name='jobs_lease_idx'), models.Index(fields=['status', 'finished_at'], name='jobs_finished_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('priority__gte', -100), ('priority__lte', 100)), name='jobs_priority_range'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'RUNNING'), _negated=True), ('lease_until__isnull', False), _connector='OR'), name='jobs_running_has_lease')],
+                "verbose_name": "job",
+                "verbose_name_plural": "jobs",
+                "ordering": ["-enqueued_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "READY")),
+                        fields=["queue", "-priority", "run_after"],
+                        name="jobs_ready_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "RUNNING")),
+                        fields=["lease_until"],
+                        name="jobs_lease_idx",
+                    ),
+                    models.Index(fields=["status", "finished_at"], name="jobs_finished_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("priority__gte", -100), ("priority__lte", 100)),
+                        name="jobs_priority_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "RUNNING"), _negated=True),
+                            ("lease_until__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="jobs_running_has_lease",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PeriodicRun',
+            name="PeriodicRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, verbose_name='periodic job')),
-                ('period_start', models.DateTimeField(verbose_name='period start')),
-                ('scheduled_at', models.DateTimeField(verbose_name='scheduled')),
-                ('scheduled_by', models.CharField(blank=True, max_length=80, verbose_name='by')),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='jobs.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="periodic job")),
+                ("period_start", models.DateTimeField(verbose_name="period start")),
+                ("scheduled_at", models.DateTimeField(verbose_name="scheduled")),
+                ("scheduled_by", models.CharField(blank=True, max_length=80, verbose_name="by")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="jobs.job",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'periodic run',
-                'verbose_name_plural': 'periodic runs',
-                'ordering': ['-period_start', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'period_start'), name='jobs_once_per_period')],
+                "verbose_name": "periodic run",
+                "verbose_name_plural": "periodic runs",
+                "ordering": ["-period_start", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("name", "period_start"), name="jobs_once_per_period")
+                ],
             },
         ),
     ]

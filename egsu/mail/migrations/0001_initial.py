@@ -5,53 +5,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Mail',
+            name="Mail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('recipient', models.EmailField(max_length=254, verbose_name='recipient')),
-                ('subject', models.CharField(max_length=300, verbose_name='subject')),
-                ('language', models.CharField(max_length=5, verbose_name='language')),
-                ('body', models.TextField(verbose_name='text')),
-                ('sender', models.EmailField(max_length=254, verbose_name='from')),
-                ('dedupe_key', models.CharField(blank=True, max_length=200, verbose_name='dedupe key')),
-                ('message_id', models.CharField(max_length=250, unique=True, verbose_name='Message-ID')),
-                ('status', models.CharField(choices=[('pending', 'waiting'), ('sending', 'sending'), ('sent', 'sent'), ('failed', 'failed')], default='pending', max_length=10, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('next_try_at', models.DateTimeField(verbose_name='next try')),
-                ('claimed_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(verbose_name='created')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("recipient", models.EmailField(max_length=254, verbose_name="recipient")),
+                ("subject", models.CharField(max_length=300, verbose_name="subject")),
+                ("language", models.CharField(max_length=5, verbose_name="language")),
+                ("body", models.TextField(verbose_name="text")),
+                ("sender", models.EmailField(max_length=254, verbose_name="from")),
+                ("dedupe_key", models.CharField(blank=True, max_length=200, verbose_name="dedupe key")),
+                ("message_id", models.CharField(max_length=250, unique=True, verbose_name="Message-ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "waiting"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("next_try_at", models.DateTimeField(verbose_name="next try")),
+                ("claimed_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(verbose_name="created")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent")),
             ],
             options={
-                'verbose_name': 'e-mail',
-                'verbose_name_plural': 'e-mails',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'pending')), fields=['next_try_at'], name='mail_due_idx'), models.Index(fields=['status', 'created_at'], name='mail_status_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('dedupe_key', ''), _negated=True), fields=('recipient', 'dedupe_key'), name='mail_once_per_key')],
+                "verbose_name": "e-mail",
+                "verbose_name_plural": "e-mails",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "pending")), fields=["next_try_at"], name="mail_due_idx"
+                    ),
+                    models.Index(fields=["status", "created_at"], name="mail_status_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("dedupe_key", ""), _negated=True),
+                        fields=("recipient", "dedupe_key"),
+                        name="mail_once_per_key",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MailAttachment',
+            name="MailAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=200, verbose_name='file')),
-                ('content_type', models.CharField(max_length=100, verbose_name='type')),
-                ('content', models.BinaryField(verbose_name='content')),
-                ('mail', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='mail.mail')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=200, verbose_name="file")),
+                ("content_type", models.CharField(max_length=100, verbose_name="type")),
+                ("content", models.BinaryField(verbose_name="content")),
+                (
+                    "mail",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="mail.mail",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'ordering': ['pk'],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "ordering": ["pk"],
             },
         ),
     ]
