@@ -65,7 +65,7 @@ def claim_job(job_id: int, worker_id: str, lease: timedelta) -> Job | None:
     token = secrets.token_hex(16)
     taken = Job.objects.filter(pk=job_id, status=Job.Status.READY).update(
         status=Job.Status.RUNNING, worker=worker_id[:80], claim=token, lease_until=now + lease,
-        attempts=F("attempts") + 1, started_at=now, error="",
+        attempts=F("attempts") + 1, started_at=now,
     )  # fmt: skip
     return Job.objects.get(pk=job_id) if taken else None
 
