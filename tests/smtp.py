@@ -19,8 +19,9 @@ def free_port() -> int:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 at a free port; `messages` holds (envelope recipients, parsed message)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, refuse: frozenset[str] = frozenset()) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse = refuse  # mailboxes answered "550 no such user" (a permanent failure)
         self.port = port or free_port()
         self.controller = None
 
@@ -28,6 +29,12 @@ class SmtpSink:
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+                if address in sink.refuse:
+                    return "550 5.1.1 no such user"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
                 sink.messages.append(
                     (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
