@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from tests.cabinet.conftest import client_for, world  # noqa: F401 - the cabinet's test world
 from tests.jobs.tasks import TABLES
 from tests.stand import ROOT, stand_env
 
@@ -78,7 +79,9 @@ class Workers:
                               capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.tmp_path.glob("process-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.tmp_path.glob("process-*.log"))
+        )
 
     def stop_all(self) -> None:
         for process in self.started:

@@ -10,7 +10,7 @@ from egsu.access.roles import Role
 from egsu.clock import utcnow
 from egsu.jobs.models import Job, Worker
 from egsu.mail.models import Mail
-from tests.cabinet.conftest import ROLES, client_for, world  # noqa: F401 - fixtures
+from tests.cabinet.conftest import ROLES
 
 MANAGERS = {Role.AUTHORITY, Role.OPERATOR}
 
@@ -38,7 +38,11 @@ def failed(world):
 def _state(job, mail) -> tuple:
     job.refresh_from_db()
     mail.refresh_from_db()
-    return job.status, mail.status, AuditEvent.objects.filter(event__in=["jobs.retried", "mail.retried"]).count()
+    return (
+        job.status,
+        mail.status,
+        AuditEvent.objects.filter(event__in=["jobs.retried", "mail.retried"]).count(),
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -65,7 +69,11 @@ def test_sending_again_is_for_managers_only_and_audited(client_for, world, faile
     settings.TASKS = {"default": {"BACKEND": "egsu.jobs.backend.QueueBackend", "QUEUES": []}}  # no inline run
     job, mail = failed
     before = _state(job, mail)
-    url = f"/cabinet/operations/jobs/{job.pk}/retry/" if what == "job" else f"/cabinet/operations/mail/{mail.pk}/retry/"
+    url = (
+        f"/cabinet/operations/jobs/{job.pk}/retry/"
+        if what == "job"
+        else f"/cabinet/operations/mail/{mail.pk}/retry/"
+    )
     response = client_for(role).post(url)
     if role in MANAGERS:
         assert response.status_code == 302

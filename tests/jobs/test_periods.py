@@ -16,7 +16,9 @@ def utc(*args) -> datetime:
 def test_every_five_minutes_is_aligned_on_the_clock():
     five = Every(minutes=5)
     assert five.period_start(utc(2026, 5, 1, 10, 7, 59)) == utc(2026, 5, 1, 10, 5)
-    assert five.period_start(utc(2026, 5, 1, 10, 5)) == utc(2026, 5, 1, 10, 5)  # a start belongs to its period
+    assert five.period_start(utc(2026, 5, 1, 10, 5)) == utc(
+        2026, 5, 1, 10, 5
+    )  # a start belongs to its period
     assert five.next_start(utc(2026, 5, 1, 10, 7, 59)) == utc(2026, 5, 1, 10, 10)
 
 
@@ -29,8 +31,14 @@ def test_an_offset_shifts_the_periods():
 @pytest.mark.parametrize(
     ("now", "start"),
     [
-        (utc(2024, 2, 28, 21, 0), utc(2024, 2, 28, 20, 30)),  # 29 Feb 02:30 at UTC+06:00 (before 1 March 2024)
-        (utc(2024, 3, 2, 21, 0), utc(2024, 3, 1, 21, 30)),  # 02:30 at UTC+05:00: not yet today, so yesterday's
+        (
+            utc(2024, 2, 28, 21, 0),
+            utc(2024, 2, 28, 20, 30),
+        ),  # 29 Feb 02:30 at UTC+06:00 (before 1 March 2024)
+        (
+            utc(2024, 3, 2, 21, 0),
+            utc(2024, 3, 1, 21, 30),
+        ),  # 02:30 at UTC+05:00: not yet today, so yesterday's
         (utc(2024, 3, 2, 21, 30), utc(2024, 3, 2, 21, 30)),
     ],
     ids=["utc+6", "utc+5-before-the-time", "utc+5-at-the-time"],

@@ -26,7 +26,9 @@ def test_a_worker_runs_what_is_queued_then_exits_with_once(workers, effect_table
     done = workers.run("worker", "--once")
     # then every job ran to completion in that process, the flaky one on its second attempt
     assert done.returncode == 0, done.stderr
-    assert [(_job(r).status, _job(r).attempts) for r in queued] == [("SUCCESSFUL", 1)] * 3 + [("SUCCESSFUL", 2)]
+    assert [(_job(r).status, _job(r).attempts) for r in queued] == [("SUCCESSFUL", 1)] * 3 + [
+        ("SUCCESSFUL", 2)
+    ]
     pids = {pid for _key, pid in rows("jobs_test_effect")}
     assert [key for key, _pid in rows("jobs_test_effect")] == ["a", "b", "c"] and len(pids) == 1
     assert pids != {os.getpid()}
@@ -61,7 +63,9 @@ def test_a_job_of_a_killed_worker_is_finished_once_by_another(workers, effect_ta
     pool = {p.pid: p for p in (workers.start("worker"), workers.start("worker"))}
     result = record.enqueue("kill-9", seconds=4)
     # when the worker that started it is killed outright in the middle
-    started = wait_for(lambda: rows("jobs_test_started"), timeout=30, what="the job to start", logs=workers.logs)
+    started = wait_for(
+        lambda: rows("jobs_test_started"), timeout=30, what="the job to start", logs=workers.logs
+    )
     victim = started[0][1]
     os.kill(victim, signal.SIGKILL)
     pool[victim].wait(timeout=10)

@@ -24,7 +24,9 @@ def test_the_email_url_is_parsed(url, expected):
     assert email_from_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["http://mail.example.kz", "smtp://", "smtp://host:port"], ids=["scheme", "no-host", "port"])
+@pytest.mark.parametrize(
+    "url", ["http://mail.example.kz", "smtp://", "smtp://host:port"], ids=["scheme", "no-host", "port"]
+)
 def test_a_malformed_email_url_is_refused(url):
     with pytest.raises(ConfigError, match="EGSU_EMAIL_URL"):
         email_from_url(url)

@@ -17,7 +17,9 @@ PDF = b"%PDF-1.4\n% an act of the commission\n%%EOF\n"
 
 
 @pytest.mark.django_db
-def test_a_message_arrives_with_its_headers_language_and_attachment(mail_to_smtp, django_capture_on_commit_callbacks):
+def test_a_message_arrives_with_its_headers_language_and_attachment(
+    mail_to_smtp, django_capture_on_commit_callbacks
+):
     # when a message in Russian with a PDF is sent (the job runs inline in the tests)
     with django_capture_on_commit_callbacks(execute=True):
         mail = outbox.send(
@@ -41,7 +43,9 @@ def test_a_message_arrives_with_its_headers_language_and_attachment(mail_to_smtp
 
 
 @pytest.mark.django_db
-def test_a_server_that_is_down_gets_the_message_once_when_it_is_back(settings, django_capture_on_commit_callbacks):
+def test_a_server_that_is_down_gets_the_message_once_when_it_is_back(
+    settings, django_capture_on_commit_callbacks
+):
     # given a mail server that is down
     sink = SmtpSink()
     point_mail_at(settings, sink.port, email_retry_s=60)

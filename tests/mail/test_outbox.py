@@ -31,7 +31,10 @@ def test_a_message_to_a_user_is_in_their_language_and_delivered_after_the_commit
         "duty@energo.gov.kz", "ru", "pending", "egsu@localhost",
     )  # fmt: skip
     assert mail.subject == "Тестовое письмо ЕГСУ ТЭК"
-    assert mail.body.strip() == "Это письмо проверяет настройки электронной почты ЕГСУ ТЭК. Ничего делать не нужно."
+    assert (
+        mail.body.strip()
+        == "Это письмо проверяет настройки электронной почты ЕГСУ ТЭК. Ничего делать не нужно."
+    )
     assert Job.objects.count() == 0 and len(callbacks) == 1  # nothing is queued before the commit
     callbacks[0]()
     job = Job.objects.get()
@@ -62,7 +65,11 @@ def test_a_subject_is_one_line(real_queue):
     ("to", "attachments", "message"),
     [
         ("not-an-address", [], "not an e-mail address"),
-        ("a@example.kz", [outbox.Attachment("big.bin", b"x" * (10 * 1024 * 1024 + 1))], "attachments over 10 MB"),
+        (
+            "a@example.kz",
+            [outbox.Attachment("big.bin", b"x" * (10 * 1024 * 1024 + 1))],
+            "attachments over 10 MB",
+        ),
     ],
     ids=["bad-address", "too-big"],
 )

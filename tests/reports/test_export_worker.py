@@ -7,14 +7,15 @@ from egsu.access.roles import Role
 from egsu.jobs.models import Job
 from egsu.reports import services
 from egsu.reports.models import ExportJob
-from tests.cabinet.conftest import client_for, world  # noqa: F401 - fixtures
-from tests.jobs.conftest import real_queue, wait_for, workers  # noqa: F401 - fixtures
+from tests.jobs.conftest import wait_for
 from tests.reports.helpers import xlsx_blocks
 
 PERIOD = {"start": "2025-06-01", "end": "2025-06-03", "interval": "PT2H"}
 
 
-def test_a_background_export_is_built_by_a_worker_process(workers, world, client_for, settings, monkeypatch, tmp_path):
+def test_a_background_export_is_built_by_a_worker_process(
+    workers, world, client_for, settings, monkeypatch, tmp_path
+):
     # given exports that always go to the queue, and the worker's exports folder shared with the web side
     monkeypatch.setattr(services, "DIRECT_LIMIT", 0)
     settings.EXPORTS_DIR = tmp_path / "var" / "exports"
@@ -39,4 +40,9 @@ def test_a_background_export_is_built_by_a_worker_process(workers, world, client
     _, data, _ = xlsx_blocks(b"".join(client.get(done["download_url"]).streaming_content))
     assert len(data) == 72
     job = Job.objects.get(task_path="egsu.reports.tasks.run_export_job")
-    assert (job.status, job.args, job.progress_done, job.progress_total) == ("SUCCESSFUL", [export.pk], 72, 72)
+    assert (job.status, job.args, job.progress_done, job.progress_total) == (
+        "SUCCESSFUL",
+        [export.pk],
+        72,
+        72,
+    )
