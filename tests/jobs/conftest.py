@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from egsu.registry.services import load_dictionaries
 from tests.cabinet.conftest import client_for, world  # noqa: F401 - the cabinet's test world
 from tests.jobs.tasks import TABLES
 from tests.stand import ROOT, stand_env
@@ -97,6 +98,9 @@ class Workers:
 
 @pytest.fixture
 def workers(tmp_path, transactional_db, real_queue):
+    """Worker processes need committed rows: a transactional test. An earlier such test's flush also
+    removed the reference dictionaries the migrations loaded, so they are loaded again first."""
+    load_dictionaries()
     pool = Workers(tmp_path)
     yield pool
     pool.stop_all()
