@@ -1,7 +1,8 @@
 """Settings from environment variables, parsed and validated in one place.
 
-Without any variable the system runs embedded: SQLite under ``var/``, tasks
-in-process, e-mail to the console. Production sets EGSU_ENV=production, and
+Without any variable the system runs embedded: SQLite under ``var/``, jobs in
+the database queue run by the worker that ``egsu serve`` starts, e-mail to the
+console (the log). Production sets EGSU_ENV=production, and
 then a missing secret or database fails loudly instead of falling back.
 """
 
@@ -81,6 +82,62 @@ def database_from_url(url: str, var_dir: Path) -> dict:
     )
 
 
+JOURNAL_MIN_RETENTION_DAYS = 3 * 365 + 1  # INT-36: the journal keeps three years
+AUDIT_MIN_RETENTION_DAYS = 366  # the audit trail keeps at least 12 months
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where outgoing mail goes: the console (log) on the embedded default, else an SMTP server."""
+
+    backend: str  # "console" or "smtp"
+    host: str = ""
+    port: int = 0
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False  # STARTTLS after connecting (smtp+tls://)
+    use_ssl: bool = False  # TLS from the first byte (smtp+ssl://)
+    timeout_s: float = 10.0
+
+    def describe(self) -> dict:
+        """For manifests and logs: never the password."""
+        if self.backend == "console":
+            return {"backend": "console"}
+        security = "ssl" if self.use_ssl else "starttls" if self.use_tls else "none"
+        return {"backend": "smtp", "host": self.host, "port": self.port, "security": security}
+
+
+EMAIL_SCHEMES = {"smtp": (False, False, 25), "smtp+tls": (True, False, 587), "smtp+ssl": (False, True, 465)}
+
+
+def email_from_url(url: str) -> EmailSettings:
+    """``smtp://[user:password@]host[:port]`` (also ``smtp+tls``, ``smtp+ssl``), or ``console://``/empty."""
+    if not url or url == "console://":
+        return EmailSettings(backend="console")
+    parsed = urlparse(url)
+    if parsed.scheme not in EMAIL_SCHEMES:
+        raise ConfigError(
+            f"EGSU_EMAIL_URL has an unsupported scheme {parsed.scheme!r} "
+            f"(use {', '.join(sorted(EMAIL_SCHEMES))} or console)"
+        )
+    if not parsed.hostname:
+        raise ConfigError(f"EGSU_EMAIL_URL names no host: {url.split('@')[-1]!r}")
+    try:
+        port = parsed.port
+    except ValueError as exc:
+        raise ConfigError("EGSU_EMAIL_URL has an invalid port") from exc
+    use_tls, use_ssl, default_port = EMAIL_SCHEMES[parsed.scheme]
+    return EmailSettings(
+        backend="smtp",
+        host=parsed.hostname,
+        port=port or default_port,
+        username=unquote(parsed.username or ""),
+        password=unquote(parsed.password or ""),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     production: bool
@@ -91,8 +148,15 @@ class Config:
     allowed_hosts: list[str]
     max_message_bytes: int = 15 * 1024 * 1024  # INT-07
     message_date_future_skew_s: int = 600
-    journal_retention_days: int = 3 * 365 + 1  # INT-36: three years, leap day included
-    email_backend: str = "django.core.mail.backends.console.EmailBackend"
+    journal_retention_days: int = JOURNAL_MIN_RETENTION_DAYS  # INT-36: three years, leap day included
+    audit_retention_days: int = AUDIT_MIN_RETENTION_DAYS  # audit trail: at least 12 months
+    email: EmailSettings = field(default_factory=lambda: email_from_url(""))
+    email_from: str = "egsu@localhost"
+    email_max_attempts: int = 12  # then the message is marked failed and shown to the operator
+    email_retry_s: int = 60  # first retry after this; doubled each time, at most an hour
+    jobs_heartbeat_s: float = 10.0  # a worker marks itself alive and extends its leases this often
+    jobs_lease_s: float = 60.0  # a running job whose worker stopped heartbeating is retried after this
+    jobs_poll_s: float = 1.0  # an idle worker looks for ready jobs this often
     # Signatures (issue 3). Empty trust roots outside production: the test PKI under var/pki.
     trust_roots: tuple[Path, ...] = ()
     trust_intermediates: tuple[Path, ...] = ()
@@ -157,6 +221,41 @@ def _mirrors(name: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _retention_days(name: str, minimum: int, what: str) -> int:
+    days = _int(name, minimum)
+    if days < minimum:
+        raise ConfigError(f"{name} must be at least {minimum} days: {what}, {days} was asked")
+    return days
+
+
+def _email(production: bool) -> tuple[EmailSettings, str]:
+    url = os.environ.get("EGSU_EMAIL_URL", "")
+    sender = os.environ.get("EGSU_EMAIL_FROM", "")
+    if production and not url:
+        raise ConfigError(
+            "EGSU_EMAIL_URL must be set when EGSU_ENV=production (smtp://host:port, or console:// to log)"
+        )
+    email = email_from_url(url)
+    if production and email.backend == "smtp" and not sender:
+        raise ConfigError("EGSU_EMAIL_FROM must be set when EGSU_ENV=production and e-mail goes to SMTP")
+    if sender and "@" not in sender:
+        raise ConfigError(f"EGSU_EMAIL_FROM must be an e-mail address, got {sender!r}")
+    return email, sender or "egsu@localhost"
+
+
 def load() -> Config:
     env = os.environ.get("EGSU_ENV", "embedded")
     if env not in {"embedded", "production", "test"}:
@@ -182,6 +281,13 @@ def load() -> Config:
         raise ConfigError("EGSU_CLICKHOUSE_URL must be set when EGSU_READINGS_BACKEND=clickhouse")
     if bool(signing_key) != bool(signing_cert):
         raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT go together")
+    email, email_from = _email(production)
+    heartbeat_s, lease_s = _float("EGSU_JOBS_HEARTBEAT_S", 10.0), _float("EGSU_JOBS_LEASE_S", 60.0)
+    if lease_s < 2 * heartbeat_s:
+        raise ConfigError(
+            f"EGSU_JOBS_LEASE_S ({lease_s}) must be at least twice EGSU_JOBS_HEARTBEAT_S ({heartbeat_s}), "
+            "or a live worker's job could be taken for a dead one's"
+        )
     hosts = [
         h.strip()
         for h in os.environ.get("EGSU_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
@@ -196,7 +302,21 @@ def load() -> Config:
         allowed_hosts=hosts,
         max_message_bytes=_int("EGSU_MAX_MESSAGE_BYTES", 15 * 1024 * 1024),
         message_date_future_skew_s=_int("EGSU_MESSAGE_DATE_SKEW_S", 600),
-        email_backend=os.environ.get("EGSU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        journal_retention_days=_retention_days(
+            "EGSU_JOURNAL_RETENTION_DAYS",
+            JOURNAL_MIN_RETENTION_DAYS,
+            "the journal keeps three years (INT-36)",
+        ),
+        audit_retention_days=_retention_days(
+            "EGSU_AUDIT_RETENTION_DAYS", AUDIT_MIN_RETENTION_DAYS, "the audit trail keeps 12 months"
+        ),
+        email=email,
+        email_from=email_from,
+        email_max_attempts=_int("EGSU_EMAIL_MAX_ATTEMPTS", 12),
+        email_retry_s=_int("EGSU_EMAIL_RETRY_S", 60),
+        jobs_heartbeat_s=heartbeat_s,
+        jobs_lease_s=lease_s,
+        jobs_poll_s=_float("EGSU_JOBS_POLL_S", 1.0),
         trust_roots=trust_roots,
         trust_intermediates=_paths("EGSU_TRUST_INTERMEDIATES"),
         signing_key=Path(signing_key) if signing_key else None,

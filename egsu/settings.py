@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "egsu.ami",
     "egsu.points",
     "egsu.cabinet",
+    "egsu.jobs",
+    "egsu.mail",
 ]
 
 MIDDLEWARE = [
@@ -110,14 +112,29 @@ WHITENOISE_USE_FINDERS = True  # no collectstatic step needed for the embedded r
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_message_bytes
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-EMAIL_BACKEND = CONFIG.email_backend
+# Outgoing mail (egsu/mail): the console (the log) on the embedded default, else EGSU_EMAIL_URL's server.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if CONFIG.email.backend == "smtp"
+    else "egsu.mail.backends.LogBackend"
+)
+EMAIL_HOST = CONFIG.email.host
+EMAIL_PORT = CONFIG.email.port
+EMAIL_HOST_USER = CONFIG.email.username
+EMAIL_HOST_PASSWORD = CONFIG.email.password
+EMAIL_USE_TLS = CONFIG.email.use_tls
+EMAIL_USE_SSL = CONFIG.email.use_ssl
+EMAIL_TIMEOUT = CONFIG.email.timeout_s
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = CONFIG.email_from
 
 EGSU_ARRIVAL_GRACE_MINUTES = CONFIG.arrival_grace_minutes
 READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
 
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Background jobs: a durable queue in the database, run by `egsu worker` (egsu/jobs, decision 0007).
+# QUEUES empty: any queue name; a worker serves all of them unless told --queues.
+TASKS = {"default": {"BACKEND": "egsu.jobs.backend.QueueBackend", "QUEUES": []}}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

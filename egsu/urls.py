@@ -23,5 +23,7 @@ urlpatterns = [
     path("cabinet/corrections/", include("egsu.quality.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
+    path("cabinet/operations/jobs/", include("egsu.jobs.urls")),
+    path("cabinet/operations/mail/", include("egsu.mail.urls")),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]

@@ -34,6 +34,38 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]
 
 
+INLINE_TASKS = {
+    "default": {"BACKEND": "egsu.jobs.backend.QueueBackend", "QUEUES": [], "OPTIONS": {"INLINE": True}}
+}
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_inline(request, settings):
+    """Jobs run in the test's process as they are queued (same claim/run/settle path as a worker).
+
+    Tests of the queue itself, and those that start real `egsu worker` processes, ask for the
+    `real_queue` fixture (tests/jobs/conftest.py) and get the queue as production has it.
+    """
+    if "real_queue" not in request.fixturenames:
+        settings.TASKS = INLINE_TASKS
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres` tests run in the PostgreSQL pass of `make test` (scripts/test-all) and skip on SQLite."""
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" in engine:
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: runs in the PostgreSQL pass of `make test` "
+        "(EGSU_DATABASE_URL=postgresql://…); this pass is on SQLite"
+    )
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
 def pytest_configure(config):
     # Build the Kazakh and Russian catalogues before Django loads (and caches) any of them.
     from egsu.catalogs import compile_catalogs

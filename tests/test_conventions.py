@@ -18,6 +18,7 @@ DOMAIN_MODULES = [
     "egsu.readings.store",
     "egsu.pki.algorithms",
     "egsu.registry.bin",
+    "egsu.jobs.periods",
 ]
 
 

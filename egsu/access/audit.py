@@ -36,6 +36,11 @@ class Event(StrEnum):
     PASSWORD_CHANGED = "user.password_changed"
     PASSWORD_RESET = "user.password_reset"
     AUDIT_PURGED = "audit.purged"
+    JOURNAL_PURGED = "journal.purged"
+    JOBS_PRUNED = "jobs.pruned"
+    JOB_RETRIED = "jobs.retried"
+    MAIL_RETRIED = "mail.retried"
+    MAIL_PRUNED = "mail.pruned"
 
 
 def audit(

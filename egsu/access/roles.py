@@ -23,6 +23,7 @@ class Module(models.TextChoices):
     CORRECTIONS = "corrections", _("Manual corrections")
     USERS = "users", _("User management")
     AUDIT = "audit", _("Audit log")
+    OPERATIONS = "operations", _("System operations")  # background jobs, outgoing mail (DIG-22)
 
 
 # What each role gets when nobody granted anything narrower (a state body gets nothing by default).

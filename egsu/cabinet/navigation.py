@@ -27,6 +27,8 @@ MENU = [
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item("access:users", _("Users"), Module.USERS, edit=True),
     Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),
+    Item("jobs:jobs", _("Background jobs"), Module.OPERATIONS, edit=True),
+    Item("mail:outbox", _("Outgoing mail"), Module.OPERATIONS, edit=True),
 ]
 
 

@@ -14,7 +14,9 @@ from rich.console import Console
 
 from egsu.cli import ami as ami_cli
 from egsu.cli import audit as audit_cli
+from egsu.cli import jobs as jobs_cli
 from egsu.cli import journal as journal_cli
+from egsu.cli import mail as mail_cli
 from egsu.cli import pki as pki_cli
 from egsu.cli import registry as registry_cli
 
@@ -25,6 +27,12 @@ app.add_typer(journal_cli.app, name="journal", help="The message journal: search
 app.add_typer(ami_cli.app, name="ami", help="AMI metering: MQTT intake, head-ends, verification.")
 app.add_typer(audit_cli.app, name="audit", help="The audit trail: search, purge.")
 app.add_typer(pki_cli.app, name="pki", help="Certificates: verify by hand, and the test PKI of the stand.")
+app.add_typer(
+    jobs_cli.app, name="jobs", help="Background jobs: list, show, retry; workers and periodic jobs."
+)
+app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
+app.command()(jobs_cli.worker)
+app.command()(jobs_cli.scheduler)
 
 
 def prepare(*, quiet: bool = False) -> None:
@@ -82,11 +90,11 @@ def set_password(username: str) -> None:
     console.print("password changed")
 
 
-def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+def _gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str]:
     if threads <= 0:
         # SQLite has one writer lock: threads in a worker only queue on it (benchmarks/README.md).
         threads = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
-    args = [
+    return [
         sys.executable, "-m", "gunicorn", "egsu.wsgi:application",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
@@ -96,36 +104,70 @@ def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
         "--access-logfile", "-",
         "--log-level", "warning",
     ]  # fmt: skip
+
+
+def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+    args = _gunicorn_argv(host, port, workers, threads)
     sys.stdout.flush()
     os.execv(sys.executable, args)
+
+
+def _with_worker(host: str, port: int, workers: int, threads: int) -> None:
+    """The web server, one job worker that also schedules periodic jobs, under one supervisor."""
+    from egsu.cli.processes import egsu_command, supervise
+
+    status = supervise({
+        "web server": _gunicorn_argv(host, port, workers, threads),
+        "worker": egsu_command("worker", "--schedule"),
+    })  # fmt: skip
+    raise typer.Exit(status)
+
+
+def _announce(base: str, worker: bool) -> None:
+    console.print(
+        f"EGSU is starting at [bold]{base}/[/]  (cabinet: {base}/cabinet/, admin: {base}/admin/, "
+        f"gateway: {base}/shep/SyncChannel?wsdl)"
+        + ("\n  with one job worker that also schedules periodic jobs; Ctrl-C stops both" if worker else "")
+    )
+
+
+@app.command()
+def web(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT in the environment)."),
+    workers: int = typer.Option(2, help="Web worker processes."),
+    threads: int = typer.Option(0, help="Threads per web worker (0: 1 on SQLite, 4 on PostgreSQL)."),
+) -> None:
+    """Only the web server (gunicorn), for a production layout with `egsu worker`s of their own."""
+    _announce(f"http://{host}:{port}", worker=False)
+    _gunicorn(host, port, workers, threads)
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT in the environment)."),
-    workers: int = typer.Option(2, help="Worker processes."),
-    threads: int = typer.Option(0, help="Threads per worker (0: 1 on SQLite, 4 on PostgreSQL)."),
+    workers: int = typer.Option(2, help="Web worker processes."),
+    threads: int = typer.Option(0, help="Threads per web worker (0: 1 on SQLite, 4 on PostgreSQL)."),
+    no_worker: bool = typer.Option(False, "--no-worker", help="Without the job worker and scheduler."),
 ) -> None:
-    """Start the system (gunicorn) after preparing the database."""
+    """Start the system after preparing the database: the web server, a job worker and the scheduler."""
     prepare(quiet=True)
-    base = f"http://{host}:{port}"
-    console.print(
-        f"EGSU is starting at [bold]{base}/[/]  (cabinet: {base}/cabinet/, admin: {base}/admin/, "
-        f"gateway: {base}/shep/SyncChannel?wsdl)"
-    )
-    _gunicorn(host, port, workers, threads)
+    _announce(f"http://{host}:{port}", worker=not no_worker)
+    if no_worker:
+        _gunicorn(host, port, workers, threads)
+    _with_worker(host, port, workers, threads)
 
 
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT in the environment)."),
-    workers: int = typer.Option(2, help="Worker processes."),
-    threads: int = typer.Option(0, help="Threads per worker (0: 1 on SQLite, 4 on PostgreSQL)."),
+    workers: int = typer.Option(2, help="Web worker processes."),
+    threads: int = typer.Option(0, help="Threads per web worker (0: 1 on SQLite, 4 on PostgreSQL)."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Only load the registry and write the manifest."),
 ) -> None:
-    """Load the demo registry, write var/demo/stand.json, and start the system."""
+    """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
     from egsu.registry.demo import load_demo_registry, write_manifest
     from egsu.signatures.stand import equip
 
@@ -134,6 +176,7 @@ def demo(
     base = f"http://{host}:{port}"
     manifest = {"endpoint": f"{base}/shep/SyncChannel", "wsdl": f"{base}/shep/SyncChannel?wsdl", **manifest}
     manifest = equip(manifest, base_url=base)
+    manifest["email"] = {**settings.CONFIG.email.describe(), "from": settings.CONFIG.email_from}
     path = settings.CONFIG.var_dir / "demo" / "stand.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_manifest(path, manifest)
@@ -142,7 +185,8 @@ def demo(
         json.dumps({k: manifest[k] for k in ("endpoint", "wsdl", "serviceId", "senderId")}, indent=2)
     )
     if not no_serve:
-        _gunicorn(host, port, workers, threads)
+        _announce(base, worker=True)
+        _with_worker(host, port, workers, threads)
 
 
 @app.command()

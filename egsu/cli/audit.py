@@ -13,6 +13,7 @@ from rich.table import Table
 
 from egsu.access import audit as trail
 from egsu.access.audit import MIN_RETENTION, Event
+from egsu.access.tasks import purge_and_audit
 from egsu.cli import options
 from egsu.clock import format_astana, utcnow
 
@@ -76,9 +77,5 @@ def purge(
         count = trail.search(until=cutoff).count()
         typer.echo(f"dry run: {_plural(count)} would be deleted")
         return
-    count = trail.purge(older_than=older_than, now=now)
-    trail.audit(
-        Event.AUDIT_PURGED, object_type="access.auditevent", source="egsu audit purge",
-        summary=f"{_plural(count)} before {format_astana(cutoff)} deleted",
-    )  # fmt: skip
+    count = purge_and_audit(older_than=older_than, source="egsu audit purge")
     typer.echo(f"deleted {_plural(count)}")

@@ -16,6 +16,7 @@ from egsu.clock import format_astana, utcnow
 from egsu.journal import services
 from egsu.journal.masking import mask_passwords
 from egsu.journal.models import JournalEntry
+from egsu.journal.tasks import purge_and_audit
 
 app = typer.Typer(help="The message journal: search, show, purge.", no_args_is_help=True)
 
@@ -152,7 +153,9 @@ def purge(
         count = services.purge(older_than=older_than, now=now, dry_run=True)
         typer.echo(f"dry run: {count} entr{'y' if count == 1 else 'ies'} would be deleted")
         return
-    count = services.purge(
-        older_than=older_than, now=now, progress=lambda done: typer.echo(f"  deleted {done}…")
+    count = purge_and_audit(
+        older_than=older_than,
+        source="egsu journal purge",
+        on_progress=lambda done: typer.echo(f"  deleted {done}…"),
     )
     typer.echo(f"deleted {count} entr{'y' if count == 1 else 'ies'}")

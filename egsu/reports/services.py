@@ -23,6 +23,7 @@ from egsu.access.audit import Event
 from egsu.access.roles import NATIONAL_ROLES, Module
 from egsu.access.scope import Scope, require, scope_for
 from egsu.clock import to_astana, utcnow
+from egsu.jobs.runner import progress as job_progress
 from egsu.reports.models import ExportJob
 from egsu.reports.pdf import write_pdf
 from egsu.reports.tables import BUILDERS, ExportTable
@@ -127,6 +128,7 @@ def _write_job_file(job: ExportJob, scope: Scope) -> int:
 
     def progress(done: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total))
+        job_progress(min(done, total), total)  # the queue's row too (egsu jobs, the operations page)
 
     name = f"{job.pk}-{file_name(job.what, job.format, job.created_at)}"
     with (exports_dir() / name).open("wb") as out:

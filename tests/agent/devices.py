@@ -1,11 +1,10 @@
-"""Real device servers for the agent's tests: a pymodbus TCP server, an asyncua server, an SMTP server."""
+"""Real device servers for the agent's tests: a pymodbus TCP server, an asyncua server (SMTP: tests/smtp.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import threading
-from email import message_from_bytes, policy
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.server import ModbusTcpServer
@@ -98,30 +97,3 @@ class OpcUaSimulator:
 
     def stop(self) -> None:
         self.server.stop()
-
-
-class SmtpSink:
-    """A real local SMTP server (aiosmtpd) keeping every message received."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages = []
-        sink = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-                sink.messages.append(
-                    (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
-                )
-                return "250 OK"
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def start(self) -> SmtpSink:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.controller.stop()

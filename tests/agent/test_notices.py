@@ -11,7 +11,7 @@ from egsu_agent.notices import MaintenanceTooLate
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
 from tests.agent.conftest import FakeSystem, base_config, write_config
-from tests.agent.devices import SmtpSink
+from tests.smtp import SmtpSink
 
 DAY = date(2026, 3, 10)
 START = local_instant(DAY, 0)

@@ -1,0 +1,22 @@
+"""Every periodic job of the System, in ONE place: name → schedule → task (docs/jobs.md).
+
+Add a line here to add a periodic job; the scheduler (`egsu scheduler`, or `egsu worker --schedule`)
+queues each once per period, however many of them run. Times of `Daily` are Astana time.
+"""
+
+from __future__ import annotations
+
+from egsu.jobs.periods import Daily, Every
+from egsu.jobs.registry import Periodic
+
+SCHEDULE: list[Periodic] = [
+    # The worker pool is alive and the scheduler ticks: readiness checks read the last one's finish.
+    Periodic("jobs.heartbeat", Every(minutes=1), "egsu.jobs.tasks.heartbeat"),
+    # Retention (INT-36: the journal keeps 3 years; the audit trail at least 12 months).
+    Periodic("journal.retention", Daily("02:30"), "egsu.journal.tasks.purge_expired"),
+    Periodic("audit.retention", Daily("02:40"), "egsu.access.tasks.purge_expired"),
+    Periodic("jobs.prune", Daily("02:50"), "egsu.jobs.tasks.prune"),
+    # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
+    Periodic("mail.deliver-due", Every(minutes=1), "egsu.mail.tasks.deliver_due"),
+    Periodic("mail.prune", Daily("03:00"), "egsu.mail.tasks.prune"),
+]

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: a durable outbox delivered by the worker with retries (docs/jobs.md)."""
