@@ -18,7 +18,7 @@ def test_a_valid_configuration_loads_with_defaults(tmp_path, key_and_cert):
     assert config.delivery.attempts_per_day == 3 and config.delivery.retry_after.total_seconds() == 1800
     assert config.delivery.max_message_bytes == 15_000_000
     (device,) = config.devices
-    assert [(q.quantity, q.tag, q.unit) for q in device.quantities] == [
+    assert [(q.quantity, q.tag, q.unit) for q in device.quantity_maps] == [
         ("tankLevel", "T1.level", "m"),
         ("volume", "T1.volume", "m3"),
     ]

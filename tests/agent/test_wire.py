@@ -35,8 +35,8 @@ def envelope(key_and_cert) -> etree._Element:
             "1.3", "407001", "1", period_start=START, is_daily=False, device_type_id=2, operation_type_id=3
         ),
     ]
-    ((_, body, count),) = build_messages(
-        records,
+    (built,) = build_messages(
+        [("407004/2", records[0]), ("407001/1", records[1])],
         identity=load_identity(key.read_bytes(), cert.read_bytes()),
         sender_id="demo-isun",
         password="secret",
@@ -45,8 +45,8 @@ def envelope(key_and_cert) -> etree._Element:
         sign_business_data=False,
         max_bytes=15_000_000,
     )
-    assert count == 2
-    return etree.fromstring(body)
+    assert built.records == 2 and built.devices == ("407004/2", "407001/1")
+    return etree.fromstring(built.envelope)
 
 
 def test_the_send_message_validates_against_the_real_schemas(envelope, real_schema):
