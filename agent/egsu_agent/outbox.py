@@ -227,11 +227,16 @@ class Outbox:
         if old_unique:  # one message set per period before corrections existed: widen the key
             with self.transaction() as db:
                 db.execute("ALTER TABLE messages RENAME TO messages_v1")
-                db.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[0])
                 db.execute(
                     "CREATE TABLE messages" + SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[1].split(";")[0]
                 )
-                db.execute("INSERT INTO messages SELECT * FROM messages_v1")
+                db.execute(
+                    "INSERT INTO messages (message_id, interval, period_start, period_end, chunk, envelope, size,"
+                    " records, created_at, state, next_attempt_at, delivered_at, answer_code, answer_message,"
+                    " version, devices) SELECT message_id, interval, period_start, period_end, chunk, envelope,"
+                    " size, records, created_at, state, next_attempt_at, delivered_at, answer_code,"
+                    " answer_message, version, devices FROM messages_v1"
+                )
                 db.execute("DROP TABLE messages_v1")
 
     def close(self) -> None:
@@ -416,17 +421,17 @@ class Outbox:
     ) -> int:
         """A (re)built period: its new signed messages (id, envelope, record count, device keys), the
         fingerprints of the records they carry, the pending messages they replace; one transaction.
-        Returns the period's version (1 for the first build)."""
+        Returns the period's version: the number of builds that produced messages."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT version FROM periods WHERE interval = ? AND start = ?", (period.interval, iso(period.start))
             ).fetchone()
             if row is None:
-                version = 1
+                version = 1 if messages else 0  # a period built empty has sent nothing yet
                 db.execute(
                     "INSERT INTO periods (interval, start, end_at, built_at, records, messages, version)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    (period.interval, iso(period.start), iso(period.end), iso(now), records, len(messages)),
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (period.interval, iso(period.start), iso(period.end), iso(now), records, len(messages), version),
                 )
             else:
                 version = row[0] + (1 if messages else 0)

@@ -117,11 +117,23 @@ class SmtpSink:
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._handler = Handler()
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+        self.running = False
 
     def start(self) -> SmtpSink:
         self.controller.start()
+        self.running = True
         return self
 
+    def restart(self, port: int) -> None:
+        """Listen again on the same port after stop() (a mail server back from an outage)."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=port)
+        self.start()
+
     def stop(self) -> None:
-        self.controller.stop()
+        if self.running:
+            self.controller.stop()
+            self.running = False
