@@ -87,6 +87,7 @@ def check_config(
     that lists none, the exports and rows that are there now are read (nothing is kept).
     """
     loaded = _config(config)
+    setup_logging(loaded.log_format, level=logging.ERROR)
     report = check_tags(loaded, SystemClock().now()) if data else None
     table = Table(title=f"{len(loaded.devices)} device(s) → {loaded.system.wsdl}")
     for column in ("object", "table", "device", "quantities", "totaliser", "status tag"):
@@ -152,6 +153,7 @@ def run(
 def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--json")) -> None:
     """What is owed to the System and why, what was sent, what was refused, open notices, unknown tags."""
     loaded = _config(config)
+    setup_logging(loaded.log_format, level=logging.ERROR)
     agent = _agent(loaded, SystemClock(), progress=False)
     try:
         state = agent.status()
@@ -183,8 +185,11 @@ def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--
     for item in state["record_rejections"][:50]:
         out.print(f"  rejected record {item['position']} of {item['message_id']}: object {item['object_id']} "
                   f"device {item['device']}: {item['code']} {item['why']}")  # fmt: skip
-    for item in state["empty_periods"]:
-        out.print(f"no data: {item['period']} had no sample from any device (nothing sent)")
+    empty = state["empty_periods"]
+    if empty:
+        shown = ", ".join(item["period"] for item in empty[-12:])
+        out.print(f"no data (nothing to send): {len(empty)} period(s) of the last 7 days had no sample from any "
+                  f"device{'; the latest' if len(empty) > 12 else ''}: {shown}", soft_wrap=True)  # fmt: skip
     out.print(f"open notices: {len(state['open_notices'])}")
     for notice in state["open_notices"]:
         sent = f"sent {_human(notice[6])}" if notice[6] else f"NOT SENT: {notice[7] or 'waiting'}"
@@ -249,6 +254,7 @@ def announce_maintenance(
 ) -> None:
     """Announce a technological break to the data operator and the authorized body, ≥3 days ahead (INT-45)."""
     loaded = _config(config)
+    setup_logging(loaded.log_format, level=logging.WARNING)
     agent = _agent(loaded, SystemClock(), progress=False)
     try:
         notice = agent.announce_maintenance(_instant(start), _instant(end), reason)
