@@ -40,7 +40,7 @@ class OpcUaSource:
     def read(self, now: datetime, *, since=None, seen=None) -> Batch:
         try:
             client = self.client or self._connect()
-            samples = [self._sample(client.get_node(node.node).read_data_value(), node.tag, now)
+            samples = [self._sample(client.get_node(node.node).read_data_value(raise_on_bad_status=False), node.tag, now)
                        for node in self.config.nodes]  # fmt: skip
         except SourceError:
             raise
