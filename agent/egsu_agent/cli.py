@@ -17,9 +17,9 @@ from rich.table import Table
 from egsu.clock import format_astana, to_astana
 from egsu_agent.config import AgentConfig, ConfigError, load_config
 from egsu_agent.logs import setup_logging
-from egsu_agent.tagcheck import check_tags
 from egsu_agent.schedule import DAY, TWO_HOURS, ManualClock, SystemClock, local_instant
 from egsu_agent.sources.timestamps import parse_time
+from egsu_agent.tagcheck import check_tags
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
@@ -179,7 +179,9 @@ def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--
         out.print(table)
     for item in state["waiting_to_settle"]:
         out.print(f"the period closed at {_human(item['closed'])} is built at {_human(item['built_at'])}")
-    out.print(f"failed: {state['rejected_messages']} message(s) refused, {state['rejected_records']} record(s) rejected")
+    out.print(
+        f"failed: {state['rejected_messages']} message(s) refused, {state['rejected_records']} record(s) rejected"
+    )
     for item in state["refused"]:
         out.print(f"  refused {item['period']} (version {item['version']}): {item['code']} {item['why']}")
     for item in state["record_rejections"][:50]:
@@ -194,8 +196,10 @@ def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--
     for notice in state["open_notices"]:
         sent = f"sent {_human(notice[6])}" if notice[6] else f"NOT SENT: {notice[7] or 'waiting'}"
         out.print(f"  {notice[5]} ({sent})")
-    for tag, source, first, last_seen, count in state["unknown_tags"]:
-        out.print(f"unknown tag {tag!r} from {source}: {count} sample(s) since {_human(first)}, no device maps it")
+    for tag, source, first, _last_seen, count in state["unknown_tags"]:
+        out.print(
+            f"unknown tag {tag!r} from {source}: {count} sample(s) since {_human(first)}, no device maps it"
+        )
 
 
 @app.command()
@@ -221,7 +225,9 @@ def send(
         try:
             day = date.fromisoformat(period.strip()[:10])
         except ValueError:
-            raise typer.BadParameter(f"{period!r} is not a date (YYYY-MM-DD)", param_hint="--period") from None
+            raise typer.BadParameter(
+                f"{period!r} is not a date (YYYY-MM-DD)", param_hint="--period"
+            ) from None
         start, interval = local_instant(day, 0), DAY
     else:
         start, interval = _instant(period), TWO_HOURS

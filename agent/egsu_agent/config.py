@@ -163,7 +163,9 @@ class SystemConfig(_Section):
             try:
                 load_identity(key.read_bytes(), cert.read_bytes())
             except Exception as exc:  # noqa: BLE001 - cryptography and our GOST loader raise various kinds
-                raise _problem(f"the key {key.name} and this certificate cannot sign together: {exc}") from None
+                raise _problem(
+                    f"the key {key.name} and this certificate cannot sign together: {exc}"
+                ) from None
         return cert
 
     @model_validator(mode="after")
@@ -661,7 +663,9 @@ def cross_checks(sources: list, devices: list) -> list[str]:
             continue
         key = (device.object_id, device.device)
         if key in seen:
-            problems.append(f"devices[{index}]: object {key[0]} device {key[1]} is already devices[{seen[key]}]")
+            problems.append(
+                f"devices[{index}]: object {key[0]} device {key[1]} is already devices[{seen[key]}]"
+            )
         seen[key] = index
         if closed:
             for tag in device.tags:

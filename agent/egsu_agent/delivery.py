@@ -38,7 +38,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
 from pathlib import Path
 
 from egsu.clock import utcnow
@@ -169,7 +168,11 @@ class AnswerVerifier:
                 at=utcnow(),
                 policy=CertificatePolicy(check_revocation=False),
             )
-            return None if result.valid else f"the answer's signer {signer.subject} is not trusted: {result.reason}"
+            return (
+                None
+                if result.valid
+                else f"the answer's signer {signer.subject} is not trusted: {result.reason}"
+            )
         return f"the answer is signed by {signer.subject}, not by the configured System certificate"
 
 

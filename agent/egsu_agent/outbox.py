@@ -228,7 +228,8 @@ class Outbox:
             with self.transaction() as db:
                 db.execute("ALTER TABLE messages RENAME TO messages_v1")
                 db.execute(
-                    "CREATE TABLE messages" + SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[1].split(";")[0]
+                    "CREATE TABLE messages"
+                    + SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[1].split(";")[0]
                 )
                 db.execute(
                     "INSERT INTO messages (message_id, interval, period_start, period_end, chunk, envelope, size,"
@@ -330,9 +331,13 @@ class Outbox:
         rows = self.db.execute(
             "SELECT at, value, fault, note FROM samples WHERE tag = ? ORDER BY at DESC LIMIT ?", (tag, limit)
         )
-        return [Sample(parse_iso(at), tag, Decimal(value), bool(fault), note) for at, value, fault, note in rows]
+        return [
+            Sample(parse_iso(at), tag, Decimal(value), bool(fault), note) for at, value, fault, note in rows
+        ]
 
-    def note_unknown_tags(self, source: str, samples: Iterable[Sample], known: set[str], now: datetime) -> list[str]:
+    def note_unknown_tags(
+        self, source: str, samples: Iterable[Sample], known: set[str], now: datetime
+    ) -> list[str]:
         """Count samples of tags no device maps; return the tags seen for the first time."""
         counts: dict[str, int] = {}
         for sample in samples:
@@ -424,14 +429,23 @@ class Outbox:
         Returns the period's version: the number of builds that produced messages."""
         with self.transaction() as db:
             row = db.execute(
-                "SELECT version FROM periods WHERE interval = ? AND start = ?", (period.interval, iso(period.start))
+                "SELECT version FROM periods WHERE interval = ? AND start = ?",
+                (period.interval, iso(period.start)),
             ).fetchone()
             if row is None:
                 version = 1 if messages else 0  # a period built empty has sent nothing yet
                 db.execute(
                     "INSERT INTO periods (interval, start, end_at, built_at, records, messages, version)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (period.interval, iso(period.start), iso(period.end), iso(now), records, len(messages), version),
+                    (
+                        period.interval,
+                        iso(period.start),
+                        iso(period.end),
+                        iso(now),
+                        records,
+                        len(messages),
+                        version,
+                    ),
                 )
             else:
                 version = row[0] + (1 if messages else 0)
@@ -505,7 +519,9 @@ class Outbox:
     def pending(self) -> list[Message]:
         """Undelivered messages, oldest period first (INT-15), daily after the two hours closing with
         it, and a period's versions in order."""
-        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM messages WHERE state = ? {self._ORDER}", (PENDING,))
+        rows = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM messages WHERE state = ? {self._ORDER}", (PENDING,)
+        )
         return [self._message(row) for row in rows]
 
     def messages_for(self, interval: str, start: datetime) -> list[Message]:
@@ -520,7 +536,9 @@ class Outbox:
         return [self._message(row) for row in rows]
 
     def reschedule(self, message_id: str, when: datetime) -> None:
-        self.db.execute("UPDATE messages SET next_attempt_at = ? WHERE message_id = ?", (iso(when), message_id))
+        self.db.execute(
+            "UPDATE messages SET next_attempt_at = ? WHERE message_id = ?", (iso(when), message_id)
+        )
 
     # ------------------------------------------------------------ attempts
 
@@ -594,7 +612,9 @@ class Outbox:
 
     def consecutive_failures(self) -> tuple[int, datetime | None]:
         """Failed attempts since the last successful one, and when the first of them happened."""
-        last_ok = self.db.execute("SELECT max(id) FROM attempts WHERE outcome = 'delivered' OR outcome = 'rejected'")
+        last_ok = self.db.execute(
+            "SELECT max(id) FROM attempts WHERE outcome = 'delivered' OR outcome = 'rejected'"
+        )
         last_id = last_ok.fetchone()[0] or 0
         row = self.db.execute(
             "SELECT count(*), min(at) FROM attempts WHERE id > ? AND outcome IN ('failed', 'interrupted')",

@@ -32,13 +32,17 @@ class SendReport:
         return self.delivered
 
 
-def send_period(agent, interval: str, start: datetime, *, force: bool = False, rebuild: bool = False) -> SendReport:
+def send_period(
+    agent, interval: str, start: datetime, *, force: bool = False, rebuild: bool = False
+) -> SendReport:
     """Send (or resend) one period now; see the module docstring."""
     now = agent.clock.now()
     try:
         period = period_of(interval, start)
     except ValueError as exc:
-        raise RecoveryError(f"{exc}: two-hourly periods start at an even Astana hour, daily ones at 00:00") from None
+        raise RecoveryError(
+            f"{exc}: two-hourly periods start at an even Astana hour, daily ones at 00:00"
+        ) from None
     schedule = agent.config.schedule
     if period.start < local_instant(schedule.first_day, 0):
         raise RecoveryError(
@@ -57,7 +61,11 @@ def send_period(agent, interval: str, start: datetime, *, force: bool = False, r
     elif result.messages:
         report.lines.append(
             f"rebuilt as version {result.version}: {result.messages} new message(s)"
-            + (" with every record (--rebuild)" if rebuild else f" for {len(result.changed)} changed record(s)")
+            + (
+                " with every record (--rebuild)"
+                if rebuild
+                else f" for {len(result.changed)} changed record(s)"
+            )
         )
     if result.records == 0:
         report.lines.append(
@@ -91,8 +99,14 @@ def _describe(agent, message: Message, now: datetime) -> str:
             "`send --period … --rebuild` sends the records again as a new message"
         )
     last = attempts[-1] if attempts else None
-    why = f"last attempt {_human(last.at)}: {last.outcome} {last.code or ''} {last.detail or ''}".strip() if last else "not tried yet"
-    today = agent.outbox.attempts_between(message.message_id, local_instant(astana_date(now), 0), next_day_start(now))
+    why = (
+        f"last attempt {_human(last.at)}: {last.outcome} {last.code or ''} {last.detail or ''}".strip()
+        if last
+        else "not tried yet"
+    )
+    today = agent.outbox.attempts_between(
+        message.message_id, local_instant(astana_date(now), 0), next_day_start(now)
+    )
     limit = ""
     if today >= agent.rule.attempts_per_day:
         limit = f"; {today} attempts today already (INT-14 allows {agent.rule.attempts_per_day})"
@@ -120,7 +134,9 @@ def status(agent) -> dict:
                 "records": message.records,
                 "attempts": len(attempts),
                 "last_attempt": last.at if last else None,
-                "why": f"{last.outcome}: {last.code or ''} {last.detail or ''}".strip() if last else "not tried yet",
+                "why": f"{last.outcome}: {last.code or ''} {last.detail or ''}".strip()
+                if last
+                else "not tried yet",
                 "next_attempt": message.next_attempt_at,
                 "message_id": message.message_id,
             }

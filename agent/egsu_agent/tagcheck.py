@@ -93,7 +93,9 @@ def check_tags(config: AgentConfig, now: datetime) -> TagReport:
             given.setdefault(tag, source.name)
         if note:
             unsure.append(source.name)
-            report.warnings.append(f"{label}: its tags could not be checked: {note}; list them in tags = [...]")
+            report.warnings.append(
+                f"{label}: its tags could not be checked: {note}; list them in tags = [...]"
+            )
     mapped = {tag for device in config.devices for tag in device.tags}
     for index, device in enumerate(config.devices):
         for tag in device.tags:
@@ -112,5 +114,7 @@ def check_tags(config: AgentConfig, now: datetime) -> TagReport:
     for index, source in enumerate(config.sources):
         found = set(source.declared_tags) | report.seen.get(source.name, set())
         for tag in sorted(found - mapped):
-            report.warnings.append(f"sources[{index}] ({source.name}): tag {tag!r} is read but no device maps it")
+            report.warnings.append(
+                f"sources[{index}] ({source.name}): tag {tag!r} is read but no device maps it"
+            )
     return report

@@ -146,10 +146,14 @@ class Watcher:
     def restore(self, open_id: int, what: str, now: datetime) -> None:
         self.outbox.close_notice(open_id, now)
         opened = self.outbox.notice(open_id)
-        since = datetime.fromisoformat(opened.fields["since"]) if "since" in opened.fields else opened.opened_at
+        since = (
+            datetime.fromisoformat(opened.fields["since"]) if "since" in opened.fields else opened.opened_at
+        )
         if self.config.notices is not None:
             notice = restored_notice(self.config.notices, what=what, since=since, restored=now)
-            notice_id = self.outbox.add_notice("restored", opened.key, notice.subject, notice.body, now, notice.fields)
+            notice_id = self.outbox.add_notice(
+                "restored", opened.key, notice.subject, notice.body, now, notice.fields
+            )
             self.outbox.close_notice(notice_id, now)
         log.info("restored: %s", what, extra={"event": "restored", "key": opened.key})
 

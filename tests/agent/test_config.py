@@ -179,7 +179,9 @@ def test_a_mistyped_tag_is_caught_from_the_exports_of_a_drop_folder(tmp_path, ke
     data = base_config(tmp_path, key_and_cert)
     data["devices"][0]["quantities"]["tankLevel"]["tag"] = "T1.levl"
     (tmp_path / "drop" / "done").mkdir()
-    (tmp_path / "drop" / "done" / "old.csv").write_text("tag,time,value\nT1.level,2026-03-10T00:00,5\nT1.volume,2026-03-10T00:00,5\n")
+    (tmp_path / "drop" / "done" / "old.csv").write_text(
+        "tag,time,value\nT1.level,2026-03-10T00:00,5\nT1.volume,2026-03-10T00:00,5\n"
+    )
     path = write_config(tmp_path / "agent.toml", data)
     # when checked
     code, text = _check(path)
@@ -196,7 +198,10 @@ def test_an_empty_folder_leaves_tags_unconfirmed_and_says_so(tmp_path, key_and_c
     flat = " ".join(text.split())
     assert code == 0, text
     assert "sources[0] (exports): its tags could not be checked: no export in" in flat
-    assert "devices[0]: tag 'T1.level' is not confirmed" in flat and "devices[0]: tag 'T1.volume' is not confirmed" in flat
+    assert (
+        "devices[0]: tag 'T1.level' is not confirmed" in flat
+        and "devices[0]: tag 'T1.volume' is not confirmed" in flat
+    )
 
 
 def test_a_sql_source_is_checked_against_its_rows(tmp_path, key_and_cert):
@@ -208,7 +213,9 @@ def test_a_sql_source_is_checked_against_its_rows(tmp_path, key_and_cert):
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE lab (tag TEXT, measured_at TEXT, value REAL)")
         now = to_astana(utcnow()).strftime("%Y-%m-%d %H:%M:%S")
-        connection.executemany("INSERT INTO lab VALUES (?, ?, 1)", [("T1.level", now), ("T1.volume", now), ("X9", now)])
+        connection.executemany(
+            "INSERT INTO lab VALUES (?, ?, 1)", [("T1.level", now), ("T1.volume", now), ("X9", now)]
+        )
     data = base_config(tmp_path, key_and_cert)
     data["sources"] = [{"name": "lab", "type": "sql", "url": f"sqlite:///{db}",
                         "query": "SELECT tag, measured_at, value FROM lab WHERE measured_at > :since AND measured_at <= :until"}]  # fmt: skip
@@ -217,14 +224,19 @@ def test_a_sql_source_is_checked_against_its_rows(tmp_path, key_and_cert):
     flat = " ".join(text.split())
     assert code == 2
     assert "devices[0]: tag 'T1.vol' is read by no source" in flat
-    assert "tag 'X9' is read but no device maps it" in flat and "tag 'T1.volume' is read but no device maps it" in flat
+    assert (
+        "tag 'X9' is read but no device maps it" in flat
+        and "tag 'T1.volume' is read but no device maps it" in flat
+    )
 
 
 def test_declared_tags_make_the_check_static_whatever_the_sources(tmp_path, key_and_cert):
     # given a folder that lists its tags and a modbus source: the file alone is enough
     data = base_config(tmp_path, key_and_cert)
     data["sources"][0]["tags"] = ["T1.level"]
-    data["sources"].append({"name": "plc", "type": "modbus", "host": "127.0.0.1", "registers": [{"tag": "P9", "address": 0}]})
+    data["sources"].append(
+        {"name": "plc", "type": "modbus", "host": "127.0.0.1", "registers": [{"tag": "P9", "address": 0}]}
+    )
     with pytest.raises(ConfigError) as error:
         load_config(write_config(tmp_path / "agent.toml", data))
     assert error.value.problems == [
@@ -238,7 +250,9 @@ def test_an_unknown_tag_in_the_data_is_counted_while_running(tmp_path, key_and_c
     from tests.agent.conftest import FakeSystem
 
     (tmp_path / "drop").mkdir(exist_ok=True)
-    (tmp_path / "drop" / "a.csv").write_text("tag,time,value\nT1.levle,2026-03-10T00:00,5\nT1.levle,2026-03-10T00:10,5\n")
+    (tmp_path / "drop" / "a.csv").write_text(
+        "tag,time,value\nT1.levle,2026-03-10T00:00,5\nT1.levle,2026-03-10T00:10,5\n"
+    )
     config = load_config(write_config(tmp_path / "agent.toml", base_config(tmp_path, key_and_cert)))
     start = local_instant(config.schedule.first_day, 0)
     agent = Agent(config, clock=ManualClock(start), channel=FakeSystem())
@@ -251,15 +265,25 @@ def test_an_unknown_tag_in_the_data_is_counted_while_running(tmp_path, key_and_c
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        pytest.param(lambda d: d["sources"][0].pop("type"), "sources[0].type: missing", id="source-without-type"),
+        pytest.param(
+            lambda d: d["sources"][0].pop("type"), "sources[0].type: missing", id="source-without-type"
+        ),
         pytest.param(
             lambda d: d["sources"][0].update(registers=[]),
             "sources[0].registers: unknown key; allowed here: done, name, path, pattern, tags, type",
             id="key-of-another-source-type",
         ),
         pytest.param(
-            lambda d: d.update(sources=[{"name": "p", "type": "modbus", "host": "h",
-                                         "registers": [{"tag": "T1.level", "address": 0, "word_order": "middle"}]}]),
+            lambda d: d.update(
+                sources=[
+                    {
+                        "name": "p",
+                        "type": "modbus",
+                        "host": "h",
+                        "registers": [{"tag": "T1.level", "address": 0, "word_order": "middle"}],
+                    }
+                ]
+            ),
             "sources[0].registers[0].word_order: 'middle' is not one of 'big' or 'little'",
             id="modbus-word-order",
         ),  # fmt: skip
@@ -269,8 +293,16 @@ def test_an_unknown_tag_in_the_data_is_counted_while_running(tmp_path, key_and_c
             id="settle-within-the-period",
         ),
         pytest.param(
-            lambda d: d.update(notices={"smtp_host": "h", "from": "a@b.kz", "company": "C", "data_operator": ["o@e.kz"],
-                                        "authorized_body": ["m@e.kz"], "no_data_after_minutes": 200}),
+            lambda d: d.update(
+                notices={
+                    "smtp_host": "h",
+                    "from": "a@b.kz",
+                    "company": "C",
+                    "data_operator": ["o@e.kz"],
+                    "authorized_body": ["m@e.kz"],
+                    "no_data_after_minutes": 200,
+                }
+            ),
             "notices.no_data_after_minutes: 200 is outside 10…170",
             id="INT-10-three-hours",
         ),  # fmt: skip
@@ -280,7 +312,10 @@ def test_an_unknown_tag_in_the_data_is_counted_while_running(tmp_path, key_and_c
             id="no-password",
         ),
         pytest.param(
-            lambda d: d["sources"][0].update(type="sql", url="sqlite:///x.db", query="SELECT 1", path=None) or d["sources"][0].pop("path"),
+            lambda d: (
+                d["sources"][0].update(type="sql", url="sqlite:///x.db", query="SELECT 1", path=None)
+                or d["sources"][0].pop("path")
+            ),
             "sources[0].query: must use :marker",
             id="sql-without-marker-or-since",
         ),

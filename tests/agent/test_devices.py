@@ -159,13 +159,24 @@ def test_an_opcua_bad_status_is_mailed_at_once_and_marks_the_period(scada, tmp_p
     data["schedule"].update({"daily": False, "poll_seconds": 600})
     data["notices"] = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "from": "a@demo.kz", "company": "Demo",
                        "data_operator": ["o@egsu.kz"], "authorized_body": ["d@energo.kz"]}  # fmt: skip
-    data["sources"] = [{"name": "scada", "type": "opcua", "url": scada.url, "nodes": [
-        {"tag": "M1.volume", "node": scada.node_id("Volume")}, {"tag": "M1.mass", "node": scada.node_id("Mass")}]}]
+    data["sources"] = [
+        {
+            "name": "scada",
+            "type": "opcua",
+            "url": scada.url,
+            "nodes": [
+                {"tag": "M1.volume", "node": scada.node_id("Volume")},
+                {"tag": "M1.mass", "node": scada.node_id("Mass")},
+            ],
+        }
+    ]
     data["devices"] = [{"object_id": "407001", "kind": "1.3", "device": "1", "device_type": 2, "operation_type": 3,
                         "product_type": 1, "pipeline": 3, "quantities": {"volume": {"tag": "M1.volume", "unit": "l"}},
                         "totaliser": {"tag": "M1.mass", "unit": "kg"}}]  # fmt: skip
     system = FakeSystem()
-    agent = Agent(load_config(write_config(tmp_path / "agent.toml", data)), clock=ManualClock(NOW), channel=system)
+    agent = Agent(
+        load_config(write_config(tmp_path / "agent.toml", data)), clock=ManualClock(NOW), channel=system
+    )
 
     def station(now):
         minute = int((now - NOW).total_seconds() // 60)
@@ -182,7 +193,10 @@ def test_an_opcua_bad_status_is_mailed_at_once_and_marks_the_period(scada, tmp_p
     # then the fault was mailed at 00:40, naming the OPC UA status, and its end at 01:10
     mails = [(m["Subject"], m.get_content()) for _, m in smtp.messages]
     assert "fault of device 1 of object 407001 since 2026-03-10 00:40" in mails[0][0]
-    assert "Detected at: 2026-03-10 00:40" in mails[0][1] and "M1.volume: OPC UA status BadSensorFailure" in mails[0][1]
+    assert (
+        "Detected at: 2026-03-10 00:40" in mails[0][1]
+        and "M1.volume: OPC UA status BadSensorFailure" in mails[0][1]
+    )
     assert "restored" in mails[1][0] and "Restored at: 2026-03-10 01:10" in mails[1][1]
     assert [n.sent_at - NOW for n in notices] == [timedelta(minutes=40), timedelta(minutes=70)]
     # and the period's record says the device was not serviceable, its volume the mean of the good readings

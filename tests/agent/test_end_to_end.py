@@ -519,7 +519,9 @@ def lab_rows() -> list[tuple[datetime, str, float]]:
             written = at(15)  # six hours late, during the outage
         if hour == 20:
             written = at(2, day=1)  # the next night
-        rows.append((written, measured.astimezone(ASTANA).strftime("%Y-%m-%d %H:%M:%S"), 690 + 0.5 * (hour % 7)))
+        rows.append(
+            (written, measured.astimezone(ASTANA).strftime("%Y-%m-%d %H:%M:%S"), 690 + 0.5 * (hour % 7))
+        )
     return sorted(rows)
 
 
@@ -533,10 +535,14 @@ def story_expected() -> dict[str, dict[tuple[str, str, datetime], Decimal]]:
         tank[("tankLevel", interval, start)] = r3(mean([Decimal(repr(story_level(k))) for k in polls]) * 100)
         tank[("volume", interval, start)] = r3(mean([Decimal(repr(story_volume(k))) for k in polls]))
         inside = [(tag, v) for moment, tag, v in gas if start <= moment < end]
-        unit[("temperature", interval, start)] = r3(mean([v - Decimal("273.15") for t, v in inside if t == "G1.temp"]))
+        unit[("temperature", interval, start)] = r3(
+            mean([v - Decimal("273.15") for t, v in inside if t == "G1.temp"])
+        )
         unit[("pressure", interval, start)] = r3(mean([v * 1000 for t, v in inside if t == "G1.pressure"]))
         unit[("volume", interval, start)] = r3(mean([v for t, v in inside if t == "G1.volume"]))
-        ugs[("density", interval, start)] = r3(mean([v for moment, v in density.items() if start <= moment < end]))
+        ugs[("density", interval, start)] = r3(
+            mean([v for moment, v in density.items() if start <= moment < end])
+        )
     return {"407004": tank, "904001": unit, "909001": ugs}
 
 
@@ -564,7 +570,9 @@ def test_a_day_of_late_files_late_rows_a_device_fault_and_an_outage_lands_exactl
     drop = tmp_path / "drop"
     drop.mkdir()
     lab = sqlite3.connect(tmp_path / "lab.db", isolation_level=None)
-    lab.execute("CREATE TABLE lab (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, measured_at TEXT, value REAL)")
+    lab.execute(
+        "CREATE TABLE lab (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, measured_at TEXT, value REAL)"
+    )
     gas, pending_lab = story_gas(), lab_rows()
     data = {
         "agent": {"database": str(tmp_path / "agent.sqlite3")},
@@ -604,11 +612,15 @@ def test_a_day_of_late_files_late_rows_a_device_fault_and_an_outage_lands_exactl
         modbus.set_uint16(4, 1 if at(13 + 10 / 60) <= now < at(14 + 20 / 60) else 0)  # a fault 13:10–14:20
         proxy.down = at(10) <= now < at(16)  # the System away 10:00–16:00
         for hour in [h for h in gas if gas_drop_time(h) <= now]:
-            lines = ["tag,time,value"] + [f"{t},{m.astimezone(ASTANA).isoformat()},{v}" for m, t, v in gas.pop(hour)]
+            lines = ["tag,time,value"] + [
+                f"{t},{m.astimezone(ASTANA).isoformat()},{v}" for m, t, v in gas.pop(hour)
+            ]
             (drop / f"gas-{hour:02d}.csv").write_text("\n".join(lines) + "\n")
         while pending_lab and pending_lab[0][0] <= now:
             _, measured, value = pending_lab.pop(0)
-            lab.execute("INSERT INTO lab (tag, measured_at, value) VALUES ('UGS.density', ?, ?)", (measured, value))
+            lab.execute(
+                "INSERT INTO lab (tag, measured_at, value) VALUES ('UGS.density', ?, ?)", (measured, value)
+            )
 
     # when the agent runs the day and the next night
     try:
@@ -634,15 +646,25 @@ def test_a_day_of_late_files_late_rows_a_device_fault_and_an_outage_lands_exactl
         (notice,) = [n for subject, n in notices.items() if words in subject]
         return notice.sent_at
 
-    order = "\n".join(f"{n.sent_at} {subject}" for subject, n in sorted(notices.items(), key=lambda i: i[1].sent_at))
+    order = "\n".join(
+        f"{n.sent_at} {subject}" for subject, n in sorted(notices.items(), key=lambda i: i[1].sent_at)
+    )
     assert len(smtp.messages) == len(notices) == 8, order
     assert sent("data cannot be delivered to the System since 2026-04-07 10:15") == at(11.25)  # 3rd failure
     assert sent("restored — data cannot be delivered") == at(16.25)
     assert sent("fault of device 2 of object 407004 since 2026-04-07 13:10") == at(13 + 10 / 60)  # INT-11
     assert sent("restored — fault of device 2") == at(14 + 20 / 60)
     no_data = sent("no data from device 1 of object 904001 since 2026-04-07 17:45")
-    assert no_data == at(17.75) + timedelta(minutes=150) and no_data - at(17.75) <= timedelta(hours=3)  # INT-10
-    assert sent("restored — no data from device 1 of object 904001") == at(23) + TEN  # the poll after the drop
+    assert no_data == at(17.75) + timedelta(minutes=150) and no_data - at(17.75) <= timedelta(
+        hours=3
+    )  # INT-10
+    assert (
+        sent("restored — no data from device 1 of object 904001") == at(23) + TEN
+    )  # the poll after the drop
     # the story's data ends at midnight: 150 minutes after each last sample, the silence is reported
-    assert sent("no data from device 1 of object 909001 since 2026-04-07 23:00") == at(23) + timedelta(minutes=150)
-    assert sent("no data from device 1 of object 904001 since 2026-04-07 23:45") == at(23.75) + timedelta(minutes=150)
+    assert sent("no data from device 1 of object 909001 since 2026-04-07 23:00") == at(23) + timedelta(
+        minutes=150
+    )
+    assert sent("no data from device 1 of object 904001 since 2026-04-07 23:45") == at(23.75) + timedelta(
+        minutes=150
+    )

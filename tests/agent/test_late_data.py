@@ -154,7 +154,12 @@ def test_a_value_replaced_in_a_later_export_is_corrected_and_a_pending_message_i
     agent.close()
     # then the first version was replaced before delivery and never posted after the outage
     assert [(m.version, m.state) for m in messages] == [(1, SUPERSEDED), (2, "delivered")]
-    after = [mid for mid, _ in system.posts[system.posts.index(next(p for p in system.posts if p[0] == messages[1].message_id)):]]
+    after = [
+        mid
+        for mid, _ in system.posts[
+            system.posts.index(next(p for p in system.posts if p[0] == messages[1].message_id)) :
+        ]
+    ]
     assert messages[0].message_id not in after
     record = records_of(next(body for mid, body in system.posts if mid == messages[1].message_id))[0]
     values = [Decimal(5 + (m // 10) % 4) for m in range(0, 120, 10)]
@@ -182,14 +187,18 @@ def test_late_values_beyond_the_corrections_horizon_are_kept_and_sent_only_on_re
 
 def lab_db(tmp_path) -> sqlite3.Connection:
     db = sqlite3.connect(tmp_path / "lab.db", isolation_level=None)
-    db.execute("CREATE TABLE lab (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, measured_at TEXT, value REAL)")
+    db.execute(
+        "CREATE TABLE lab (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, measured_at TEXT, value REAL)"
+    )
     return db
 
 
 def density_config(tmp_path, key_and_cert, query: str, **source):
     data = base_config(tmp_path, key_and_cert)
     data["schedule"].update({"daily": False, "poll_seconds": 600})
-    data["sources"] = [{"name": "lab", "type": "sql", "url": f"sqlite:///{tmp_path / 'lab.db'}", "query": query, **source}]
+    data["sources"] = [
+        {"name": "lab", "type": "sql", "url": f"sqlite:///{tmp_path / 'lab.db'}", "query": query, **source}
+    ]
     data["devices"] = [
         {
             "object_id": "909001",

@@ -189,7 +189,10 @@ def test_the_system_notices_api_is_a_documented_slot_that_refuses_to_pretend(tmp
     # then it is refused with the reason, and the channel itself never claims to have sent anything
     with pytest.raises(ConfigError) as error:
         load_config(write_config(tmp_path / "agent.toml", data))
-    assert any(p.startswith("notices.system_api: the System publishes no notices API yet") for p in error.value.problems)
+    assert any(
+        p.startswith("notices.system_api: the System publishes no notices API yet")
+        for p in error.value.problems
+    )
     with pytest.raises(NotImplementedError):
         SystemNoticesApiChannel().send(Notice("s", "b"))
 

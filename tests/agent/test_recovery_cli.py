@@ -85,7 +85,11 @@ def test_send_on_a_period_built_empty_says_there_is_nothing_and_status_lists_it(
         assert exit_code == 0 and "no device gave a sample for this period" in text, text
         assert "0 message(s) delivered now, 0 still owed" in text
     exit_code, text = cli("status", "-c", path)
-    assert exit_code == 0 and "period(s) of the last 7 days had no sample" in text and f"{YESTERDAY} 00:00 two-hourly" in text, text
+    assert (
+        exit_code == 0
+        and "period(s) of the last 7 days had no sample" in text
+        and f"{YESTERDAY} 00:00 two-hourly" in text
+    ), text
 
 
 def test_send_with_the_system_away_reports_owed_and_why_and_status_shows_it(tmp_path, key_and_cert):

@@ -72,7 +72,9 @@ class VerifyingSystem:
         business = verify_enveloped(find_business_signature(transport.body.find(".//requestData/data")))
         for signed in (transport, business):
             cert = load_certificate(signed.certificate_der)
-            result = validate(cert, trust=self.trust, at=utcnow(), policy=CertificatePolicy(check_revocation=False))
+            result = validate(
+                cert, trust=self.trust, at=utcnow(), policy=CertificatePolicy(check_revocation=False)
+            )
             assert result.valid, result.reason
         self.seen.append(
             {
@@ -91,11 +93,15 @@ def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_pem_keys(pki, tmp_pa
     data = base_config(tmp_path, key_and_cert)
     data["system"].update(sign_key=str(key), sign_cert=str(cert), sign_business_data=True)
     data["schedule"]["daily"] = False
-    lines = ["tag,time,value"] + [f"T1.{q},2026-03-10T00:{m:02d},{5 + m / 10}" for m in (0, 30) for q in ("level", "volume")]
+    lines = ["tag,time,value"] + [
+        f"T1.{q},2026-03-10T00:{m:02d},{5 + m / 10}" for m in (0, 30) for q in ("level", "volume")
+    ]
     (tmp_path / "drop" / "a.csv").write_text("\n".join(lines) + "\n")
     schema = compile_real_schema("syncegg", tmp_path, data_type=SCHEMA_DIR / "isun-cs-request.xsd")
     system = VerifyingSystem(ca, schema)
-    agent = Agent(load_config(write_config(tmp_path / "agent.toml", data)), clock=ManualClock(START), channel=system)
+    agent = Agent(
+        load_config(write_config(tmp_path / "agent.toml", data)), clock=ManualClock(START), channel=system
+    )
     # when the first period is built and sent
     agent.run(until=START + timedelta(hours=2, minutes=15))
     status = agent.status()
@@ -117,7 +123,11 @@ def test_the_system_verifies_the_business_signature_and_the_agent_verifies_the_a
     start = local_instant(day, 0)
     lines = ["tag,time,value"] + [f"T7.level,2026-03-28T00:{m:02d},{300 + m}" for m in (0, 30)]
     (drop / "a.csv").write_text("\n".join(lines) + "\n")
-    system = {**system_config(manifest, tmp_path), "sign_business_data": True, "system_cert": manifest["system_cert"]}
+    system = {
+        **system_config(manifest, tmp_path),
+        "sign_business_data": True,
+        "system_cert": manifest["system_cert"],
+    }
     data = {
         "agent": {"database": str(tmp_path / "agent.sqlite3")},
         "system": system,

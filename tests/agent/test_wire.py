@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 
 from egsu.isun.samples import sample_record
-from egsu.pki.keys import load_identity
 from egsu.isun.schema import SCHEMA_DIR
+from egsu.pki.keys import load_identity
 from egsu.shep.envelope import SEND_MESSAGE, XSI_TYPE
 from egsu_agent.delivery import build_messages
 from egsu_agent.schedule import local_instant
@@ -84,7 +84,9 @@ def test_the_payload_has_the_shape_of_the_real_client_request(envelope):
 
     assert xsi_type(ours_data) == xsi_type(real_data)  # {http://message.persistence.interactive.nat}Request
     signature = "{http://www.w3.org/2000/09/xmldsig#}Signature"  # the business signature, when configured
-    assert {child.tag for child in ours_data} - {signature} == {child.tag for child in real_data} == {"events"}
+    assert (
+        {child.tag for child in ours_data} - {signature} == {child.tag for child in real_data} == {"events"}
+    )
     for data in (ours_data, real_data):
         for event in data.iterchildren("events"):
             assert all(etree.QName(f).namespace is None and len(f) == 0 and f.text for f in event)

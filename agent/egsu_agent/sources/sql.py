@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from egsu.clock import to_astana
 from egsu_agent.config import SqlSourceConfig
@@ -84,12 +84,15 @@ class SqlSource:
             params = {"marker": marker, "since": None, "until": until}
         else:
             newest = since or "1970-01-01 00:00:00"
-            start = datetime.strptime(newest, _TIME) - timedelta(hours=self.config.lookback_hours)
+            wall_clock = datetime.strptime(newest, _TIME).replace(tzinfo=UTC)  # Astana text, shifted as text
+            start = wall_clock - timedelta(hours=self.config.lookback_hours)
             params = {"since": start.strftime(_TIME), "until": until, "marker": None}
         columns, rows = self._execute(params)
         marker_at = columns.index("marker") if "marker" in columns else None
         if self.config.uses_marker and marker_at is None:
-            raise SourceError(f"SQL source {self.name}: the query uses :marker but returns no column named marker")
+            raise SourceError(
+                f"SQL source {self.name}: the query uses :marker but returns no column named marker"
+            )
         data_columns = [i for i in range(len(columns)) if i != marker_at]
         samples = []
         newest_time = since if not self.config.uses_marker else None
@@ -115,7 +118,9 @@ class SqlSource:
             if marker_at is not None and self.config.uses_marker:
                 value = row[marker_at]
                 value = value.isoformat(sep=" ") if isinstance(value, datetime) else value
-                newest_marker = value if newest_marker is None or _after(value, newest_marker) else newest_marker
+                newest_marker = (
+                    value if newest_marker is None or _after(value, newest_marker) else newest_marker
+                )
             else:
                 stamp = _astana_text(at)
                 newest_time = stamp if newest_time is None or stamp > newest_time else newest_time
