@@ -43,10 +43,10 @@ def _config(path: Path) -> AgentConfig:
         raise typer.Exit(2) from None
 
 
-def _agent(config: AgentConfig, clock, *, progress: bool = True):
+def _agent(config: AgentConfig, clock, *, progress: bool = True, recover: bool = True):
     from egsu_agent.service import Agent
 
-    return Agent(config, clock=clock, progress=progress)
+    return Agent(config, clock=clock, progress=progress, recover=recover)
 
 
 def _instant(text: str) -> datetime:
@@ -154,7 +154,7 @@ def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--
     """What is owed to the System and why, what was sent, what was refused, open notices, unknown tags."""
     loaded = _config(config)
     setup_logging(loaded.log_format, level=logging.ERROR)
-    agent = _agent(loaded, SystemClock(), progress=False)
+    agent = _agent(loaded, SystemClock(), progress=False, recover=False)
     try:
         state = agent.status()
     finally:

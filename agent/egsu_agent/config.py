@@ -141,8 +141,7 @@ class SystemConfig(_Section):
     @field_validator("password_env")
     @classmethod
     def _password(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if "password" in info.data or value is not None:
-            _secret(info.data.get("password"), value, "password", required=True)
+        _secret(info.data.get("password"), value, "password", required=True)
         return value
 
     @field_validator("sign_key", "system_cert", "trust_roots", mode="before")

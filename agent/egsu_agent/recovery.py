@@ -28,9 +28,6 @@ class SendReport:
     delivered: int = 0
     owed: int = 0
 
-    def __int__(self) -> int:
-        return self.delivered
-
 
 def send_period(
     agent, interval: str, start: datetime, *, force: bool = False, rebuild: bool = False

@@ -67,11 +67,13 @@ class Agent:
         sources: dict[str, Source] | None = None,
         notice_channels: list[NoticeChannel] | None = None,
         progress: bool = False,
+        recover: bool = True,
     ) -> None:
+        """``recover=False`` (``status``) only reads: an attempt in flight in a running service stays so."""
         self.config = config
         self.clock = clock
         self.outbox = Outbox(config.database)
-        recovered = self.outbox.recover_interrupted(clock.now())
+        recovered = self.outbox.recover_interrupted(clock.now()) if recover else 0
         if recovered:
             log.warning(
                 "attempts cut short by a stop or crash: %d; their messages are due again",
