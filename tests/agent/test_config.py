@@ -158,7 +158,10 @@ def test_the_readme_example_is_a_valid_configuration(tmp_path, key_and_cert):
     data = tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
     data["system"].pop("password_env")
     data["system"].update(
-        password="x", sign_key=str(key_and_cert[0]), sign_cert=str(key_and_cert[1]), system_cert=str(key_and_cert[1])
+        password="x",
+        sign_key=str(key_and_cert[0]),
+        sign_cert=str(key_and_cert[1]),
+        system_cert=str(key_and_cert[1]),
     )
     (tmp_path / "gas").mkdir()
     next(s for s in data["sources"] if s["type"] == "folder")["path"] = str(tmp_path / "gas")
