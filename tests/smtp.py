@@ -50,6 +50,11 @@ class SmtpSink:
         self.controller.start()
         return self
 
+    def restart(self, port: int | None = None) -> None:
+        """Listen again (on the same port by default) after stop(): a mail server back from an outage."""
+        self.port = port or self.port
+        self.start()
+
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()

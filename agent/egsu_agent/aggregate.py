@@ -90,7 +90,7 @@ def device_values(
     values: dict[str, Decimal] = {}
     silent: list[str] = []
     faulty = False
-    for mapping in device.quantities:
+    for mapping in device.quantity_maps:
         inside = within(samples.get(mapping.tag, ()), period.start, period.end)
         if not inside:
             silent.append(mapping.tag)
@@ -100,15 +100,16 @@ def device_values(
         average = mean(good)
         if average is not None:
             values[mapping.quantity] = rounded(average, decimals)
-    if device.totaliser is not None:
-        tag_samples = samples.get(device.totaliser.tag, ())
+    totaliser = device.totaliser_map
+    if totaliser is not None:
+        tag_samples = samples.get(totaliser.tag, ())
         inside = within(tag_samples, period.start, period.end)
         faulty = faulty or any(s.fault for s in inside)
         span = totaliser_span(tag_samples, period)
         if not inside and span is None:
-            silent.append(device.totaliser.tag)
+            silent.append(totaliser.tag)
         if span is not None:
-            unit = device.totaliser.unit
+            unit = totaliser.unit
             begin = rounded(to_app3("massflowbegin", span[0].value, unit), decimals)
             end = rounded(to_app3("massflowend", span[1].value, unit), decimals)
             values["massflowbegin"], values["massflowend"] = begin, end

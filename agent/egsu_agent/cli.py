@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from egsu.clock import ASTANA, format_astana
+from egsu.clock import format_astana, to_astana
 from egsu_agent.config import AgentConfig, ConfigError, load_config
 from egsu_agent.logs import setup_logging
 from egsu_agent.schedule import DAY, TWO_HOURS, ManualClock, SystemClock, local_instant
 from egsu_agent.sources.timestamps import parse_time
+from egsu_agent.tagcheck import check_tags
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
@@ -42,10 +43,10 @@ def _config(path: Path) -> AgentConfig:
         raise typer.Exit(2) from None
 
 
-def _agent(config: AgentConfig, clock, *, progress: bool = True):
+def _agent(config: AgentConfig, clock, *, progress: bool = True, recover: bool = True):
     from egsu_agent.service import Agent
 
-    return Agent(config, clock=clock, progress=progress)
+    return Agent(config, clock=clock, progress=progress, recover=recover)
 
 
 def _instant(text: str) -> datetime:
@@ -57,23 +58,60 @@ def _instant(text: str) -> datetime:
         ) from None
 
 
+def _human(moment: datetime | None) -> str:
+    return to_astana(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _plain(value):
+    """JSON-ready: instants as Astana ISO text, tuples as lists."""
+    if isinstance(value, datetime):
+        return format_astana(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 @app.command("check-config")
-def check_config(config: Path = CONFIG_OPTION) -> None:
-    """Validate the configuration file and show what it maps; exit 2 listing every mistake."""
+def check_config(
+    config: Path = CONFIG_OPTION,
+    data: bool = typer.Option(
+        True, help="Also read the exports and the SQL rows there are, to check the tags they carry."
+    ),
+) -> None:
+    """Validate the configuration and show what it maps; exit 2 listing every mistake.
+
+    Every device tag that no source gives, and every tag a source gives that no device
+    maps, is named: Modbus and OPC UA sources declare theirs; for a folder or SQL source
+    that lists none, the exports and rows that are there now are read (nothing is kept).
+    """
     loaded = _config(config)
+    setup_logging(loaded.log_format, level=logging.ERROR)
+    report = check_tags(loaded, SystemClock().now()) if data else None
     table = Table(title=f"{len(loaded.devices)} device(s) → {loaded.system.wsdl}")
-    for column in ("object", "table", "device", "quantities", "totaliser"):
+    for column in ("object", "table", "device", "quantities", "totaliser", "status tag"):
         table.add_column(column)
     for device in loaded.devices:
+        totaliser = device.totaliser_map
         table.add_row(
             device.object_id,
             device.kind,
             device.device,
-            ", ".join(f"{q.quantity}←{q.tag} [{q.unit}]" for q in device.quantities),
-            f"{device.totaliser.tag} [{device.totaliser.unit}]" if device.totaliser else "",
+            ", ".join(f"{q.quantity}←{q.tag} [{q.unit}]" for q in device.quantity_maps),
+            f"{totaliser.tag} [{totaliser.unit}]" if totaliser else "",
+            device.status_tag or "",
         )
     out.print(table)
     out.print("sources: " + ", ".join(f"{s.name} ({s.type})" for s in loaded.sources))
+    if report is not None:
+        for warning in report.warnings:
+            err.print(f"warning: {loaded.path}: {warning}", markup=False, highlight=False, soft_wrap=True)
+        if report.problems:
+            err.print(f"[red]{len(report.problems)} problem(s) with the tags:[/]")
+            for problem in report.problems:
+                err.print(f"  {loaded.path}: {problem}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
     out.print("[green]configuration is valid[/]")
 
 
@@ -113,37 +151,55 @@ def run(
 
 @app.command()
 def status(config: Path = CONFIG_OPTION, as_json: bool = typer.Option(False, "--json")) -> None:
-    """What is pending, the last delivery, the next slot, open notices."""
+    """What is owed to the System and why, what was sent, what was refused, open notices, unknown tags."""
     loaded = _config(config)
-    agent = _agent(loaded, SystemClock(), progress=False)
+    setup_logging(loaded.log_format, level=logging.ERROR)
+    agent = _agent(loaded, SystemClock(), progress=False, recover=False)
     try:
         state = agent.status()
     finally:
         agent.close()
-    last = state["last_delivery"]
-    summary = {
-        "pending": len(state["pending"]),
-        "oldest_pending": format_astana(state["pending"][0][1]) if state["pending"] else None,
-        "delivered_messages": state["delivered"],
-        "rejected_messages": state["rejected_messages"],
-        "rejected_records": state["rejected_records"],
-        "last_delivery": format_astana(last[1]) if last else None,
-        "next_slot": format_astana(state["next_slot"]),
-        "paused_until": format_astana(state["paused_until"]) if state["paused_until"] else None,
-        "open_notices": [n[5] for n in state["open_notices"]],
-    }
     if as_json:
-        out.print_json(json.dumps(summary))
+        out.print_json(json.dumps(_plain(state), ensure_ascii=False))
         return
-    for key, value in summary.items():
-        out.print(f"{key.replace('_', ' ')}: {value}")
-    if state["pending"]:
-        table = Table(title="pending messages (oldest first)")
-        for column in ("period", "interval", "chunk", "next attempt", "messageId"):
+    last = state["last_delivery"]
+    out.print(f"now: {_human(state['now'])}; next slot {_human(state['next_slot'])}")
+    out.print(f"sent: {state['delivered']} message(s) delivered, {state['corrections_delivered']} of them "
+              f"corrections; last {_human(last[1]) if last else 'never'}")  # fmt: skip
+    if state["paused_until"]:
+        out.print(f"sending paused after an outage until {_human(state['paused_until'])}")
+    out.print(f"owed: {len(state['owed'])} message(s)")
+    if state["owed"]:
+        table = Table(title="owed to the System (oldest first)")
+        for column in ("period", "version", "part", "attempts", "why", "next attempt"):
             table.add_column(column)
-        for interval, start, chunk, next_at, message_id in state["pending"][:50]:
-            table.add_row(format_astana(start), interval, str(chunk), format_astana(next_at), message_id)
+        for item in state["owed"][:100]:
+            table.add_row(item["period"], str(item["version"]), str(item["chunk"]), str(item["attempts"]),
+                          item["why"], _human(item["next_attempt"]))  # fmt: skip
         out.print(table)
+    for item in state["waiting_to_settle"]:
+        out.print(f"the period closed at {_human(item['closed'])} is built at {_human(item['built_at'])}")
+    out.print(
+        f"failed: {state['rejected_messages']} message(s) refused, {state['rejected_records']} record(s) rejected"
+    )
+    for item in state["refused"]:
+        out.print(f"  refused {item['period']} (version {item['version']}): {item['code']} {item['why']}")
+    for item in state["record_rejections"][:50]:
+        out.print(f"  rejected record {item['position']} of {item['message_id']}: object {item['object_id']} "
+                  f"device {item['device']}: {item['code']} {item['why']}")  # fmt: skip
+    empty = state["empty_periods"]
+    if empty:
+        shown = ", ".join(item["period"] for item in empty[-12:])
+        out.print(f"no data (nothing to send): {len(empty)} period(s) of the last 7 days had no sample from any "
+                  f"device{'; the latest' if len(empty) > 12 else ''}: {shown}", soft_wrap=True)  # fmt: skip
+    out.print(f"open notices: {len(state['open_notices'])}")
+    for notice in state["open_notices"]:
+        sent = f"sent {_human(notice[6])}" if notice[6] else f"NOT SENT: {notice[7] or 'waiting'}"
+        out.print(f"  {notice[5]} ({sent})")
+    for tag, source, first, _last_seen, count in state["unknown_tags"]:
+        out.print(
+            f"unknown tag {tag!r} from {source}: {count} sample(s) since {_human(first)}, no device maps it"
+        )
 
 
 @app.command()
@@ -155,24 +211,44 @@ def send(
     force: bool = typer.Option(
         False, help="Send now even if a retry is scheduled later (the 3-a-day limit still holds)."
     ),
+    rebuild: bool = typer.Option(
+        False, help="Send every record of the period again as a new message (after fixing a refusal)."
+    ),
     config: Path = CONFIG_OPTION,
 ) -> None:
-    """Send (or resend) one period now, with its stored messageIds so the System recognises it."""
+    """Send (or resend) one period now, whatever its state; says what happened and what to do next."""
+    from egsu_agent.recovery import RecoveryError
+
     loaded = _config(config)
-    setup_logging(loaded.log_format)
-    if daily or len(period) == 10:
-        start, interval = local_instant(date.fromisoformat(period[:10]), 0), DAY
+    setup_logging(loaded.log_format, level=logging.WARNING)
+    if daily or len(period.strip()) == 10:
+        try:
+            day = date.fromisoformat(period.strip()[:10])
+        except ValueError:
+            raise typer.BadParameter(
+                f"{period!r} is not a date (YYYY-MM-DD)", param_hint="--period"
+            ) from None
+        start, interval = local_instant(day, 0), DAY
     else:
         start, interval = _instant(period), TWO_HOURS
     agent = _agent(loaded, SystemClock())
     try:
-        delivered = agent.send_period(interval, start, force=force)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        report = agent.send_period(interval, start, force=force, rebuild=rebuild)
+    except RecoveryError as exc:
+        err.print(f"[red]{exc}[/]", highlight=False)
         raise typer.Exit(1) from None
+    except Exception as exc:  # noqa: BLE001 - a manual command reports, never dumps a traceback
+        logging.getLogger("egsu_agent").exception("send failed", extra={"event": "send_error"})
+        err.print(f"[red]send failed: {type(exc).__name__}: {exc}[/]", highlight=False)
+        raise typer.Exit(3) from None
     finally:
         agent.close()
-    out.print(f"{start.astimezone(ASTANA).isoformat()} {interval}: {delivered} message(s) delivered")
+    out.print(f"{report.period}:", highlight=False)
+    for line in report.lines:
+        out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"{report.delivered} message(s) delivered now, {report.owed} still owed", highlight=False)
+    if report.owed:
+        raise typer.Exit(1)
 
 
 @app.command("announce-maintenance")
@@ -184,6 +260,7 @@ def announce_maintenance(
 ) -> None:
     """Announce a technological break to the data operator and the authorized body, ≥3 days ahead (INT-45)."""
     loaded = _config(config)
+    setup_logging(loaded.log_format, level=logging.WARNING)
     agent = _agent(loaded, SystemClock(), progress=False)
     try:
         notice = agent.announce_maintenance(_instant(start), _instant(end), reason)

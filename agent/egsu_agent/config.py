@@ -1,10 +1,13 @@
-"""The agent's one configuration file (TOML): the System, the schedule, the sources and the devices.
+"""The agent's one configuration file (TOML), declared as pydantic models.
 
-Every mistake is reported, all at once, as ``file: key.path: what is wrong`` — an
-unknown key (a typo), a missing one, a wrong type, a code the App.2 table does not
-allow (FMT-06/07), a unit that cannot measure the quantity (App.3), a tag no
-source provides. The README documents every key; ``egsu-agent check-config`` runs
-this module. Relative paths are read relative to the configuration file.
+The models below ARE the file's documentation: every key, its type, its default and
+its allowed values. Every mistake is reported, all at once, as
+``file: key.path: what is wrong`` — an unknown key (a typo), a missing one, a wrong
+type (strict: ``"60"`` is not a number), a code the App.2 table does not allow
+(FMT-06/07), a unit that cannot measure the quantity (App.3), a tag that no source
+reads. ``egsu-agent check-config`` runs this module and then looks at the data the
+export sources hold (``tagcheck.py``). Relative paths are read relative to the
+configuration file.
 """
 
 from __future__ import annotations
@@ -12,13 +15,28 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+import types
+import typing
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from egsu.isun.tables import TABLES
-from egsu.pki.keys import load_identity
 from egsu_agent.units import UnitError, check_unit
 
 MODBUS_TYPES = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
@@ -27,6 +45,7 @@ TOTALISER_FIELDS = ("massflowbegin", "massflowend", "mass")  # Table 1.3 rows 10
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SQL_URL = re.compile(r"(sqlite:///.+|postgres(ql)?://.+)")
 INT_15MB = 15 * 1000 * 1000  # INT-07, read as decimal megabytes: the stricter of the two readings
+INT_10_HOURS = 3  # INT-10: a notice within three hours
 
 
 class ConfigError(Exception):
@@ -38,86 +57,238 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{path}: {problem}" for problem in problems))
 
 
-@dataclass(frozen=True)
-class SystemConfig:
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("config", message)
+
+
+def _resolve(value: str | Path, info: ValidationInfo) -> Path:
+    path = Path(value).expanduser()
+    base = (info.context or {}).get("base") if info is not None else None
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return path
+
+
+def _existing(value: str | Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.exists():
+        raise _problem(f"{path} does not exist")
+    return path
+
+
+def _secret(inline: str | None, env_name: str | None, key: str, *, required: bool) -> str | None:
+    """A secret given inline (``key``) or through an environment variable (``key_env``)."""
+    if inline is not None and env_name is not None:
+        raise _problem(f"give {key} or {key}_env, not both")
+    if env_name is not None:
+        if env_name not in os.environ:
+            raise _problem(f"environment variable {env_name} is not set")
+        return os.environ[env_name]
+    if inline is None and required:
+        raise _problem(f"missing; give {key} or {key}_env (the name of an environment variable)")
+    return inline
+
+
+class _Section(BaseModel):
+    """Strict: unknown keys are mistakes, and no text is silently read as a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+# ---------------------------------------------------------------- [agent]
+
+
+class AgentSection(_Section):
+    database: Path | None = None
+    """Samples, outbox, attempt journal; default ``agent.sqlite3`` beside the configuration."""
+    decimals: int = Field(3, ge=0, le=12)
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve(value, info) if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------- [system]
+
+
+class SystemConfig(_Section):
     wsdl: str
-    endpoint: str | None
-    service_id: str
-    sender_id: str
-    password: str = field(repr=False)
+    endpoint: str | None = None
+    service_id: str = "ISUN_Service2"
+    sender_id: str = Field(min_length=1)
+    password: str | None = Field(None, repr=False)
+    password_env: str | None = Field(None, validate_default=True)
     sign_key: Path
     sign_cert: Path
-    sign_business_data: bool
-    timeout_seconds: float
+    sign_business_data: bool = False
+    """Also sign the records (enveloped XMLDSig on ``data``, SIG-03)."""
+    system_cert: Path | None = None
+    """The System's signing certificate (the stand's manifest ``system_cert``): answers must carry
+    its WS-Security signature (App.1 §51), or they are not believed."""
+    trust_roots: Path | None = None
+    """Instead of (or besides) ``system_cert``: NCA roots the System's certificate must chain to."""
+    timeout_seconds: float = Field(60.0, gt=0, le=300)
+
+    @field_validator("wsdl", "endpoint")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise _problem(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("password_env")
+    @classmethod
+    def _password(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _secret(info.data.get("password"), value, "password", required=True)
+        return value
+
+    @field_validator("sign_key", "system_cert", "trust_roots", mode="before")
+    @classmethod
+    def _files(cls, value: Any, info: ValidationInfo) -> Any:
+        return _existing(value, info) if isinstance(value, str) else value
+
+    @field_validator("sign_cert", mode="before")
+    @classmethod
+    def _identity(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        cert = _existing(value, info)
+        key = info.data.get("sign_key")
+        if key is not None and key.is_file() and cert.is_file():
+            from egsu.pki.keys import load_identity
+
+            try:
+                load_identity(key.read_bytes(), cert.read_bytes())
+            except Exception as exc:  # noqa: BLE001 - cryptography and our GOST loader raise various kinds
+                raise _problem(
+                    f"the key {key.name} and this certificate cannot sign together: {exc}"
+                ) from None
+        return cert
+
+    @model_validator(mode="after")
+    def _resolve_password(self) -> SystemConfig:
+        self.password = _secret(self.password, self.password_env, "password", required=True)
+        return self
 
 
-@dataclass(frozen=True)
-class ScheduleConfig:
+# ---------------------------------------------------------------- [schedule], [delivery]
+
+
+class ScheduleConfig(_Section):
     first_day: date
     """Periods before this Astana day are never built (the agent's go-live)."""
-    poll_seconds: int
-    daily: bool  # INT-33
-    two_hourly: bool  # INT-34
+    poll_seconds: int = Field(60, ge=1, le=7200)
+    daily: bool = True  # INT-33
+    two_hourly: bool = True  # INT-34
+    settle_minutes: int = Field(15, ge=0, le=110)
+    """A period is first built this long after its slot, so exports that land a little after
+    the hour are in its first message (read with INT-33/34: the slot closes the period)."""
+    corrections_days: int = Field(35, ge=0, le=400)
+    """A value that arrives later for a period already built, up to this many days after the
+    period, sends a correction for it (a new message; INT-15 backfill, the System revises)."""
+
+    @field_validator("two_hourly")
+    @classmethod
+    def _something(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and info.data.get("daily") is False:
+            raise _problem("daily and two_hourly are both false: nothing would ever be sent")
+        return value
+
+    @property
+    def settle(self) -> timedelta:
+        return timedelta(minutes=self.settle_minutes)
 
 
-@dataclass(frozen=True)
-class DeliveryConfig:
-    retry_after: timedelta  # INT-13
-    attempts_per_day: int  # INT-14
-    max_message_bytes: int  # INT-07
+class DeliveryConfig(_Section):
+    """The defaults are the order's; you may only be stricter."""
+
+    retry_after_minutes: int = Field(30, ge=1, le=1440)  # INT-13
+    attempts_per_day: int = Field(3, ge=1, le=3)  # INT-14
+    max_message_bytes: int = Field(INT_15MB, ge=10_000, le=INT_15MB)  # INT-07
+
+    @property
+    def retry_after(self) -> timedelta:
+        return timedelta(minutes=self.retry_after_minutes)
 
 
-@dataclass(frozen=True)
-class NoticeConfig:
-    smtp_host: str
-    smtp_port: int
-    smtp_user: str | None
-    smtp_password: str | None = field(repr=False)
-    starttls: bool
-    sender: str
-    data_operator: tuple[str, ...]  # INT-10
-    authorized_body: tuple[str, ...]  # INT-10
-    company: str
-    repair_days: int  # INT-10: the repair deadline reported within a day
-    failures_before_notice: int
-    system_api: bool
-    """Also file notices through the System's API — which does not exist yet (see notices.SystemApiChannel)."""
+# ---------------------------------------------------------------- [notices]
 
 
-@dataclass(frozen=True)
-class Register:
-    tag: str
-    address: int
-    type: str
-    table: str  # "holding" or "input"
-    scale: float
-    word_order: str  # "big" or "little"
+EmailAddress = Annotated[str, Field(pattern=f"^{_EMAIL.pattern}$")]
 
 
-@dataclass(frozen=True)
-class OpcNode:
-    tag: str
-    node: str
+class NoticeConfig(_Section):
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(None, repr=False)
+    smtp_password_env: str | None = Field(None, validate_default=True)
+    starttls: bool = False
+    sender: EmailAddress = Field(alias="from")
+    data_operator: list[EmailAddress] = Field(min_length=1)  # INT-10
+    authorized_body: list[EmailAddress] = Field(min_length=1)  # INT-10
+    company: str = Field(min_length=1)
+    repair_days: int = Field(1, ge=1, le=30)
+    """INT-10: the repair deadline reported with each failure notice."""
+    failures_before_notice: int = Field(3, ge=1, le=100)
+    """Consecutive failed sends that mean "the link to the System is down" (INT-10)."""
+    no_data_after_minutes: int = Field(120, ge=10, le=INT_10_HOURS * 60 - 10)
+    """A device whose last sample is this old is "silent": the INT-10 notice goes out at once,
+    within three hours of that sample (set it above the usual lag of your exports)."""
+    system_api: bool = False
+    """The System's notices API: not available yet (see notices.SystemNoticesApiChannel)."""
+
+    @field_validator("smtp_password_env")
+    @classmethod
+    def _password(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _secret(info.data.get("smtp_password"), value, "smtp_password", required=False)
+        return value
+
+    @field_validator("system_api")
+    @classmethod
+    def _no_api_yet(cls, value: bool) -> bool:
+        if value:
+            raise _problem(
+                "the System publishes no notices API yet; notices go by e-mail only (leave system_api false)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_password(self) -> NoticeConfig:
+        self.smtp_password = _secret(
+            self.smtp_password, self.smtp_password_env, "smtp_password", required=False
+        )
+        return self
+
+    @property
+    def no_data_after(self) -> timedelta:
+        return timedelta(minutes=self.no_data_after_minutes)
 
 
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    type: str
-    # folder
-    path: Path | None = None
-    pattern: str = "*.csv"
-    done: Path | None = None
-    # modbus
-    host: str = ""
-    port: int = 502
-    unit: int = 1
-    registers: tuple[Register, ...] = ()
-    # opcua
-    url: str = ""
-    nodes: tuple[OpcNode, ...] = ()
-    # sql
-    query: str = ""
+# ---------------------------------------------------------------- [[sources]]
+
+
+class Register(_Section):
+    tag: str = Field(min_length=1)
+    address: int = Field(ge=0, le=65535)
+    type: Literal["int16", "uint16", "int32", "uint32", "float32", "float64"] = "float32"
+    table: Literal["holding", "input"] = "holding"
+    word_order: Literal["big", "little"] = "big"
+    """Order of the 16-bit words of a 32- or 64-bit value (bytes within a word are always big-endian)."""
+    scale: float = 1.0
+    offset: float = 0.0
+    """The value kept is raw × scale + offset, in the unit the device mapping names."""
+
+
+class OpcNode(_Section):
+    tag: str = Field(min_length=1)
+    node: str = Field(min_length=1)
+
+
+class _Source(_Section):
+    name: str = Field(min_length=1)
 
     @property
     def polled(self) -> bool:
@@ -126,36 +297,251 @@ class SourceConfig:
 
     @property
     def declared_tags(self) -> tuple[str, ...]:
-        return tuple(r.tag for r in self.registers) + tuple(n.tag for n in self.nodes)
+        """The tags this source is known to give, or () when only its data can tell."""
+        return ()
 
 
-@dataclass(frozen=True)
-class QuantityMap:
+class FolderSourceConfig(_Source):
+    type: Literal["folder"]
+    path: Path
+    pattern: str = "*.csv"
+    done: Path | None = None
+    tags: list[str] = []
+    """Optional: the tags the exports carry; then check-config needs no export to check the mapping."""
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _folder(cls, value: Any, info: ValidationInfo) -> Any:
+        return _existing(value, info) if isinstance(value, str) else value
+
+    @field_validator("done", mode="before")
+    @classmethod
+    def _done(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve(value, info) if isinstance(value, str) else value
+
+    @property
+    def done_dir(self) -> Path:
+        return self.done or self.path / "done"
+
+    @property
+    def declared_tags(self) -> tuple[str, ...]:
+        return tuple(self.tags)
+
+
+class ModbusSourceConfig(_Source):
+    type: Literal["modbus"]
+    host: str = Field(min_length=1)
+    port: int = Field(502, ge=1, le=65535)
+    unit: int = Field(1, ge=0, le=255)
+    registers: list[Register] = Field(min_length=1)
+
+    @property
+    def declared_tags(self) -> tuple[str, ...]:
+        return tuple(r.tag for r in self.registers)
+
+
+class OpcUaSourceConfig(_Source):
+    type: Literal["opcua"]
+    url: str
+    nodes: list[OpcNode] = Field(min_length=1)
+    uncertain: Literal["fault", "accept"] = "fault"
+    """A value whose status is Uncertain: a fault (left out, deviceStatus "no", INT-11 notice) or accepted."""
+
+    @field_validator("url")
+    @classmethod
+    def _opc(cls, value: str) -> str:
+        if not value.startswith("opc.tcp://"):
+            raise _problem(f"{value!r} is not an opc.tcp:// URL")
+        return value
+
+    @property
+    def declared_tags(self) -> tuple[str, ...]:
+        return tuple(n.tag for n in self.nodes)
+
+
+class SqlSourceConfig(_Source):
+    type: Literal["sql"]
+    url: str
+    query: str
+    tags: list[str] = []
+    """Optional: the tags the query returns; then check-config needs no rows to check the mapping."""
+    lookback_hours: int = Field(48, ge=0, le=24 * 60)
+    """Time mode (``:since``): each read goes this far back before the newest time read, so rows
+    written late by up to this long are still read (a re-read changes nothing)."""
+    marker_start: int | str = 0
+    """Change-marker mode (``:marker``): the marker before the first row (0 for an id, a text for a time)."""
+
+    @field_validator("url")
+    @classmethod
+    def _sql(cls, value: str) -> str:
+        if not _SQL_URL.fullmatch(value):
+            raise _problem(f"{value!r} is not sqlite:///path or postgresql://…")
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _marker(cls, value: str) -> str:
+        if ":since" not in value and ":marker" not in value:
+            raise _problem(
+                "must use :marker (a change marker the query returns as a column named marker) "
+                "or :since (and :until) to read only new rows"
+            )
+        return value
+
+    @property
+    def uses_marker(self) -> bool:
+        return ":marker" in self.query
+
+    @property
+    def declared_tags(self) -> tuple[str, ...]:
+        return tuple(self.tags)
+
+
+def _source_type(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in SOURCE_TYPES else None
+
+
+SourceConfig = Annotated[
+    Annotated[FolderSourceConfig, Tag("folder")]
+    | Annotated[ModbusSourceConfig, Tag("modbus")]
+    | Annotated[OpcUaSourceConfig, Tag("opcua")]
+    | Annotated[SqlSourceConfig, Tag("sql")],
+    Discriminator(_source_type, custom_error_type="source_type", custom_error_message="not a source type"),
+]
+
+
+# ---------------------------------------------------------------- [[devices]]
+
+
+class TagUnit(_Section):
+    tag: str = Field(min_length=1)
+    unit: str = Field(min_length=1)
+
+
+class QuantityMap(BaseModel):
+    """One App.3 quantity of a device and the source tag (and its unit) it comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
     quantity: str
     tag: str
     unit: str
 
 
-@dataclass(frozen=True)
-class DeviceConfig:
-    object_id: str
+class DeviceConfig(_Section):
+    object_id: str = Field(min_length=1)
     kind: str
-    device: str  # deviceNameId (deviceId in tables 1.2 and 1.9)
+    device: str = Field(min_length=1)
+    """deviceNameId (deviceId in tables 1.2 and 1.9)."""
     device_type: int
     operation_type: int
     product_type: int
-    pipeline: int | None
-    quantities: tuple[QuantityMap, ...]
-    totaliser: QuantityMap | None
-    status_tag: str | None
+    pipeline: int | None = Field(None, validate_default=True)
+    status_tag: str | None = None
+    """Optional: a tag whose non-zero value marks the device unserviceable (FMT-05, INT-11)."""
+    quantities: dict[str, TagUnit] = {}
+    totaliser: TagUnit | None = None
+    """Table 1.3: a cumulative mass counter → massflowbegin, massflowend, mass."""
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in TABLES:
+            raise _problem(f"{value!r} is not an App.2 table; use one of {', '.join(TABLES)}")
+        return value
+
+    @field_validator("device_type")
+    @classmethod
+    def _device_type(cls, value: int, info: ValidationInfo) -> int:
+        layout = TABLES.get(info.data.get("kind", ""))
+        if layout is not None and value not in layout.device_types:  # FMT-06
+            raise _problem(
+                f"{value} is not allowed in table {layout.kind}; use {sorted(layout.device_types)}"
+            )
+        return value
+
+    @field_validator("operation_type")
+    @classmethod
+    def _operation(cls, value: int, info: ValidationInfo) -> int:
+        layout = TABLES.get(info.data.get("kind", ""))
+        if layout is not None and value not in layout.operation_types:  # FMT-07
+            raise _problem(
+                f"{value} is not allowed in table {layout.kind}; use {sorted(layout.operation_types)}"
+            )
+        return value
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline(cls, value: int | None, info: ValidationInfo) -> int | None:
+        layout = TABLES.get(info.data.get("kind", ""))
+        if layout is not None and layout.has_pipeline and value is None:
+            raise _problem(f"missing; table {layout.kind} carries pipelineId")
+        if layout is not None and not layout.has_pipeline and value is not None:
+            raise _problem(f"table {layout.kind} has no pipelineId")
+        return value
+
+    @field_validator("quantities")
+    @classmethod
+    def _quantities(cls, value: dict[str, TagUnit], info: ValidationInfo) -> dict[str, TagUnit]:
+        layout = TABLES.get(info.data.get("kind", ""))
+        errors = []
+        for quantity, spec in value.items():
+            if layout is not None and quantity not in layout.quantities:
+                errors.append(
+                    (quantity, f"table {layout.kind} does not carry {quantity}; it carries "
+                     f"{', '.join(layout.quantities)}")
+                )  # fmt: skip
+            elif quantity in TOTALISER_FIELDS:
+                errors.append(
+                    (quantity, "mass fields of table 1.3 come from [devices.totaliser], not from quantities")
+                )
+            else:
+                try:
+                    check_unit(quantity, spec.unit)
+                except UnitError as exc:
+                    errors.append((f"{quantity}.unit", str(exc)))
+        if errors:
+            raise _nested(errors)
+        return value
+
+    @field_validator("totaliser")
+    @classmethod
+    def _totaliser(cls, value: TagUnit | None, info: ValidationInfo) -> TagUnit | None:
+        layout = TABLES.get(info.data.get("kind", ""))
+        if value is None:
+            return value
+        if layout is not None and "mass" not in layout.quantities:
+            raise _problem(f"table {layout.kind} carries no mass; a totaliser belongs to table 1.3")
+        try:
+            check_unit("mass", value.unit)
+        except UnitError as exc:
+            raise _nested([("unit", str(exc))]) from None
+        return value
+
+    @model_validator(mode="after")
+    def _something_mapped(self) -> DeviceConfig:
+        if not self.quantities and self.totaliser is None:
+            raise _nested([("quantities", "missing; map at least one quantity to a tag")])
+        return self
 
     @property
     def key(self) -> str:
         return f"{self.object_id}/{self.device}"
 
     @property
+    def quantity_maps(self) -> tuple[QuantityMap, ...]:
+        return tuple(QuantityMap(quantity=q, tag=s.tag, unit=s.unit) for q, s in self.quantities.items())
+
+    @property
+    def totaliser_map(self) -> QuantityMap | None:
+        if self.totaliser is None:
+            return None
+        return QuantityMap(quantity="mass", tag=self.totaliser.tag, unit=self.totaliser.unit)
+
+    @property
     def tags(self) -> tuple[str, ...]:
-        tags = [q.tag for q in self.quantities]
+        tags = [s.tag for s in self.quantities.values()]
         if self.totaliser:
             tags.append(self.totaliser.tag)
         if self.status_tag:
@@ -163,399 +549,44 @@ class DeviceConfig:
         return tuple(tags)
 
 
-@dataclass(frozen=True)
-class AgentConfig:
-    path: Path
-    database: Path
-    decimals: int
-    log_format: str
+def _nested(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    return PydanticCustomError(
+        "config_nested", "; ".join(f"{k}: {m}" for k, m in problems), {"problems": problems}
+    )
+
+
+# ---------------------------------------------------------------- the file
+
+
+class AgentConfig(_Section):
+    agent: AgentSection = AgentSection()
     system: SystemConfig
     schedule: ScheduleConfig
-    delivery: DeliveryConfig
-    notices: NoticeConfig | None
-    sources: tuple[SourceConfig, ...]
-    devices: tuple[DeviceConfig, ...]
+    delivery: DeliveryConfig = DeliveryConfig()
+    notices: NoticeConfig | None = None
+    sources: list[SourceConfig] = Field(min_length=1)
+    devices: list[DeviceConfig] = Field(min_length=1)
+    _path: Path = PrivateAttr(Path("agent.toml").resolve())
 
+    @property
+    def path(self) -> Path:
+        """The file it was read from."""
+        return self._path
 
-# ---------------------------------------------------------------- reading with paths
+    @property
+    def database(self) -> Path:
+        return self.agent.database or self.path.parent / "agent.sqlite3"
 
+    @property
+    def decimals(self) -> int:
+        return self.agent.decimals
 
-class _Table:
-    """One TOML table being read: remembers the keys used, reports problems with their key path."""
+    @property
+    def log_format(self) -> str:
+        return self.agent.log_format
 
-    def __init__(self, data: dict[str, Any], path: str, problems: list[str], base: Path):
-        self.data, self.path, self.problems, self.base = data, path, problems, base
-        self.used: set[str] = set()
-
-    def _where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self._where(key)}: {message}")
-
-    def _get(self, key: str, kind: type | tuple[type, ...], label: str, required: bool, default: Any):
-        self.used.add(key)
-        if key not in self.data:
-            if required:
-                self.problem(key, f"missing; expected {label}")
-            return default
-        value = self.data[key]
-        if (
-            isinstance(value, bool)
-            and kind is not bool
-            and bool not in (kind if isinstance(kind, tuple) else ())
-        ):
-            self.problem(key, f"{value!r} is not {label}")
-            return default
-        if not isinstance(value, kind):
-            self.problem(key, f"{value!r} is not {label}")
-            return default
-        return value
-
-    def text(self, key: str, *, required: bool = True, default: str | None = None) -> str | None:
-        value = self._get(key, str, "a text", required, default)
-        if isinstance(value, str) and required and not value.strip():
-            self.problem(key, "is empty")
-        return value
-
-    def integer(self, key: str, *, required: bool = True, default: int | None = None, low=None, high=None):
-        value = self._get(key, int, "a whole number", required, default)
-        if isinstance(value, int) and key in self.data:
-            if (low is not None and value < low) or (high is not None and value > high):
-                self.problem(key, f"{value} is outside {low}…{high}")
-                return default
-        return value
-
-    def number(self, key: str, *, default: float) -> float:
-        return float(self._get(key, (int, float), "a number", False, default))
-
-    def flag(self, key: str, *, default: bool) -> bool:
-        return self._get(key, bool, "true or false", False, default)
-
-    def day(self, key: str) -> date | None:
-        value = self._get(key, date, "a date (YYYY-MM-DD, unquoted)", True, None)
-        return value
-
-    def emails(self, key: str) -> tuple[str, ...]:
-        value = self._get(key, list, "a list of e-mail addresses", True, [])
-        good = []
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or not _EMAIL.fullmatch(item):
-                self.problems.append(f"{self._where(key)}[{index}]: {item!r} is not an e-mail address")
-            else:
-                good.append(item)
-        if key in self.data and not value:
-            self.problem(key, "is empty; give at least one address")
-        return tuple(good)
-
-    def path_value(self, key: str, *, must_exist: bool, required: bool = True) -> Path | None:
-        value = self.text(key, required=required)
-        if not value:
-            return None
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            path = self.base / path
-        if must_exist and not path.exists():
-            self.problem(key, f"{path} does not exist")
-        return path
-
-    def secret(self, key: str, *, required: bool) -> str | None:
-        """A secret given inline (``key``) or through an environment variable (``key_env``)."""
-        inline = self.text(key, required=False)
-        env_name = self.text(f"{key}_env", required=False)
-        if inline is not None and env_name is not None:
-            self.problem(key, f"give {key} or {key}_env, not both")
-        if env_name is not None:
-            if env_name not in os.environ:
-                self.problem(f"{key}_env", f"environment variable {env_name} is not set")
-                return None
-            return os.environ[env_name]
-        if inline is None and required:
-            self.problem(key, f"missing; give {key} or {key}_env (the name of an environment variable)")
-        return inline
-
-    def table(self, key: str, *, required: bool) -> _Table | None:
-        value = self._get(key, dict, "a table", required, None)
-        return None if value is None else _Table(value, self._where(key), self.problems, self.base)
-
-    def tables(self, key: str) -> list[_Table]:
-        value = self._get(key, list, f"an array of tables ([[{self._where(key)}]])", False, [])
-        out = []
-        for index, item in enumerate(value):
-            where = f"{self._where(key)}[{index}]"
-            if not isinstance(item, dict):
-                self.problems.append(f"{where}: {item!r} is not a table")
-                continue
-            out.append(_Table(item, where, self.problems, self.base))
-        return out
-
-    def done(self) -> None:
-        """Unknown keys are mistakes (usually typos): name them and what is allowed."""
-        for key in self.data:
-            if key not in self.used:
-                allowed = ", ".join(sorted(self.used))
-                self.problem(key, f"unknown key; allowed here: {allowed}")
-
-
-# ---------------------------------------------------------------- sections
-
-
-def _system(root: _Table) -> SystemConfig | None:
-    section = root.table("system", required=True)
-    if section is None:
-        return None
-    wsdl = section.text("wsdl")
-    endpoint = section.text("endpoint", required=False)
-    service_id = section.text("service_id", required=False, default="ISUN_Service2")
-    sender_id = section.text("sender_id")
-    password = section.secret("password", required=True)
-    sign_key = section.path_value("sign_key", must_exist=True)
-    sign_cert = section.path_value("sign_cert", must_exist=True)
-    business = section.flag("sign_business_data", default=False)
-    timeout = section.number("timeout_seconds", default=60.0)
-    if timeout <= 0 or timeout > 300:
-        section.problem("timeout_seconds", f"{timeout} is outside 0…300 seconds")
-    for key, value in (("wsdl", wsdl), ("endpoint", endpoint)):
-        if value and not value.startswith(("http://", "https://")):
-            section.problem(key, f"{value!r} is not an http(s) URL")
-    section.done()
-    if sign_key is not None and sign_cert is not None and sign_key.is_file() and sign_cert.is_file():
-        try:
-            load_identity(sign_key.read_bytes(), sign_cert.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - cryptography and our GOST loader raise various kinds
-            section.problem("sign_key", f"the key and certificate cannot be used for signing: {exc}")
-    if None in (wsdl, sender_id, password, sign_key, sign_cert):
-        return None
-    return SystemConfig(
-        wsdl=wsdl,
-        endpoint=endpoint,
-        service_id=service_id,
-        sender_id=sender_id,
-        password=password,
-        sign_key=sign_key,
-        sign_cert=sign_cert,
-        sign_business_data=business,
-        timeout_seconds=timeout,
-    )
-
-
-def _schedule(root: _Table) -> ScheduleConfig | None:
-    section = root.table("schedule", required=True)
-    if section is None:
-        return None
-    first_day = section.day("first_day")
-    poll = section.integer("poll_seconds", required=False, default=60, low=1, high=7200)
-    daily = section.flag("daily", default=True)
-    two_hourly = section.flag("two_hourly", default=True)
-    if not daily and not two_hourly:
-        section.problem("daily", "daily and two_hourly are both false: nothing would ever be sent")
-    section.done()
-    if first_day is None or poll is None:
-        return None
-    return ScheduleConfig(first_day=first_day, poll_seconds=poll, daily=daily, two_hourly=two_hourly)
-
-
-def _delivery(root: _Table) -> DeliveryConfig:
-    section = root.table("delivery", required=False) or _Table({}, "delivery", root.problems, root.base)
-    retry = section.integer("retry_after_minutes", required=False, default=30, low=1, high=1440)
-    attempts = section.integer("attempts_per_day", required=False, default=3, low=1, high=3)
-    size = section.integer("max_message_bytes", required=False, default=INT_15MB, low=10_000, high=INT_15MB)
-    section.done()
-    return DeliveryConfig(
-        retry_after=timedelta(minutes=retry or 30),
-        attempts_per_day=attempts or 3,
-        max_message_bytes=size or INT_15MB,
-    )
-
-
-def _notices(root: _Table) -> NoticeConfig | None:
-    section = root.table("notices", required=False)
-    if section is None:
-        return None
-    host = section.text("smtp_host")
-    port = section.integer("smtp_port", required=False, default=25, low=1, high=65535)
-    user = section.text("smtp_user", required=False)
-    password = section.secret("smtp_password", required=False)
-    starttls = section.flag("starttls", default=False)
-    sender = section.text("from")
-    if sender and not _EMAIL.fullmatch(sender):
-        section.problem("from", f"{sender!r} is not an e-mail address")
-    operator = section.emails("data_operator")
-    authority = section.emails("authorized_body")
-    company = section.text("company")
-    repair_days = section.integer("repair_days", required=False, default=1, low=1, high=30)
-    failures = section.integer("failures_before_notice", required=False, default=3, low=1, high=100)
-    system_api = section.flag("system_api", default=False)
-    section.done()
-    if None in (host, sender, company):
-        return None
-    return NoticeConfig(
-        smtp_host=host,
-        smtp_port=port or 25,
-        smtp_user=user,
-        smtp_password=password,
-        starttls=starttls,
-        sender=sender,
-        data_operator=operator,
-        authorized_body=authority,
-        company=company,
-        repair_days=repair_days or 1,
-        failures_before_notice=failures or 3,
-        system_api=system_api,
-    )
-
-
-def _source(table: _Table) -> SourceConfig | None:
-    name = table.text("name")
-    kind = table.text("type")
-    if kind is not None and kind not in SOURCE_TYPES:
-        table.problem("type", f"{kind!r} is not a source type; use one of {', '.join(SOURCE_TYPES)}")
-        kind = None
-    options: dict[str, Any] = {}
-    if kind == "folder":
-        options["path"] = table.path_value("path", must_exist=True)
-        options["pattern"] = table.text("pattern", required=False, default="*.csv")
-        options["done"] = table.path_value("done", must_exist=False, required=False)
-    elif kind == "modbus":
-        options["host"] = table.text("host")
-        options["port"] = table.integer("port", required=False, default=502, low=1, high=65535)
-        options["unit"] = table.integer("unit", required=False, default=1, low=0, high=255)
-        registers = []
-        for reg in table.tables("registers"):
-            tag = reg.text("tag")
-            address = reg.integer("address", low=0, high=65535)
-            rtype = reg.text("type", required=False, default="float32")
-            if rtype not in MODBUS_TYPES:
-                reg.problem("type", f"{rtype!r} is not one of {', '.join(MODBUS_TYPES)}")
-            rtable = reg.text("table", required=False, default="holding")
-            if rtable not in ("holding", "input"):
-                reg.problem("table", f"{rtable!r} is not holding or input")
-            order = reg.text("word_order", required=False, default="big")
-            if order not in ("big", "little"):
-                reg.problem("word_order", f"{order!r} is not big or little")
-            scale = reg.number("scale", default=1.0)
-            reg.done()
-            if tag and address is not None:
-                registers.append(Register(tag, address, rtype, rtable, scale, order))
-        if not registers:
-            table.problem("registers", "a modbus source needs at least one [[sources.registers]]")
-        options["registers"] = tuple(registers)
-    elif kind == "opcua":
-        options["url"] = table.text("url")
-        if options["url"] and not options["url"].startswith("opc.tcp://"):
-            table.problem("url", f"{options['url']!r} is not an opc.tcp:// URL")
-        nodes = []
-        for node in table.tables("nodes"):
-            tag, node_id = node.text("tag"), node.text("node")
-            node.done()
-            if tag and node_id:
-                nodes.append(OpcNode(tag, node_id))
-        if not nodes:
-            table.problem("nodes", "an opcua source needs at least one [[sources.nodes]]")
-        options["nodes"] = tuple(nodes)
-    elif kind == "sql":
-        options["url"] = table.text("url")
-        if options["url"] and not _SQL_URL.fullmatch(options["url"]):
-            table.problem("url", f"{options['url']!r} is not sqlite:///path or postgresql://…")
-        options["query"] = table.text("query")
-        if options["query"] and ":since" not in options["query"]:
-            table.problem("query", "must use :since (and may use :until) to read only new rows")
-    table.done()
-    if not name or not kind or any(v is None for k, v in options.items() if k != "done"):
-        return None
-    return SourceConfig(name=name, type=kind, **options)
-
-
-def _device(table: _Table) -> DeviceConfig | None:
-    object_id = table.text("object_id")
-    kind = table.text("kind")
-    layout = TABLES.get(kind) if kind else None
-    if kind and layout is None:
-        table.problem("kind", f"{kind!r} is not an App.2 table; use one of {', '.join(TABLES)}")
-    device = table.text("device")
-    device_type = table.integer("device_type")
-    operation = table.integer("operation_type")
-    product = table.integer("product_type")
-    pipeline = table.integer("pipeline", required=False)
-    status_tag = table.text("status_tag", required=False)
-    if layout is not None:
-        if device_type is not None and device_type not in layout.device_types:  # FMT-06
-            table.problem(
-                "device_type",
-                f"{device_type} is not allowed in table {kind}; use {sorted(layout.device_types)}",
-            )
-        if operation is not None and operation not in layout.operation_types:  # FMT-07
-            table.problem(
-                "operation_type",
-                f"{operation} is not allowed in table {kind}; use {sorted(layout.operation_types)}",
-            )
-        if layout.has_pipeline and pipeline is None:
-            table.problem("pipeline", f"missing; table {kind} carries pipelineId")
-        if not layout.has_pipeline and pipeline is not None:
-            table.problem("pipeline", f"table {kind} has no pipelineId")
-    quantities: list[QuantityMap] = []
-    mapping = table.table("quantities", required=False)
-    if mapping is not None:
-        for quantity in list(mapping.data):
-            mapping.used.add(quantity)
-            spec = mapping.table(quantity, required=True)
-            if spec is None:
-                continue
-            tag, unit = spec.text("tag"), spec.text("unit")
-            spec.done()
-            if layout is not None and quantity not in layout.quantities:
-                mapping.problem(
-                    quantity,
-                    f"table {kind} does not carry {quantity}; it carries {', '.join(layout.quantities)}",
-                )
-                continue
-            if layout is not None and quantity in TOTALISER_FIELDS:
-                mapping.problem(
-                    quantity, "mass fields of table 1.3 come from [devices.totaliser], not from quantities"
-                )
-                continue
-            if unit is not None:
-                try:
-                    check_unit(quantity, unit)
-                except UnitError as exc:
-                    spec.problem("unit", str(exc))
-                    continue
-            if tag and unit:
-                quantities.append(QuantityMap(quantity, tag, unit))
-    totaliser = None
-    total = table.table("totaliser", required=False)
-    if total is not None:
-        tag, unit = total.text("tag"), total.text("unit")
-        total.done()
-        if layout is not None and "mass" not in layout.quantities:
-            table.problem("totaliser", f"table {kind} carries no mass; a totaliser belongs to table 1.3")
-        elif unit is not None:
-            try:
-                check_unit("mass", unit)
-                if tag:
-                    totaliser = QuantityMap("mass", tag, unit)
-            except UnitError as exc:
-                total.problem("unit", str(exc))
-    if mapping is None and total is None:
-        table.problem("quantities", "missing; map at least one quantity to a tag")
-    table.done()
-    required = (object_id, kind, device, device_type, operation, product)
-    if any(v is None for v in required) or layout is None:
-        return None
-    if not quantities and totaliser is None:
-        return None
-    return DeviceConfig(
-        object_id=object_id,
-        kind=kind,
-        device=device,
-        device_type=device_type,
-        operation_type=operation,
-        product_type=product,
-        pipeline=pipeline,
-        quantities=tuple(quantities),
-        totaliser=totaliser,
-        status_tag=status_tag,
-    )
+    def source_of(self, tag: str) -> list[str]:
+        return [s.name for s in self.sources if tag in s.declared_tags]
 
 
 def load_config(path: str | Path) -> AgentConfig:
@@ -567,45 +598,47 @@ def load_config(path: str | Path) -> AgentConfig:
         raise ConfigError(path, ["the configuration file does not exist"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    context = {"base": path.parent}
     problems: list[str] = []
-    root = _Table(raw, "", problems, path.parent)
-    agent = root.table("agent", required=False) or _Table({}, "agent", problems, path.parent)
-    database = agent.path_value("database", must_exist=False, required=False) or path.parent / "agent.sqlite3"
-    decimals = agent.integer("decimals", required=False, default=3, low=0, high=12)
-    log_format = agent.text("log_format", required=False, default="json")
-    if log_format not in ("json", "text"):
-        agent.problem("log_format", f"{log_format!r} is not json or text")
-    agent.done()
-    system = _system(root)
-    schedule = _schedule(root)
-    delivery = _delivery(root)
-    notices = _notices(root)
-    sources = [_source(t) for t in root.tables("sources")]
-    devices = [_device(t) for t in root.tables("devices")]
-    root.done()
-    if not root.data.get("sources"):
-        problems.append("sources: missing; declare at least one [[sources]]")
-    if not root.data.get("devices"):
-        problems.append("devices: missing; declare at least one [[devices]]")
-    _cross_checks(sources, devices, problems)
+    config = None
+    try:
+        config = AgentConfig.model_validate(raw, context=context)
+        config._path = path
+    except ValidationError as exc:
+        problems += _messages(exc, raw)
+    sources, devices = _valid_items(raw, context, config)
+    problems += cross_checks(sources, devices)
     if problems:
         raise ConfigError(path, problems)
-    return AgentConfig(
-        path=path,
-        database=database,
-        decimals=decimals,
-        log_format=log_format,
-        system=system,
-        schedule=schedule,
-        delivery=delivery,
-        notices=notices,
-        sources=tuple(sources),
-        devices=tuple(devices),
-    )
+    return config
 
 
-def _cross_checks(sources: list, devices: list, problems: list[str]) -> None:
-    """Names unique, polled tags declared once, every device tag provided by some source."""
+def _valid_items(raw: dict, context: dict, config: AgentConfig | None) -> tuple[list, list]:
+    """The sources and devices that are valid on their own (by index), for the cross-checks."""
+    if config is not None:
+        return list(config.sources), list(config.devices)
+    out = []
+    for key, kind in (("sources", SourceConfig), ("devices", DeviceConfig)):
+        items = raw.get(key) if isinstance(raw.get(key), list) else []
+        adapter = TypeAdapter(kind)
+        valid = []
+        for item in items:
+            try:
+                valid.append(adapter.validate_python(item, context=context))
+            except ValidationError:
+                valid.append(None)
+        out.append(valid)
+    return out[0], out[1]
+
+
+def cross_checks(sources: list, devices: list) -> list[str]:
+    """Names unique, declared tags read once, every device tag read by some source.
+
+    A tag is "read" when a Modbus register, an OPC UA node or the ``tags`` list of a
+    folder or SQL source names it. When a folder or SQL source lists no tags, only its
+    data can tell: ``tagcheck.check_tags`` (run by check-config) looks at it.
+    """
+    problems: list[str] = []
     names: dict[str, int] = {}
     declared: dict[str, str] = {}
     for index, source in enumerate(sources):
@@ -616,11 +649,13 @@ def _cross_checks(sources: list, devices: list, problems: list[str]) -> None:
                 f"sources[{index}].name: {source.name!r} is already used by sources[{names[source.name]}]"
             )
         names[source.name] = index
-        for tag in source.declared_tags:
+        for tag in source.declared_tags if source.polled else ():
             if tag in declared:
                 problems.append(f"sources[{index}]: tag {tag!r} is already read by source {declared[tag]!r}")
             declared[tag] = source.name
-    open_ended = any(s is not None and not s.polled for s in sources)
+        for tag in source.declared_tags:
+            declared.setdefault(tag, source.name)
+    closed = all(s is not None and (s.polled or s.declared_tags) for s in sources)
     seen: dict[tuple[str, str], int] = {}
     for index, device in enumerate(devices):
         if device is None:
@@ -631,9 +666,170 @@ def _cross_checks(sources: list, devices: list, problems: list[str]) -> None:
                 f"devices[{index}]: object {key[0]} device {key[1]} is already devices[{seen[key]}]"
             )
         seen[key] = index
-        if not open_ended:
+        if closed:
             for tag in device.tags:
                 if tag not in declared:
                     problems.append(
-                        f"devices[{index}]: tag {tag!r} is read by no source (declare it in a modbus or opcua source)"
+                        f"devices[{index}]: tag {tag!r} is read by no source (no register, node or "
+                        "tags entry names it)"
                     )
+    return problems
+
+
+# ---------------------------------------------------------------- pydantic errors → "key.path: problem"
+
+_LABELS = {
+    "string_type": "a text",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "date_type": "a date (YYYY-MM-DD, unquoted)",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def _messages(exc: ValidationError, raw: dict) -> list[str]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = list(error["loc"])
+        where = _where(loc, raw)
+        kind = error["type"]
+        if kind == "config_nested":
+            out += [f"{_join(where, key)}: {message}" for key, message in error["ctx"]["problems"]]
+            continue
+        message = _message(error, loc, raw)
+        if kind == "source_type":
+            where = _join(where, "type")
+        out.append(f"{where}: {message}")
+    return out
+
+
+def _message(error: dict, loc: list, raw: dict) -> str:
+    kind, value = error["type"], error.get("input")
+    if kind == "config":
+        return error["msg"]
+    if kind == "missing":
+        return "missing; this key is required"
+    if kind == "extra_forbidden":
+        return f"unknown key; allowed here: {', '.join(_allowed(loc, raw))}"
+    if kind == "source_type":
+        found = value.get("type") if isinstance(value, dict) else None
+        if found is None:
+            return f"missing; use one of {', '.join(SOURCE_TYPES)}"
+        return f"{found!r} is not a source type; use one of {', '.join(SOURCE_TYPES)}"
+    if kind in _LABELS:
+        return f"{value!r} is not {_LABELS[kind]}"
+    if kind == "literal_error":
+        return f"{value!r} is not one of {error['ctx']['expected']}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{value!r} is outside {_range(error, loc, raw)}"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not an e-mail address"
+    if kind == "too_short":
+        return "is empty"
+    return error["msg"]
+
+
+def _range(error: dict, loc: list, raw: dict) -> str:
+    field = _field_at(loc, raw)
+    low = high = None
+    for meta in getattr(field, "metadata", ()):
+        low = getattr(meta, "ge", getattr(meta, "gt", low))
+        high = getattr(meta, "le", getattr(meta, "lt", high))
+    return f"{low if low is not None else '…'}…{high if high is not None else '…'}"
+
+
+def _where(loc: list, raw: dict) -> str:
+    """The key path as the file spells it: tables dotted, array items [i], union tags left out."""
+    text = ""
+    node: Any = raw
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if _is_tag(loc, index, node):
+            continue
+        text = f"{text}.{part}" if text else str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return text
+
+
+def _is_tag(loc: list, index: int, node: Any) -> bool:
+    """Pydantic puts a tagged union's tag in the path (sources[0].modbus.host): skip it."""
+    return index == 2 and loc[0] == "sources" and isinstance(node, dict) and node.get("type") == loc[2]
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _model_at(loc: list, raw: dict) -> type[BaseModel] | None:
+    """The model class that holds the key at ``loc`` (for listing the keys allowed there)."""
+    annotation: Any = AgentConfig
+    node: Any = raw
+    for index, part in enumerate(loc):
+        model = _unwrap(annotation, node)
+        if isinstance(part, int):
+            args = typing.get_args(model)
+            annotation = args[0] if args else None
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if _is_tag(loc, index, node):
+            continue
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = _fields(model).get(part)
+            if field is None:
+                return model
+            annotation = field.annotation
+        elif typing.get_origin(model) is dict:
+            annotation = typing.get_args(model)[1]
+        else:
+            return None
+        node = node.get(part) if isinstance(node, dict) else None
+    model = _unwrap(annotation, node)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _field_at(loc: list, raw: dict):
+    model = _model_at(loc[:-1], raw)
+    return _fields(model).get(loc[-1]) if model is not None else None
+
+
+def _fields(model: type[BaseModel]) -> dict:
+    return {(field.alias or name): field for name, field in model.model_fields.items()}
+
+
+def _unwrap(annotation: Any, node: Any) -> Any:
+    """Strip Optional, Annotated and the source union (picked by the item's ``type``)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            chosen = None
+            for option in options:
+                inner = typing.get_args(option)[0] if typing.get_origin(option) is Annotated else option
+                if isinstance(inner, type) and issubclass(inner, _Source):
+                    wanted = typing.get_args(inner.model_fields["type"].annotation)
+                    if isinstance(node, dict) and node.get("type") in wanted:
+                        chosen = inner
+                elif chosen is None and len(options) == 1:
+                    chosen = inner
+            if chosen is None and len(options) == 1:
+                chosen = options[0]
+            if chosen is None:
+                return None
+            annotation = chosen
+            continue
+        return annotation
+
+
+def _allowed(loc: list, raw: dict) -> list[str]:
+    model = _model_at(loc[:-1], raw)
+    return sorted(_fields(model)) if model is not None else []

@@ -22,6 +22,13 @@ Retry (INT-13/14/15, our reading of §18 A3, after the catalogue's interpretatio
   unreachable (no connection, HTTP 5xx without a SOAP answer, SCE909), sending
   pauses for 30 minutes as a whole, so messages that were not tried keep their
   attempts for later rather than burning them against a dead link.
+
+Trusting the answer (App.1 §51–53, INT-42/43): the System signs what it answers. With
+``system_cert`` (or ``trust_roots``) configured, an answer counts only when its
+WS-Security signature verifies and its signer is that certificate (or chains to those
+roots, valid now); otherwise the attempt failed ("ANSWER_NOT_TRUSTED") and is retried —
+a forged "delivered" must never make the agent drop a period. SOAP faults are not
+checked: a fault changes nothing but the retry time.
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from egsu.clock import utcnow
 from egsu.isun.receipt import parse_receipt
 from egsu.isun.samples import records_element
 from egsu.pki.keys import SigningIdentity
@@ -46,6 +55,7 @@ POSITIVE = frozenset({"SCSS001", "SCSS002", "Success"})
 FINAL_REFUSALS = frozenset({"SCBR001"})
 UNAVAILABLE = "UNAVAILABLE"
 UNREACHABLE_CODES = frozenset({UNAVAILABLE, "SCE909"})
+NOT_TRUSTED = "ANSWER_NOT_TRUSTED"
 
 
 @dataclass(frozen=True)
@@ -62,8 +72,17 @@ class Outcome:
         return self.state == "failed" and self.code in UNREACHABLE_CODES
 
 
+@dataclass(frozen=True)
+class BuiltMessage:
+    message_id: str
+    envelope: bytes
+    records: int
+    devices: tuple[str, ...]
+    """The device keys (object/device) whose records it carries."""
+
+
 def build_messages(
-    records: Sequence[dict[str, str]],
+    items: Sequence[tuple[str, dict[str, str]]],
     *,
     identity: SigningIdentity,
     sender_id: str,
@@ -72,13 +91,13 @@ def build_messages(
     message_date: datetime,
     sign_business_data: bool,
     max_bytes: int,
-) -> list[tuple[str, bytes, int]]:
-    """Signed envelopes (messageId, bytes, record count) for a period's records, each under ``max_bytes``."""
+) -> list[BuiltMessage]:
+    """Signed envelopes for a period's (device key, record) items, each under ``max_bytes`` (INT-07)."""
 
-    def sign(chunk: Sequence[dict[str, str]]) -> tuple[str, bytes, int]:
+    def sign(chunk: Sequence[tuple[str, dict[str, str]]]) -> BuiltMessage:
         message_id = str(uuid.uuid4())
         envelope = signed_send_message(
-            list(records_element(list(chunk))),
+            list(records_element([record for _, record in chunk])),
             identity=identity,
             message_id=message_id,
             sender_id=sender_id,
@@ -87,29 +106,91 @@ def build_messages(
             message_date=message_date,
             sign_business_data=sign_business_data,
         )
-        return message_id, envelope, len(chunk)
+        return BuiltMessage(message_id, envelope, len(chunk), tuple(key for key, _ in chunk))
 
-    def split(chunk: Sequence[dict[str, str]]) -> list[tuple[str, bytes, int]]:
+    def split(chunk: Sequence[tuple[str, dict[str, str]]]) -> list[BuiltMessage]:
         built = sign(chunk)
-        if len(built[1]) <= max_bytes:
+        if len(built.envelope) <= max_bytes:
             return [built]
         if len(chunk) == 1:
             raise ValueError(
-                f"one record alone makes a {len(built[1])}-byte message, over {max_bytes} (INT-07)"
+                f"one record alone makes a {len(built.envelope)}-byte message, over {max_bytes} (INT-07)"
             )
         middle = len(chunk) // 2
         return split(chunk[:middle]) + split(chunk[middle:])  # INT-07
 
-    return split(records) if records else []
+    return split(items) if items else []
+
+
+class AnswerVerifier:
+    """Believes an answer only when the System signed it (App.1 §51; see the module docstring)."""
+
+    def __init__(self, system_cert: Path | None = None, trust_roots: Path | None = None) -> None:
+        from egsu.pki.certs import load_certificate
+        from egsu.pki.trust import TrustStore
+
+        self.pinned = load_certificate(system_cert.read_bytes()) if system_cert else None
+        self.trust = TrustStore.from_paths([trust_roots]) if trust_roots else None
+        known = ([self.pinned] if self.pinned else []) + (list(self.trust.all()) if self.trust else [])
+        self._known = known
+
+    def _lookup(self, issuer: str, serial: int) -> bytes | None:
+        """X509IssuerSerial (the real ShEP's answers, shep-notes §2b) names a certificate we hold."""
+
+        def key(name: str) -> str:
+            return ",".join(part.strip().upper() for part in name.split(","))
+
+        for cert in self._known:
+            if cert.serial == serial and key(cert.issuer) == key(issuer):
+                return cert.der
+        return None
+
+    def problem(self, content: bytes) -> str | None:
+        """Why the answer is not to be believed, or None when the System's signature verifies."""
+        from egsu.pki.certs import load_certificate
+        from egsu.pki.path import CertificatePolicy, validate
+        from egsu.pki.wsse import verify_transport
+        from egsu.shep.xmlparse import parse_document
+
+        try:
+            verified = verify_transport(parse_document(content), certificate_lookup=self._lookup)
+        except Exception as exc:  # noqa: BLE001 - not signed, bad signature, unparsable: all untrusted
+            return f"the answer's signature does not verify: {exc}"
+        signer = load_certificate(verified.certificate_der)
+        if self.pinned is not None and signer.der == self.pinned.der:
+            if not signer.valid_at(utcnow()):
+                return f"the System's certificate {signer.subject} is not valid now"
+            return None
+        if self.trust is not None:
+            result = validate(
+                signer,
+                trust=self.trust,
+                at=utcnow(),
+                policy=CertificatePolicy(check_revocation=False),
+            )
+            return (
+                None
+                if result.valid
+                else f"the answer's signer {signer.subject} is not trusted: {result.reason}"
+            )
+        return f"the answer is signed by {signer.subject}, not by the configured System certificate"
 
 
 class ZeepChannel:
     """Posts stored envelopes with the zeep client of the main package, built lazily from the WSDL."""
 
-    def __init__(self, wsdl: str, *, endpoint: str | None = None, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        wsdl: str,
+        *,
+        endpoint: str | None = None,
+        timeout: float = 60,
+        verifier: AnswerVerifier | None = None,
+    ) -> None:
         self.wsdl = wsdl
         self.endpoint = endpoint
         self.timeout = timeout
+        self.verifier = verifier
         self._client = None
 
     def _zeep(self):
@@ -144,7 +225,7 @@ class ZeepChannel:
             return Outcome("failed", code or "FAULT", message[:500])
         except (TransportError, ZeepError) as exc:
             return Outcome("failed", UNAVAILABLE, f"HTTP {reply.status_code}: {exc}"[:500])
-        return read_answer(reply.content)
+        return read_answer(reply.content, verifier=self.verifier)
 
 
 def _fault(content: bytes) -> tuple[str, str, object]:
@@ -154,12 +235,17 @@ def _fault(content: bytes) -> tuple[str, str, object]:
         return "", str(exc), None
 
 
-def read_answer(content: bytes) -> Outcome:
+def read_answer(content: bytes, *, verifier: AnswerVerifier | None = None) -> Outcome:
     """Classify a SendMessageResponse: delivered, finally refused, or failed (module docstring)."""
     try:
         response = parse_response(content)
     except FormatError as exc:
         return Outcome("failed", UNAVAILABLE, f"unreadable answer: {exc}")
+    if verifier is not None:
+        problem = verifier.problem(content)
+        if problem is not None:
+            log.error("answer not trusted: %s", problem, extra={"event": "answer_not_trusted"})
+            return Outcome("failed", NOT_TRUSTED, problem[:500])
     rejections: tuple = ()
     if response.data_text:
         try:

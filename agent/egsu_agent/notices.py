@@ -7,28 +7,35 @@ What the order asks (App.1 §9–11, §56):
   deadline for the repair. INT-11: other meter failures, at once.
 - INT-12/INT-45: planned maintenance announced in advance, at least 3 days before.
 
-What the agent can see and reports: a device that gave no sample for a whole period
-(meter, power or local-link failure: "no data"), and repeated delivery failures (link
-or gateway: "delivery"). A notice is sent when the failure is detected — at the end of
-the first silent period (at most 2 hours after it began, inside INT-10's 3 hours) or at
-the N-th consecutive failed attempt — and carries "Failure since", "Detected at" and
-"Repair deadline" (detection + ``repair_days``; the operator's own estimate replaces it
-by a new notice). One notice per failure: it stays open, and is not repeated, until data
-or a delivery comes again; then a "restored" notice closes it.
+What the agent sees and reports (service.py decides when):
+- "no data": a device tag whose last sample is older than ``no_data_after_minutes``
+  (at most 170): the notice goes out at that moment, so within 3 hours of the last
+  sample (INT-10), and "Failure since" is that sample's time;
+- "device fault": a sample flagged faulty (an OPC UA Bad status, a fault column in an
+  export) or a non-zero status tag: the notice goes out in the tick that reads it
+  (INT-11, at once), naming the status;
+- "delivery": ``failures_before_notice`` consecutive failed sends (link or gateway).
+Each carries "Failure since", "Detected at" and "Repair deadline" (detection +
+``repair_days``). One notice per failure: it stays open until data, a good status or a
+delivery comes back; then a "restored" notice closes it.
 
-Channels: e-mail (smtplib), and the System's notice API, which does not exist yet:
-``SystemApiChannel`` is the hook — when the System publishes an endpoint for outage
-notices (INT-11 interpretation), implement its ``send`` and set ``system_api = true``.
-Notices are kept in the outbox first and retried until a channel takes them.
+Channels: a notice is kept in the outbox first, then offered to every channel; each
+channel's acknowledgement (the SMTP server's answer and the Message-ID) is stored per
+channel, and a channel that failed is retried on the next tick without repeating the
+others. E-mail is the only channel today. ``SystemNoticesApiChannel`` is the slot for
+the System's notices API, which the System does not publish yet: it is documented
+below and refuses to run, and ``system_api = true`` is refused by the configuration.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
 from typing import Protocol
 
 from egsu.clock import to_astana
@@ -46,10 +53,21 @@ def astana_text(moment: datetime) -> str:
 class Notice:
     subject: str
     body: str
+    fields: dict = field(default_factory=dict)
+    """The same facts as data (kind, object, device, since, detected, deadline, what, details),
+    for a channel that files notices as records rather than text (the System's API)."""
 
 
 def failure_notice(
-    config: NoticeConfig, *, what: str, since: datetime, detected: datetime, details: str
+    config: NoticeConfig,
+    *,
+    what: str,
+    since: datetime,
+    detected: datetime,
+    details: str,
+    kind: str = "failure",
+    object_id: str | None = None,
+    device: str | None = None,
 ) -> Notice:
     """INT-10/11: what failed, since when, and the repair deadline."""
     deadline = detected + timedelta(days=config.repair_days)
@@ -67,7 +85,18 @@ def failure_notice(
             "Sent automatically by egsu-agent (App.1 §9–10 of the EGSU Rules).",
         ]
     )
-    return Notice(subject, body)
+    fields = {
+        "kind": kind,
+        "company": config.company,
+        "object_id": object_id,
+        "device": device,
+        "what": what,
+        "since": since.isoformat(),
+        "detected": detected.isoformat(),
+        "repair_deadline": deadline.isoformat(),
+        "details": details,
+    }
+    return Notice(subject, body, fields)
 
 
 def restored_notice(config: NoticeConfig, *, what: str, since: datetime, restored: datetime) -> Notice:
@@ -82,7 +111,8 @@ def restored_notice(config: NoticeConfig, *, what: str, since: datetime, restore
             "Periods missed meanwhile are sent on the following days, oldest first (App.1 §12).",
         ]
     )
-    return Notice(subject, body)
+    fields = {"kind": "restored", "what": what, "since": since.isoformat(), "restored": restored.isoformat()}
+    return Notice(subject, body, fields)
 
 
 class MaintenanceTooLate(ValueError):
@@ -111,40 +141,70 @@ def maintenance_notice(
             "Data of the periods that fall into the window is sent after it, oldest first (App.1 §12).",
         ]
     )
-    return Notice(subject, body)
+    fields = {"kind": "maintenance", "from": start.isoformat(), "to": end.isoformat(), "reason": reason}
+    return Notice(subject, body, fields)
 
 
 class NoticeChannel(Protocol):
-    def send(self, notice: Notice) -> None: ...
+    """Where notices go. ``send`` returns the channel's acknowledgement (kept in the outbox) or raises."""
+
+    name: str
+
+    def send(self, notice: Notice) -> str: ...
 
 
 class EmailChannel:
     """One e-mail to the data operator's and the authorized body's addresses (INT-10)."""
 
+    name = "email"
+
     def __init__(self, config: NoticeConfig, *, timeout: float = 20) -> None:
         self.config = config
         self.timeout = timeout
 
-    def send(self, notice: Notice) -> None:
+    def send(self, notice: Notice) -> str:
         message = EmailMessage()
         message["From"] = self.config.sender
-        message["To"] = ", ".join(self.config.data_operator + self.config.authorized_body)
+        recipients = list(self.config.data_operator) + list(self.config.authorized_body)
+        message["To"] = ", ".join(recipients)
         message["Subject"] = notice.subject
+        message["Message-ID"] = make_msgid(domain=self.config.sender.rsplit("@", 1)[-1])
         message.set_content(notice.body)
         with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=self.timeout) as smtp:
             if self.config.starttls:
                 smtp.starttls()
             if self.config.smtp_user:
                 smtp.login(self.config.smtp_user, self.config.smtp_password or "")
-            smtp.send_message(message)
+            smtp.ehlo_or_helo_if_needed()
+            code, answer = smtp.mail(self.config.sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, answer, self.config.sender)
+            refused = {}
+            for recipient in recipients:
+                code, answer = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, answer)
+            if refused:
+                smtp.rset()
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, answer = smtp.data(message.as_bytes(policy=SMTP))
+            if code != 250:
+                raise smtplib.SMTPDataError(code, answer)
+        return f"{message['Message-ID']} {code} {answer.decode(errors='replace')}"
 
 
-class SystemApiChannel:
-    """HOOK: the System's API for outage and maintenance notices does not exist yet.
+class SystemNoticesApiChannel:
+    """SLOT, NOT IMPLEMENTED: the System's API for outage and maintenance notices (INT-11's reading).
 
-    When it does, post the notice there (signed like a SendMessage) and raise on failure so
-    the outbox retries. Until then this channel only logs, and ``system_api`` stays false.
+    The System does not publish such an API yet, so this channel cannot work and says so:
+    ``send`` raises, and the configuration refuses ``system_api = true``. When the System
+    publishes it, implement ``send`` to file ``notice.fields`` there (authenticated like a
+    SendMessage: senderId/password and the subject's signature), return the System's
+    acknowledgement (its notice number) so the outbox stores it, and raise on any failure
+    so the notice is retried. Then allow ``system_api`` in config.NoticeConfig.
     """
 
-    def send(self, notice: Notice) -> None:
-        log.warning("the System offers no notice API yet; notice kept for e-mail only: %s", notice.subject)
+    name = "system-api"
+
+    def send(self, notice: Notice) -> str:
+        raise NotImplementedError("the System's notices API does not exist yet; notices go by e-mail")

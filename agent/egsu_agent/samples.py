@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,3 +16,5 @@ class Sample:
     value: Decimal
     fault: bool = False
     """The device flagged this reading as faulty (a status bit, a quality code): deviceStatus "no" (FMT-05)."""
+    note: str = field(default="", compare=False)
+    """Why it is faulty, when the source says (an OPC UA status name); shown in the INT-11 notice."""

@@ -18,14 +18,28 @@ def free_port() -> int:
 
 
 class ModbusSimulator:
-    """A pymodbus TCP server on a free port; the test writes its holding registers over Modbus, as a PLC would."""
+    """A pymodbus TCP server on a free port; the test writes its holding registers over Modbus, as a PLC would.
 
-    def __init__(self, unit: int = 1) -> None:
+    With ``input_registers`` (address → 16-bit words) the server keeps separate holding and
+    input register tables, the input ones fixed at those words (a client cannot write them).
+    """
+
+    def __init__(self, unit: int = 1, input_registers: dict[int, list[int]] | None = None) -> None:
         self.unit = unit
         self.port = free_port()
-        self.context = SimDevice(
-            id=unit, simdata=[SimData(0, count=200, values=0, datatype=DataType.REGISTERS)]
-        )
+        if input_registers is None:
+            simdata = [SimData(0, count=200, values=0, datatype=DataType.REGISTERS)]
+        else:
+            words = [0] * 200
+            for address, values in input_registers.items():
+                words[address : address + len(values)] = values
+            simdata = (
+                [SimData(0, count=16, values=False, datatype=DataType.BITS)],
+                [SimData(0, count=16, values=False, datatype=DataType.BITS)],
+                [SimData(0, count=200, values=0, datatype=DataType.REGISTERS)],
+                [SimData(0, count=200, values=words, datatype=DataType.REGISTERS)],
+            )
+        self.context = SimDevice(id=unit, simdata=simdata)
         self.writer: ModbusTcpClient | None = None
         self.loop = asyncio.new_event_loop()
         self.server: ModbusTcpServer | None = None
@@ -56,6 +70,10 @@ class ModbusSimulator:
     def set_float32(self, address: int, value: float) -> None:
         registers = ModbusTcpClient.convert_to_registers(value, ModbusTcpClient.DATATYPE.FLOAT32)
         answer = self.writer.write_registers(address, registers, device_id=self.unit)
+        assert not answer.isError(), answer
+
+    def set_words(self, address: int, words: list[int]) -> None:
+        answer = self.writer.write_registers(address, words, device_id=self.unit)
         assert not answer.isError(), answer
 
     def set_uint16(self, address: int, value: int) -> None:
@@ -94,6 +112,13 @@ class OpcUaSimulator:
 
     def set(self, name: str, value: float) -> None:
         self.variables[name].write_value(float(value))
+
+    def set_status(self, name: str, value: float, status: str) -> None:
+        """A value with an OPC UA status code (Good, Uncertain…, Bad…), as a server flags a doubtful reading."""
+        from asyncua import ua
+
+        code = ua.StatusCode(getattr(ua.StatusCodes, status))
+        self.variables[name].write_value(ua.DataValue(ua.Variant(float(value), ua.VariantType.Double), code))
 
     def stop(self) -> None:
         self.server.stop()

@@ -23,6 +23,7 @@ class GatewayProxy:
         self.forwarded: list[str] = []  # messageIds the System received, in order
         self.refused: list[str] = []  # messageIds dropped while down
         self.after_answer: Callable[[str], None] | None = None
+        self.rewrite_answer: Callable[[bytes], bytes] | None = None  # a man in the middle, for tests
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,11 +47,14 @@ class GatewayProxy:
                 proxy.forwarded.append(message_id)
                 if proxy.after_answer is not None:
                     proxy.after_answer(message_id)
+                content = answer.content
+                if proxy.rewrite_answer is not None:
+                    content = proxy.rewrite_answer(content)
                 self.send_response(answer.status_code)
                 self.send_header("Content-Type", answer.headers.get("Content-Type", "text/xml"))
-                self.send_header("Content-Length", str(len(answer.content)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                self.wfile.write(content)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/shep/SyncChannel"

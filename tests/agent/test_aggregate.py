@@ -9,34 +9,34 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from egsu_agent.aggregate import device_record, device_values, mean, totaliser_span
-from egsu_agent.config import DeviceConfig, QuantityMap
+from egsu_agent.config import DeviceConfig
 from egsu_agent.samples import Sample
 from egsu_agent.schedule import two_hour_period
 
 PERIOD = two_hour_period(date(2026, 3, 10), 2)  # 02:00–04:00 Astana
-TANK = DeviceConfig(
-    object_id="407004",
-    kind="1.2",
-    device="2",
-    device_type=1,
-    operation_type=7,
-    product_type=1,
-    pipeline=None,
-    quantities=(QuantityMap("tankLevel", "L", "m"), QuantityMap("volume", "V", "m3")),
-    totaliser=None,
-    status_tag=None,
+TANK = DeviceConfig.model_validate(
+    {
+        "object_id": "407004",
+        "kind": "1.2",
+        "device": "2",
+        "device_type": 1,
+        "operation_type": 7,
+        "product_type": 1,
+        "quantities": {"tankLevel": {"tag": "L", "unit": "m"}, "volume": {"tag": "V", "unit": "m3"}},
+    }
 )
-FLOW = DeviceConfig(
-    object_id="407001",
-    kind="1.3",
-    device="1",
-    device_type=2,
-    operation_type=3,
-    product_type=1,
-    pipeline=3,
-    quantities=(),
-    totaliser=QuantityMap("mass", "M", "kg"),
-    status_tag="S",
+FLOW = DeviceConfig.model_validate(
+    {
+        "object_id": "407001",
+        "kind": "1.3",
+        "device": "1",
+        "device_type": 2,
+        "operation_type": 3,
+        "product_type": 1,
+        "pipeline": 3,
+        "totaliser": {"tag": "M", "unit": "kg"},
+        "status_tag": "S",
+    }
 )
 
 

@@ -112,7 +112,7 @@ def test_a_backfill_is_split_under_the_size_limit(tmp_path, key_and_cert):
         delivery={"max_message_bytes": 10_000},
         schedule={"first_day": DAY, "poll_seconds": 600, "daily": False},
     )
-    agent.run(until=START + timedelta(hours=2))
+    agent.run(until=START + timedelta(hours=2, minutes=15))  # the slot, then the default 15-minute settle
     messages = agent.outbox.all_messages()
     agent.close()
     # then the one period went out in several chunks, each under the limit, all forty records
@@ -128,7 +128,7 @@ def test_a_final_refusal_is_not_retried_and_its_rejections_are_kept(tmp_path, ke
     agent, clock = make_agent(
         tmp_path, key_and_cert, system, schedule={"first_day": DAY, "poll_seconds": 600, "daily": False}
     )
-    agent.run(until=START + timedelta(hours=4))
+    agent.run(until=START + timedelta(hours=4, minutes=15))
     status = agent.status()
     rejections = agent.outbox.rejections()
     agent.close()
@@ -142,10 +142,10 @@ def test_manual_send_of_a_period_reuses_its_message_id(tmp_path, key_and_cert):
     agent, clock = make_agent(
         tmp_path, key_and_cert, system, schedule={"first_day": DAY, "poll_seconds": 600, "daily": False}
     )
-    agent.run(until=START + timedelta(hours=2))
+    agent.run(until=START + timedelta(hours=2, minutes=15))
     first_id = system.posts[0][0]
     system.down = False
-    assert agent.send_period("PT2H", START) == 1
+    assert agent.send_period("PT2H", START).delivered == 1
     agent.close()
     assert [mid for mid, _ in system.posts] == [first_id, first_id]
 

@@ -280,9 +280,9 @@ def test_a_day_from_modbus_opcua_folder_and_sql_lands_in_the_system_exactly(stan
         opcua.set("M1.Mass", mass_kg(k))
         opcua.set("M1.Volume", flow_litres(k))
 
-    # when the agent runs the whole Astana day on the controllable clock
+    # when the agent runs the whole Astana day on the controllable clock (and the 15-minute settle after it)
     try:
-        agent.run(until=local(DAY1 + timedelta(days=1)), before_tick=devices_now)
+        agent.run(until=local(DAY1 + timedelta(days=1), minute=15), before_tick=devices_now)
         status = agent.status()
     finally:
         agent.close()
@@ -291,9 +291,10 @@ def test_a_day_from_modbus_opcua_folder_and_sql_lands_in_the_system_exactly(stan
     assert status["pending"] == []
     assert status["delivered"] == 13
     assert status["rejected_records"] == 0
-    assert sorted({s for s in clock.sleeps if s <= local(DAY1 + timedelta(days=1))})[:5] == [
-        START + HALF_HOUR * n for n in range(1, 6)
-    ]
+    # it woke for the polls, and 15 minutes after each slot to build the period just closed
+    woke = set(clock.sleeps)
+    assert {START + HALF_HOUR * n for n in range(1, 48)} <= woke
+    assert {START + timedelta(hours=2 * n, minutes=15) for n in range(1, 13)} <= woke
     # and the System's database holds exactly the expected values, once each
     for object_id, expected in expected_values().items():
         stored = system_readings(var, object_id)
@@ -350,9 +351,9 @@ def test_system_down_for_a_day_then_back_every_period_arrives_once_oldest_first(
     def gateway(now: datetime) -> None:
         proxy.down = now < back
 
-    # when the agent runs through the outage and six hours of the next day
+    # when the agent runs through the outage and six hours of the next day (and the settle time)
     try:
-        agent.run(until=back + timedelta(hours=6), before_tick=gateway)
+        agent.run(until=back + timedelta(hours=6, minutes=15), before_tick=gateway)
         messages = agent.outbox.all_messages()
         attempts = agent.outbox.attempts()
     finally:
@@ -424,7 +425,7 @@ def test_agent_killed_mid_send_loses_nothing_and_duplicates_nothing(stand, tmp_p
         "--replay-from",
         start.isoformat(),
         "--until",
-        (start + timedelta(hours=8)).isoformat(),
+        (start + timedelta(hours=8, minutes=15)).isoformat(),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PYTEST"))}
     agent = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
@@ -464,3 +465,206 @@ def test_agent_killed_mid_send_loses_nothing_and_duplicates_nothing(stand, tmp_p
     stored = system_readings(var, "407006")
     assert sorted(k[3] for k in stored) == [start + timedelta(hours=2 * j) for j in range(4)]
     assert all(v == [(v[0][0], 1)] for v in stored.values())
+
+
+# ---------------------------------------------------------------- the whole story: late data, a fault, an outage
+
+STORY = date(2026, 4, 7)
+S0 = local(STORY)
+TEN = timedelta(minutes=10)
+
+
+def at(hour: float, day: int = 0) -> datetime:
+    return S0 + timedelta(days=day, hours=hour)
+
+
+def story_level(k: int) -> float:
+    return 4 + 0.5 * (k % 6)
+
+
+def story_volume(k: int) -> float:
+    return 200 + 2.5 * (k % 4)
+
+
+def story_gas() -> dict[int, list[tuple[datetime, str, Decimal]]]:
+    """Gas samples every 15 minutes, by the hour of the export that carries them."""
+    out: dict[int, list] = {}
+    for i in range(96):
+        moment = S0 + timedelta(minutes=15 * i)
+        out.setdefault(i // 4, []).extend(
+            [
+                (moment, "G1.temp", Decimal("280.15") + i % 5),
+                (moment, "G1.pressure", Decimal("0.4") + Decimal("0.02") * (i % 4)),
+                (moment, "G1.volume", Decimal(900 + 7 * i)),
+            ]
+        )
+    return out
+
+
+def gas_drop_time(hour: int) -> datetime:
+    if hour == 6:
+        return at(8 + 40 / 60)  # 1 h 40 late: after the 08:00 period was built
+    if 18 <= hour < 22:
+        return at(1, day=1)  # the next night
+    return at(hour + 1) + timedelta(minutes=5)
+
+
+def lab_rows() -> list[tuple[datetime, str, float]]:
+    """(written at, measured at as Astana text, density): hourly, two of them written late."""
+    rows = []
+    for hour in range(24):
+        measured = at(hour)
+        written = measured + timedelta(minutes=2)
+        if hour == 9:
+            written = at(15)  # six hours late, during the outage
+        if hour == 20:
+            written = at(2, day=1)  # the next night
+        rows.append(
+            (written, measured.astimezone(ASTANA).strftime("%Y-%m-%d %H:%M:%S"), 690 + 0.5 * (hour % 7))
+        )
+    return sorted(rows)
+
+
+def story_expected() -> dict[str, dict[tuple[str, str, datetime], Decimal]]:
+    periods = [("PT2H", at(2 * j), at(2 * j + 2)) for j in range(12)] + [("P1D", at(0), at(24))]
+    gas = [row for rows in story_gas().values() for row in rows]
+    density = {at(hour): Decimal(repr(690 + 0.5 * (hour % 7))) for hour in range(24)}
+    tank, unit, ugs = {}, {}, {}
+    for interval, start, end in periods:
+        polls = range(int((start - S0) / TEN), int((end - S0) / TEN))
+        tank[("tankLevel", interval, start)] = r3(mean([Decimal(repr(story_level(k))) for k in polls]) * 100)
+        tank[("volume", interval, start)] = r3(mean([Decimal(repr(story_volume(k))) for k in polls]))
+        inside = [(tag, v) for moment, tag, v in gas if start <= moment < end]
+        unit[("temperature", interval, start)] = r3(
+            mean([v - Decimal("273.15") for t, v in inside if t == "G1.temp"])
+        )
+        unit[("pressure", interval, start)] = r3(mean([v * 1000 for t, v in inside if t == "G1.pressure"]))
+        unit[("volume", interval, start)] = r3(mean([v for t, v in inside if t == "G1.volume"]))
+        ugs[("density", interval, start)] = r3(
+            mean([v for moment, v in density.items() if start <= moment < end])
+        )
+    return {"407004": tank, "904001": unit, "909001": ugs}
+
+
+def latest(stored: dict, device: str) -> dict:
+    """The newest revision of each value of the story's day (the agent ran into the next night too)."""
+    return {
+        (q, i, s): max(values, key=lambda v: v[1])[0]
+        for (d, q, i, s), values in stored.items()
+        if d == device and at(0) <= s < at(24)
+    }
+
+
+def test_a_day_of_late_files_late_rows_a_device_fault_and_an_outage_lands_exactly_with_every_notice_on_time(
+    stand, tmp_path
+):
+    from tests.smtp import SmtpSink
+
+    # given the System behind a gateway, a tank PLC with a status register, a gas unit exporting hourly
+    # files (one 1 h 40 late, four of them the next night), a lab database (one row 6 h late, one the
+    # next night), and a mail server
+    var, manifest = stand
+    proxy = GatewayProxy(manifest["endpoint"]).start()
+    smtp = SmtpSink().start()
+    modbus = ModbusSimulator().start()
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    lab = sqlite3.connect(tmp_path / "lab.db", isolation_level=None)
+    lab.execute(
+        "CREATE TABLE lab (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, measured_at TEXT, value REAL)"
+    )
+    gas, pending_lab = story_gas(), lab_rows()
+    data = {
+        "agent": {"database": str(tmp_path / "agent.sqlite3")},
+        "system": {**system_config(manifest, tmp_path, endpoint=proxy.url), "system_cert": manifest["system_cert"]},
+        "schedule": {"first_day": STORY, "poll_seconds": 600},
+        "notices": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "from": "agent@demo-munai.kz",
+                    "company": "Demo Munai LLP", "data_operator": ["operator@egsu.kz"],
+                    "authorized_body": ["duty@energo.gov.kz"], "no_data_after_minutes": 150},
+        "sources": [
+            {"name": "tank-plc", "type": "modbus", "host": "127.0.0.1", "port": modbus.port, "registers": [
+                {"tag": "T1.level", "address": 0}, {"tag": "T1.volume", "address": 2},
+                {"tag": "T1.status", "address": 4, "type": "uint16"}]},
+            {"name": "gas-exports", "type": "folder", "path": str(drop)},
+            {"name": "lab-db", "type": "sql", "url": f"sqlite:///{tmp_path / 'lab.db'}",
+             "query": "SELECT tag, measured_at, value, id AS marker FROM lab WHERE id > :marker ORDER BY id"},
+        ],
+        "devices": [
+            {"object_id": "407004", "kind": "1.2", "device": "2", "device_type": 1, "operation_type": 7,
+             "product_type": 1, "status_tag": "T1.status", "quantities": {
+                 "tankLevel": {"tag": "T1.level", "unit": "m"}, "volume": {"tag": "T1.volume", "unit": "m3"}}},
+            {"object_id": "904001", "kind": "1.4", "device": "1", "device_type": 10, "operation_type": 17,
+             "product_type": 3, "quantities": {"temperature": {"tag": "G1.temp", "unit": "K"},
+                                               "pressure": {"tag": "G1.pressure", "unit": "MPa"},
+                                               "volume": {"tag": "G1.volume", "unit": "m3"}}},
+            {"object_id": "909001", "kind": "1.9", "device": "1", "device_type": 10, "operation_type": 18,
+             "product_type": 4, "quantities": {"density": {"tag": "UGS.density", "unit": "kg/m3"}}},
+        ],
+    }  # fmt: skip
+    config = load_config(write_config(tmp_path / "agent.toml", data))
+    clock = ManualClock(S0)
+    agent = Agent(config, clock=clock)
+
+    def world(now: datetime) -> None:
+        k = int((now - S0) / TEN)
+        modbus.set_float32(0, story_level(k))
+        modbus.set_float32(2, story_volume(k))
+        modbus.set_uint16(4, 1 if at(13 + 10 / 60) <= now < at(14 + 20 / 60) else 0)  # a fault 13:10–14:20
+        proxy.down = at(10) <= now < at(16)  # the System away 10:00–16:00
+        for hour in [h for h in gas if gas_drop_time(h) <= now]:
+            lines = ["tag,time,value"] + [
+                f"{t},{m.astimezone(ASTANA).isoformat()},{v}" for m, t, v in gas.pop(hour)
+            ]
+            (drop / f"gas-{hour:02d}.csv").write_text("\n".join(lines) + "\n")
+        while pending_lab and pending_lab[0][0] <= now:
+            _, measured, value = pending_lab.pop(0)
+            lab.execute(
+                "INSERT INTO lab (tag, measured_at, value) VALUES ('UGS.density', ?, ?)", (measured, value)
+            )
+
+    # when the agent runs the day and the next night
+    try:
+        agent.run(until=at(3, day=1), before_tick=world)
+        status = agent.status()
+        notices = {n.subject: n for n in agent.outbox.all_notices()}
+    finally:
+        agent.close()
+        modbus.stop()
+        smtp.stop()
+        proxy.stop()
+        lab.close()
+
+    # then nothing is owed, corrections went out, and the System's latest values are exactly the full data's
+    assert status["owed"] == [] and status["rejected_records"] == 0
+    assert status["corrections_delivered"] >= 5
+    for object_id, expected in story_expected().items():
+        device = "2" if object_id == "407004" else "1"
+        assert latest(system_readings(var, object_id), device) == expected, object_id
+
+    # and every notice went at its moment, to both addresses
+    def sent(words: str) -> datetime:
+        (notice,) = [n for subject, n in notices.items() if words in subject]
+        return notice.sent_at
+
+    order = "\n".join(
+        f"{n.sent_at} {subject}" for subject, n in sorted(notices.items(), key=lambda i: i[1].sent_at)
+    )
+    assert len(smtp.messages) == len(notices) == 8, order
+    assert sent("data cannot be delivered to the System since 2026-04-07 10:15") == at(11.25)  # 3rd failure
+    assert sent("restored — data cannot be delivered") == at(16.25)
+    assert sent("fault of device 2 of object 407004 since 2026-04-07 13:10") == at(13 + 10 / 60)  # INT-11
+    assert sent("restored — fault of device 2") == at(14 + 20 / 60)
+    no_data = sent("no data from device 1 of object 904001 since 2026-04-07 17:45")
+    assert no_data == at(17.75) + timedelta(minutes=150) and no_data - at(17.75) <= timedelta(
+        hours=3
+    )  # INT-10
+    assert (
+        sent("restored — no data from device 1 of object 904001") == at(23) + TEN
+    )  # the poll after the drop
+    # the story's data ends at midnight: 150 minutes after each last sample, the silence is reported
+    assert sent("no data from device 1 of object 909001 since 2026-04-07 23:00") == at(23) + timedelta(
+        minutes=150
+    )
+    assert sent("no data from device 1 of object 904001 since 2026-04-07 23:45") == at(23.75) + timedelta(
+        minutes=150
+    )

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from egsu_agent.config import Register, SourceConfig
+from egsu_agent.config import FolderSourceConfig, ModbusSourceConfig, SqlSourceConfig
 from egsu_agent.samples import Sample
 from egsu_agent.sources import SourceError
 from egsu_agent.sources.dropfolder import FolderSource, read_rows
@@ -53,7 +53,7 @@ def test_folder_reads_csv_and_xlsx_and_moves_them_once_kept(tmp_path):
     book.active.append(["tag", "time", "value"])
     book.active.append(["T2", datetime(2026, 3, 10, 5, 30), 2.5])  # noqa: DTZ001 - a spreadsheet's wall-clock time
     book.save(tmp_path / "b.xlsx")
-    source = FolderSource(SourceConfig(name="f", type="folder", path=tmp_path, pattern="*.*"))
+    source = FolderSource(FolderSourceConfig(name="f", type="folder", path=tmp_path, pattern="*.*"))
     batch = source.read(NOW, seen=lambda path, sha: False)
     assert sorted((s.tag, s.value) for s in batch.samples) == [("T1", Decimal(1)), ("T2", Decimal("2.5"))]
     assert (tmp_path / "a.csv").exists()  # not moved before the samples are kept
@@ -70,11 +70,12 @@ def test_sql_source_reads_only_new_rows(tmp_path):
             [("D", "2026-03-10 05:00:00", 700.5), ("D", "2026-03-10 18:00:00", 701)],
         )
     source = SqlSource(
-        SourceConfig(
+        SqlSourceConfig(
             name="s",
             type="sql",
             url=f"sqlite:///{db}",
             query="SELECT tag, at, value FROM log WHERE at > :since AND at <= :until",
+            lookback_hours=0,
         )
     )
     first = source.read(NOW, since=None)  # 12:00 UTC = 17:00 Astana
@@ -88,12 +89,14 @@ def test_sql_source_reads_only_new_rows(tmp_path):
 
 def test_an_unreachable_modbus_device_raises_a_source_error():
     source = ModbusSource(
-        SourceConfig(
-            name="plc",
-            type="modbus",
-            host="127.0.0.1",
-            port=free_port(),
-            registers=(Register("T", 0, "float32", "holding", 1.0, "big"),),
+        ModbusSourceConfig.model_validate(
+            {
+                "name": "plc",
+                "type": "modbus",
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "registers": [{"tag": "T", "address": 0}],
+            }
         ),
         timeout=0.5,
     )
@@ -127,12 +130,13 @@ def test_sql_source_on_postgresql_reads_only_new_rows():
                 "INSERT INTO log VALUES ('D', '2026-03-10 05:00:00', 700.5), ('D', '2026-03-10 18:00:00', 701)"
             )
         source = SqlSource(
-            SourceConfig(
+            SqlSourceConfig(
                 name="pg",
                 type="sql",
                 url=f"{server}/{name}",
                 query="SELECT tag, at, value FROM log WHERE at > CAST(:since AS timestamp) "
                 "AND at <= CAST(:until AS timestamp)",
+                lookback_hours=0,
             )
         )
         first = source.read(NOW, since=None)

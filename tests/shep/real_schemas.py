@@ -61,8 +61,12 @@ def _import(namespace: str, path: Path) -> str:
     return f'<xs:import namespace="{namespace}" schemaLocation="{path.as_uri()}"/>'
 
 
-def compile_real_schema(name: str, workdir: Path) -> etree.XMLSchema:
-    """The real SendMessage/SendMessageResponse/fault schema of one published variant."""
+def compile_real_schema(name: str, workdir: Path, *, data_type: Path | None = None) -> etree.XMLSchema:
+    """The real SendMessage/SendMessageResponse/fault schema of one published variant.
+
+    ``data_type``: a schema declaring the type real clients name in ``data/@xsi:type``
+    (egsu/isun/schema/isun-cs-request.xsd), so a message validates with its xsi:type as sent.
+    """
     variant = VARIANTS[name]
     root = shared_path("shep", "schema", variant.folder)
     types = root / variant.types_dir
@@ -86,6 +90,9 @@ def compile_real_schema(name: str, workdir: Path) -> etree.XMLSchema:
         )
         parts.append(_import(variant.info_ns, info_driver))
     parts.append(_include(types / "ISyncChannel.xsd"))
+    if data_type is not None:
+        namespace = etree.parse(str(data_type)).getroot().get("targetNamespace")
+        parts.append(_import(namespace, data_type))
     driver = workdir / f"{name}-driver.xsd"
     driver.write_text(_schema(TYPES_NS, "".join(parts)))
     return etree.XMLSchema(etree.parse(str(driver)))

@@ -22,7 +22,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from egsu_agent.config import SourceConfig
+from egsu_agent.config import FolderSourceConfig
 from egsu_agent.samples import Sample
 from egsu_agent.sources import Batch, SourceError
 from egsu_agent.sources.timestamps import parse_fault, parse_time, parse_value
@@ -32,11 +32,11 @@ COLUMNS = ("tag", "time", "value")
 
 
 class FolderSource:
-    def __init__(self, config: SourceConfig) -> None:
+    def __init__(self, config: FolderSourceConfig) -> None:
         self.name = config.name
         self.path = config.path
         self.pattern = config.pattern
-        self.done_dir = config.done or (config.path / "done")
+        self.done_dir = config.done_dir
 
     def read(self, now: datetime, *, since=None, seen=lambda path, sha: False) -> Batch:
         samples: list[Sample] = []
