@@ -13,7 +13,7 @@ from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, ValueSets
 from egsu.readings.store import GROUPS, ReadingQuery, tidy_value
 from tests.readings import store_backends
 from tests.readings.factories import make_row
-from tests.readings.test_aggregate import FIRST, NEWEST, REVISIONS, as_tuples, brute_force
+from tests.readings.test_aggregate import FIRST, NEWEST, REVISIONS, as_tuples, brute_force, labels_for
 
 clickhouse_any = store_backends.clickhouse_any
 
@@ -70,10 +70,11 @@ def test_the_rollup_answers_exactly_what_the_rows_answer(loaded, monkeypatch, qu
     # given values of which 5 % were revised (some revisions flip the commercial flag)
     used = _spy_rollup(loaded, monkeypatch)
     # when days or months over whole Astana days are aggregated
-    got = loaded.aggregate(query, bucket=bucket, group=group)
+    labels = labels_for(group)
+    got = loaded.aggregate(query, bucket=bucket, group=group, labels=labels)
     # then the rollup answered, and exactly as a scan of the newest rows does
     assert used == [True]
-    assert got == _rows_only(loaded).aggregate(query, bucket=bucket, group=group)
+    assert got == _rows_only(loaded).aggregate(query, bucket=bucket, group=group, labels=labels)
     assert got  # the comparison is not between two empty answers
 
 
