@@ -6,6 +6,13 @@ the same value changes nothing (DUPLICATE); a different value adds a revision
 same number and unit, unless a delivered value replaces an estimate. Backends: SQL
 (SQLite, PostgreSQL), the embedded default, and ClickHouse at national scale
 (docs/decisions/0006-readings-at-scale.md).
+
+Reading. This interface is the only read path: every page, chart, total, export and API answer
+asks it, and every backend answers alike (one contract test suite runs on all of them). Reads
+see newest revisions only. `rows()` streams or pages values (keyset `after` or `offset`),
+`newest()` gives each series' last value, `count()`/`totals()`/`aggregate()` summarise, and
+`aggregate_iter()` streams large summaries. `ReadingQuery.series` restricts any of them to a
+set of metering points, `after_series` pages per series or object.
 """
 
 from __future__ import annotations

@@ -190,6 +190,24 @@ def test_value_sets_write_single_pairs_as_a_set_of_one_pair():
     assert ValueSets().member("object_id", ("String",), []) == "0"
 
 
+def test_value_sets_are_written_in_one_pass_so_data_never_becomes_sql():
+    # given a large set whose data holds the name of another set (an id may be any text)
+    sets = ValueSets()
+    first = sets.member("device_id", ("String",), [("x",)])
+    many = sets.member(
+        "object_id", ("String",), [(f"_egsu_set_{n % 2}'",) for n in range(ValueSets.SMALLEST)]
+    )
+    sql = sets.inline(f"{first} AND {many}")
+    # then each name of the query is replaced once and the data stays inside its string literal
+    assert sql.startswith(
+        "device_id IN ('x') AND object_id IN (SELECT c0 FROM format(TabSeparated, 'c0 String', '"
+    )
+    assert sql.count("_egsu_set_0\\'") == ValueSets.SMALLEST // 2
+    assert "format" in sets.inline(sets.relation(("String", "String"), [("a", "b")]))
+    with pytest.raises(ValueError, match="at least one row"):
+        sets.relation(("String",), [])
+
+
 @given(st.decimals(min_value=Decimal("-999999999999999"), max_value=Decimal("999999999999999"), places=12))
 def test_engine_numbers_read_back_as_tidy_value_gives_them(value):
     # the engine prints a Decimal128(12) with all 12 places; _number must give tidy_value's number and form

@@ -355,3 +355,19 @@ def test_chdb_streams_block_by_block_and_resumes_where_it_was_interrupted():
     # then the stream resumes after the rows it delivered, and stops at the limit
     rest = list(stream)
     assert [int(row[0]) for row in first + rest] == list(range(5, 39_995))
+
+
+def test_ids_with_quotes_tabs_and_set_names_survive_a_large_set(any_store):
+    # given ids that SQL literals, TSV and set names must not disturb, and a set of 300 points with them
+    odd = [("o'1\\", "d\t2"), ("_egsu_set_0", "x\ny"), ("Ω-7", "_egsu_set_1")]
+    any_store.write([make_row(str(n + 1), object_id=o, device_id=d) for n, (o, d) in enumerate(odd)])
+    points = odd + [(f"P{n}", "1") for n in range(300)]
+    # when reads are restricted to them, and labelled by them
+    query = ReadingQuery(series=series_of(points))
+    labels = {pair: f"{pair[0]}'\t{pair[1]}" for pair in points}
+    # then every id comes back exactly
+    assert sorted((r.key.object_id, r.key.device_id) for r in any_store.rows(query)) == sorted(odd)
+    got = any_store.aggregate(query, bucket="P1D", group="label", labels=labels)
+    assert sorted((r.label, r.sum) for r in got) == sorted(
+        (labels[pair], Decimal(n + 1)) for n, pair in enumerate(odd)
+    )

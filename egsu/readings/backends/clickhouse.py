@@ -605,8 +605,11 @@ class ClickHouseReadingsStore:
         candidates = key_filter if query.commercial is None else self._newest_where(query, sets)
         keys = "object_id, device_id, quantity, duration"
         latest = f"SELECT {keys}, max(period_start) FROM {self.table} WHERE {candidates} GROUP BY {keys}"
+        member = (
+            "GLOBAL IN" if self.layout.distributed else "IN"
+        )  # GLOBAL: 18.16 took twice as long on one node
         rows = self._query(
-            f"{_ROW_SELECT} FROM {self.table} WHERE {key_filter} AND ({keys}, period_start) GLOBAL IN ({latest})"
+            f"{_ROW_SELECT} FROM {self.table} WHERE {key_filter} AND ({keys}, period_start) {member} ({latest})"
             f" ORDER BY {keys}, revision DESC LIMIT 1 BY {keys}",
             sets,
         )
