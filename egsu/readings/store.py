@@ -6,13 +6,20 @@ the same value changes nothing (DUPLICATE); a different value adds a revision
 same number and unit, unless a delivered value replaces an estimate. Backends: SQL
 (SQLite, PostgreSQL), the embedded default, and ClickHouse at national scale
 (docs/decisions/0006-readings-at-scale.md).
+
+Reading. This interface is the only read path: every page, chart, total, export and API answer
+asks it, and every backend answers alike (one contract test suite runs on all of them). Reads
+see newest revisions only. `rows()` streams or pages values (keyset `after` or `offset`),
+`newest()` gives each series' last value, `count()`/`totals()`/`aggregate()` summarise, and
+`aggregate_iter()` streams large summaries. `ReadingQuery.series` restricts any of them to a
+set of metering points, `after_series` pages per series or object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import islice
@@ -47,10 +54,21 @@ TEXT_LIMITS: dict[str, int] = {
 Bucket = Literal["PT15M", "PT1H", "P1D", "P1M"]
 BUCKETS: tuple[str, ...] = Interval.bucket_codes()
 
-# What an aggregate row is per: a series, an object (per quantity), a quantity, or everything
-# matched (the caller filters to comparable quantities first).
-Group = Literal["series", "object", "quantity", "all"]
-GROUPS: tuple[str, ...] = ("series", "object", "quantity", "all")
+# What an aggregate row is per: a series, an object (per quantity), a quantity, everything
+# matched (the caller filters to comparable quantities first), or a label the caller gives each
+# (object, device) pair, per quantity: a subject, a region (ANA-05/07: local, regional, national).
+Group = Literal["series", "object", "quantity", "all", "label"]
+GROUPS: tuple[str, ...] = ("series", "object", "quantity", "all", "label")
+
+# The orders `rows()` can stream in, and the key each sorts by (text by code point, as Python
+# compares str: bytewise UTF-8 on ClickHouse and SQLite, COLLATE "C" on PostgreSQL when needed).
+#   series: (object_id, device_id, quantity, interval, period_start) — a point's history
+#   time:   (period_start, object_id, device_id, quantity, interval) — arrivals, exports by time
+RowOrder = Literal["series", "time"]
+ROW_ORDERS: tuple[str, ...] = ("series", "time")
+
+# (object_id, device_id): one metering point as the store knows it.
+SeriesPair = tuple[str, str]
 
 
 class StoreUnavailableError(RuntimeError):
@@ -186,8 +204,59 @@ class ReadingRow:
     recorded_at: datetime | None = None  # set by the store on read; ignored by write()
 
 
+class SeriesSet(Protocol):
+    """A set of metering points, i.e. (object_id, device_id) pairs, that a query is restricted to.
+
+    `series_of()` holds one in Python. A backend may recognise richer sets: the SQL backend
+    turns a Django-side set with a `queryset` attribute (egsu.readings.query_series.QuerySeries)
+    into a subquery instead of reading its pairs. Every backend accepts any set through `pairs()`.
+    """
+
+    def pairs(self) -> Iterable[SeriesPair]: ...
+
+    def __len__(self) -> int: ...
+
+
+class SeriesPairs:
+    """A `SeriesSet` of pairs held in memory, sorted and without repeats (see `series_of`)."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[SeriesPair]) -> None:
+        unique = set()
+        for pair in pairs:
+            if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
+                raise ValueError(f"a series is an (object_id, device_id) pair of strings, not {pair!r}")
+            unique.add((pair[0], pair[1]))
+        self._pairs: tuple[SeriesPair, ...] = tuple(sorted(unique))
+
+    def pairs(self) -> tuple[SeriesPair, ...]:
+        return self._pairs
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"series_of(<{len(self._pairs)} pairs>)"
+
+
+def series_of(pairs: Iterable[SeriesPair]) -> SeriesPairs:
+    """The metering points of a plain collection of (object_id, device_id) pairs."""
+    return SeriesPairs(pairs)
+
+
 @dataclass(frozen=True)
 class ReadingQuery:
+    """Which values a read is about; every filter given must hold (AND). None means no filter.
+
+    `series` restricts to metering points ((object_id, device_id) pairs). `after_series` keeps
+    only series whose (object_id, device_id) sorts strictly after the pair (code point order);
+    `(object_id, None)` keeps only objects after that object. It filters before anything is
+    aggregated, so it is the cursor of a per-series or per-object answer: read a page of
+    `aggregate_iter(group="series"|"object")` up to the end of a series (or object), and ask for
+    the next page after it. On ClickHouse it prunes by the primary key, so a page costs a page.
+    """
+
     object_ids: Sequence[str] | None = None
     device_ids: Sequence[str] | None = None
     quantities: Sequence[str] | None = None
@@ -195,6 +264,15 @@ class ReadingQuery:
     start: datetime | None = None  # inclusive, UTC
     end: datetime | None = None  # exclusive, UTC
     commercial: bool | None = None
+    series: SeriesSet | None = None
+    after_series: tuple[str, str | None] | None = None
+
+    def __post_init__(self) -> None:
+        after = self.after_series
+        if after is not None and (
+            len(after) != 2 or not isinstance(after[0], str) or not isinstance(after[1], str | None)
+        ):
+            raise ValueError(f"after_series is an (object_id, device_id or None) pair, not {after!r}")
 
 
 @dataclass(frozen=True)
@@ -203,6 +281,7 @@ class AggregateRow:
 
     first/last are the values with the earliest/latest period_start; when several series of a
     group share that instant, the smallest (first) or largest (last) (object, device, quantity).
+    `label` is set for group "label" only (which keeps the quantity, like group "object").
     """
 
     object_id: str | None
@@ -215,6 +294,7 @@ class AggregateRow:
     count: int
     first: Decimal
     last: Decimal
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,12 +325,86 @@ def batched(rows: Iterable[ReadingRow], size: int) -> Iterator[list[ReadingRow]]
         yield batch
 
 
+def row_order_key(row: ReadingRow, order: RowOrder) -> tuple:
+    """The key `rows(order=…)` sorts by; the `after` of the next page is this key of the last row."""
+    key = row.key
+    if order == "series":
+        return (key.object_id, key.device_id, key.quantity, row.interval, row.period_start)
+    if order == "time":
+        return (row.period_start, key.object_id, key.device_id, key.quantity, row.interval)
+    raise ValueError(f"unknown order {order!r}; known: {', '.join(ROW_ORDERS)}")
+
+
+def check_page(order: str, after: tuple | None, offset: int, limit: int | None) -> tuple | None:
+    """Refuse a malformed page request; `after` with its instant in UTC."""
+    if order not in ROW_ORDERS:
+        raise ValueError(f"unknown order {order!r}; known: {', '.join(ROW_ORDERS)}")
+    if not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be a whole number ≥ 0, not {offset!r}")
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a whole number ≥ 0 or None, not {limit!r}")
+    if after is None:
+        return None
+    at = 4 if order == "series" else 0
+    if (
+        len(after) != 5
+        or not isinstance(after[at], datetime)
+        or not all(isinstance(part, str) for index, part in enumerate(after) if index != at)
+    ):
+        shape = "(object_id, device_id, quantity, interval, period_start)"
+        if order == "time":
+            shape = "(period_start, object_id, device_id, quantity, interval)"
+        raise ValueError(f"after must be the {order} key {shape} of the last row read, not {after!r}")
+    if after[at].tzinfo is None:
+        raise ValueError("naive datetime: the readings store takes aware instants only")
+    return (*after[:at], after[at].astimezone(UTC), *after[at + 1 :])
+
+
+def check_grouping(bucket: str, group: str, labels: Mapping[SeriesPair, str] | None) -> None:
+    """Refuse an unknown bucket or group, and labels without group "label" (or the reverse)."""
+    if bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket!r}; known: {', '.join(BUCKETS)}")
+    if group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}; known: {', '.join(GROUPS)}")
+    if (group == "label") != (labels is not None):
+        raise ValueError('labels go with group="label", and group="label" needs labels')
+    if labels is not None and not all(isinstance(label, str) for label in labels.values()):
+        raise ValueError("a label is a string (a subject's BIN, a region's name …)")
+
+
 class ReadingsStore(Protocol):
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
         """Store rows atomically; one outcome per row, in order. Safe under concurrent writers."""
 
     def latest(self, query: ReadingQuery) -> Iterable[ReadingRow]:
-        """The newest revision of every matching (key, interval, period_start), ordered by key and time."""
+        """`rows(query)`: kept for the callers written before it."""
+
+    def rows(
+        self,
+        query: ReadingQuery,
+        *,
+        order: RowOrder = "series",
+        after: tuple | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[ReadingRow]:
+        """The newest revision of every matching (key, interval, period_start), streamed in `order`.
+
+        `after` is `row_order_key()` of the last row of the previous page: the answer starts
+        strictly after it (keyset paging, for cursors and exports). `offset` skips that many rows
+        first (numbered pages on screen), `limit` caps the answer. The whole answer is never held
+        in memory: SQL reads it in chunks, ClickHouse streams it block by block. The first call
+        checks the arguments; a malformed page raises ValueError before any row is read.
+        """
+
+    def newest(self, query: ReadingQuery) -> list[ReadingRow]:
+        """Per (object_id, device_id, quantity, interval) that matches, its value with the latest
+        period_start (newest revision, recorded_at set), ordered by that key.
+
+        The last value and last update of a page of metering points (MON-01): give `series` for
+        the page. Filters apply to newest revisions (a value revised out of `commercial` is not
+        the last commercial value).
+        """
 
     def history(self, key: SeriesKey, interval: str, period_start: datetime) -> list[ReadingRow]:
         """Every revision of one value, oldest first."""
@@ -258,11 +412,32 @@ class ReadingsStore(Protocol):
     def count(self, query: ReadingQuery) -> int:
         """How many values (newest revisions) match."""
 
-    def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
+    def aggregate(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> list[AggregateRow]:
         """sum/min/max/count/first/last of the newest revisions per group and bucket (Astana clock).
 
-        Ordered by (object_id, device_id, quantity, bucket_start); None sorts first.
+        Ordered by (label, object_id, device_id, quantity, bucket_start); None sorts first.
+        Group "label" needs `labels`: (object_id, device_id) → label (a subject's BIN, a region);
+        it aggregates per (label, quantity), and the values of series without a label are left
+        out. Only group "label" takes labels.
         """
+
+    def aggregate_iter(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> Iterator[AggregateRow]:
+        """`aggregate()` streamed, for answers too large to hold (a region per object per quarter
+        hour is 3 million rows); page it with `ReadingQuery.after_series`."""
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions that match, per quantity."""

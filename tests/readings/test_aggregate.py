@@ -46,13 +46,32 @@ def brute_bucket(moment: datetime, bucket: str) -> datetime:
     return starts[bisect.bisect_right(starts, moment) - 1]
 
 
-def brute_force(values, bucket: str, group: str) -> list[tuple]:
-    """(object, device, quantity, bucket, sum, min, max, count, first, last), by plain lists."""
-    keep = {"series": (1, 1, 1), "object": (1, 0, 1), "quantity": (0, 0, 1), "all": (0, 0, 0)}[group]
+# Labels for group "label": two series of the dataset have none (B2/2, C3/1) and drop out.
+LABELS = {("A1", "1"): "north", ("A1", "2"): "south", ("B2", "1"): "north", ("C3", "2"): "east"}
+
+
+def labels_for(group: str) -> dict | None:
+    return LABELS if group == "label" else None
+
+
+def brute_force(values, bucket: str, group: str, labels=LABELS) -> list[tuple]:
+    """(label, object, device, quantity, bucket, sum, min, max, count, first, last), by plain lists."""
+    keep = {
+        "series": (1, 1, 1),
+        "object": (1, 0, 1),
+        "quantity": (0, 0, 1),
+        "all": (0, 0, 0),
+        "label": (0, 0, 1),
+    }
     groups: dict[tuple, list] = {}
     for object_id, device_id, quantity, moment, value in values:
-        fields = tuple(f if k else None for f, k in zip((object_id, device_id, quantity), keep, strict=True))
-        groups.setdefault((*fields, brute_bucket(moment, bucket)), []).append(
+        label = labels.get((object_id, device_id)) if group == "label" else None
+        if group == "label" and label is None:
+            continue
+        fields = tuple(
+            f if k else None for f, k in zip((object_id, device_id, quantity), keep[group], strict=True)
+        )
+        groups.setdefault((label, *fields, brute_bucket(moment, bucket)), []).append(
             (moment, object_id, device_id, quantity, value)
         )
     result = []
@@ -60,12 +79,24 @@ def brute_force(values, bucket: str, group: str) -> list[tuple]:
         members.sort()
         numbers = [m[-1] for m in members]
         result.append((*key, sum(numbers), min(numbers), max(numbers), len(numbers), numbers[0], numbers[-1]))
-    return sorted(result, key=lambda r: tuple((x is not None, x or "") for x in r[:3]) + (r[3],))
+    return sorted(result, key=lambda r: tuple((x is not None, x or "") for x in r[:4]) + (r[4],))
 
 
 def as_tuples(rows) -> list[tuple]:
     return [
-        (r.object_id, r.device_id, r.quantity, r.bucket_start, r.sum, r.min, r.max, r.count, r.first, r.last)
+        (
+            r.label,
+            r.object_id,
+            r.device_id,
+            r.quantity,
+            r.bucket_start,
+            r.sum,
+            r.min,
+            r.max,
+            r.count,
+            r.first,
+            r.last,
+        )
         for r in rows
     ]
 
@@ -122,7 +153,7 @@ def loaded(any_store):
 @pytest.mark.parametrize("bucket", BUCKETS)
 def test_aggregates_match_brute_force_across_the_clock_change(loaded, bucket, group):
     # given 15-minute values across 1 March 2024, some revised, when aggregated
-    got = loaded.aggregate(ReadingQuery(), bucket=bucket, group=group)
+    got = loaded.aggregate(ReadingQuery(), bucket=bucket, group=group, labels=labels_for(group))
     # then every group and bucket equals the brute-force sums of the newest revisions
     values = [(*key, value) for key, (value, _c) in NEWEST.items()]
     assert as_tuples(got) == brute_force(values, bucket, group)
@@ -145,6 +176,9 @@ def test_aggregates_and_totals_follow_the_query(loaded, query, keep):
     assert as_tuples(loaded.aggregate(query, bucket="P1D", group="object")) == brute_force(
         values, "P1D", "object"
     )
+    assert as_tuples(loaded.aggregate(query, bucket="P1M", group="label", labels=LABELS)) == brute_force(
+        values, "P1M", "label"
+    )
     totals: dict[str, Decimal] = {}
     for _o, _d, quantity, _m, value in values:
         totals[quantity] = totals.get(quantity, Decimal(0)) + value
@@ -166,6 +200,12 @@ def test_unknown_bucket_or_group_is_refused(any_store):
         any_store.aggregate(ReadingQuery(), bucket="P1W", group="all")
     with pytest.raises(ValueError, match="unknown group"):
         any_store.aggregate(ReadingQuery(), bucket="P1D", group="region")
+    with pytest.raises(ValueError, match="labels go with"):
+        any_store.aggregate(ReadingQuery(), bucket="P1D", group="label")
+    with pytest.raises(ValueError, match="labels go with"):
+        any_store.aggregate_iter(ReadingQuery(), bucket="P1D", group="object", labels=LABELS)
+    with pytest.raises(ValueError, match="a label is a string"):
+        any_store.aggregate(ReadingQuery(), bucket="P1D", group="label", labels={("A1", "1"): 7})
 
 
 @pytest.mark.parametrize("flavour", store_backends.CLICKHOUSE_FLAVOURS)
@@ -216,9 +256,9 @@ def test_python_aggregation_matches_brute_force(moments, bucket, group):
     ]
     # duplicate (series, time) pairs are not possible among newest revisions
     unique = list({v[:4]: v for v in values}.values())
-    assert as_tuples(aggregate_values(unique, bucket=bucket, group=group)) == brute_force(
-        unique, bucket, group
-    )
+    labels = {("o0", "d0"): "x", ("o1", "d1"): "y", ("o2", "d0"): "x"}  # (o1, d0) … have none
+    got = aggregate_values(unique, bucket=bucket, group=group, labels=labels if group == "label" else None)
+    assert as_tuples(got) == brute_force(unique, bucket, group, labels)
 
 
 @given(moment=st.datetimes(min_value=NAIVE_FROM, max_value=NAIVE_TO, timezones=st.just(UTC)))

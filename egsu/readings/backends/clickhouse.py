@@ -25,9 +25,11 @@ All SQL here runs on ClickHouse 18.16 (Debian's server) and on current engines (
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from decimal import Decimal
@@ -47,26 +49,31 @@ from egsu.readings.clickhouse_schema import (
     daily_select,
 )
 from egsu.readings.store import (
-    BUCKETS,
-    GROUPS,
     AggregateRow,
     Bucket,
     Group,
     ReadingQuery,
     ReadingRow,
+    RowOrder,
     SeriesKey,
+    SeriesPair,
+    SeriesSet,
     StoreUnavailableError,
     WriteOutcome,
     WriteSummary,
     batched,
+    check_grouping,
+    check_page,
     check_row,
     repeats_stored,
+    series_of,
 )
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ValueKey = tuple[str, str, str, str, int]
 
 _DATETIME_MAX = 2**32  # DateTime is an unsigned 32-bit count of seconds
+_NO_LIMIT = 2**62  # LIMIT needs a count; more rows than any table holds
 _UNREACHABLE = (driver_errors.NetworkError, driver_errors.SocketTimeoutError, EOFError, OSError)
 
 # Bucket start (Unix seconds) of a value's period_start. Day and month boundaries follow the
@@ -82,17 +89,28 @@ _GROUP_COLUMNS = {
     "object": ("object_id", "quantity"),
     "quantity": ("quantity",),
     "all": (),
+    "label": ("label", "quantity"),
 }
 _SERIES_COLUMNS = _GROUP_COLUMNS["series"]
+_ROW_ORDERS = {
+    "series": ("object_id", "device_id", "quantity", "duration", "period_start"),
+    "time": ("period_start", "object_id", "device_id", "quantity", "duration"),
+}
+_ROW_SELECT = (
+    "SELECT object_id, device_id, quantity, duration, toUInt32(period_start), revision,"
+    " toString(value), unit, quality, commercial, source, toUInt32(recorded_at)"
+)
 _DAILY_BUCKETS = {"P1D", "P1M"}  # whole Astana days: what the daily rollup can answer
 
 
 class ValueSets:
-    """Large IN lists of one query (a region's meters), sent as data rather than SQL text.
+    """Large IN lists and small lookup tables of one read, sent as data rather than SQL text.
 
     18.16 parses a 100,000-name IN list in about a second, and a region query needs it more than
     once. A server connection ships each set as an external table (no parsing); chDB, which has
-    no external tables, gets them written back into the SQL as literals.
+    no external tables, gets them written back into the SQL as literals (`values(…)` for a
+    table read in FROM). `cache` keeps what one read computed once (its series pairs) for the
+    several queries it runs.
     """
 
     SMALLEST = 200  # below this, a literal list is as cheap as a table
@@ -100,42 +118,88 @@ class ValueSets:
     def __init__(self, *, distributed: bool = False) -> None:
         self.distributed = distributed
         self.tables: dict[str, tuple[tuple[tuple[str, str], ...], list[tuple]]] = {}
+        self.relations: set[str] = set()  # tables read in FROM/JOIN rather than after IN
+        self.cache: dict[str, Any] = {}
 
     def member(self, columns: str, types: tuple[str, ...], rows: list[tuple]) -> str:
         """`columns IN <set>` for these rows: a table name for the server, literals for chDB."""
         if not rows:
             return "0"
-        name = f"_egsu_set_{len(self.tables)}"
-        structure = tuple((f"c{index}", type_) for index, type_ in enumerate(types))
-        self.tables[name] = (structure, rows)
+        name = self._add(types, rows)
         operator = "GLOBAL IN" if self.distributed else "IN"  # the initiator ships it to the shards
         return f"{columns} {operator} {name}"
 
-    def external_tables(self) -> list[dict]:
-        return [
-            {
-                "name": name,
-                "structure": list(structure),
-                "data": [dict(zip((column for column, _t in structure), row, strict=True)) for row in rows],
-            }
+    def relation(self, types: tuple[str, ...], rows: list[tuple]) -> str:
+        """A table of `rows` (at least one) with columns c0, c1, … to read in FROM or JOIN (on the initiator)."""
+        if not rows:
+            raise ValueError("a relation needs at least one row")
+        name = self._add(types, rows)
+        self.relations.add(name)
+        return name
+
+    def _add(self, types: tuple[str, ...], rows: list[tuple]) -> str:
+        name = f"_egsu_set_{len(self.tables)}"
+        structure = tuple((f"c{index}", type_) for index, type_ in enumerate(types))
+        self.tables[name] = (structure, rows)
+        return name
+
+    def external_tables(self, sql: str) -> list[dict] | None:
+        """The sets `sql` names, as the driver's external tables (rows as tuples, not copied)."""
+        named = set(_SET_NAME.findall(sql))
+        tables = [
+            {"name": name, "structure": list(structure), "data": rows}
             for name, (structure, rows) in self.tables.items()
+            if name in named
         ]
+        return tables or None
 
     def inline(self, sql: str) -> str:
-        """The SQL with every set written out as a literal tuple list (newest names first: _10 before _1)."""
-        for name in sorted(self.tables, key=lambda n: -int(n.rsplit("_", 1)[1])):
-            _structure, rows = self.tables[name]
-            literals = [_row_literal(row) for row in rows]
-            if len(literals) == 1 and len(rows[0]) > 1:
-                literals *= 2  # ((1, 2)) would read as one tuple of two values, not a set of one pair
-            sql = sql.replace(name, "(" + ", ".join(literals) + ")")
-        return sql
+        """The SQL with every set written into it, for chDB, in one pass over the query's own text
+        (a name inside a set's data is data, never replaced).
+
+        A small IN set becomes a literal tuple list. A large one, and every table read in FROM,
+        becomes `format(TabSeparated, …)` over one string literal: the engine parses 100,000
+        rows of text in milliseconds, but 100,000 tuple literals in seconds.
+        """
+        rendered: dict[str, str] = {}
+
+        def render(match: re.Match) -> str:
+            name = match.group(0)
+            if name not in rendered:
+                rendered[name] = self._render(name)
+            return rendered[name]
+
+        return _SET_NAME.sub(render, sql)
+
+    def _render(self, name: str) -> str:
+        structure, rows = self.tables[name]
+        if name in self.relations or len(rows) >= self.SMALLEST:
+            columns = ", ".join(f"{column} {type_}" for column, type_ in structure)
+            text = "\n".join("\t".join(_tsv(field) for field in row) for row in rows)
+            table = f"format(TabSeparated, {_literal(columns)}, {_literal(text)})"
+            if name in self.relations:
+                return table
+            return f"(SELECT {', '.join(column for column, _type in structure)} FROM {table})"
+        literals = [_row_literal(row) for row in rows]
+        if len(literals) == 1 and len(rows[0]) > 1:
+            literals *= 2  # ((1, 2)) would read as one tuple of two values, not a set of one pair
+        return "(" + ", ".join(literals) + ")"
+
+
+_SET_NAME = re.compile(r"\b_egsu_set_\d+\b")
 
 
 class ClickHouseConnection(Protocol):
     """What the store needs from a ClickHouse client: plain rows of str/int, and bulk inserts."""
 
     def query(self, sql: str, sets: ValueSets | None = None) -> list[tuple]: ...
+
+    def stream(
+        self, sql: str, sets: ValueSets | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> Iterator[tuple]:
+        """The rows of `sql` (which ends in a total ORDER BY) from `offset`, at most `limit`, a block
+        at a time; other queries on the same connection may run while it is being read."""
+        ...
 
     def command(self, sql: str) -> None: ...
 
@@ -155,6 +219,9 @@ class DriverConnection:
         "max_expanded_ast_elements": 50_000_000,
         "insert_distributed_sync": 1,
     }
+    # A streamed answer arrives in blocks of this many rows (what the client holds at a time);
+    # a sort larger than 1 GiB spills to the server's disk rather than failing (a region's rows).
+    STREAM_SETTINGS = {"max_block_size": 16_384, "max_bytes_before_external_sort": 1 << 30}
 
     def __init__(self, host: str, port: int, *, user: str = "default", password: str = "") -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
@@ -164,19 +231,46 @@ class DriverConnection:
     def client(self) -> Client:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = Client(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.password,
-                settings=self.SETTINGS,
-                connect_timeout=3,
-                send_receive_timeout=300,
-            )
+            client = self._local.client = self._new_client()
         return client
 
+    def _new_client(self) -> Client:
+        return Client(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            settings=self.SETTINGS,
+            connect_timeout=3,
+            send_receive_timeout=300,
+        )
+
     def query(self, sql: str, sets: ValueSets | None = None) -> list[tuple]:
-        return self._run(sql, external=sets.external_tables() if sets and sets.tables else None)
+        return self._run(sql, external=sets.external_tables(sql) if sets else None)
+
+    def stream(
+        self, sql: str, sets: ValueSets | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> Iterator[tuple]:
+        """Rows as the server sends them, block by block (execute_iter), on a client of its own.
+
+        A native connection carries one query at a time, so the stream gets its own: the caller
+        may query the store while it reads. Leaving the loop early closes that connection, which
+        cancels the query on the server.
+        """
+        if limit == 0:
+            return
+        client = self._new_client()
+        external = sets.external_tables(sql) if sets else None
+        try:
+            yield from client.execute_iter(
+                _limited(sql, offset, limit), external_tables=external, settings=self.STREAM_SETTINGS
+            )
+        except _UNREACHABLE as exc:
+            raise StoreUnavailableError(
+                f"ClickHouse at {self.host}:{self.port} is unreachable: {exc}"
+            ) from exc
+        finally:
+            client.disconnect()
 
     def command(self, sql: str) -> None:
         self._run(sql)
@@ -205,13 +299,26 @@ class DriverConnection:
 
 
 class ChdbConnection:
-    """chDB: a current ClickHouse engine inside this process (embedded use, tests, benchmarks)."""
+    """chDB: a current ClickHouse engine inside this process (embedded use, tests, benchmarks).
+
+    Streams. chDB streams an answer in blocks (`send_query`), but one session runs one query at
+    a time and any other query cancels an open stream. So a stream that another query
+    interrupted (the caller read the store while iterating, or another thread did) is resumed
+    by running its query again from the rows already delivered (`LIMIT delivered, …`): exact,
+    because every streamed query ends in a total ORDER BY, and free while nothing interleaves.
+    """
+
+    STREAM_FORMAT = "JSONCompactEachRow"
+    STREAM_SETTINGS = " SETTINGS " + ", ".join(
+        f"{name} = {value}" for name, value in DriverConnection.STREAM_SETTINGS.items()
+    )
 
     def __init__(self, path: str | None = None) -> None:
         from chdb import session  # optional dependency: only this adapter needs it
 
         self._session = session.Session(path) if path else session.Session()
-        self._lock = threading.Lock()  # one session, one query at a time
+        self._lock = threading.RLock()  # one session, one query at a time
+        self._stream: Any = None  # the open streaming result, if any
         for name, value in DriverConnection.SETTINGS.items():
             if name != "insert_distributed_sync":
                 self.command(f"SET {name} = {value}")
@@ -220,23 +327,71 @@ class ChdbConnection:
         if sets is not None:
             sql = sets.inline(sql)
         with self._lock:
+            self._interrupt_stream()
             result = self._session.query(sql, "JSONCompact").bytes()
         if not result:
             return []
         return [tuple(row) for row in json.loads(result)["data"]]
 
+    def stream(
+        self, sql: str, sets: ValueSets | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> Iterator[tuple]:
+        if sets is not None:
+            sql = sets.inline(sql)
+        delivered = 0
+        while limit is None or delivered < limit:
+            remaining = None if limit is None else limit - delivered
+            with self._lock:
+                self._interrupt_stream()
+                result = self._stream = self._session.send_query(
+                    _limited(sql, offset + delivered, remaining) + self.STREAM_SETTINGS, self.STREAM_FORMAT
+                )
+            try:
+                while True:
+                    with self._lock:
+                        if self._stream is not result:
+                            break  # interrupted: run again from the rows delivered
+                        chunk = result.fetch()
+                        if chunk is None:
+                            self._stream = None
+                            return
+                        data = chunk.bytes()
+                    rows = json.loads(b"[" + b",".join(data.splitlines()) + b"]") if data else []
+                    for row in rows:
+                        yield tuple(row)
+                        delivered += 1
+            finally:
+                with self._lock:
+                    if self._stream is result:  # left early: cancel, so the session is free
+                        self._interrupt_stream()
+
+    def _interrupt_stream(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.close()
+
     def command(self, sql: str) -> None:
         with self._lock:
+            self._interrupt_stream()
             self._session.query(sql)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         body = "\n".join("\t".join(_tsv(field) for field in row) for row in rows)
         with self._lock:
+            self._interrupt_stream()
             self._session.query(f"INSERT INTO {table} ({', '.join(columns)}) FORMAT TabSeparated\n{body}\n")
 
     def close(self) -> None:
         with self._lock:
+            self._interrupt_stream()
             self._session.close()
+
+
+def _limited(sql: str, offset: int, limit: int | None) -> str:
+    """`sql` from row `offset`, at most `limit` rows (ClickHouse's `LIMIT offset, count`)."""
+    if not offset and limit is None:
+        return sql
+    return f"{sql} LIMIT {offset}, {_NO_LIMIT if limit is None else limit}"
 
 
 def connect(url: str) -> tuple[ClickHouseConnection, str]:
@@ -411,18 +566,54 @@ class ClickHouseReadingsStore:
     # -- reading -------------------------------------------------------------------------------
 
     def latest(self, query: ReadingQuery) -> Iterator[ReadingRow]:
-        """Newest revision of every matching value, by key and time."""
+        """`rows(query)`: newest revisions by key and time, streamed."""
+        return self.rows(query)
+
+    def rows(
+        self,
+        query: ReadingQuery,
+        *,
+        order: RowOrder = "series",
+        after: tuple | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[ReadingRow]:
+        """Newest revisions in `order`, after the keyset `after`, streamed block by block (store.py).
+
+        `after` becomes a condition on the key itself (its first column bounded, so the primary
+        key or the partition's time range prunes what sorts before it); the engine sorts what
+        is left and the connection streams it (`ClickHouseConnection.stream`).
+        """
+        after = check_page(order, after, offset, limit)
+        columns = _ROW_ORDERS[order]
         sets = self._sets()
-        where = self._newest_where(query, sets)
+        narrowed = "" if after is None else _after_sql(columns, after)
+        where = self._newest_where(query, sets, narrowed=narrowed)
+        sql = f"{_ROW_SELECT} FROM {self.table} WHERE {where} ORDER BY {', '.join(columns)}"
+        return _converted(_readings(), self.connection.stream(sql, sets, offset=offset, limit=limit))
+
+    def newest(self, query: ReadingQuery) -> list[ReadingRow]:
+        """The value with the latest period_start of each (series, interval), newest revision.
+
+        One query: the latest period of each key (read with the primary key when `series` or
+        objects are given; with a commercial filter among newest revisions only, ACC-06), then
+        that period's top revision. Every revision of a value shares its period, so without a
+        commercial filter the latest period needs no newest-revision exclusion at all.
+        """
+        sets = self._sets()
+        key_filter = " AND ".join(self._key_conditions(query, sets, time="period_start")) or "1"
+        candidates = key_filter if query.commercial is None else self._newest_where(query, sets)
+        keys = "object_id, device_id, quantity, duration"
+        latest = f"SELECT {keys}, max(period_start) FROM {self.table} WHERE {candidates} GROUP BY {keys}"
+        member = (
+            "GLOBAL IN" if self.layout.distributed else "IN"
+        )  # GLOBAL: 18.16 took twice as long on one node
         rows = self._query(
-            "SELECT object_id, device_id, quantity, duration, toUInt32(period_start), revision,"
-            " toString(value), unit, quality, commercial, source, toUInt32(recorded_at)"
-            f" FROM {self.table} WHERE {where}"
-            " ORDER BY object_id, device_id, quantity, duration, period_start",
+            f"{_ROW_SELECT} FROM {self.table} WHERE {key_filter} AND ({keys}, period_start) {member} ({latest})"
+            f" ORDER BY {keys}, revision DESC LIMIT 1 BY {keys}",
             sets,
         )
-        for row in rows:
-            yield _reading(row)
+        return list(map(_readings(), rows))
 
     def history(self, key: SeriesKey, interval: str, period_start: datetime) -> list[ReadingRow]:
         """Every revision of one value, oldest first."""
@@ -437,9 +628,7 @@ class ClickHouseReadingsStore:
             ]
         )
         rows = self._query(
-            "SELECT object_id, device_id, quantity, duration, toUInt32(period_start), revision,"
-            " toString(value), unit, quality, commercial, source, toUInt32(recorded_at)"
-            f" FROM {self.table} WHERE {where} ORDER BY revision, recorded_at LIMIT 1 BY revision"
+            f"{_ROW_SELECT} FROM {self.table} WHERE {where} ORDER BY revision, recorded_at LIMIT 1 BY revision"
         )
         return [_reading(row) for row in rows]
 
@@ -450,25 +639,66 @@ class ClickHouseReadingsStore:
         ((count,),) = self._query(f"SELECT count() FROM {self.table} WHERE {where}", sets)
         return int(count)
 
-    def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
+    def aggregate(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> list[AggregateRow]:
         """sum/min/max/count/first/last of the newest revisions per group and Astana-clock bucket.
 
         Days and months over whole Astana days come from the daily rollup (`_daily_aggregate_sql`);
         everything else, and a range with too many revised days, is computed from the rows.
         """
-        if bucket not in BUCKETS:
-            raise ValueError(f"unknown bucket {bucket!r}; known: {', '.join(BUCKETS)}")
-        if group not in GROUPS:
-            raise ValueError(f"unknown group {group!r}; known: {', '.join(GROUPS)}")
-        columns = _GROUP_COLUMNS[group]
+        plan = self._aggregate_sql(query, bucket, group, labels)
+        if plan is None:
+            return []
+        sql, columns, sets = plan
+        return list(_aggregate_rows(self._query(sql, sets), columns))
+
+    def aggregate_iter(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> Iterator[AggregateRow]:
+        """`aggregate()` streamed from the engine block by block (the same SQL)."""
+        plan = self._aggregate_sql(query, bucket, group, labels)
+        if plan is None:
+            return _converted(_reading, iter(()))
+        sql, columns, sets = plan
+        return _aggregate_rows(self.connection.stream(sql, sets), columns)
+
+    def _aggregate_sql(
+        self, query: ReadingQuery, bucket: Bucket, group: Group, labels: Mapping[SeriesPair, str] | None
+    ) -> tuple[str, tuple[str, ...], ValueSets] | None:
+        """The SQL of an aggregate, its group columns and its sets; None when nothing can match.
+
+        Labels travel as a table (object_id, device_id, label) joined on the initiator after the
+        per-series (rows) or per-day (rollup) stage, and their pairs also restrict the read.
+        """
+        check_grouping(bucket, group, labels)
         sets = self._sets()
+        label_table = None
+        if labels is not None:
+            if not labels:
+                return None
+            query = _labelled(query, labels)
+            label_table = sets.relation(
+                ("String", "String", "String"), [(*pair, label) for pair, label in sorted(labels.items())]
+            )
+        columns = _GROUP_COLUMNS[group]
         sql = None
         if bucket in _DAILY_BUCKETS and _whole_days(query):
-            sql = self._daily_aggregate_sql(query, bucket, columns, sets)
+            sql = self._daily_aggregate_sql(query, bucket, columns, sets, label_table)
         if sql is None:
             per_series = _per_series_sql(self.table, self._newest_where(query, sets), _BUCKET_SQL[bucket])
-            sql = _combine_sql(per_series, columns)
-        return _aggregate_rows(self._query(sql, sets), columns)
+            sql = _combine_sql(per_series, columns, label_table)
+        return sql, columns, sets
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions per quantity."""
@@ -499,7 +729,35 @@ class ClickHouseReadingsStore:
             conditions.append(f"{time} >= {bound(query.start)}")
         if query.end is not None:
             conditions.append(f"{time} < {bound(query.end)}")
+        if query.series is not None:
+            conditions.append(self._series_condition(query.series, sets))
+        if query.after_series is not None:
+            object_id, device_id = query.after_series
+            columns = ("object_id",) if device_id is None else ("object_id", "device_id")
+            conditions.append(_after_sql(columns, query.after_series[: len(columns)]))
         return conditions
+
+    def _series_condition(self, series: SeriesSet, sets: ValueSets) -> str:
+        """`(object_id, device_id)` among the pairs of `series`, read once per read.
+
+        Many pairs travel as a set (an external table on a server). The engine prunes by the
+        primary key (object first) with the pair condition itself, on 18.16 as on chDB.
+        """
+        cached = sets.cache.get(id(series))
+        if cached is not None:
+            return cached[1]
+        pairs = sorted({(str(object_id), str(device_id)) for object_id, device_id in series.pairs()})
+        if not pairs:
+            condition = "0"
+        elif len(pairs) >= ValueSets.SMALLEST:
+            condition = sets.member("(object_id, device_id)", ("String", "String"), pairs)
+        else:
+            literals = [_row_literal(pair) for pair in pairs]
+            if len(literals) == 1:
+                literals *= 2  # (('a', 'b')) would read as one tuple, not a set of one pair
+            condition = f"(object_id, device_id) IN ({', '.join(literals)})"
+        sets.cache[id(series)] = (series, condition)  # holding the set keeps its id unique for the read
+        return condition
 
     def _newest_where(self, query: ReadingQuery, sets: ValueSets, *, narrowed: str = "") -> str:
         """A WHERE condition that keeps the newest revision of every matching value.
@@ -539,7 +797,12 @@ class ClickHouseReadingsStore:
         return where
 
     def _daily_aggregate_sql(
-        self, query: ReadingQuery, bucket: Bucket, columns: tuple[str, ...], sets: ValueSets
+        self,
+        query: ReadingQuery,
+        bucket: Bucket,
+        columns: tuple[str, ...],
+        sets: ValueSets,
+        label_table: str | None = None,
     ) -> str | None:
         """The aggregate of whole Astana days or months, merged from the daily rollup's states.
 
@@ -551,7 +814,8 @@ class ClickHouseReadingsStore:
         state, so groups of many series merge directly. The commercial flag is a rollup key, so
         its filter applies per value as on the rows (a revision that flips it makes its day a
         recomputed one). Returns None (read the rows) when more than `revised_day_limit` days
-        in range were revised.
+        in range were revised. With `label_table`, rows take their label by a join before the
+        GROUP BY, revised days included.
         """
         day = lambda moment: str(_bounded_seconds(moment))  # noqa: E731 - whole Astana days
         key_filter = " AND ".join(self._key_conditions(query, sets, time="day_start", bound=day)) or "1"
@@ -582,10 +846,16 @@ class ClickHouseReadingsStore:
         )
         keys = ", ".join([*columns, "bucket"])
         selected = "".join(f"{column}, " for column in columns)
+        source = f"({source}) AS rollup"
+        if label_table is not None:
+            source += (
+                " ALL INNER JOIN (SELECT c0 AS object_id, c1 AS device_id, c2 AS label"
+                f" FROM {label_table}) AS labelled USING (object_id, device_id)"
+            )
         return (
             f"SELECT {selected}{bucket_sql} AS bucket, toString(sumMerge(s_sum)), toString(minMerge(s_min)),"
             " toString(maxMerge(s_max)), countMerge(s_count), toString(argMinMerge(s_first)),"
-            f" toString(argMaxMerge(s_last)) FROM ({source}) GROUP BY {keys} ORDER BY {keys}"
+            f" toString(argMaxMerge(s_last)) FROM {source} GROUP BY {keys} ORDER BY {keys}"
         )
 
     def _query(self, sql: str, sets: ValueSets | None = None) -> list[tuple]:
@@ -595,7 +865,7 @@ class ClickHouseReadingsStore:
         self.connection.command(sql)
 
 
-def _aggregate_rows(rows: list[tuple], columns: tuple[str, ...]) -> list[AggregateRow]:
+def _aggregate_rows(rows: Iterable[tuple], columns: tuple[str, ...]) -> Iterator[AggregateRow]:
     """AggregateRows from the engine's answer, already in `aggregate_order` (its ORDER BY).
 
     A region's month by object is 3 million rows, so this loop is kept lean (issue 7): the
@@ -604,31 +874,45 @@ def _aggregate_rows(rows: list[tuple], columns: tuple[str, ...]) -> list[Aggrega
     """
     width = len(columns)
     at = {name: index for index, name in enumerate(columns)}
-    object_at, device_at, quantity_at = (at.get(name) for name in ("object_id", "device_id", "quantity"))
+    object_at, device_at, quantity_at, label_at = (
+        at.get(name) for name in ("object_id", "device_id", "quantity", "label")
+    )
     starts: dict[int, datetime] = {}
-    result = []
-    append = result.append
-    for row in rows:
+
+    def row_of(row: tuple) -> AggregateRow:
         seconds = int(row[width])
         start = starts.get(seconds)
         if start is None:
+            if len(starts) > 100_000:  # a long stream of buckets: keep the cache bounded
+                starts.clear()
             start = starts[seconds] = datetime.fromtimestamp(seconds, UTC)
         total, low, high, count, first, last = row[width + 1 :]
-        append(
-            AggregateRow(
-                object_id=None if object_at is None else row[object_at],
-                device_id=None if device_at is None else row[device_at],
-                quantity=None if quantity_at is None else row[quantity_at],
-                bucket_start=start,
-                sum=_number(total),
-                min=_number(low),
-                max=_number(high),
-                count=int(count),
-                first=_number(first),
-                last=_number(last),
-            )
+        return AggregateRow(
+            object_id=None if object_at is None else row[object_at],
+            device_id=None if device_at is None else row[device_at],
+            quantity=None if quantity_at is None else row[quantity_at],
+            bucket_start=start,
+            sum=_number(total),
+            min=_number(low),
+            max=_number(high),
+            count=int(count),
+            first=_number(first),
+            last=_number(last),
+            label=None if label_at is None else row[label_at],
         )
-    return result
+
+    return _converted(row_of, iter(rows))
+
+
+def _converted(convert, rows: Iterator[tuple]) -> Iterator:
+    """`convert` of each row, as a generator whose close() also closes (cancels) `rows`."""
+    try:
+        for row in rows:
+            yield convert(row)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 def _number(text: str) -> Decimal:
@@ -664,20 +948,27 @@ def _per_series_sql(table: str, where: str, bucket_sql: str) -> str:
     )
 
 
-def _combine_sql(per_series: str, columns: tuple[str, ...]) -> str:
+def _combine_sql(per_series: str, columns: tuple[str, ...], label_table: str | None = None) -> str:
     """The answer from per-series summaries: a combine over series × buckets rows, not over values.
 
     A group of several series takes the first/last of its series' summaries, ordered by (time,
     object, device, quantity) as the Python backend does. Sum/min/max/count combine exactly
-    (Decimal128 sums).
+    (Decimal128 sums). With `label_table`, each summary takes its series' label by a join (on
+    the initiator) and summaries without one drop out.
     """
     carried = tuple(f"series_{column}" for column in columns)
     keys = ", ".join([*carried, "bucket"])
     selected = "".join(f"{column}, " for column in carried)
+    source = f"({per_series}) AS summaries"
+    if label_table is not None:
+        source += (
+            " ALL INNER JOIN (SELECT c0 AS series_object_id, c1 AS series_device_id, c2 AS series_label"
+            f" FROM {label_table}) AS labelled USING (series_object_id, series_device_id)"
+        )
     if columns == _SERIES_COLUMNS:  # one series per group: its summary is the answer
         return (
             f"SELECT {selected}bucket, toString(part_sum), toString(part_min), toString(part_max),"
-            f" part_count, toString(first_value), toString(last_value) FROM ({per_series}) ORDER BY {keys}"
+            f" part_count, toString(first_value), toString(last_value) FROM {source} ORDER BY {keys}"
         )
     series = ", ".join(f"series_{column}" for column in _SERIES_COLUMNS)
     return (
@@ -685,8 +976,27 @@ def _combine_sql(per_series: str, columns: tuple[str, ...]) -> str:
         " toString(max(part_max)), sum(part_count),"
         f" toString(argMin(first_value, tuple(first_at, {series}))),"
         f" toString(argMax(last_value, tuple(last_at, {series})))"
-        f" FROM ({per_series}) GROUP BY {keys} ORDER BY {keys}"
+        f" FROM {source} GROUP BY {keys} ORDER BY {keys}"
     )
+
+
+def _labelled(query: ReadingQuery, labels: Mapping[SeriesPair, str]) -> ReadingQuery:
+    """The query restricted to the labelled series (and to its own `series`, if it has one)."""
+    pairs: Iterable[SeriesPair] = labels.keys()
+    if query.series is not None:
+        pairs = [pair for pair in query.series.pairs() if tuple(pair) in labels]
+    return replace(query, series=series_of(pairs))
+
+
+def _after_sql(columns: tuple[str, ...], key: tuple) -> str:
+    """`columns` sort strictly after `key`; the first column also bounded alone, for pruning."""
+    values = [
+        f"toDateTime({_bounded_seconds(part)})" if isinstance(part, datetime) else _literal(part)
+        for part in key
+    ]
+    if len(columns) == 1:
+        return f"{columns[0]} > {values[0]}"
+    return f"{columns[0]} >= {values[0]} AND ({', '.join(columns)}) > ({', '.join(values)})"
 
 
 def _checked(row: ReadingRow) -> ReadingRow:
@@ -710,32 +1020,49 @@ def _bounded_seconds(moment: datetime) -> int:
 
 
 def _reading(row: tuple) -> ReadingRow:
-    (
-        object_id,
-        device_id,
-        quantity,
-        interval,
-        seconds,
-        revision,
-        value,
-        unit,
-        quality,
-        commercial,
-        source,
-        recorded,
-    ) = row
-    return ReadingRow(
-        key=SeriesKey(object_id, device_id, quantity),
-        interval=interval,
-        period_start=datetime.fromtimestamp(int(seconds), UTC),
-        value=_number(value),
-        unit=unit,
-        quality=quality,
-        source=source,
-        commercial=bool(int(commercial)),
-        revision=int(revision),
-        recorded_at=datetime.fromtimestamp(int(recorded), UTC),
-    )
+    return _readings()(row)
+
+
+def _readings() -> Callable[[tuple], ReadingRow]:
+    """A converter of engine rows to ReadingRows that makes each instant and series key once.
+
+    A stream of millions of rows repeats a few instants (a quarter hour, a write's recorded_at)
+    and, in series order, one key for thousands of rows; both caches stay bounded.
+    """
+    instants: dict[int, datetime] = {}
+    keys: dict[tuple[str, str, str], SeriesKey] = {}
+
+    def instant(seconds: Any) -> datetime:
+        seconds = int(seconds)
+        moment = instants.get(seconds)
+        if moment is None:
+            if len(instants) > 100_000:
+                instants.clear()
+            moment = instants[seconds] = datetime.fromtimestamp(seconds, UTC)
+        return moment
+
+    def convert(row: tuple) -> ReadingRow:
+        (object_id, device_id, quantity, interval, seconds, revision, value, unit, quality, commercial,
+         source, recorded) = row  # fmt: skip
+        key = keys.get((object_id, device_id, quantity))
+        if key is None:
+            if len(keys) > 10_000:
+                keys.clear()
+            key = keys[(object_id, device_id, quantity)] = SeriesKey(object_id, device_id, quantity)
+        return ReadingRow(
+            key=key,
+            interval=interval,
+            period_start=instant(seconds),
+            value=_number(value),
+            unit=unit,
+            quality=quality,
+            source=source,
+            commercial=bool(int(commercial)),
+            revision=int(revision),
+            recorded_at=instant(recorded),
+        )
+
+    return convert
 
 
 def _series_is(key: SeriesKey) -> str:

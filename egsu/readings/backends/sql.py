@@ -13,20 +13,22 @@ anyway is retried like a lost race. On SQLite, writers are serialised by BEGIN I
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Window
+from django.db.models.functions import Collate, RowNumber
 
 from egsu.clock import utcnow
-from egsu.readings.aggregation import EXACT, aggregate_values
+from egsu.readings.aggregation import EXACT, aggregate_stream
 from egsu.readings.models import Reading
 from egsu.readings.store import (
     AggregateRow,
@@ -34,10 +36,15 @@ from egsu.readings.store import (
     Group,
     ReadingQuery,
     ReadingRow,
+    RowOrder,
     SeriesKey,
+    SeriesPair,
+    SeriesSet,
     WriteOutcome,
     WriteSummary,
     batched,
+    check_grouping,
+    check_page,
     check_row,
     repeats_stored,
     tidy_value,
@@ -238,10 +245,47 @@ class SqlReadingsStore:
     # -- reading -------------------------------------------------------------------------------
 
     def latest(self, query: ReadingQuery) -> Iterator[ReadingRow]:
-        """Newest revision of every matching value, by key and time; streamed."""
-        rows = self._latest(query).order_by("object_id", "device_id", "quantity", "interval", "period_start")
-        for reading in rows.iterator(chunk_size=2000):
-            yield _row(reading)
+        """`rows(query)`: newest revisions by key and time, streamed."""
+        return self.rows(query)
+
+    def rows(
+        self,
+        query: ReadingQuery,
+        *,
+        order: RowOrder = "series",
+        after: tuple | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[ReadingRow]:
+        """Newest revisions in `order`, after the keyset `after`, streamed in chunks (store.py)."""
+        after = check_page(order, after, offset, limit)
+        columns = _ROW_ORDER_COLUMNS[order]
+        readings = self._latest(query)
+        if after is not None:
+            readings = self._after(readings, columns, after)
+        readings = readings.order_by(*self._ordering(columns))
+        if offset or limit is not None:
+            readings = readings[offset : None if limit is None else offset + limit]
+        return (_row(reading) for reading in readings.iterator(chunk_size=2000))
+
+    def newest(self, query: ReadingQuery) -> list[ReadingRow]:
+        """The value with the latest period_start of each (series, interval), newest revision.
+
+        One query ranks each key's values by time with a window function. Without a commercial
+        filter every revision of a value shares its period, so the rows themselves are ranked
+        (latest period, then highest revision) and the NOT EXISTS probe is not needed; with one,
+        only newest revisions take part (ACC-06).
+        """
+        candidates = self._matching(query) if query.commercial is None else self._latest(query)
+        ranked = candidates.annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F(column) for column in _SERIES_INTERVAL],
+                order_by=[F("period_start").desc(), F("revision").desc()],
+            )
+        )
+        newest = ranked.filter(place=1).order_by(*self._ordering(_SERIES_INTERVAL))
+        return [_row(reading) for reading in newest.iterator(chunk_size=2000)]
 
     def history(self, key: SeriesKey, interval: str, period_start: datetime) -> list[ReadingRow]:
         """Every revision of one value, oldest first."""
@@ -258,18 +302,42 @@ class SqlReadingsStore:
         """How many values (newest revisions) match: one per key, interval and period."""
         return self._latest(query).count()
 
-    def aggregate(self, query: ReadingQuery, *, bucket: Bucket, group: Group) -> list[AggregateRow]:
+    def aggregate(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> list[AggregateRow]:
         """Aggregates of the newest revisions, computed in Python over the streamed values.
 
         Exact on both SQLite (whose decimal column is a double) and PostgreSQL; the embedded
         default serves a region or a country badly, which is what the ClickHouse backend is for.
         """
-        values = (
-            self._latest(query)
-            .values_list("object_id", "device_id", "quantity", "period_start", "value")
-            .iterator(chunk_size=5000)
-        )
-        return aggregate_values(values, bucket=bucket, group=group)
+        return list(self.aggregate_iter(query, bucket=bucket, group=group, labels=labels))
+
+    def aggregate_iter(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+    ) -> Iterator[AggregateRow]:
+        """`aggregate()` as a stream: values are read in series order and each series' (or
+        object's) rows are emitted when the next one starts (`aggregate_stream`); groups across
+        series (quantity, all, label) hold one row per group and bucket until the end."""
+        check_grouping(bucket, group, labels)
+        readings = self._latest(query)
+        if labels is not None:
+            readings = self._pairs_filter(readings, list(labels))
+        if group in ("series", "object"):
+            readings = readings.order_by(*self._ordering(_SERIES_COLUMNS))
+        else:
+            readings = readings.order_by()
+        values = readings.values_list("object_id", "device_id", "quantity", "period_start", "value")
+        return aggregate_stream(values.iterator(chunk_size=5000), bucket=bucket, group=group, labels=labels)
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions per quantity."""
@@ -308,7 +376,108 @@ class SqlReadingsStore:
             rows = rows.filter(period_start__lt=_utc(query.end))
         if query.commercial is not None:
             rows = rows.filter(commercial=query.commercial)
+        if query.series is not None:
+            rows = self._series_filter(rows, query.series)
+        if query.after_series is not None:
+            object_id, device_id = query.after_series
+            if device_id is None:
+                rows = self._after(rows, ("object_id",), (object_id,))
+            else:
+                rows = self._after(rows, ("object_id", "device_id"), (object_id, device_id))
         return rows
+
+    def _series_filter(self, rows: QuerySet[Reading], series: SeriesSet) -> QuerySet[Reading]:
+        """Only the metering points of `series`: a subquery for a queryset on this database
+        (`QuerySeries`), else the pairs themselves as one parameter (`_pairs_filter`)."""
+        queryset = getattr(series, "queryset", None)
+        if isinstance(queryset, QuerySet) and queryset.db == self.using:
+            members = queryset.order_by().filter(
+                **{series.object_field: OuterRef("object_id"), series.device_field: OuterRef("device_id")}
+            )
+            return rows.filter(Exists(members))
+        return self._pairs_filter(rows, series.pairs())
+
+    def _pairs_filter(self, rows: QuerySet[Reading], pairs: Iterable[SeriesPair]) -> QuerySet[Reading]:
+        """Only these (object_id, device_id) pairs, however many (100,000 and more).
+
+        The pairs travel as one parameter, never as SQL text or one placeholder each: two arrays
+        unnested on PostgreSQL, a JSON array on SQLite. The statement is the same size for any
+        number of pairs, and no expression grows with it.
+        """
+        pairs = [(str(object_id), str(device_id)) for object_id, device_id in pairs]
+        if not pairs:
+            return rows.none()
+        connection = connections[self.using]
+        columns = f"({self._column('object_id')}, {self._column('device_id')})"
+        if connection.vendor == "postgresql":
+            where = f"{columns} IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+            params: list = [[pair[0] for pair in pairs], [pair[1] for pair in pairs]]
+        elif connection.vendor == "sqlite":
+            where = f"{columns} IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(%s))"
+            params = [json.dumps(pairs)]
+        else:  # not a supported database; a literal list is correct, if slow for many pairs
+            where = f"{columns} IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
+            params = [part for pair in pairs for part in pair]
+        return rows.extra(where=[where], params=params)
+
+    def _after(self, rows: QuerySet[Reading], columns: tuple[str, ...], key: tuple) -> QuerySet[Reading]:
+        """Rows whose `columns` sort strictly after `key` (one row-value comparison, index friendly)."""
+        connection = connections[self.using]
+        collate = self._collate()
+        parts, params = [], []
+        for column, value in zip(columns, key, strict=True):
+            if column == "period_start":
+                parts.append(self._column(column))
+                params.append(connection.ops.adapt_datetimefield_value(value))
+            else:
+                parts.append(self._column(column) + collate)
+                params.append(value)
+        if len(parts) == 1:
+            return rows.extra(where=[f"{parts[0]} > %s"], params=params)
+        placeholders = ", ".join(["%s"] * len(parts))
+        return rows.extra(where=[f"({', '.join(parts)}) > ({placeholders})"], params=params)
+
+    def _column(self, name: str) -> str:
+        ops = connections[self.using].ops
+        return f"{ops.quote_name(Reading._meta.db_table)}.{ops.quote_name(name)}"
+
+    def _ordering(self, columns: tuple[str, ...]) -> list:
+        """ORDER BY `columns`, text in code point order as the other backends and Python sort."""
+        if not self._collate():
+            return list(columns)
+        return [F(column) if column == "period_start" else Collate(F(column), "C") for column in columns]
+
+    def _collate(self) -> str:
+        """' COLLATE "C"' where the database would otherwise sort text by a language's rules.
+
+        SQLite compares text bytewise (code point order for UTF-8). PostgreSQL follows the
+        database's collation: in a C or C.UTF-8 database, plain ORDER BY already is code point
+        order and can walk the unique index, so the clause is added only elsewhere.
+        """
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            return ""
+        return _postgres_collate(connection.settings_dict["NAME"], connection)
+
+
+_SERIES_COLUMNS = ("object_id", "device_id", "quantity", "interval", "period_start")
+_SERIES_INTERVAL = _SERIES_COLUMNS[:4]
+_ROW_ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "series": _SERIES_COLUMNS,
+    "time": ("period_start", "object_id", "device_id", "quantity", "interval"),
+}
+_BYTEWISE_COLLATIONS = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic"}
+_collations: dict[str, str] = {}
+
+
+def _postgres_collate(name: str, connection) -> str:
+    """The COLLATE clause a PostgreSQL database needs for code point order (asked once per database)."""
+    if name not in _collations:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            (collation,) = cursor.fetchone()
+        _collations[name] = "" if collation.lower() in _BYTEWISE_COLLATIONS else ' COLLATE "C"'
+    return _collations[name]
 
 
 def _sqlstate(exc: DatabaseError) -> str | None:
