@@ -98,6 +98,7 @@ except OSError:  # a read-only install ships them prebuilt
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Asia/Almaty"  # INT-37: shown in Astana time, stored in UTC
+FORMAT_MODULE_PATH = ["egsu.formats"]  # each language's own date format (kk, ru: dd.mm.yyyy)
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.var_dir / "static"

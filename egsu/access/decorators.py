@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from egsu.access.scope import require
 
 
-def cabinet_view(module: str | None = None, *, edit: bool = False):
-    """Sign-in required; then the module (and, for changes, the editing right) from the user's scope."""
+def cabinet_view(module: str | None = None, *, edit: bool = False, any_of: tuple[str, ...] = ()):
+    """Sign-in required; then the module, or one of `any_of` (and, for changes, the editing right)."""
 
     def decorate(view):
         @wraps(view)
@@ -23,6 +23,8 @@ def cabinet_view(module: str | None = None, *, edit: bool = False):
                 raise PermissionDenied("this account has no role yet; ask the data operator")
             if module is not None:
                 require(scope, module)
+            if any_of and not any(scope.has(m) for m in any_of):
+                raise PermissionDenied(f"none of the modules {', '.join(any_of)} is granted")
             if edit and not scope.can_edit:
                 raise PermissionDenied("this role may read but not change data (ACC-13)")
             return view(request, *args, **kwargs)

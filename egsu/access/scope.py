@@ -110,15 +110,6 @@ def devices(scope: Scope) -> QuerySet:
     return Device.objects.filter(facility__subject__bin__in=scope.subject_bins)
 
 
-def readings(scope: Scope) -> QuerySet:
-    """Readings of the facilities in scope (object ids are plain strings in the store, by design)."""
-    from egsu.readings.models import Reading
-
-    if scope.all_subjects:
-        return Reading.objects.all()
-    return Reading.objects.filter(object_id__in=facilities(scope).values("object_id"))
-
-
 def journal(scope: Scope) -> QuerySet:
     """Journal entries of the connected systems of the subjects in scope."""
     from egsu.journal.models import JournalEntry
@@ -211,13 +202,13 @@ def series(scope: Scope, chosen: QuerySet | None = None):
     narrower question (a subject, a region, one point) passes its points, so the store never sees
     a value the gate did not let through.
     """
-    from egsu.readings.series import PointSeries
+    from egsu.readings.query_series import QuerySeries
 
     if chosen is None:
         if scope.all_subjects and set(energies(scope)) == set(ENERGY_MODULES):
             return None
         chosen = points(scope)
-    return PointSeries(chosen)
+    return QuerySeries(chosen, object_field="object_code", device_field="store_device_id")
 
 
 def meters(scope: Scope) -> QuerySet:
@@ -225,36 +216,3 @@ def meters(scope: Scope) -> QuerySet:
     from egsu.ami.models import Meter
 
     return Meter.objects.filter(metering_point__in=points(scope))
-
-
-def meter_readings(scope: Scope) -> QuerySet:
-    """Readings of the meters in scope, straight from the SQL table (to be replaced by the store)."""
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
-
-    from egsu.readings.models import Reading
-
-    ids = meters(scope).annotate(store_id=Cast("pk", output_field=CharField())).values("store_id")
-    codes = meters(scope).values("metering_object__code")
-    return Reading.objects.filter(object_id__in=codes, device_id__in=ids)
-
-
-# ---------------------------------------------------------------- system operations (jobs, outgoing mail)
-
-
-def may_operate(scope: Scope) -> bool:
-    """The queue and the outbox: editing roles holding OPERATIONS (the operator, the authorized body)."""
-    return scope.can_edit and scope.has(Module.OPERATIONS)
-
-
-def jobs(scope: Scope) -> QuerySet:
-    from egsu.jobs.models import Job
-
-    return Job.objects.all() if may_operate(scope) else Job.objects.none()
-
-
-def mails(scope: Scope) -> QuerySet:
-    """Outgoing e-mail: recipients' addresses and texts, so only for those who run the System."""
-    from egsu.mail.models import Mail
-
-    return Mail.objects.all() if may_operate(scope) else Mail.objects.none()

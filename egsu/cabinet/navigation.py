@@ -16,14 +16,18 @@ class Item:
     label: str
     module: str | None = None
     edit: bool = False
+    any_of: tuple[str, ...] = ()  # shown when one of these modules is granted
+
+
+DATA = (Module.OIL_GAS, Module.POWER, Module.HEAT)  # the energies' modules
 
 
 MENU = [
     Item("cabinet:dashboard", _("Overview")),
     Item("monitoring:arrivals", _("Arrivals"), Module.MONITORING),
-    Item("cabinet:devices", _("Devices"), Module.OIL_GAS),
-    Item("cabinet:readings", _("Readings"), Module.OIL_GAS),
-    Item("cabinet:totals", _("Totals"), Module.OIL_GAS),
+    Item("cabinet:points", _("Metering points"), any_of=DATA),
+    Item("cabinet:readings", _("Readings"), any_of=DATA),
+    Item("cabinet:totals", _("Totals"), any_of=DATA),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item("access:users", _("Users"), Module.USERS, edit=True),
     Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),
@@ -39,6 +43,7 @@ def menu_for(scope) -> list[dict]:
             scope.role is None
             or (item.module and not scope.has(item.module))
             or (item.edit and not scope.can_edit)
+            or (item.any_of and not any(scope.has(m) for m in item.any_of))
         ):
             continue
         try:

@@ -1,7 +1,10 @@
-"""Which readings a cabinet screen (and its export) shows: filters → latest revisions through the gate.
+"""Which readings a screen, its export and the read API show: points (the one filter) + a period → the store.
 
-The readings page, the device page and every export build their rows here, so "export what is
-on screen" holds the same rows and the same numbers by construction.
+Every value comes from the readings store interface (egsu.readings.store), so a page that works
+on SQLite works on ClickHouse. The points come from `PointFilter` through the gate; the store is
+given them as its `series` filter, except for a national role that narrowed nothing but the energy
+(then the energy's quantity codes select the values, and ClickHouse needs no list of a million
+meters).
 """
 
 from __future__ import annotations
@@ -12,61 +15,41 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
-from egsu.cabinet.readings_stats import QuantityStats, Summary
-from egsu.choices import interval_choices
+from egsu.choices import interval_choices, label
 from egsu.clock import astana_date, astana_midnight, utcnow
-from egsu.isun.tables import QUANTITIES
-from egsu.readings.store import Quality, tidy_value
+from egsu.points.filters import PointFilter
+from egsu.quantities import QUANTITIES, quantities_of
+from egsu.readings.services import get_store
+from egsu.readings.store import Quality, ReadingQuery, ReadingRow, ReadingsStore
 from egsu.vocabulary import Interval
 
-INTERVALS = interval_choices(
-    [Interval.TWO_HOURS, Interval.DAY, Interval.HOUR, Interval.QUARTER_HOUR, Interval.TEN_MINUTES]
-)
 DEFAULT_DAYS = 7
 MAX_DAYS = 366 * 2
-TABLE_ORDER = ("period_start", "object_id", "device_id", "quantity")
 YES_NO = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
+# The point facets that narrow a national question to a list of points (energy does not: see above).
+NARROWING = ("q", "subject", "region", "object", "object_kind", "product", "device_type", "commercial",
+             "active", "updated_from", "updated_to")  # fmt: skip
 
 
-class ReadingFilterForm(forms.Form):
-    """The readings filters; choices come from the user's scope, never from the whole registry."""
+class PeriodForm(forms.Form):
+    """The period, interval and quantity of a readings question."""
 
-    device = forms.IntegerField(label=_("Device"), required=False, widget=forms.HiddenInput)
-    facility = forms.ChoiceField(label=_("Facility"), required=False)
-    subject = forms.ChoiceField(label=_("Subject"), required=False)
-    product = forms.ChoiceField(label=_("Product"), required=False)
-    region = forms.ChoiceField(label=_("Region"), required=False)
-    quantity = forms.ChoiceField(
-        label=_("Quantity"), required=False, choices=[("", _("all"))] + [(q, q) for q in QUANTITIES]
-    )
-    interval = forms.ChoiceField(label=_("Interval"), required=False, choices=INTERVALS)
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    commercial = forms.ChoiceField(label=_("Commercial"), required=False, choices=YES_NO)
-
-    def __init__(self, scope: Scope, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        facilities = gate.facilities(scope).order_by("object_id")
-        self.fields["facility"].choices = [("", _("all"))] + [
-            (f.object_id, f"{f.object_id} {f.name}") for f in facilities.only("object_id", "name")
-        ]
-        self.fields["subject"].choices = [("", _("all"))] + [
-            (s.bin, f"{s.short_name or s.name} ({s.bin})")
-            for s in gate.subjects(scope).order_by("name").only("bin", "name", "short_name")
-        ]
-        products = gate.devices(scope).exclude(product_type=None).order_by("product_type_id")
-        self.fields["product"].choices = [("", _("all"))] + [
-            (str(pk), f"{pk} {name}")
-            for pk, name in products.values_list("product_type_id", "product_type__name").distinct()
-        ]
-        regions = facilities.exclude(region="").order_by("region").values_list("region", flat=True).distinct()
-        self.fields["region"].choices = [("", _("all"))] + [(r, r) for r in regions]
+    interval = forms.ChoiceField(
+        label=_("Interval"), required=False, choices=[("", _("all")), *interval_choices()]
+    )
+    quantity = forms.ChoiceField(
+        label=_("Quantity"), required=False,
+        choices=[("", _("all")), *[(code, code) for code in QUANTITIES]],
+    )  # fmt: skip
+    values_commercial = forms.ChoiceField(label=_("Commercial values"), required=False, choices=YES_NO)
 
     def clean(self):
         data = super().clean()
@@ -84,14 +67,11 @@ class Selection:
 
     start_date: date
     end_date: date  # inclusive, Astana
-    interval: str = "PT2H"
-    device_pk: int | None = None
-    facility: str = ""
-    subject: str = ""
-    product: str = ""
-    region: str = ""
+    interval: str = ""  # "" = every interval
     quantity: str = ""
-    commercial: str = ""
+    commercial: str = ""  # of the values (ACC-06), "yes"/"no"/""
+    point_params: dict[str, str] = field(default_factory=dict, compare=False)
+    point_pk: int | None = None  # one point's page
     labels: dict[str, str] = field(default_factory=dict, compare=False)  # filter → what the user chose
 
     @property
@@ -102,126 +82,135 @@ class Selection:
     def end(self) -> datetime:
         return astana_midnight(self.end_date + timedelta(days=1))
 
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
     def previous(self) -> Selection:
         """The period of equal length just before this one (AMI-09 dynamics)."""
-        days = (self.end_date - self.start_date).days + 1
         return replace(
             self,
-            start_date=self.start_date - timedelta(days=days),
+            start_date=self.start_date - timedelta(days=self.days),
             end_date=self.start_date - timedelta(days=1),
         )
 
+    def year_earlier(self) -> Selection:
+        """The same days a year earlier (29 February falls back to the 28th)."""
+
+        def back(day: date) -> date:
+            try:
+                return day.replace(year=day.year - 1)
+            except ValueError:
+                return day.replace(year=day.year - 1, day=28)
+
+        return replace(self, start_date=back(self.start_date), end_date=back(self.end_date))
+
     def as_params(self) -> dict[str, str]:
-        """Query parameters that rebuild this selection (links, export jobs)."""
-        params = {
-            "start": self.start_date.isoformat(),
-            "end": self.end_date.isoformat(),
-            "interval": self.interval,
-        }
-        for name in ("facility", "subject", "product", "region", "quantity", "commercial"):
-            if value := getattr(self, name):
+        """Query parameters that rebuild this selection (links, export jobs, the API)."""
+        params = dict(self.point_params)
+        params |= {"start": self.start_date.isoformat(), "end": self.end_date.isoformat()}
+        for name, value in (("interval", self.interval), ("quantity", self.quantity),
+                            ("values_commercial", self.commercial)):  # fmt: skip
+            if value:
                 params[name] = value
-        if self.device_pk is not None:
-            params["device"] = str(self.device_pk)
+        if self.point_pk is not None:
+            params["point"] = str(self.point_pk)
         return params
 
 
-def selection_from(scope: Scope, data, *, device=None) -> tuple[Selection, ReadingFilterForm]:
-    """Read the filters; a device, facility or subject outside the scope is a 404, never an empty page."""
-    form = ReadingFilterForm(scope, data or None)
-    cleaned: dict = {}
-    if form.is_bound and not form.is_valid():
-        # A facility or subject that is not a choice is someone else's (or none): 404, not an empty page.
-        if "facility" in form.errors or "subject" in form.errors:
-            raise Http404("no such facility or subject in your scope")
-        cleaned = {k: v for k, v in form.cleaned_data.items() if k not in ("start", "end")}
-    elif form.is_bound:
-        cleaned = form.cleaned_data
+def selection_from(scope: Scope, data, *, point=None) -> tuple[Selection, PointFilter, PeriodForm]:
+    """Read the filters; a subject or point outside the scope is a 404, never an empty page."""
+    points = PointFilter.for_scope(scope, data)
+    period = PeriodForm(data or None)
+    if points.is_bound and not points.is_valid() and "subject" in points.form.errors:
+        raise Http404("no such subject in your scope")
+    cleaned = period.cleaned_data if period.is_bound and period.is_valid() else {}
+    wanted_object = points.form.cleaned_data.get("object") if points.is_bound and points.is_valid() else ""
+    if wanted_object and not gate.points(scope).filter(object_code=wanted_object).exists():
+        raise Http404("no such object in your scope")
+    if point is None and data and data.get("point"):
+        try:
+            point = gate.points(scope).get(pk=int(data["point"]))
+        except (ValueError, gate.points(scope).model.DoesNotExist):
+            raise Http404("no such metering point in your scope") from None
     today = astana_date(utcnow())
     end = cleaned.get("end") or today
     start = cleaned.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
-    device_pk = device.pk if device is not None else cleaned.get("device")
     labels: dict[str, str] = {}
-    if device_pk is not None:
-        found = device or gate.devices(scope).select_related("facility").filter(pk=device_pk).first()
-        if found is None:
-            raise Http404("no such device in your scope")
-        labels[str(_("Device"))] = f"{found.facility.object_id}/{found.device_id}"
-    for name in ("facility", "subject", "product", "region", "quantity", "commercial"):
-        if cleaned.get(name):
-            labels[str(form.fields[name].label)] = dict(form.fields[name].choices).get(
-                cleaned[name], cleaned[name]
-            )
+    point_params: dict[str, str] = {}
+    if point is not None:
+        labels[str(_("Metering point"))] = f"{point.name} ({point.object_code})"
+    elif points.is_bound and points.is_valid():
+        for name, value in points.form.cleaned_data.items():
+            if value in ("", None) or name == "group":
+                continue
+            point_params[name] = value.isoformat() if isinstance(value, date) else str(value)
+            choices = dict(getattr(points.form.fields[name], "choices", []) or [])
+            labels[str(points.form.fields[name].label)] = str(choices.get(value, value))
     selection = Selection(
         start_date=start,
         end_date=end,
-        interval=cleaned.get("interval") or "PT2H",
-        device_pk=device_pk,
-        facility=cleaned.get("facility", ""),
-        subject=cleaned.get("subject", ""),
-        product=cleaned.get("product", ""),
-        region=cleaned.get("region", ""),
-        quantity=cleaned.get("quantity", ""),
-        commercial=cleaned.get("commercial", ""),
+        interval=cleaned.get("interval") or "",
+        quantity=cleaned.get("quantity") or "",
+        commercial=cleaned.get("values_commercial") or "",
+        point_params=point_params,
+        point_pk=point.pk if point is not None else None,
         labels=labels,
     )
     labels[str(_("Period"))] = f"{start.isoformat()} – {end.isoformat()}"
-    labels[str(_("Interval"))] = str(dict(INTERVALS)[selection.interval])
-    return selection, form
-
-
-def latest_readings(scope: Scope, selection: Selection) -> QuerySet:
-    """The newest revision of every selected value (the store's `latest`), through the gate."""
-    rows = gate.readings(scope).filter(
-        interval=selection.interval, period_start__gte=selection.start, period_start__lt=selection.end
-    )
-    newer = gate.readings(scope).filter(
-        object_id=OuterRef("object_id"),
-        device_id=OuterRef("device_id"),
-        quantity=OuterRef("quantity"),
-        interval=OuterRef("interval"),
-        period_start=OuterRef("period_start"),
-        revision__gt=OuterRef("revision"),
-    )
-    rows = rows.filter(~Exists(newer))
+    labels[str(_("Interval"))] = label(selection.interval) if selection.interval else str(_("all"))
     if selection.quantity:
-        rows = rows.filter(quantity=selection.quantity)
-    if selection.commercial:
-        rows = rows.filter(commercial=selection.commercial == "yes")  # ACC-06
-    facilities = gate.facilities(scope)
-    if selection.facility:
-        facilities = facilities.filter(object_id=selection.facility)
-    if selection.subject:
-        facilities = facilities.filter(subject__bin=selection.subject)
-    if selection.region:
-        facilities = facilities.filter(region=selection.region)
-    if selection.facility or selection.subject or selection.region:
-        rows = rows.filter(object_id__in=facilities.values("object_id"))
-    if selection.device_pk is not None or selection.product:
-        devices = gate.devices(scope).filter(
-            facility__object_id=OuterRef("object_id"), device_id=OuterRef("device_id")
-        )
-        if selection.device_pk is not None:
-            devices = devices.filter(pk=selection.device_pk)
-        if selection.product:
-            devices = devices.filter(product_type_id=selection.product)
-        rows = rows.filter(Exists(devices))
-    return rows.order_by(*TABLE_ORDER)
+        labels[str(_("Quantity"))] = selection.quantity
+    return selection, points, period
+
+
+def selected_points(scope: Scope, selection: Selection) -> QuerySet:
+    if selection.point_pk is not None:
+        return gate.points(scope).filter(pk=selection.point_pk)
+    return PointFilter.for_scope(scope, selection.point_params).points()
+
+
+def reading_query(scope: Scope, selection: Selection, **changes) -> ReadingQuery:
+    """The store's question for a selection, through the gate."""
+    quantities = [selection.quantity] if selection.quantity else None
+    series = None
+    narrowed = selection.point_pk is not None or any(selection.point_params.get(n) for n in NARROWING)
+    energy = selection.point_params.get("energy")
+    national = scope.all_subjects and not narrowed
+    if national:
+        # Every point of the energies the scope may read: their quantity codes say it exactly.
+        energies = [energy] if energy else gate.energies(scope)
+        codes = [code for e in energies for code in quantities_of(e)]
+        quantities = [q for q in (quantities or codes) if q in codes] or ["-"]
+    else:
+        series = gate.series(scope, selected_points(scope, selection))
+    commercial = {"yes": True, "no": False}.get(selection.commercial)
+    query = ReadingQuery(
+        quantities=quantities,
+        interval=selection.interval or None,
+        start=selection.start,
+        end=selection.end,
+        commercial=commercial,
+        series=series,
+    )
+    return replace(query, **changes) if changes else query
 
 
 @dataclass(frozen=True)
 class TableRow:
-    """One line of the readings table, the same on screen, in Excel and in PDF."""
+    """One line of the readings table, the same on screen, in Excel, in PDF and in the API."""
 
     period_start: datetime
     object_id: str
     device_id: str
     quantity: str
+    interval: str
     value: Decimal
     unit: str
     quality: str
     revision: int
     commercial: bool
+    recorded_at: datetime | None = None
 
     @property
     def corrected(self) -> bool:
@@ -234,36 +223,67 @@ class TableRow:
         return self.quality == Quality.ESTIMATED
 
 
-_ROW_FIELDS = (
-    "period_start", "object_id", "device_id", "quantity", "value", "unit", "quality", "revision", "commercial",
-)  # fmt: skip
+def as_table_row(row: ReadingRow) -> TableRow:
+    return TableRow(
+        row.period_start, row.key.object_id, row.key.device_id, row.key.quantity, row.interval, row.value,
+        row.unit, row.quality, row.revision, row.commercial, row.recorded_at,
+    )  # fmt: skip
 
 
-def row_values(rows: QuerySet) -> QuerySet:
-    """The selection as plain tuples (cheap to paginate); turn each into a row with `as_table_row`."""
-    return rows.values_list(*_ROW_FIELDS)
+class StoreRows:
+    """The newest values of a query as a sequence Django's Paginator pages through (count + slices)."""
+
+    def __init__(self, query: ReadingQuery, store: ReadingsStore | None = None, order: str = "time") -> None:
+        self.query, self.store, self.order = query, store or get_store(), order
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.store.count(self.query)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        limit = None if stop is None else max(0, stop - start)
+        rows = self.store.rows(self.query, order=self.order, offset=start, limit=limit)
+        return [as_table_row(row) for row in rows]
 
 
-def as_table_row(values: tuple) -> TableRow:
-    start, object_id, device_id, quantity, value, *rest = values
-    return TableRow(start, object_id, device_id, quantity, tidy_value(value), *rest)
+def table_rows(query: ReadingQuery, store: ReadingsStore | None = None) -> Iterator[TableRow]:
+    """Every selected value, streamed in time order (exports)."""
+    for row in (store or get_store()).rows(query, order="time"):
+        yield as_table_row(row)
 
 
-def table_rows(rows: QuerySet) -> Iterator[TableRow]:
-    """Every selected row, streamed (exports)."""
-    for values in row_values(rows).iterator(chunk_size=2000):
-        yield as_table_row(values)
+def finest_interval(selection: Selection) -> str | None:
+    """The shortest interval a one-point selection's data has (its own), else None (any)."""
+    if selection.point_pk is None:
+        return None
+    from egsu.points.models import MeteringPoint
+
+    point = MeteringPoint.objects.filter(pk=selection.point_pk).first()
+    intervals = point.intervals if point else []
+    return min(intervals, key=lambda code: Interval(code).step) if intervals else None
 
 
-def summarize(scope: Scope, selection: Selection) -> tuple[Summary, list[QuantityStats]]:
-    """Statistics over ALL selected rows (not a page), and the previous period's totals for the dynamics."""
-    summary = Summary().extend(_stat_rows(latest_readings(scope, selection)))
-    previous = Summary().extend(_stat_rows(latest_readings(scope, selection.previous())))
-    return summary, summary.stats(previous.totals())
+CHART_POINTS = 2000  # a line of more points than a screen has pixels shows nothing more
 
 
-def _stat_rows(rows: QuerySet):
-    for quantity, unit, start, value, quality in rows.values_list(
-        "quantity", "unit", "period_start", "value", "quality"
-    ).iterator(chunk_size=2000):
-        yield quantity, unit, start, tidy_value(value), quality
+def chart_bucket(selection: Selection, finest: str | None = None) -> str:
+    """The finest aggregate bucket whose line stays under CHART_POINTS points for the period.
+
+    `finest` is the shortest interval the data has (a point's own); buckets finer than the data
+    cost nothing (the store returns only buckets with values), so a short period of 2-hourly values
+    is drawn value by value and a year of quarter hours day by day.
+    """
+    data = Interval(selection.interval or finest or finest_interval(selection) or Interval.QUARTER_HOUR)
+    per_day_of_data = timedelta(days=1) / (data.step or timedelta(days=1))
+    for bucket in (Interval.QUARTER_HOUR, Interval.HOUR, Interval.DAY):
+        if selection.days * min(timedelta(days=1) / bucket.step, per_day_of_data) <= CHART_POINTS:
+            return bucket
+    return Interval.MONTH if selection.days > CHART_POINTS else Interval.DAY

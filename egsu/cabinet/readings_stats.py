@@ -1,18 +1,20 @@
 """Totals, maximum, minimum and the change in percent of a selection of readings (AMI-09, DIG-14).
 
-Plain Python on exact decimals, so the screen, the Excel file and the PDF print the same
-numbers. A trend is the sum over the selected devices at each period start: one device gives
-its own series, a facility or a region gives the sum of its devices.
+Computed by the readings store (its aggregates over the newest revisions, on every backend) and
+combined here on exact decimals, so the screen, the Excel file, the PDF and the API print the same
+numbers. A trend is the sum over the selected points per bucket: one point gives its own series,
+an object or a region the sum of its points.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from egsu.readings.store import Quality
+from egsu.quantities import unit_of
+from egsu.readings.store import AggregateRow, Quality, ReadingQuery, ReadingsStore
 
 PERCENT_PLACES = Decimal("0.01")
 
@@ -110,3 +112,49 @@ class Summary:
                 )
             )
         return result
+
+
+def quantity_stats(
+    store: ReadingsStore, query: ReadingQuery, previous: ReadingQuery, bucket: str
+) -> tuple[list[QuantityStats], dict[str, list[AggregateRow]]]:
+    """Statistics per quantity over ALL selected values (not a page), and the trend per bucket.
+
+    The totals of `previous` (the period of equal length before) give the dynamics; the estimated
+    count (AMI-16) is the store's count of values flagged so.
+    """
+    trends: dict[str, list[AggregateRow]] = {}
+    for row in store.aggregate(query, bucket=bucket, group="quantity"):
+        trends.setdefault(row.quantity, []).append(row)
+    before = store.totals(previous)
+    estimated = _estimated(store, query) if trends else {}
+    found = []
+    for quantity, rows in sorted(trends.items()):
+        total = sum((r.sum for r in rows), Decimal(0))
+        first, last = rows[0].sum, rows[-1].sum
+        previous_total = before.get(quantity)
+        found.append(
+            QuantityStats(
+                quantity=quantity,
+                unit=unit_of(quantity),
+                count=sum(r.count for r in rows),
+                total=total,
+                maximum=max(r.max for r in rows),
+                minimum=min(r.min for r in rows),
+                first=first,
+                last=last,
+                change_percent=percent_change(first, last),
+                previous_total=previous_total,
+                previous_change_percent=percent_change(previous_total, total),
+                estimated=estimated.get(quantity, 0),
+            )
+        )
+    return found, trends
+
+
+def _estimated(store: ReadingsStore, query: ReadingQuery) -> dict[str, int]:
+    """Per quantity, how many of the values a head-end substituted (AMI-16)."""
+    flagged = replace(query, qualities=(Quality.ESTIMATED.value,))
+    counts: dict[str, int] = {}
+    for row in store.aggregate(flagged, bucket="P1M", group="quantity"):
+        counts[row.quantity] = counts.get(row.quantity, 0) + row.count
+    return counts

@@ -1,13 +1,17 @@
 from django.urls import path
 
-from egsu.cabinet import views, views_devices, views_readings, views_totals
+from egsu.cabinet import views, views_readings, views_totals
+from egsu.points import views as points
 
 app_name = "cabinet"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("devices/", views_devices.device_list, name="devices"),
-    path("devices/<int:pk>/", views_devices.device_detail, name="device"),
+    path("points/", points.point_list, name="points"),
+    path("points/<int:pk>/", points.point_detail, name="point"),
+    path("devices/", points.devices_redirect, name="devices"),
+    path("devices/<int:pk>/", points.device_redirect, name="device"),
+    path("meters/<int:pk>/", points.meter_redirect, name="meter"),
     path("readings/", views_readings.reading_list, name="readings"),
     path("totals/", views_totals.totals, name="totals"),
 ]

@@ -1,4 +1,4 @@
-"""The readings page (issue 5 item 4): tables and trend charts with totals, max, min and dynamics."""
+"""The readings page: every energy's values, trends and totals (AMI-09, DIG-14), through the store."""
 
 from __future__ import annotations
 
@@ -8,40 +8,42 @@ from django.shortcuts import render
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
 from egsu.access.scope import Scope
-from egsu.cabinet.readings_selection import (
-    Selection,
-    as_table_row,
-    latest_readings,
-    row_values,
-    selection_from,
-    summarize,
-)
+from egsu.cabinet.readings_selection import Selection, StoreRows, chart_bucket, reading_query, selection_from
+from egsu.cabinet.readings_stats import quantity_stats
+from egsu.choices import label
 from egsu.clock import to_astana
+from egsu.readings.services import get_store
 
 PAGE_SIZE = 100
+# Any energy's module opens the readings page; what it shows is the scope's (egsu.access.scope.points).
+DATA_MODULES = (Module.OIL_GAS, Module.POWER, Module.HEAT)
 
 
 def readings_context(scope: Scope, selection: Selection, page_number) -> dict:
-    """What the readings table, the charts and the export buttons need; shared with the device page."""
-    rows = latest_readings(scope, selection)
-    page = Paginator(row_values(rows), PAGE_SIZE).get_page(page_number)
-    summary, stats = summarize(scope, selection)
+    """What the table, the charts, the summary and the export buttons need; shared with the point page."""
+    store = get_store()
+    query = reading_query(scope, selection)
+    previous = reading_query(scope, selection.previous())
+    page = Paginator(StoreRows(query, store), PAGE_SIZE).get_page(page_number)
+    stats, trends = quantity_stats(store, query, previous, chart_bucket(selection))
+    units = {s.quantity: s.unit for s in stats}
     charts = [
         {
             "id": f"chart-{index}",
             "quantity": quantity,
-            "unit": unit,
-            "x": [to_astana(start).strftime("%Y-%m-%d %H:%M") for start, _ in points],
-            "y": [float(value) for _, value in points],
+            "unit": units[quantity],
+            "x": [to_astana(row.bucket_start).strftime("%Y-%m-%d %H:%M") for row in rows],
+            "y": [float(row.sum) for row in rows],
         }
-        for index, ((quantity, unit), points) in enumerate(summary.trends().items())
+        for index, (quantity, rows) in enumerate(sorted(trends.items()))
     ]
     return {
         "selection": selection,
         "page": page,
-        "rows": [as_table_row(values) for values in page.object_list],
+        "rows": page.object_list,
         "stats": stats,
         "charts": charts,
+        "bucket_label": label(chart_bucket(selection)),
         "export_params": selection.as_params(),
         "can_export": scope.has(Module.REPORTS),
     }
@@ -54,9 +56,9 @@ def query_without_page(request) -> str:
     return query.urlencode()
 
 
-@cabinet_view(Module.OIL_GAS)
+@cabinet_view(any_of=DATA_MODULES)
 def reading_list(request):
-    selection, form = selection_from(request.scope, request.GET)
+    selection, points, period = selection_from(request.scope, request.GET)
     context = readings_context(request.scope, selection, request.GET.get("page"))
-    context.update({"form": form, "query": query_without_page(request)})
+    context.update({"filter": points, "form": period, "query": query_without_page(request)})
     return render(request, "cabinet/readings/list.html", context)

@@ -1,42 +1,53 @@
-"""National totals (issue 5 "Done when": the analyst views the sector at a glance): per day, product and quantity.
+"""Totals: how much of each energy, per Astana day, nationally or per region, subject or product (ANA-04..07).
 
-A day is an Astana day (INT-37). The newest revision of every value counts, so an agreed correction
-(Rules §53) changes the totals. Everything comes through the permission gate: a national role sees
-the whole country, any other role only the subjects in its scope (the page says which).
+The analyst's first question about the sector. Everything comes from the readings store's
+aggregates over the newest revisions (an agreed correction, Rules §53, changes the totals), on
+every backend, through the permission gate: a national role sees the whole country, any other role
+only the points in its scope (the page says which). Only summable quantities are totalled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
-from egsu.access.roles import Module
 from egsu.access.scope import Scope
-from egsu.cabinet.readings_selection import INTERVALS, Selection, latest_readings
-from egsu.clock import ASTANA, astana_date, utcnow
-from egsu.isun.tables import QUANTITIES
-from egsu.readings.store import Quality, tidy_value
+from egsu.cabinet.views_readings import DATA_MODULES
+from egsu.choices import energy_choices, interval_choices, label
+from egsu.clock import astana_date, astana_midnight, to_astana, utcnow
+from egsu.quantities import quantities_of, summable, unit_of
+from egsu.readings.services import get_store
+from egsu.readings.store import Quality, ReadingQuery
+from egsu.vocabulary import Energy, Interval
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
+GROUPS = [("", _("none")), ("region", _("region")), ("subject", _("subject")), ("product", _("product"))]
+# Oil and gas records come as 2-hourly and daily records of the same flows: total one of them.
+DEFAULT_INTERVAL = {Energy.OIL_GAS: Interval.TWO_HOURS}
 
 
 class TotalsForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    interval = forms.ChoiceField(label=_("Interval"), required=False, choices=INTERVALS)
-    quantity = forms.ChoiceField(
-        label=_("Quantity"), required=False, choices=[("", _("all"))] + [(q, q) for q in QUANTITIES]
+    energy = forms.ChoiceField(label=_("Energy"), required=False, choices=energy_choices())
+    interval = forms.ChoiceField(
+        label=_("Interval"), required=False, choices=[("", _("all")), *interval_choices()]
     )
+    quantity = forms.CharField(label=_("Quantity"), required=False, max_length=32)
+    group = forms.ChoiceField(label=_("Group by"), required=False, choices=GROUPS)
+
+    def __init__(self, scope: Scope, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        self.fields["energy"].choices = [c for c in energy_choices() if c[0] in gate.energies(scope)]
 
     def clean(self):
         data = super().clean()
@@ -47,14 +58,18 @@ class TotalsForm(forms.Form):
             raise forms.ValidationError(_("The end date is before the start date."))
         if (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(_("Choose a period of at most one year."))
-        data.update(start=start, end=end, interval=data.get("interval") or "PT2H")
+        energy = data.get("energy") or (self.fields["energy"].choices or [("", "")])[0][0]
+        interval = data.get("interval")
+        if not self.data.get("interval"):
+            interval = DEFAULT_INTERVAL.get(energy, "")
+        data.update(start=start, end=end, energy=energy, interval=interval or "")
         return data
 
 
 @dataclass(frozen=True)
 class TotalRow:
     day: date
-    product: str
+    group: str  # a region, a subject or a product; "" without grouping
     quantity: str
     unit: str
     total: Decimal
@@ -63,67 +78,110 @@ class TotalRow:
 
 
 def daily_totals(
-    scope: Scope, *, start: date, end: date, interval: str, quantity: str = ""
+    scope: Scope,
+    *,
+    start: date,
+    end: date,
+    energy: str,
+    interval: str = "",
+    quantity: str = "",
+    group: str = "",
 ) -> list[TotalRow]:
-    """Sum of the newest values per Astana day, product and quantity, over the readings the scope sees."""
-    selection = Selection(start_date=start, end_date=end, interval=interval, quantity=quantity)
-    device = gate.devices(scope).filter(
-        facility__object_id=OuterRef("object_id"), device_id=OuterRef("device_id")
+    """Sum of the newest values per Astana day (and group) and summable quantity, over what the scope sees."""
+    if energy not in gate.energies(scope):
+        return []
+    codes = [q for q in quantities_of(energy) if summable(q) and (not quantity or q == quantity)]
+    if not codes:
+        return []
+    points = gate.points(scope).filter(energy=energy)
+    query = ReadingQuery(
+        quantities=codes,
+        interval=interval or None,
+        start=astana_midnight(start),
+        end=astana_midnight(end + timedelta(days=1)),
+        series=None if scope.all_subjects else gate.series(scope, points),  # national: the codes say it
     )
-    grouped = (
-        latest_readings(scope, selection)
-        .order_by()
-        .annotate(
-            day=TruncDate("period_start", tzinfo=ASTANA),
-            product_id=Subquery(device.values("product_type_id")[:1]),
-            product_name=Subquery(device.values("product_type__name")[:1]),
-        )
-        .values("day", "product_id", "product_name", "quantity", "unit")
-        .annotate(
-            total=Sum("value"), n=Count("id"), estimated=Count("id", filter=Q(quality=Quality.ESTIMATED))
-        )
+    store = get_store()
+    labels = _labels(points, group) if group else None
+    grouping = "label" if group else "quantity"
+    rows = store.aggregate(query, bucket="P1D", group=grouping, labels=labels)
+    flagged = store.aggregate(
+        replace(query, qualities=(Quality.ESTIMATED.value,)), bucket="P1D", group=grouping, labels=labels
     )
-    rows = [
+    estimated = {(r.label or "", r.quantity, r.bucket_start): r.count for r in flagged}
+    found = [
         TotalRow(
-            day=g["day"],
-            product=f"{g['product_id']} {g['product_name']}" if g["product_id"] else str(_("unknown")),
-            quantity=g["quantity"],
-            unit=g["unit"],
-            total=tidy_value(Decimal(g["total"])),
-            values=g["n"],
-            estimated=g["estimated"],
+            day=astana_date(r.bucket_start),
+            group=r.label or "",
+            quantity=r.quantity,
+            unit=unit_of(r.quantity),
+            total=r.sum,
+            values=r.count,
+            estimated=estimated.get((r.label or "", r.quantity, r.bucket_start), 0),
         )
-        for g in grouped
+        for r in rows
     ]
-    return sorted(rows, key=lambda r: (r.day, r.product, r.quantity, r.unit))
+    return sorted(found, key=lambda r: (r.day, r.group, r.quantity))
+
+
+def _labels(points, group: str) -> dict[tuple[str, str], str]:
+    """(object_id, device_id) → the group's label, for the store's group "label"."""
+    field = {"region": "region", "subject": "subject__name", "product": "product"}[group]
+    return {
+        (code, device): value or "—"
+        for code, device, value in points.values_list("object_code", "store_device_id", field).iterator(
+            chunk_size=10000
+        )
+    }
 
 
 def _charts(rows: list[TotalRow]) -> list[dict]:
-    """One chart per quantity and unit, one line per product (the table holds the same numbers)."""
+    """One chart per quantity and unit, one line per group (the table holds the same numbers)."""
     charts: dict[tuple[str, str], dict[str, dict]] = {}
     for row in rows:
-        series = charts.setdefault((row.quantity, row.unit), {}).setdefault(row.product, {"x": [], "y": []})
+        series = charts.setdefault((row.quantity, row.unit), {}).setdefault(
+            row.group or "", {"x": [], "y": []}
+        )
         series["x"].append(row.day.isoformat())
         series["y"].append(float(row.total))
     return [
         {"id": f"totals-chart-{n}", "quantity": quantity, "unit": unit,
-         "series": [{"name": product, **points} for product, points in sorted(lines.items())]}
+         "series": [{"name": name, **points} for name, points in sorted(lines.items())]}
         for n, ((quantity, unit), lines) in enumerate(sorted(charts.items()))
     ]  # fmt: skip
 
 
-@cabinet_view(Module.OIL_GAS)
+@cabinet_view(any_of=DATA_MODULES)
 def totals(request):
     scope = request.scope
-    form = TotalsForm(request.GET)
+    form = TotalsForm(scope, request.GET)
     if not form.is_valid():
         return render(request, "cabinet/totals.html", {"form": form, "rows": []}, status=400)
     data = form.cleaned_data
     rows = daily_totals(
-        scope, start=data["start"], end=data["end"], interval=data["interval"], quantity=data["quantity"]
+        scope,
+        start=data["start"],
+        end=data["end"],
+        energy=data["energy"],
+        interval=data["interval"],
+        quantity=data["quantity"],
+        group=data["group"],
     )
+    sums: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        sums[(row.quantity, row.unit)] = sums.get((row.quantity, row.unit), Decimal(0)) + row.total
     return render(
         request,
         "cabinet/totals.html",
-        {"form": form, "data": data, "rows": rows, "charts": _charts(rows), "national": scope.all_subjects},
+        {
+            "form": form,
+            "data": data,
+            "rows": rows,
+            "charts": _charts(rows),
+            "sums": [{"quantity": q, "unit": u, "total": t} for (q, u), t in sorted(sums.items())],
+            "energy_label": label(data["energy"]) if data["energy"] else "",
+            "interval_label": label(data["interval"]) if data["interval"] else "",
+            "national": scope.all_subjects,
+            "generated": to_astana(utcnow()),
+        },
     )

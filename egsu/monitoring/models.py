@@ -106,7 +106,7 @@ class DayCounts(models.Model):
 class PointDay(DayCounts):
     """The per-point rollup: an oil and gas device's or a meter's slots of one Astana day and interval."""
 
-    point = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="+")
+    point = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="arrival_days")
 
     class Meta:
         verbose_name = _("point day")

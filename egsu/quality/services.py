@@ -23,14 +23,23 @@ from egsu.access import scope as gate
 from egsu.access.audit import Event, audit
 from egsu.access.roles import Module
 from egsu.access.scope import Scope
+from egsu.cabinet.readings_selection import TableRow, as_table_row
 from egsu.clock import to_astana, utcnow
 from egsu.quality.act_document import build_pdf
 from egsu.quality.errors import InvalidProposal, StaleReading, WrongState
 from egsu.quality.models import ActStatus, CorrectionAct, CorrectionLine
 from egsu.quality.rules import act_source, may_move
-from egsu.readings.models import Reading
 from egsu.readings.services import get_store
-from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
+from egsu.readings.store import (
+    KNOWN_INTERVALS,
+    Quality,
+    ReadingQuery,
+    ReadingRow,
+    SeriesKey,
+    WriteOutcome,
+    series_of,
+    value_fits,
+)
 
 # How many values one act may correct: a device over a period range, not a bulk rewrite.
 MAX_LINES = 500
@@ -77,36 +86,29 @@ def current_readings(
     end: datetime,
     quantities: Sequence[str] | None = None,
     limit: int = MAX_LINES,
-) -> list[Reading]:
-    """The newest revision of each value of one device in [start, end), through the gate."""
-    rows = gate.readings(scope).filter(
-        object_id=object_id,
-        device_id=device_id,
+) -> list[TableRow]:
+    """The newest revision of each value of one metering point in [start, end), through the gate and the store."""
+    point = gate.points(scope).filter(object_code=object_id, store_device_id=device_id)
+    if not point.exists():
+        return []
+    query = ReadingQuery(
+        quantities=list(quantities) if quantities else None,
         interval=interval,
-        period_start__gte=start,
-        period_start__lt=end,
+        start=start,
+        end=end,
+        series=series_of([(object_id, device_id)]),
     )
-    if quantities:
-        rows = rows.filter(quantity__in=list(quantities))
-    newest: dict[tuple, Reading] = {}
-    for reading in rows.order_by("quantity", "period_start", "revision")[: limit * 20]:
-        newest[(reading.quantity, reading.period_start)] = reading  # a later revision replaces an older one
-    return sorted(newest.values(), key=lambda r: (r.period_start, r.quantity))[:limit]
+    return [as_table_row(row) for row in get_store().rows(query, order="time", limit=limit)]
 
 
-def _newest(scope: Scope, line: LineProposal) -> Reading | None:
-    return (
-        gate.readings(scope)
-        .filter(
-            object_id=line.object_id,
-            device_id=line.device_id,
-            quantity=line.quantity,
-            interval=line.interval,
-            period_start=line.period_start,
-        )
-        .order_by("-revision")
-        .first()
+def _newest(scope: Scope, line: LineProposal) -> TableRow | None:
+    """The value a correction replaces: the newest revision of that slot, if the point is in scope."""
+    if not gate.points(scope).filter(object_code=line.object_id, store_device_id=line.device_id).exists():
+        return None
+    history = get_store().history(
+        SeriesKey(line.object_id, line.device_id, line.quantity), line.interval, line.period_start
     )
+    return as_table_row(history[-1]) if history else None
 
 
 # ---------------------------------------------------------------- the steps
@@ -135,7 +137,7 @@ def propose(scope: Scope, user, lines: Iterable[LineProposal], reason: str, *, r
         raise InvalidProposal(_("Object %(object)s is not in your scope.") % {"object": object_id})
 
     seen: set[tuple] = set()
-    planned: list[tuple[LineProposal, Reading]] = []
+    planned: list[tuple[LineProposal, TableRow]] = []
     for line in lines:
         key = (line.quantity, line.interval, line.period_start)
         if key in seen:

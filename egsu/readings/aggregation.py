@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from egsu.clock import ASTANA
-from egsu.readings.store import BUCKETS, GROUPS, AggregateRow, Bucket, Group, SeriesPair, check_grouping
+from egsu.readings.store import (
+    BUCKETS,
+    GROUPS,
+    AggregateRow,
+    Bucket,
+    Group,
+    SeriesPair,
+    check_grouping,
+    tidy_value,
+)
 
 # Exact sums of 27-digit values (15 integer + 12 decimal digits) over billions of rows.
 EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Inexact])
@@ -120,12 +129,12 @@ class Aggregator:
                 device_id=key[2],
                 quantity=key[3],
                 bucket_start=key[4],
-                sum=acc.sum,
-                min=acc.min,
-                max=acc.max,
+                sum=tidy_value(acc.sum),  # as every backend answers: 7332, not 7332.000000000000
+                min=tidy_value(acc.min),
+                max=tidy_value(acc.max),
                 count=acc.count,
-                first=acc.first[-1],
-                last=acc.last[-1],
+                first=tidy_value(acc.first[-1]),
+                last=tidy_value(acc.last[-1]),
                 label=key[0],
             )
             for key, acc in self._accumulators.items()

@@ -266,6 +266,12 @@ class ReadingQuery:
     commercial: bool | None = None
     series: SeriesSet | None = None
     after_series: tuple[str, str | None] | None = None
+    qualities: Sequence[str] | None = None  # of the newest revision, like `commercial` (AMI-16 counts)
+
+    @property
+    def filters_newest(self) -> bool:
+        """Whether a filter applies to the newest revision's own fields (commercial, quality)."""
+        return self.commercial is not None or self.qualities is not None
 
     def __post_init__(self) -> None:
         after = self.after_series

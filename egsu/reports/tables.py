@@ -1,7 +1,7 @@
 """What an export holds: the screen's rows (ALL of them) with a header block and totals.
 
 Built from the same selections as the cabinet pages (egsu.cabinet.readings_selection,
-egsu.cabinet.device_list), through the same gate, so the file and the screen agree.
+egsu.points.filters), through the same gate and the readings store, so the file and the screen agree.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from egsu.access.scope import Scope
-from egsu.cabinet.device_list import DeviceFilterForm, device_status, filtered_devices, group_counts
-from egsu.cabinet.readings_selection import latest_readings, selection_from, summarize, table_rows
+from egsu.cabinet.readings_selection import chart_bucket, reading_query, selection_from, table_rows
+from egsu.cabinet.readings_stats import quantity_stats
+from egsu.choices import label
 from egsu.clock import to_astana, utcnow
+from egsu.points.filters import PointFilter
+from egsu.points.status import statuses
+from egsu.points.views import group_counts
+from egsu.readings.services import get_store
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,16 @@ def _header(user, scope: Scope, at: datetime, filters: dict[str, str]) -> list[t
 
 
 def readings_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:
-    """Issue 5 item 4: the readings screen's table and summary (Http404 for a selection out of scope)."""
-    selection, _form = selection_from(scope, as_query(params))
-    rows = latest_readings(scope, selection)
-    _summary, stats = summarize(scope, selection)
+    """The readings screen's table and summary, for any energy (Http404 for a selection out of scope)."""
+    selection, _points, _period = selection_from(scope, as_query(params))
+    store = get_store()
+    query = reading_query(scope, selection)
+    stats, _trends = quantity_stats(
+        store, query, reading_query(scope, selection.previous()), chart_bucket(selection)
+    )
 
     def cells() -> Iterator[tuple]:
-        for row in table_rows(rows):
+        for row in table_rows(query, store):
             quality = _("corrected") if row.corrected else _("estimated") if row.estimated else row.quality
             yield (row.period_start, row.object_id, row.device_id, row.quantity, row.value, row.unit,
                    quality, row.revision)  # fmt: skip
@@ -70,8 +78,8 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
         header=_header(user, scope, at or utcnow(), selection.labels),
         columns=[
             Column(_("Time"), width=1.3),
-            Column(_("Facility")),
-            Column(_("Device"), width=0.6),
+            Column(_("Object")),
+            Column(_("Metering point"), width=0.6),
             Column(_("Quantity")),
             Column(_("Value"), numeric=True, width=1.2),
             Column(_("Unit"), width=0.6),
@@ -79,7 +87,7 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
             Column(_("Revision"), numeric=True, width=0.6),
         ],
         rows=cells,
-        row_count=rows.count(),
+        row_count=store.count(query),
         totals_columns=[
             Column(_("Quantity")),
             Column(_("Unit"), width=0.6),
@@ -110,44 +118,42 @@ def readings_table(scope: Scope, user, params: dict, at: datetime | None = None)
     )
 
 
-def devices_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:
-    """Issue 5 item 3: the device list as filtered, with status and last update, and group counts."""
-    form = DeviceFilterForm(scope, as_query(params))
-    devices = filtered_devices(scope, form)
+def points_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:
+    """The metering-point list as filtered, with status and last update, and the group counts."""
+    found = PointFilter.for_scope(scope, as_query(params))
+    points = found.points()
     filters = {}
-    if form.is_valid():
-        for name, value in form.cleaned_data.items():
+    if found.is_bound and found.is_valid():
+        for name, value in found.form.cleaned_data.items():
             if value not in ("", None):
-                choices = dict(getattr(form.fields[name], "choices", []) or [])
-                filters[str(form.fields[name].label)] = str(choices.get(value, value))
+                field = found.form.fields[name]
+                filters[str(field.label)] = str(dict(getattr(field, "choices", []) or []).get(value, value))
     now = at or utcnow()
 
     def cells() -> Iterator[tuple]:
-        for d in devices.iterator(chunk_size=1000):
-            status = device_status(d, now)
-            yield (f"{d.facility.object_id}/{d.device_id}", d.facility.name, d.facility.kind,
-                   f"{d.facility.subject.name} ({d.facility.subject.bin})", d.facility.region, d.device_type_id,
-                   d.product_type_id, d.serial_number, _("yes") if d.commercial else _("no"), status.label,
-                   status.last_period)  # fmt: skip
+        batch: list = []
+        for point in points.select_related("subject").iterator(chunk_size=500):
+            batch.append(point)
+            if len(batch) == 500:
+                yield from _point_cells(batch, now)
+                batch = []
+        yield from _point_cells(batch, now)
 
-    group = form.cleaned_data.get("group", "") if form.is_valid() else ""
-    groups = group_counts(devices, group)
-    total = devices.count()
-    active = devices.filter(active=True).count()
+    groups = group_counts(points, found.grouping)
+    total = points.count()
     totals = [(str(g["label"]), g["total"], g["active"]) for g in groups]
-    totals.append((_("All devices"), total, active))
+    totals.append((_("All metering points"), total, points.filter(active=True).count()))
     return ExportTable(
-        title=_("Devices"),
+        title=_("Metering points"),
         header=_header(user, scope, now, filters),
         columns=[
-            Column(_("Device"), width=0.8),
-            Column(_("Facility"), width=1.4),
-            Column(_("Kind"), width=0.4),
+            Column(_("Metering point"), width=1.0),
+            Column(_("Energy"), width=0.7),
+            Column(_("Object"), width=1.4),
             Column(_("Subject"), width=1.8),
             Column(_("Region")),
-            Column(_("Type"), numeric=True, width=0.4),
-            Column(_("Product"), numeric=True, width=0.5),
             Column(_("Serial number")),
+            Column(_("Account"), width=0.8),
             Column(_("Commercial"), width=0.7),
             Column(_("Status"), width=0.6),
             Column(_("Last reading"), width=1.1),
@@ -156,11 +162,23 @@ def devices_table(scope: Scope, user, params: dict, at: datetime | None = None) 
         row_count=total,
         totals_columns=[
             Column(_("Group"), width=2),
-            Column(_("Devices"), numeric=True),
+            Column(_("Metering points"), numeric=True),
             Column(_("Active"), numeric=True),
-        ],
+        ],  # fmt: skip
         totals=totals,
     )
 
 
-BUILDERS: dict[str, Callable[..., ExportTable]] = {"readings": readings_table, "devices": devices_table}
+def _point_cells(batch: list, now: datetime) -> Iterator[tuple]:
+    status = statuses(batch, now)
+    for p in batch:
+        yield (p.name, label(p.energy), f"{p.object_code} {p.object_name}".strip(),
+               f"{p.subject.name} ({p.subject.bin})", p.region, p.serial_number, p.account,
+               _("yes") if p.commercial else _("no"), status[p.pk].label, status[p.pk].last_period)  # fmt: skip
+
+
+BUILDERS: dict[str, Callable[..., ExportTable]] = {
+    "readings": readings_table,
+    "points": points_table,
+    "devices": points_table,  # the address of the first exports, kept
+}

@@ -11,14 +11,14 @@ from egsu.access import audit as audit_log
 from egsu.access.audit import Event
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
+from egsu.cabinet.readings_selection import PeriodForm
+from egsu.points.filters import PointFilter
 from egsu.reports import services
 from egsu.reports.models import ExportJob
 
-# Filters a screen may pass on; anything else in the form (csrf, buttons) is not a filter.
-FILTER_NAMES = frozenset({
-    "device", "facility", "subject", "product", "region", "quantity", "interval", "start", "end", "commercial",
-    "q", "search_in", "kind", "device_type", "active", "updated_from", "updated_to", "group",
-})  # fmt: skip
+# Filters a screen may pass on: those of the point filter and of the period, and the point of a
+# point's page; anything else in the form (csrf, buttons) is not a filter.
+FILTER_NAMES = frozenset({*PointFilter.base_filters, *PeriodForm.base_fields, "point"})
 
 
 @require_POST

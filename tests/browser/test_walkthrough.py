@@ -108,7 +108,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert "missing" in states
     shot(page, "operator-3-late-subject")
 
-    _go(page, page.get_by_role("navigation").get_by_role("link", name="Devices"))
+    _go(page, page.get_by_role("navigation").get_by_role("link", name="Metering points"))
     search = page.get_by_label("Search:", exact=True)
     search.fill(f"DEMO-{GAS_FACILITY}-0{GAS_FULL_DEVICE}")
     search.press("Enter")
@@ -175,7 +175,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert act.body().startswith(b"%PDF-")
 
     _go(page, page.get_by_role("navigation").get_by_role("link", name="Readings"))
-    page.get_by_label("Facility:", exact=True).select_option(GAS_FACILITY)
+    page.get_by_label("Object code:", exact=True).fill(GAS_FACILITY)
     page.get_by_label("Quantity:", exact=True).select_option("volume")
     _go(page, page.get_by_role("button", name="Show"))
     _checked(page)
@@ -194,7 +194,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     # ---- 3. the analyst views national totals
     page = new_page()
     sign_in(page, "analyst")
-    page.goto(f"/cabinet/totals/?start={yesterday}&end={picture.today.isoformat()}&quantity=volume")
+    page.goto(f"/cabinet/totals/?start={yesterday}&end={picture.today.isoformat()}&quantity=volume&group=product")
     page.wait_for_selector("#totals-chart-0 .main-svg")
     _checked(page)
     assert page.locator("h1").inner_text() == "National totals"
@@ -213,13 +213,13 @@ def test_a_subject_user_is_refused_another_subjects_device(picture, new_page):
     page = new_page()
     sign_in(page, "gas-user")
     # when the user opens that device page
-    response = page.goto(f"/cabinet/devices/{munai_device.pk}/")
+    response = page.goto(f"/cabinet/points/{munai_device.metering_point.pk}/")
     # then the browser is answered 404 and shows it; its own device opens
     assert response.status == 404
     assert "Not found" in page.content()  # our 404 page, inside the cabinet layout (menu, language)
     assert page.locator("nav .menu").count() == 1
     shot(page, "subject-4-refused")
-    assert page.goto(f"/cabinet/devices/{_gas_device(picture).pk}/").status == 200
+    assert page.goto(f"/cabinet/points/{_gas_device(picture).metering_point.pk}/").status == 200
 
 
 def test_the_language_switcher(picture, new_page):
@@ -252,7 +252,7 @@ def test_on_a_phone_the_arrivals_page_and_the_keyboard(picture, new_page):
     page.goto("/cabinet/monitoring/")
     page.wait_for_selector("#completeness-chart .main-svg")
     assert body_overflows(page) == 0
-    menu_link = page.get_by_role("navigation").get_by_role("link", name="Devices")
+    menu_link = page.get_by_role("navigation").get_by_role("link", name="Metering points")
     box = menu_link.bounding_box()
     assert menu_link.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     _checked(page)
@@ -276,7 +276,7 @@ def test_on_a_phone_the_arrivals_page_and_the_keyboard(picture, new_page):
 def test_on_a_phone_the_device_page(picture, new_page):
     page = new_page(viewport=PHONE)
     sign_in(page, "operator")
-    page.goto(f"/cabinet/devices/{_gas_device(picture).pk}/")
+    page.goto(f"/cabinet/points/{_gas_device(picture).metering_point.pk}/")
     page.wait_for_selector("#chart-0 .main-svg")
     shot(page, "operator-8-phone-device")
     wrap = page.locator("table.readings").locator("xpath=..")

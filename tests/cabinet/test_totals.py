@@ -1,4 +1,4 @@
-"""The national totals page: authorization matrix, sums per Astana day/product/quantity, corrections count."""
+"""The totals page: authorization matrix, sums per Astana day/quantity (and group), corrections, estimates."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from egsu.cabinet.views_totals import TotalRow
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
 from tests.cabinet.conftest import ROLES, START
+from tests.registry.factories import make_device
 
 DAY_ONE = {"start": "2025-06-01", "end": "2025-06-01", "interval": "PT2H", "quantity": "volume"}
-REFUSED = {"anonymous": 302, "no-role": 403, Role.STATE_BODY: 403, Role.SUBSCRIBER: 403}
+REFUSED = {"anonymous": 302, "no-role": 403, Role.STATE_BODY: 403}
 # Day one holds steps 0..11: own 100..111, other 500..511.
 OWN_DAY_ONE, OTHER_DAY_ONE = Decimal(sum(range(100, 112))), Decimal(sum(range(500, 512)))
 
 
-def _row(total: Decimal, values: int) -> TotalRow:
-    return TotalRow(date(2025, 6, 1), "1 Crude oil", "volume", "m3", total, values)
+def _row(total: Decimal, values: int, group: str = "") -> TotalRow:
+    return TotalRow(date(2025, 6, 1), group, "volume", "m³", total, values)
 
 
 @pytest.mark.parametrize("whose", ["own", "other"])
@@ -36,6 +37,11 @@ def test_the_totals_page_authorization_matrix(world, client_for, role, whose):
             assert response["Location"].startswith("/accounts/login/")
         return
     assert response.status_code == 200
+    if role == Role.SUBSCRIBER:  # its meters' energies only: no oil and gas value is totalled for it
+        assert response.context["rows"] == [] and "oil_gas" not in dict(
+            response.context["form"].fields["energy"].choices
+        )
+        return
     national = role in (Role.AUTHORITY, Role.OPERATOR)
     visible = {"own": OWN_DAY_ONE, "other": OTHER_DAY_ONE} if national else {"own": OWN_DAY_ONE}
     assert response.context["rows"] == [_row(sum(visible.values()), 12 * len(visible))]
@@ -49,18 +55,29 @@ def test_totals_are_per_astana_day_and_quantity(world, client_for):
     response = client_for(Role.AUTHORITY).get(
         "/cabinet/totals/", {"start": "2025-06-01", "end": "2025-06-03", "interval": "PT2H"}
     )
-    # then there is one row per day and quantity: 24 values a day (12 per device), summed exactly
+    # then there is one row per day of the summable quantity (a tank level is a level: never summed):
+    # 24 values a day (12 per device), summed exactly
     rows = response.context["rows"]
     assert [(r.day.isoformat(), r.quantity, r.values) for r in rows] == [
-        (day, quantity, 24)
-        for day in ("2025-06-01", "2025-06-02", "2025-06-03")
-        for quantity in ("tankLevel", "volume")
+        (day, "volume", 24) for day in ("2025-06-01", "2025-06-02", "2025-06-03")
     ]
     third_day = [r.total for r in rows if r.day == date(2025, 6, 3)]
     steps = range(24, 36)
-    assert third_day == [Decimal(sum(100 + s + 500 + s for s in steps))] * 2
-    assert [c["quantity"] for c in response.context["charts"]] == ["tankLevel", "volume"]
-    assert response.context["charts"][1]["series"][0]["x"] == ["2025-06-01", "2025-06-02", "2025-06-03"]
+    assert third_day == [Decimal(sum(100 + s + 500 + s for s in steps))]
+    assert [c["quantity"] for c in response.context["charts"]] == ["volume"]
+    assert response.context["charts"][0]["series"][0]["x"] == ["2025-06-01", "2025-06-02", "2025-06-03"]
+
+
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [("region", {"Atyrau": OWN_DAY_ONE, "Mangystau": OTHER_DAY_ONE}),
+     ("subject", {"Own Oil LLP": OWN_DAY_ONE, "Other Gas JSC": OTHER_DAY_ONE}),
+     ("product", {"1 Crude oil": OWN_DAY_ONE + OTHER_DAY_ONE})],
+    ids=["region", "subject", "product"],
+)  # fmt: skip
+def test_totals_per_region_subject_or_product(world, client_for, group, expected):
+    response = client_for(Role.AUTHORITY).get("/cabinet/totals/", {**DAY_ONE, "group": group})
+    assert {r.group: r.total for r in response.context["rows"]} == expected
 
 
 def test_a_newer_revision_replaces_the_value_in_the_totals(world, client_for):
@@ -104,6 +121,7 @@ def test_the_page_renders_its_chart_and_table(world, client_for):
 def test_totals_count_the_estimated_values(world, client_for):
     """AMI-16: the totals say how many of the summed values were substituted by a head-end."""
     # given the first two volumes of day one on a second device of the own facility, estimated
+    make_device(world.own_facility, "2", device_type_id=1)
     key = SeriesKey("A100", "2", "volume")
     get_store().write(
         [
@@ -113,8 +131,10 @@ def test_totals_count_the_estimated_values(world, client_for):
     )
     # when the analyst opens day one's volume totals
     response = client_for(Role.AUTHORITY).get("/cabinet/totals/", DAY_ONE)
-    # then the estimates are summed and counted, per product (the second device has none: unknown)
-    by_product = {r.product: (r.total, r.values, r.estimated) for r in response.context["rows"]}
-    assert by_product["1 Crude oil"] == (OWN_DAY_ONE + OTHER_DAY_ONE, 24, 0)
-    assert by_product["unknown"] == (Decimal(2), 2, 2)
+    # then the estimates are summed and counted
+    [row] = response.context["rows"]
+    assert (row.total, row.values, row.estimated) == (OWN_DAY_ONE + OTHER_DAY_ONE + 2, 26, 2)
+    by_product = client_for(Role.AUTHORITY).get("/cabinet/totals/", {**DAY_ONE, "group": "product"})
+    products = {r.group: (r.total, r.values, r.estimated) for r in by_product.context["rows"]}
+    assert products == {"1 Crude oil": (OWN_DAY_ONE + OTHER_DAY_ONE, 24, 0), "—": (Decimal(2), 2, 2)}
     assert "Estimated values" in response.content.decode()

@@ -59,9 +59,9 @@ PAGES = [
         f"/cabinet/monitoring/subjects/{{bin}}/?{PERIOD}",
         "Back to all arrivals",
     ),
-    Page("devices", Role.OPERATOR, "/cabinet/devices/", "Devices"),
-    Page("devices-grouped", Role.OPERATOR, "/cabinet/devices/?group=region", "Groups"),
-    Page("device", Role.SUBJECT, "/cabinet/devices/{device}/", "Last update received"),
+    Page("points", Role.OPERATOR, "/cabinet/points/", "Metering points"),
+    Page("points-grouped", Role.OPERATOR, "/cabinet/points/?group=region", "Groups"),
+    Page("point", Role.SUBJECT, "/cabinet/points/{point}/", "Last update received"),
     Page("readings", Role.OPERATOR, f"/cabinet/readings/?{PERIOD}&interval=PT2H", "Trends"),
     Page("national-totals", Role.AUTHORITY, f"/cabinet/totals/?{PERIOD}", "National totals"),
     Page("corrections", Role.OPERATOR, "/cabinet/corrections/", "Manual corrections"),
@@ -76,7 +76,7 @@ PAGES = [
     Page("user-deactivate", Role.OPERATOR, "/cabinet/access/users/{user}/status/", "Deactivate user"),
     Page("audit", Role.OPERATOR, "/cabinet/access/audit/", "Audit log"),
     Page("password", Role.SUBJECT, "/cabinet/access/password/", "Change password"),
-    Page("not-found", Role.SUBJECT, "/cabinet/devices/{other_device}/", "Not found", status=404),
+    Page("not-found", Role.SUBJECT, "/cabinet/points/{other_point}/", "Not found", status=404),
     Page("not-allowed", Role.SUBJECT, "/cabinet/access/users/", "Not allowed", status=403),
 ]
 
@@ -96,7 +96,8 @@ def places(world) -> dict:
     )  # fmt: skip
     subject_user = world.users[Role.SUBJECT]
     return {
-        "bin": world.own.bin, "device": world.own_device.pk, "other_device": world.other_device.pk,
+        "bin": world.own.bin, "point": world.own_device.metering_point.pk,
+        "other_point": world.other_device.metering_point.pk,
         "act": act.pk, "act_number": act.number, "job": job.pk, "user": subject_user.pk,
         "username": subject_user.username,
     }  # fmt: skip
@@ -197,7 +198,7 @@ def test_the_switcher_changes_the_language_of_the_next_pages(client_for, lang, o
     # then it is sent back to the page, remembered in the cookie, and the pages follow
     assert (response.status_code, response["Location"]) == (302, "/cabinet/")
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == lang
-    content = client.get("/cabinet/devices/").content.decode()
+    content = client.get("/cabinet/points/").content.decode()
     assert _html_lang(content) == lang and f"<h1>{overview}</h1>" in client.get("/cabinet/").content.decode()
 
 

@@ -10,7 +10,7 @@ from egsu.access.roles import Role
 from egsu.ami.models import Meter
 from egsu.clock import ASTANA
 from egsu.points.services import refresh_points
-from tests.cabinet.test_devices_ami import _meter
+from tests.points.conftest import make_meter as _meter
 
 
 @pytest.fixture

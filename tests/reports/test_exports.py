@@ -55,7 +55,8 @@ def test_the_export_authorization_matrix(world, client_for, role, whose, fmt):
     device = world.own_device if whose == "own" else world.other_device
     before = (_exports(), ExportJob.objects.count())
     response = client_for(role).post(
-        "/cabinet/exports/new/", {"what": "readings", "format": fmt, **PERIOD, "device": device.pk}
+        "/cabinet/exports/new/",
+        {"what": "readings", "format": fmt, **PERIOD, "point": device.metering_point.pk},
     )
     expected = REFUSED.get(role, 404 if (role == Role.SUBJECT and whose == "other") else 200)
     assert response.status_code == expected
@@ -84,7 +85,7 @@ def jobs(world, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(services, "DIRECT_LIMIT", 0)
     made = {}
     for key, role, params in (
-        ("own", Role.SUBJECT, {**PERIOD, "device": str(world.own_device.pk)}),
+        ("own", Role.SUBJECT, {**PERIOD, "point": str(world.own_device.metering_point.pk)}),
         ("other", Role.OPERATOR, PERIOD),
     ):
         user = world.users[role]
@@ -136,34 +137,31 @@ def test_the_xlsx_holds_every_row_and_the_totals_of_the_screen(world, client_for
 def test_a_device_list_export_holds_the_filtered_list(world, client_for):
     client = client_for(Role.OPERATOR)
     query = {"region": "Mangystau", "group": "region"}
-    screen = client.get("/cabinet/devices/", query)
-    response = client.post("/cabinet/exports/new/", {"what": "devices", "format": "xlsx", **query})
+    screen = client.get("/cabinet/points/", query)
+    response = client.post("/cabinet/exports/new/", {"what": "points", "format": "xlsx", **query})
     header, data, totals = xlsx_blocks(response.content)
-    assert (
-        [row[0] for row in data]
-        == ["B200/1"]
-        == [f"{i['device'].facility.object_id}/{i['device'].device_id}" for i in screen.context["items"]]
-    )
+    assert [row[0] for row in data] == ["B200/1"] == [i["point"].name for i in screen.context["items"]]
     assert header["Region"] == "Mangystau"
-    assert totals == [("Mangystau", 1, 1), ("All devices", 1, 1)]
+    assert totals == [("Mangystau", 1, 1), ("All metering points", 1, 1)]
 
 
 def test_the_xlsx_opens_in_libreoffice_with_the_same_values(world, client_for, tmp_path):
     client = client_for(Role.SUBJECT)
-    query = {**PERIOD, "device": world.own_device.pk, "quantity": "volume"}
+    query = {**PERIOD, "point": world.own_device.metering_point.pk, "quantity": "volume"}
     screen, stats = _screen_rows(client, query)
     path = tmp_path / "readings.xlsx"
     path.write_bytes(
         client.post("/cabinet/exports/new/", {"what": "readings", "format": "xlsx", **query}).content
     )
     lines = list(csv.reader(io.StringIO(libreoffice_csv(path, tmp_path))))
-    start = next(i for i, line in enumerate(lines) if line[1:2] == ["Facility"]) + 1
+    start = next(i for i, line in enumerate(lines) if line[1:2] == ["Object"]) + 1
     data = lines[start : start + len(screen)]
     assert [(line[0][:16], line[1], Decimal(line[4])) for line in data] == [
         (_astana(r.period_start), r.object_id, r.value) for r in screen
     ]
     # as wide as the totals block: nine statistics and the count of estimated values
-    assert lines[5] == ["Period", "2025-06-01 – 2025-06-03", "", "", "", "", "", "", "", ""]
+    period = next(line for line in lines if line[:1] == ["Period"])
+    assert period == ["Period", "2025-06-01 – 2025-06-03", "", "", "", "", "", "", "", ""]
     totals = next(line for line in lines[start + len(screen) :] if line and line[0] == "volume")
     assert Decimal(totals[3]) == stats[0].total == Decimal(4230)
 
@@ -181,7 +179,7 @@ def test_exports_mark_and_count_estimated_values(world, client_for, tmp_path):
         ]
     )
     client = client_for(Role.SUBJECT)
-    query = {**PERIOD, "device": world.own_device.pk, "quantity": "volume"}
+    query = {**PERIOD, "point": world.own_device.metering_point.pk, "quantity": "volume"}
     screen, stats = _screen_rows(client, query)
     assert [s.estimated for s in stats] == [2]
     # when the readings are exported as xlsx and pdf
@@ -211,16 +209,14 @@ def test_the_pdf_renders_and_holds_the_numbers_of_the_screen(world, client_for, 
     world.own_facility.name = "Мұнай қоймасы"
     world.own_facility.save()
     client = client_for(Role.SUBJECT)
-    query = {**PERIOD, "device": world.own_device.pk}
+    query = {**PERIOD, "point": world.own_device.metering_point.pk}
     screen, stats = _screen_rows(client, query)
     pdf = tmp_path / "readings.pdf"
     pdf.write_bytes(
         client.post("/cabinet/exports/new/", {"what": "readings", "format": "pdf", **query}).content
     )
     devices_pdf = tmp_path / "devices.pdf"
-    devices_pdf.write_bytes(
-        client.post("/cabinet/exports/new/", {"what": "devices", "format": "pdf"}).content
-    )
+    devices_pdf.write_bytes(client.post("/cabinet/exports/new/", {"what": "points", "format": "pdf"}).content)
     # then it renders to PNG
     run([tool("pdftoppm"), "-png", "-r", "40", "-f", "1", "-l", "1", pdf, tmp_path / "page"])
     png = next(tmp_path.glob("page*.png"))
@@ -274,7 +270,7 @@ def test_a_large_export_runs_as_a_job_and_reports_progress(world, client_for, mo
         return writer(table, out, report)
 
     monkeypatch.setitem(services.WRITERS, "xlsx", spying)
-    query = {"facility": "E500", "start": "2025-06-01", "end": "2026-08-01", "interval": "PT2H"}
+    query = {"object": "E500", "start": "2025-06-01", "end": "2026-08-01", "interval": "PT2H"}
     # when the subject exports it
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(Role.SUBJECT).post(
@@ -312,7 +308,7 @@ def test_a_job_is_built_through_the_gate_of_its_creator(world):
     from egsu.clock import utcnow
 
     job = ExportJob.objects.create(created_by=world.users[Role.SUBJECT], created_at=utcnow(), what="readings",
-                                   format="xlsx", params={**PERIOD, "device": str(world.other_device.pk)})  # fmt: skip
+                                   format="xlsx", params={**PERIOD, "point": str(world.other_device.metering_point.pk)})  # fmt: skip
     job = services.run_export(job.pk)
     assert job.status == "failed" and job.file_name == ""
 
@@ -324,13 +320,13 @@ def test_the_cli_service_exports_through_the_gate_and_audits(world, tmp_path):
     from django.http import Http404
 
     user = world.users[Role.SUBJECT]
-    rows = services.export_to_file(user, "readings", "xlsx", {**PERIOD, "device": str(world.own_device.pk)},
+    rows = services.export_to_file(user, "readings", "xlsx", {**PERIOD, "point": str(world.own_device.metering_point.pk)},
                                    tmp_path / "r.xlsx")  # fmt: skip
     assert rows == 72 and len(xlsx_blocks((tmp_path / "r.xlsx").read_bytes())[1]) == 72
     assert AuditEvent.objects.get(event="data.export").source == "cli"
     with pytest.raises(Http404):
         services.export_to_file(
-            user, "readings", "pdf", {"device": str(world.other_device.pk)}, tmp_path / "x.pdf"
+            user, "readings", "pdf", {"point": str(world.other_device.metering_point.pk)}, tmp_path / "x.pdf"
         )
 
 

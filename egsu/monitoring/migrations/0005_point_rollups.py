@@ -88,7 +88,9 @@ class Migration(migrations.Migration):
             model_name="pointday",
             name="point",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="points.meteringpoint"
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="arrival_days",
+                to="points.meteringpoint",
             ),
         ),
         migrations.AddConstraint(

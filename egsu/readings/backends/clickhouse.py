@@ -602,7 +602,7 @@ class ClickHouseReadingsStore:
         """
         sets = self._sets()
         key_filter = " AND ".join(self._key_conditions(query, sets, time="period_start")) or "1"
-        candidates = key_filter if query.commercial is None else self._newest_where(query, sets)
+        candidates = key_filter if not query.filters_newest else self._newest_where(query, sets)
         keys = "object_id, device_id, quantity, duration"
         latest = f"SELECT {keys}, max(period_start) FROM {self.table} WHERE {candidates} GROUP BY {keys}"
         member = (
@@ -693,7 +693,9 @@ class ClickHouseReadingsStore:
             )
         columns = _GROUP_COLUMNS[group]
         sql = None
-        if bucket in _DAILY_BUCKETS and _whole_days(query):
+        if (
+            bucket in _DAILY_BUCKETS and _whole_days(query) and query.qualities is None
+        ):  # no quality in the rollup
             sql = self._daily_aggregate_sql(query, bucket, columns, sets, label_table)
         if sql is None:
             per_series = _per_series_sql(self.table, self._newest_where(query, sets), _BUCKET_SQL[bucket])
@@ -794,6 +796,8 @@ class ClickHouseReadingsStore:
             )
         if query.commercial is not None:
             where += f" AND commercial = {int(query.commercial)}"
+        if query.qualities is not None:
+            where += f" AND quality IN ({', '.join(_literal(q) for q in query.qualities) or _literal('')})"
         return where
 
     def _daily_aggregate_sql(

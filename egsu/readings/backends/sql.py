@@ -276,7 +276,7 @@ class SqlReadingsStore:
         (latest period, then highest revision) and the NOT EXISTS probe is not needed; with one,
         only newest revisions take part (ACC-06).
         """
-        candidates = self._matching(query) if query.commercial is None else self._latest(query)
+        candidates = self._matching(query) if not query.filters_newest else self._latest(query)
         ranked = candidates.annotate(
             place=Window(
                 RowNumber(),
@@ -376,6 +376,8 @@ class SqlReadingsStore:
             rows = rows.filter(period_start__lt=_utc(query.end))
         if query.commercial is not None:
             rows = rows.filter(commercial=query.commercial)
+        if query.qualities is not None:
+            rows = rows.filter(quality__in=list(query.qualities))
         if query.series is not None:
             rows = self._series_filter(rows, query.series)
         if query.after_series is not None:

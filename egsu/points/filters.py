@@ -1,0 +1,161 @@
+"""The one filter of metering points: the list page, its export, the readings page and the API use it.
+
+django-filter's FilterSet over the points the gate lets through (egsu.access.scope.points), so a
+choice offered is always one the user may see, and a filter never widens the scope. Search is a
+table of named fields (AMI-03: name, serial number, personal account, address, counterparty).
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+import django_filters
+from django import forms
+from django.db.models import Max, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from egsu.access import scope as gate
+from egsu.access.scope import Scope
+from egsu.choices import energy_choices
+from egsu.points.models import MeteringPoint
+
+# AMI-03: search by name, serial number, personal account, address and counterparty.
+SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "object_name", "object_code", "model_name"),
+    "serial": ("serial_number",),
+    "account": ("account",),
+    "address": ("address", "region"),
+    "counterparty": ("counterparty", "subject__name", "subject__short_name", "subject__bin"),
+}
+SEARCH_LABELS = {
+    "name": _("name"),
+    "serial": _("serial number"),
+    "account": _("account"),
+    "address": _("address"),
+    "counterparty": _("counterparty"),
+}
+YES_NO = [("yes", _("yes")), ("no", _("no"))]
+
+# group name → (field of the key, field of its label); the list counts points per group (AMI-10).
+GROUPS: dict[str, tuple[str, str]] = {
+    "energy": ("energy", "energy"),
+    "subject": ("subject__bin", "subject__name"),
+    "region": ("region", "region"),
+    "object_kind": ("object_kind", "object_kind"),
+    "product": ("product", "product"),
+    "device_type": ("device_type", "device_type"),
+    "commercial": ("commercial", "commercial"),
+    "active": ("active", "active"),
+}
+GROUP_LABELS = {
+    "": _("no grouping"),
+    "energy": _("energy"),
+    "subject": _("subject"),
+    "region": _("region"),
+    "object_kind": _("object kind"),
+    "product": _("product"),
+    "device_type": _("device type"),
+    "commercial": _("commercial"),
+    "active": _("active"),
+}
+
+
+def search_q(text: str, where: str = "") -> Q:
+    """Every word must match one of the searched fields (case-insensitive)."""
+    lookups = SEARCH_FIELDS.get(where, ()) if where else tuple(f for fs in SEARCH_FIELDS.values() for f in fs)
+    query = Q()
+    for word in text.split():
+        if not lookups:
+            return Q(pk__in=[])
+        query &= reduce(or_, (Q(**{f"{lookup}__icontains": word}) for lookup in lookups))
+    return query
+
+
+class PointFilter(django_filters.FilterSet):
+    """Filters of the points in a scope; build it with `PointFilter.for_scope(scope, data)`."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search", max_length=100)
+    search_in = django_filters.ChoiceFilter(
+        label=_("Search in"), choices=list(SEARCH_LABELS.items()), empty_label=_("everything"), method="keep"
+    )
+    energy = django_filters.ChoiceFilter(label=_("Energy"), choices=energy_choices(), empty_label=_("all"))
+    subject = django_filters.ChoiceFilter(label=_("Subject"), field_name="subject__bin", empty_label=_("all"))
+    region = django_filters.ChoiceFilter(label=_("Region"), empty_label=_("all"))
+    object = django_filters.CharFilter(label=_("Object code"), field_name="object_code", max_length=64)
+    object_kind = django_filters.ChoiceFilter(label=_("Object kind"), empty_label=_("all"))
+    product = django_filters.ChoiceFilter(label=_("Product"), empty_label=_("all"))
+    device_type = django_filters.ChoiceFilter(label=_("Device type"), empty_label=_("all"))
+    commercial = django_filters.ChoiceFilter(
+        label=_("Commercial"), choices=YES_NO, empty_label=_("any"), method="filter_yes_no"
+    )
+    active = django_filters.ChoiceFilter(
+        label=_("Active"), choices=YES_NO, empty_label=_("any"), method="filter_yes_no"
+    )
+    updated_from = django_filters.DateFilter(
+        label=_("Last arrival from"), method="filter_updated", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    updated_to = django_filters.DateFilter(
+        label=_("Last arrival to"), method="filter_updated", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    group = django_filters.ChoiceFilter(
+        label=_("Group by"), choices=[(k, v) for k, v in GROUP_LABELS.items() if k], empty_label=_("no grouping"),
+        method="keep",
+    )  # fmt: skip
+
+    class Meta:
+        model = MeteringPoint
+        fields: list[str] = []
+
+    @classmethod
+    def for_scope(cls, scope: Scope, data=None, *, energy: str | None = None) -> PointFilter:
+        """The filter over what the scope sees; choices are the scope's own facets."""
+        points = gate.points(scope)
+        found = cls(data or None, queryset=points.select_related("subject"))
+        found.scope = scope
+        offered = [e for e in gate.energies(scope)]
+        found.filters["energy"].extra["choices"] = [c for c in energy_choices() if c[0] in offered]
+        found.filters["subject"].extra["choices"] = [
+            (s.bin, f"{s.short_name or s.name} ({s.bin})")
+            for s in gate.subjects(scope).order_by("name").only("bin", "name", "short_name")
+        ]
+        for name in ("region", "object_kind", "product", "device_type"):
+            values = points.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
+            found.filters[name].extra["choices"] = [(v, v) for v in values]
+        return found
+
+    # -- methods
+
+    def keep(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """A parameter that shapes the answer (search field, grouping), not the points."""
+        return queryset
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        where = self.form.cleaned_data.get("search_in") or ""
+        return queryset.filter(search_q(value, where)) if value.strip() else queryset
+
+    def filter_yes_no(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(**{name: value == "yes"}) if value else queryset
+
+    def filter_updated(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """By the Astana day of the newest arrival (the arrivals rollup, not the readings)."""
+        if not value:
+            return queryset
+        queryset = queryset.annotate(last_day=Max("arrival_days__day"))
+        return (
+            queryset.filter(last_day__gte=value)
+            if name == "updated_from"
+            else queryset.filter(last_day__lte=value)
+        )
+
+    # -- what the page, the export and the API read
+
+    @property
+    def grouping(self) -> str:
+        return (self.form.cleaned_data.get("group") or "") if self.is_bound and self.is_valid() else ""
+
+    def points(self) -> QuerySet:
+        """The matching points, ordered (by group first when grouping); an invalid form filters nothing."""
+        points = self.qs if (not self.is_bound or self.is_valid()) else self.queryset
+        order = [GROUPS[self.grouping][0]] if self.grouping else []
+        return points.order_by(*order, "energy", "object_code", "store_device_id")
