@@ -124,7 +124,8 @@ def point_detail(request, pk: int):
         not data.get("end") and status.last_period is not None
     ):  # open on the newest data, not on an empty today
         data["end"] = astana_date(status.last_period).isoformat()
-    if "interval" not in data and point.intervals:  # its own reporting interval: daily records are not summed in
+    # its own reporting interval: daily records are not summed in with the 2-hourly ones
+    if "interval" not in data and point.intervals:
         data["interval"] = min(point.intervals, key=lambda code: Interval(code).step)
     selection, _points, period = selection_from(scope, data, point=point)
     context = readings_context(scope, selection, request.GET.get("page"))

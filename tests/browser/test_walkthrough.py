@@ -194,7 +194,9 @@ def test_each_role_does_its_daily_work(picture, new_page):
     # ---- 3. the analyst views national totals
     page = new_page()
     sign_in(page, "analyst")
-    page.goto(f"/cabinet/totals/?start={yesterday}&end={picture.today.isoformat()}&quantity=volume&group=product")
+    page.goto(
+        f"/cabinet/totals/?start={yesterday}&end={picture.today.isoformat()}&quantity=volume&group=product"
+    )
     page.wait_for_selector("#totals-chart-0 .main-svg")
     _checked(page)
     assert page.locator("h1").inner_text() == "National totals"
