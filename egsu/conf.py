@@ -42,6 +42,23 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _hosts(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+
+
 def database_from_url(url: str, var_dir: Path) -> dict:
     """Turn ``sqlite:///path`` or ``postgresql://user:pw@host:port/name`` into a Django DATABASES entry."""
     parsed = urlparse(url)
@@ -164,6 +181,16 @@ class Config:
     signing_cert: Path | None = None
     pki_mirrors: tuple[tuple[str, str], ...] = ()  # (URL prefix in certificates, local mirror)
     revocation_timeout_s: float = 5.0
+    # Hosts whose OCSP/CRL addresses may be asked (besides EGSU_PKI_MIRRORS targets and, on the
+    # embedded stand, its own test CA); ".example.kz" allows sub-domains (shep-notes §3).
+    pki_allowed_hosts: tuple[str, ...] = (
+        "ocsp.pki.gov.kz", "crl.pki.gov.kz", "pki.gov.kz", "crl.root.gov.kz", "root.gov.kz", "test.pki.gov.kz",
+    )  # fmt: skip
+    signature_budget_s: float = 10.0  # all revocation requests of one message together
+    ocsp_retry_after_s: float = 30.0  # an OCSP responder that did not answer is left alone this long
+    shep_max_password_failures: int = 5  # SCE002 in a row before the senderId is locked
+    shep_max_signature_failures: int = 10  # refused signatures in a row before the password goes first
+    shep_lock_minutes: int = 15
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
@@ -322,7 +349,13 @@ def load() -> Config:
         signing_key=Path(signing_key) if signing_key else None,
         signing_cert=Path(signing_cert) if signing_cert else None,
         pki_mirrors=_mirrors("EGSU_PKI_MIRRORS"),
-        revocation_timeout_s=float(os.environ.get("EGSU_REVOCATION_TIMEOUT_S", "5")),
+        revocation_timeout_s=_float("EGSU_REVOCATION_TIMEOUT_S", 5.0),
+        pki_allowed_hosts=_hosts("EGSU_PKI_ALLOWED_HOSTS", Config.pki_allowed_hosts),
+        signature_budget_s=_float("EGSU_SIGNATURE_BUDGET_S", 10.0),
+        ocsp_retry_after_s=_float("EGSU_OCSP_RETRY_AFTER_S", 30.0),
+        shep_max_password_failures=_int("EGSU_SHEP_MAX_PASSWORD_FAILURES", 5),
+        shep_max_signature_failures=_int("EGSU_SHEP_MAX_SIGNATURE_FAILURES", 10),
+        shep_lock_minutes=_int("EGSU_SHEP_LOCK_MINUTES", 15),
         arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),

@@ -4,13 +4,26 @@ The steps, in order, each with its own gateway code:
 
 1. size (INT-07) and a hardened parse: SCE001;
 2. envelope structure (App.4, ENV-02): SCE001;
-3. transport signature: slot for the signatures issue (SCE005–SCE007), before the payload is read;
+3. transport signature, offline half (SCE005–SCE007): the XML signature, the certificate chain
+   built and every signature on it verified up to a configured trust root, validity, key usage,
+   policy — before the payload is read, and without a single network request;
 4. the sender's login and password (SCE002), the service (SCE004), the sender's right to it (SCE003);
-5. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
+5. transport signature, online half: revocation (OCSP, CRL) of the proven chain, under the
+   message's time budget; then the business-data signature (SCE005–SCE007);
+6. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
    messageId gets the answer already given, byte for byte;
-6. the payload: each record checked against the registry and stored, or rejected with its
+7. the payload: each record checked against the registry and stored, or rejected with its
    position and reason (egsu.isun.rules has the mixed-message policy);
-7. the answer, journalled durably, then sent.
+8. the answer, journalled durably, then sent.
+
+Why this order (docs/decisions/0007-gateway-security-order.md): App.1 §51 has the System check
+"message integrity and the validity of the subject system's EDS" and then "authorise the
+initiator", so every signature verdict that can be reached offline comes first, in that order.
+Revocation is the one part of EDS validity that sends requests, and the house rule is no outbound
+request on behalf of an unauthenticated sender: so it waits for step 4. The one visible effect:
+a revoked certificate with a wrong password is answered SCE002, not SCE005. Per-sender limits
+(egsu.intake.limits) lock a senderId after repeated wrong passwords and put the password first
+for a sender whose signatures keep failing.
 
 Messages that fail before step 5 are journalled too, but never deduplicated: a sender who fixes a
 wrong password may resend the same messageId and have it processed.
@@ -27,6 +40,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from egsu.clock import utcnow
+from egsu.intake import limits
 from egsu.isun import receipt as isun_receipt
 from egsu.isun.records import parse_records
 from egsu.isun.rules import check_records
@@ -91,13 +105,29 @@ def receive(
         _check_headers(request)
         _check_message_date(request, now)
         document_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-        # Signatures first (App.1 §51: integrity and EDS, then the initiator), before the payload is read.
-        claimed = registry.system_for_sender(request.sender_id)
-        transport = signatures.check_transport(request, claimed, at=now, document_id=document_id)
-        system = _authorise(request)
+        deadline = signatures.message_deadline()
+        sender = limits.state(request.sender_id)
+        if sender.password_locked_until is not None and not registry.password_known(
+            request.sender_id, request.password
+        ):
+            raise errors.AuthenticationError(
+                "too many failed attempts for this senderId; try again after "
+                f"{sender.password_locked_until:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        system = _authorise(request) if sender.password_first else None
+        # Integrity and EDS validity, offline (App.1 §51), before the payload is read.
+        claimed = system or registry.system_for_sender(request.sender_id)
+        transport = signatures.verify_transport(request, claimed, at=now)
+        # Then the initiator; only an authenticated sender makes us ask anyone anything.
+        system = system or _authorise(request)
         signatures.bind_to_subject(transport, system, "transport signature")
-        business = signatures.check_business(request, system, at=now, document_id=document_id)
+        transport = signatures.complete(transport, system, document_id=document_id, deadline=deadline)
+        business = signatures.check_business(
+            request, system, at=now, document_id=document_id, deadline=deadline
+        )
+        limits.succeeded(request.sender_id, sender)
     except errors.GatewayError as exc:
+        _count_failure(exc, request)
         return _refuse(exc, raw=raw, request=request, remote_addr=remote_addr, now=now)
     except Exception:  # noqa: BLE001 - anything unexpected is our fault, never the sender's
         log.exception("intake failed before the journal entry")
@@ -131,6 +161,19 @@ def receive(
             "intake failed while processing message %s of %s", request.message_id, request.sender_id
         )
         return _answer_fault(entry, request, errors.InternalError("please retry later"), now=now)
+
+
+def _count_failure(exc: errors.GatewayError, request: SyncRequest | None) -> None:
+    """Feed the per-sender limits; a limit that cannot be counted never changes the answer."""
+    if request is None or not request.sender_id:
+        return
+    try:
+        if exc.code == errors.AuthenticationError.code:
+            limits.password_failed(request.sender_id)
+        elif exc.code in SIGNATURE_CODES:
+            limits.signature_failed(request.sender_id)
+    except Exception:  # noqa: BLE001
+        log.exception("could not count a failed attempt of %s", request.sender_id)
 
 
 def _answer_fault(entry, request: SyncRequest, exc: errors.GatewayError, *, now: datetime) -> Answer:

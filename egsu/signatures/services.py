@@ -9,6 +9,12 @@ turns verdicts into gateway errors:
 * a certificate that is expired, not yet valid or revoked → SCE005 (SIG-06, SIG-08/09);
 * a certificate of another subject than the sender's → SCE006 (SIG-01, SIG-12).
 
+Verification runs in two halves so that the gateway can authenticate the sender in between
+(egsu.intake.services): ``verify_transport`` does everything that needs no network (the XML
+signature, the chain built and every signature on it verified up to a configured trust root,
+validity, key usage, policy); ``complete`` then checks revocation, under the message's time
+budget, only for a proven chain, and only at allowed addresses (``allowed_revocation_hosts``).
+
 Outside production, with no trust roots configured, the stand trusts only its own
 test CA under var/pki (App.1 §13: a test stand like production); its OCSP and CRL
 are answered in process for the checker, and over HTTP at /test-pki/ for others.
@@ -18,12 +24,14 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from lxml import etree
@@ -31,14 +39,23 @@ from lxml import etree
 from egsu.pki import algorithms
 from egsu.pki.certs import Certificate, load_certificate
 from egsu.pki.keys import SigningIdentity, load_identity
-from egsu.pki.path import INVALID, NOT_CURRENT, CertificatePolicy, Purpose, ValidationResult, validate
-from egsu.pki.revocation import RevocationChecker, _Unavailable
+from egsu.pki.path import (
+    INVALID,
+    NOT_CURRENT,
+    CertificatePolicy,
+    Purpose,
+    ValidationResult,
+    validate_offline,
+    with_revocation,
+)
+from egsu.pki.revocation import RevocationCache, RevocationChecker, _Unavailable
 from egsu.pki.testca import TestCA
 from egsu.pki.trust import TrustStore
-from egsu.pki.wsse import WSSE_SECURITY, sign_transport, verify_transport
+from egsu.pki.wsse import WSSE_SECURITY, sign_transport
+from egsu.pki.wsse import verify_transport as verify_transport_signature
 from egsu.pki.xmldsig import find_business_signature, verify_enveloped
 from egsu.shep import errors
-from egsu.signatures.receipts import DatabaseReceiptStore
+from egsu.signatures.receipts import DatabaseCrlStore, DatabaseReceiptStore
 
 TEST_PKI_BASE_URL = "http://egsu-test-pki.invalid"  # never resolvable: answered in process (see module doc)
 _lock = threading.Lock()
@@ -84,14 +101,15 @@ def trust_store() -> TrustStore:
 
 
 class _StandRevocationChecker(RevocationChecker):
-    """Answers the test CA's own URLs in process; everything else goes over the network."""
+    """Answers the test CA's own URLs in process (unless a mirror sends them elsewhere)."""
 
     def _fetch(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
         ca = test_ca()
-        if ca is None or not url.startswith(TEST_PKI_BASE_URL):
+        target = self._rewrite(url)
+        if ca is None or not target.startswith(TEST_PKI_BASE_URL):
             return super()._fetch(url, body, content_type)
-        self.fetched.append(url)
-        path = url[len(TEST_PKI_BASE_URL) :].split("?", 1)[0]
+        self.fetched.append(target)
+        path = target[len(TEST_PKI_BASE_URL) :].split("?", 1)[0]
         if path.rstrip("/") == "/ocsp" and body is not None:
             return ca.ocsp_response(body)
         if path.startswith("/crl/"):
@@ -101,13 +119,38 @@ class _StandRevocationChecker(RevocationChecker):
         raise _Unavailable(f"the test CA does not serve {url}")
 
 
-def revocation_checker() -> RevocationChecker:
+@cache
+def revocation_cache() -> RevocationCache:
+    """One per process, shared by every message; CRLs also kept in the database (SIG-09)."""
+    return RevocationCache(store=DatabaseCrlStore())
+
+
+def allowed_revocation_hosts() -> frozenset[str]:
+    """The NCA hosts (EGSU_PKI_ALLOWED_HOSTS) and, on the embedded stand, its own test CA."""
+    config = settings.CONFIG
+    hosts = set(config.pki_allowed_hosts)
+    if config.uses_test_pki:
+        hosts.add(urlsplit(TEST_PKI_BASE_URL).hostname or "")
+    return frozenset(hosts)
+
+
+def revocation_checker(*, deadline: float | None = None) -> RevocationChecker:
+    """A checker for one message (its time budget), over the process-wide cache."""
     config = settings.CONFIG
     return _StandRevocationChecker(
         receipts=DatabaseReceiptStore(),
         url_rewrites=dict(config.pki_mirrors),
+        allowed_hosts=allowed_revocation_hosts(),
         timeout=config.revocation_timeout_s,
+        deadline=deadline,
+        ocsp_retry_after=config.ocsp_retry_after_s,
+        cache=revocation_cache(),
     )
+
+
+def message_deadline() -> float:
+    """When the revocation checks of a message that starts now must have finished (EGSU_SIGNATURE_BUDGET_S)."""
+    return time.monotonic() + settings.CONFIG.signature_budget_s
 
 
 @cache
@@ -135,7 +178,7 @@ def _test_system_identity() -> tuple[Path, Path]:
 
 def reset_caches() -> None:
     """Forget loaded configuration (tests that change settings call this)."""
-    for function in (test_ca, trust_store, system_identity):
+    for function in (test_ca, trust_store, system_identity, revocation_cache):
         function.cache_clear()
 
 
@@ -164,6 +207,13 @@ class SignatureCheck:
     certificate: Certificate | None = None
     algorithm: str = ""
     element: etree._Element | None = None  # the element proven signed: parse only it
+    result: ValidationResult | None = None  # pending revocation until ``complete``
+    what: str = ""
+    suffix: str = ""  # e.g. the business signature's timestamp, appended to the verdict
+
+    @property
+    def pending(self) -> bool:
+        return self.result is not None and self.result.pending
 
 
 def _name_key(name: str) -> str:
@@ -183,7 +233,7 @@ def _policy(system) -> CertificatePolicy:
 
 
 def _raise_for(result: ValidationResult, what: str) -> None:
-    if result.valid:
+    if result.offline_ok:
         return
     reason = f"{what} certificate: {result.reason}"
     if result.status == NOT_CURRENT:
@@ -205,8 +255,12 @@ def _describe(what: str, method_uri: str, cert: Certificate, result: ValidationR
     )
 
 
-def check_transport(request, system, *, at: datetime, document_id: str) -> SignatureCheck:
-    """The WS-Security signature on the Body (SIG-03/04, SIG-05..15, SIG-16..20)."""
+def verify_transport(request, system, *, at: datetime) -> SignatureCheck:
+    """The WS-Security signature on the Body, everything but revocation (SIG-03/04, SIG-05..07, SIG-10..20).
+
+    No network: the XML signature, the chain to a configured root with every signature on it,
+    validity, key usage, policy. ``system`` is the one the message claims; nothing is trusted yet.
+    """
     header = request.header
     present = header is not None and header.find(WSSE_SECURITY) is not None
     required = system.require_transport_signature if system is not None else True
@@ -214,25 +268,53 @@ def check_transport(request, system, *, at: datetime, document_id: str) -> Signa
         if required:
             raise errors.NotSignedError("the message carries no WS-Security transport signature")
         return SignatureCheck("transport: not signed (not required for this system)")
-    signed = verify_transport(request.envelope, certificate_lookup=_lookup_issuer_serial)
+    signed = verify_transport_signature(request.envelope, certificate_lookup=_lookup_issuer_serial)
     if signed.body is not request.body:
         raise errors.SignatureInvalidError("the signed element is not the Body that was read")
     cert = load_certificate(signed.certificate_der)
-    result = validate(
-        cert,
-        trust=trust_store(),
-        at=at,
-        purpose=Purpose.SIGN,
-        policy=_policy(system),
-        revocation=revocation_checker(),
-        document_id=document_id,
-    )
+    result = validate_offline(cert, trust=trust_store(), at=at, purpose=Purpose.SIGN, policy=_policy(system))
     _raise_for(result, "transport signature")
     return SignatureCheck(
-        _describe("transport", signed.signature_method, cert, result),
+        "",
         certificate=cert,
         algorithm=signed.signature_method,
         element=signed.body,
+        result=result,
+        what="transport",
+    )
+
+
+def complete(
+    check: SignatureCheck, system, *, document_id: str, deadline: float | None = None, what: str = ""
+) -> SignatureCheck:
+    """Stage 3 for an authenticated sender: revocation of a proven chain (SIG-08, SIG-09)."""
+    if not check.pending:
+        return check
+    result = with_revocation(
+        check.result,
+        trust=trust_store(),
+        policy=_policy(system),
+        revocation=revocation_checker(deadline=deadline),
+        document_id=document_id,
+    )
+    _raise_for(result, what or f"{check.what} signature")
+    label = {"transport": "transport", "business": "business data"}.get(check.what, check.what)
+    return SignatureCheck(
+        _describe(label, check.algorithm, check.certificate, result) + check.suffix,
+        certificate=check.certificate,
+        algorithm=check.algorithm,
+        element=check.element,
+        result=result,
+        what=check.what,
+    )
+
+
+def check_transport(
+    request, system, *, at: datetime, document_id: str, deadline: float | None = None
+) -> SignatureCheck:
+    """The whole transport check in one call (tools and benchmarks; the gateway splits it)."""
+    return complete(
+        verify_transport(request, system, at=at), system, document_id=document_id, deadline=deadline
     )
 
 
@@ -248,8 +330,13 @@ def bind_to_subject(check: SignatureCheck, system, what: str) -> None:
         )
 
 
-def check_business(request, system, *, at: datetime, document_id: str) -> SignatureCheck:
-    """The business-data signature inside `data` (SIG-03, SIG-14): always verified when present."""
+def check_business(
+    request, system, *, at: datetime, document_id: str, deadline: float | None = None
+) -> SignatureCheck:
+    """The business-data signature inside `data` (SIG-03, SIG-14): always verified when present.
+
+    Called only for an authenticated sender, so revocation follows at once.
+    """
     data = request.data
     root = find_business_signature(data) if data is not None else None
     if root is None:
@@ -261,32 +348,35 @@ def check_business(request, system, *, at: datetime, document_id: str) -> Signat
     signed = verify_enveloped(root)
     cert = load_certificate(signed.certificate_der)
     when = signed.timestamp_time or at  # SIG-14: the certificate is judged as of the trusted timestamp
-    result = validate(
-        cert,
-        trust=trust_store(),
-        at=when,
-        purpose=Purpose.SIGN,
-        policy=_policy(system),
-        revocation=revocation_checker(),
-        document_id=document_id + ":business",
+    result = validate_offline(
+        cert, trust=trust_store(), at=when, purpose=Purpose.SIGN, policy=_policy(system)
     )
     _raise_for(result, "business-data signature")
-    if signed.tsa_certificate_der is not None:
-        tsa = validate(
-            load_certificate(signed.tsa_certificate_der),
-            trust=trust_store(),
-            at=when,
-            purpose=Purpose.SIGN,
-            policy=CertificatePolicy(key_usage={Purpose.SIGN: frozenset({"digitalSignature"})}),
-            revocation=revocation_checker(),
-        )
-        _raise_for(tsa, "time-stamp authority")
-    check = SignatureCheck(
-        _describe("business data", signed.signature_method, cert, result)
-        + (f"; timestamp {signed.timestamp_time:%Y-%m-%dT%H:%M:%SZ}" if signed.timestamp_time else ""),
+    pending = SignatureCheck(
+        "",
         certificate=cert,
         algorithm=signed.signature_method,
         element=signed.element,
+        result=result,
+        what="business",
+        suffix=f"; timestamp {signed.timestamp_time:%Y-%m-%dT%H:%M:%SZ}" if signed.timestamp_time else "",
     )
-    bind_to_subject(check, system, "business-data signature")
+    bind_to_subject(pending, system, "business-data signature")
+    check = complete(
+        pending,
+        system,
+        document_id=document_id + ":business",
+        deadline=deadline,
+        what="business-data signature",
+    )
+    if signed.tsa_certificate_der is not None:
+        tsa_policy = CertificatePolicy(key_usage={Purpose.SIGN: frozenset({"digitalSignature"})})
+        tsa = validate_offline(
+            load_certificate(signed.tsa_certificate_der), trust=trust_store(), at=when, policy=tsa_policy
+        )
+        _raise_for(tsa, "time-stamp authority")
+        tsa = with_revocation(
+            tsa, trust=trust_store(), policy=tsa_policy, revocation=revocation_checker(deadline=deadline)
+        )
+        _raise_for(tsa, "time-stamp authority")
     return check
