@@ -154,7 +154,10 @@ class ConnectedSystemForm(forms.ModelForm):
             "services",
             "contour",
             "active",
+            "require_transport_signature",
             "require_business_signature",
+            "allowed_policy_oids",
+            "allowed_eku_oids",
         ]
 
     def clean(self):

@@ -38,13 +38,14 @@ from lxml import etree
 
 from egsu.pki import algorithms
 from egsu.pki.certs import Certificate, load_certificate
-from egsu.pki.keys import SigningIdentity, load_identity
+from egsu.pki.keys import SigningIdentity, load_identity, load_identity_files
 from egsu.pki.path import (
     INVALID,
     NOT_CURRENT,
     CertificatePolicy,
     Purpose,
     ValidationResult,
+    build_chain,
     validate_offline,
     with_revocation,
 )
@@ -55,6 +56,7 @@ from egsu.pki.wsse import WSSE_SECURITY, sign_transport
 from egsu.pki.wsse import verify_transport as verify_transport_signature
 from egsu.pki.xmldsig import find_business_signature, verify_enveloped
 from egsu.shep import errors
+from egsu.shep.xmlparse import parse_document
 from egsu.signatures.receipts import DatabaseCrlStore, DatabaseReceiptStore
 
 TEST_PKI_BASE_URL = "http://egsu-test-pki.invalid"  # never resolvable: answered in process (see module doc)
@@ -91,13 +93,38 @@ def test_ca() -> TestCA | None:
         return TestCA.load(directory)
 
 
+TEST = "test"
+PRODUCTION = "production"
+
+
 @cache
-def trust_store() -> TrustStore:
+def trust_store(contour: str | None = None) -> TrustStore:
+    """The roots a connected system of ``contour`` may chain to; None: every configured root.
+
+    Test systems accept only the test roots (EGSU_TEST_TRUST_ROOTS, or the stand's own test CA when
+    no roots at all are configured); production systems only EGSU_TRUST_ROOTS (App.1 §13, INT-17:
+    the test stand is like production, but apart from it). None serves an unknown sender, whose
+    answer is SCE002 anyway, and the tools.
+    """
     config = settings.CONFIG
-    if config.uses_test_pki:
-        ca = test_ca()
-        return TrustStore.from_paths([ca.root_path], intermediates=[ca.intermediate_path])
+    if contour is None:
+        stores = [trust_store(TEST), trust_store(PRODUCTION)]
+        return TrustStore(
+            [c for store in stores for c in store.anchors],
+            [c for store in stores for c in store.intermediates],
+        )
+    if contour == TEST:
+        if config.uses_test_pki:
+            ca = test_ca()
+            return TrustStore.from_paths([ca.root_path], intermediates=[ca.intermediate_path])
+        return TrustStore.from_paths(config.test_trust_roots, intermediates=config.test_trust_intermediates)
+    if contour != PRODUCTION:
+        raise ValueError(f"unknown contour {contour!r}")
     return TrustStore.from_paths(config.trust_roots, intermediates=config.trust_intermediates)
+
+
+def _contour(system) -> str | None:
+    return system.contour if system is not None else None
 
 
 class _StandRevocationChecker(RevocationChecker):
@@ -154,12 +181,21 @@ def message_deadline() -> float:
 
 
 @cache
-def system_identity() -> SigningIdentity:
+def system_identity(contour: str | None = None) -> SigningIdentity:
+    """The System's own signing identity for answers to a system of ``contour`` (App.1 §51).
+
+    Production (and None: a sender we do not know): EGSU_SIGNING_KEY/CERT. Test: EGSU_TEST_SIGNING_KEY/CERT,
+    else, on a stand without its own production key, the test CA's "EGSU TEST SYSTEM" certificate;
+    a production server without a test key answers test systems with the production key.
+    """
     config = settings.CONFIG
-    if config.signing_key and config.signing_cert:
-        key_path, cert_path = config.signing_key, config.signing_cert
-    else:
-        key_path, cert_path = _test_system_identity()
+    if contour == TEST and config.test_signing_key:
+        return load_identity_files(
+            config.test_signing_key, config.test_signing_cert, config.test_signing_password
+        )
+    if config.signing_key:
+        return load_identity_files(config.signing_key, config.signing_cert, config.signing_password)
+    key_path, cert_path = _test_system_identity()
     return load_identity(Path(key_path).read_bytes(), Path(cert_path).read_bytes())
 
 
@@ -185,15 +221,33 @@ def reset_caches() -> None:
 # ---------------------------------------------------------------- signing what leaves
 
 
-def sign_answer(body: bytes) -> bytes:
-    """The System signs its answers and faults (App.1 §51, INT-42)."""
-    identity = system_identity()
+def sign_answer(body: bytes, contour: str | None = None) -> bytes:
+    """The System signs its answers and faults (App.1 §51, INT-42), with the key of the system's contour."""
+    identity = system_identity(contour)
     return sign_transport(
         body,
         private_key=identity.private_key,
         certificate_der=identity.certificate_der,
         algorithm_uri=identity.algorithm_uri,
     )
+
+
+def answer_verdict(contour: str | None = None) -> str:
+    """The journal's verdict for an answer we signed (INT-36): which key, which certificate."""
+    identity = system_identity(contour)
+    cert = load_certificate(identity.certificate_der)
+    method = algorithms.signature_by_uri(identity.algorithm_uri).name
+    return f"signed by the System ({contour or PRODUCTION} key): {method}; {cert.subject}; serial {cert.serial:x}"
+
+
+def check_signing_identity(contour: str | None = None) -> str:
+    """Sign a probe with the System's key and verify it: production refuses to start otherwise (App.1 §51)."""
+    from egsu.clock import utcnow
+    from egsu.shep.envelope import build_fault
+
+    probe = sign_answer(build_fault(errors.InternalError("signing self-test"), when=utcnow()), contour)
+    verify_transport_signature(parse_document(probe))
+    return answer_verdict(contour)
 
 
 # ---------------------------------------------------------------- verifying what arrives
@@ -220,22 +274,41 @@ def _name_key(name: str) -> str:
     return ",".join(part.strip().upper() for part in name.split(","))
 
 
-def _lookup_issuer_serial(issuer: str, serial: int) -> bytes | None:
-    """X509IssuerSerial names a certificate we must already hold (shep-notes §2b)."""
-    for cert in trust_store().all():
-        if cert.serial == serial and _name_key(cert.issuer) == _name_key(issuer):
-            return cert.der
-    return None
+def _issuer_serial_lookup(contour: str | None):
+    def lookup(issuer: str, serial: int) -> bytes | None:
+        """X509IssuerSerial names a certificate we must already hold (shep-notes §2b)."""
+        for cert in trust_store(contour).all():
+            if cert.serial == serial and _name_key(cert.issuer) == _name_key(issuer):
+                return cert.der
+        return None
+
+    return lookup
 
 
 def _policy(system) -> CertificatePolicy:
-    return CertificatePolicy(allowed_policies=system.allowed_policies if system is not None else None)
+    """SIG-12 per connected system: its policy OIDs and extended key usages (admin, workbook)."""
+    if system is None:
+        return CertificatePolicy(allowed_policies=None)
+    return CertificatePolicy(allowed_policies=system.allowed_policies, allowed_eku=system.allowed_ekus)
 
 
-def _raise_for(result: ValidationResult, what: str) -> None:
+def _other_contour_hint(cert: Certificate, result: ValidationResult, contour: str | None) -> str:
+    """When the chain fails only because the root belongs to the other contour, say so."""
+    if contour is None or result.check("chain").ok:
+        return ""
+    other = PRODUCTION if contour == TEST else TEST
+    if build_chain(cert, trust_store(other)).anchored:
+        return (
+            f" (the certificate chains to a {other} root, but this connected system is on the {contour} "
+            f"contour, which accepts only {contour} roots)"
+        )
+    return ""
+
+
+def _raise_for(result: ValidationResult, what: str, hint: str = "") -> None:
     if result.offline_ok:
         return
-    reason = f"{what} certificate: {result.reason}"
+    reason = f"{what} certificate: {result.reason}{hint}"
     if result.status == NOT_CURRENT:
         raise errors.SignatureNotCurrentError(reason)
     assert result.status == INVALID
@@ -268,12 +341,15 @@ def verify_transport(request, system, *, at: datetime) -> SignatureCheck:
         if required:
             raise errors.NotSignedError("the message carries no WS-Security transport signature")
         return SignatureCheck("transport: not signed (not required for this system)")
-    signed = verify_transport_signature(request.envelope, certificate_lookup=_lookup_issuer_serial)
+    contour = _contour(system)
+    signed = verify_transport_signature(request.envelope, certificate_lookup=_issuer_serial_lookup(contour))
     if signed.body is not request.body:
         raise errors.SignatureInvalidError("the signed element is not the Body that was read")
     cert = load_certificate(signed.certificate_der)
-    result = validate_offline(cert, trust=trust_store(), at=at, purpose=Purpose.SIGN, policy=_policy(system))
-    _raise_for(result, "transport signature")
+    result = validate_offline(
+        cert, trust=trust_store(contour), at=at, purpose=Purpose.SIGN, policy=_policy(system)
+    )
+    _raise_for(result, "transport signature", _other_contour_hint(cert, result, contour))
     return SignatureCheck(
         "",
         certificate=cert,
@@ -281,6 +357,16 @@ def verify_transport(request, system, *, at: datetime) -> SignatureCheck:
         element=signed.body,
         result=result,
         what="transport",
+    )
+
+
+def offline_verdict(check: SignatureCheck) -> str:
+    """The journal's verdict for a signature verified offline whose revocation was not (yet) checked."""
+    cert = check.certificate
+    method = algorithms.signature_by_uri(check.algorithm).name
+    return (
+        f"{check.what}: {method} and chain verified offline; {cert.subject}; serial {cert.serial:x}; "
+        f"BIN {cert.subject_bin}; revocation not checked (sender not authenticated)"
     )
 
 
@@ -292,7 +378,7 @@ def complete(
         return check
     result = with_revocation(
         check.result,
-        trust=trust_store(),
+        trust=trust_store(_contour(system)),
         policy=_policy(system),
         revocation=revocation_checker(deadline=deadline),
         document_id=document_id,
@@ -348,10 +434,11 @@ def check_business(
     signed = verify_enveloped(root)
     cert = load_certificate(signed.certificate_der)
     when = signed.timestamp_time or at  # SIG-14: the certificate is judged as of the trusted timestamp
+    contour = _contour(system)
     result = validate_offline(
-        cert, trust=trust_store(), at=when, purpose=Purpose.SIGN, policy=_policy(system)
+        cert, trust=trust_store(contour), at=when, purpose=Purpose.SIGN, policy=_policy(system)
     )
-    _raise_for(result, "business-data signature")
+    _raise_for(result, "business-data signature", _other_contour_hint(cert, result, contour))
     pending = SignatureCheck(
         "",
         certificate=cert,
@@ -372,11 +459,17 @@ def check_business(
     if signed.tsa_certificate_der is not None:
         tsa_policy = CertificatePolicy(key_usage={Purpose.SIGN: frozenset({"digitalSignature"})})
         tsa = validate_offline(
-            load_certificate(signed.tsa_certificate_der), trust=trust_store(), at=when, policy=tsa_policy
+            load_certificate(signed.tsa_certificate_der),
+            trust=trust_store(contour),
+            at=when,
+            policy=tsa_policy,
         )
         _raise_for(tsa, "time-stamp authority")
         tsa = with_revocation(
-            tsa, trust=trust_store(), policy=tsa_policy, revocation=revocation_checker(deadline=deadline)
+            tsa,
+            trust=trust_store(contour),
+            policy=tsa_policy,
+            revocation=revocation_checker(deadline=deadline),
         )
         _raise_for(tsa, "time-stamp authority")
     return check

@@ -13,7 +13,6 @@ import dataclasses
 import socket
 
 import pytest
-from django.conf import settings
 from lxml import etree
 
 from egsu.intake import services
@@ -34,7 +33,7 @@ def _stopped_port() -> int:
 
 
 @pytest.fixture
-def outage(stand):
+def outage(stand, settings):
     ca = signatures.test_ca()
     with signatures.pki_lock():
         ca.crl()

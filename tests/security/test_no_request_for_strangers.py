@@ -24,7 +24,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
-from django.conf import settings
 from lxml import etree
 
 from egsu.clock import utcnow
@@ -184,7 +183,7 @@ def test_a_genuine_certificate_naming_addresses_off_the_allow_list_makes_no_conn
     assert guard.attempts == []
 
 
-def test_the_time_budget_bounds_a_responder_that_never_answers(client, stand, records, identity):
+def test_the_time_budget_bounds_a_responder_that_never_answers(client, stand, records, identity, settings):
     # given the stand's CA addresses mirrored to a responder that accepts and never answers
     with CountingListener(reply=None) as silent:
         settings.CONFIG = dataclasses.replace(
@@ -202,7 +201,7 @@ def test_the_time_budget_bounds_a_responder_that_never_answers(client, stand, re
     assert silent.accepted >= 1
 
 
-def test_a_redirect_is_not_followed(stand, monkeypatch):
+def test_a_redirect_is_not_followed(stand, monkeypatch, settings):
     # given an allowed mirror that answers with a redirect to a link-local address
     redirect = b"HTTP/1.0 302 Found\r\nLocation: " + LINK_LOCAL.encode() + b"\r\nContent-Length: 0\r\n\r\n"
     with CountingListener(reply=redirect) as mirror:

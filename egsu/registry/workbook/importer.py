@@ -30,6 +30,7 @@ from egsu.registry.models import (
     Service,
     Subject,
 )
+from egsu.registry.models.systems import oid_list_problem
 from egsu.registry.workbook.columns import SHEETS, CellError, Column
 from egsu.registry.workbook.files import Sheet, WorkbookFormatError, read_sheets
 from egsu.registry.workbook.rows import SOURCES
@@ -68,6 +69,8 @@ DEFAULTS: dict[str, dict[str, object]] = {
         "contour": Contour.TEST.value,
         "active": True,
         "require_business_signature": True,
+        "allowed_policy_oids": [],
+        "allowed_eku_oids": [],
     },
 }
 KEYS: dict[str, tuple[str, ...]] = {
@@ -427,6 +430,9 @@ class _Import:
                 self.error(
                     sheet, row.number, "contour", f"contour must be one of {', '.join(Contour.values)}"
                 )
+            for column in ("allowed_policy_oids", "allowed_eku_oids"):
+                if problem := oid_list_problem(",".join(final[column])):
+                    self.error(sheet, row.number, column, problem)
             if row.existing is None and not row.given.get("password"):
                 self.warn(
                     sheet, row.number, "password", "no password: the system cannot log in until one is set"
@@ -548,6 +554,8 @@ class _Import:
                 "contour": final["contour"],
                 "active": final["active"],
                 "require_business_signature": final["require_business_signature"],
+                "allowed_policy_oids": ",".join(final["allowed_policy_oids"]),
+                "allowed_eku_oids": ",".join(final["allowed_eku_oids"]),
             }
             wanted = sorted(final["services"])
             password = row.given.get("password") or None
