@@ -189,6 +189,12 @@ class Config:
     shep_max_password_failures: int = 5  # SCE002 in a row before the senderId is locked
     shep_max_signature_failures: int = 10  # refused signatures in a row before the password goes first
     shep_lock_minutes: int = 15
+    # SIG-14: must a business-data signature carry a trusted timestamp? (verified whenever present)
+    require_business_timestamp: bool = False
+    allow_sha1: bool = True  # RSA-SHA1 / SHA-1 signatures and digests; False by default in production
+    # NCA's responder is asked with a nonce; must its answer echo it? (decision 0008: NCANode accepts
+    # an answer without one and refuses only a different one, so we do the same by default)
+    ocsp_require_nonce: bool = False
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
@@ -394,6 +400,9 @@ def load() -> Config:
         shep_max_password_failures=_int("EGSU_SHEP_MAX_PASSWORD_FAILURES", 5),
         shep_max_signature_failures=_int("EGSU_SHEP_MAX_SIGNATURE_FAILURES", 10),
         shep_lock_minutes=_int("EGSU_SHEP_LOCK_MINUTES", 15),
+        require_business_timestamp=_bool("EGSU_REQUIRE_BUSINESS_TIMESTAMP", False),
+        allow_sha1=_bool("EGSU_ALLOW_SHA1", not production),
+        ocsp_require_nonce=_bool("EGSU_OCSP_REQUIRE_NONCE", False),
         arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),

@@ -277,7 +277,7 @@ def _pbes2(data: bytes, password: str, iterations: int) -> tuple[algos.Encryptio
                 "key_derivation_func": {
                     "algorithm": "pbkdf2",
                     "parameters": {
-                        "salt": salt,
+                        "salt": {"specified": salt},
                         "iteration_count": iterations,
                         "prf": {"algorithm": "sha256", "parameters": core.Null()},
                     },

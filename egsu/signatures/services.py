@@ -171,6 +171,7 @@ def revocation_checker(*, deadline: float | None = None) -> RevocationChecker:
         timeout=config.revocation_timeout_s,
         deadline=deadline,
         ocsp_retry_after=config.ocsp_retry_after_s,
+        require_nonce=config.ocsp_require_nonce,
         cache=revocation_cache(),
     )
 
@@ -285,11 +286,39 @@ def _issuer_serial_lookup(contour: str | None):
     return lookup
 
 
+SHA1_NAMES = frozenset({"RSA-SHA1", "SHA-1"})
+
+
+def _allowed_algorithms() -> frozenset[str] | None:
+    """The algorithm table, less SHA-1 unless EGSU_ALLOW_SHA1 (refused in production by default)."""
+    if settings.CONFIG.allow_sha1:
+        return None
+    return frozenset(a.name for a in algorithms.supported()) - SHA1_NAMES
+
+
 def _policy(system) -> CertificatePolicy:
     """SIG-12 per connected system: its policy OIDs and extended key usages (admin, workbook)."""
+    allowed = _allowed_algorithms()
     if system is None:
-        return CertificatePolicy(allowed_policies=None)
-    return CertificatePolicy(allowed_policies=system.allowed_policies, allowed_eku=system.allowed_ekus)
+        return CertificatePolicy(allowed_policies=None, allowed_signature_algorithms=allowed)
+    return CertificatePolicy(
+        allowed_policies=system.allowed_policies,
+        allowed_eku=system.allowed_ekus,
+        allowed_signature_algorithms=allowed,
+    )
+
+
+def _refuse_sha1(what: str, signature_method: str, digest_methods: tuple[str, ...]) -> None:
+    """SHA-1 in an XML signature is refused unless EGSU_ALLOW_SHA1 (production default: refused)."""
+    if settings.CONFIG.allow_sha1:
+        return
+    names = [algorithms.signature_by_uri(signature_method).name]
+    names += [algorithms.digest_by_uri(uri).name for uri in digest_methods]
+    if any(name in SHA1_NAMES for name in names):
+        raise errors.SignatureInvalidError(
+            f"{what}: SHA-1 ({', '.join(sorted(set(names) & SHA1_NAMES))}) is not accepted on this system "
+            "(EGSU_ALLOW_SHA1 is off); sign with RSA-SHA256 or GOST"
+        )
 
 
 def _other_contour_hint(cert: Certificate, result: ValidationResult, contour: str | None) -> str:
@@ -345,6 +374,7 @@ def verify_transport(request, system, *, at: datetime) -> SignatureCheck:
     signed = verify_transport_signature(request.envelope, certificate_lookup=_issuer_serial_lookup(contour))
     if signed.body is not request.body:
         raise errors.SignatureInvalidError("the signed element is not the Body that was read")
+    _refuse_sha1("transport signature", signed.signature_method, (signed.digest_method,))
     cert = load_certificate(signed.certificate_der)
     result = validate_offline(
         cert, trust=trust_store(contour), at=at, purpose=Purpose.SIGN, policy=_policy(system)
@@ -416,6 +446,26 @@ def bind_to_subject(check: SignatureCheck, system, what: str) -> None:
         )
 
 
+def _refuse_unsigned_siblings(data: etree._Element, signed_root: etree._Element) -> None:
+    """Records beside the signed element in ``data`` are not covered: refused with a reason, never ignored."""
+    children = [child for child in data if isinstance(child.tag, str)]
+    others = [
+        (position, child) for position, child in enumerate(children, start=1) if child is not signed_root
+    ]
+    text = (data.text or "").strip() or any((child.tail or "").strip() for child in data)
+    if not others and not text:
+        return
+    named = ", ".join(
+        f"<{etree.QName(child).localname}> at position {position}" for position, child in others[:5]
+    )
+    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+    raise errors.SignatureInvalidError(
+        f"business-data signature: it covers only <{etree.QName(signed_root).localname}>, and data holds "
+        f"{len(others)} more element(s) outside it ({named}{more}{'; and text' if text else ''}); unsigned "
+        "records are not accepted: sign the whole payload or send the records separately"
+    )
+
+
 def check_business(
     request, system, *, at: datetime, document_id: str, deadline: float | None = None
 ) -> SignatureCheck:
@@ -431,7 +481,15 @@ def check_business(
         return SignatureCheck("business data: not signed (not required for this system)")
     if not (root is data or root.getparent() is data or root.getparent() is None):
         raise errors.SignatureInvalidError("business-data signature: it must cover the whole payload in data")
+    if root.getparent() is data:
+        _refuse_unsigned_siblings(data, root)
     signed = verify_enveloped(root)
+    _refuse_sha1("business-data signature", signed.signature_method, (signed.digest_method,))
+    if settings.CONFIG.require_business_timestamp and signed.timestamp_time is None:
+        raise errors.SignatureInvalidError(
+            "business-data signature: it carries no trusted timestamp, which this system requires "
+            "(SIG-14; EGSU_REQUIRE_BUSINESS_TIMESTAMP)"
+        )
     cert = load_certificate(signed.certificate_der)
     when = signed.timestamp_time or at  # SIG-14: the certificate is judged as of the trusted timestamp
     contour = _contour(system)
