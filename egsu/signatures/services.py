@@ -60,6 +60,9 @@ from egsu.shep.xmlparse import parse_document
 from egsu.signatures.receipts import DatabaseCrlStore, DatabaseReceiptStore
 
 TEST_PKI_BASE_URL = "http://egsu-test-pki.invalid"  # never resolvable: answered in process (see module doc)
+# The stand's second test CA, GOST 34.310-2004 like NCA's GOST chain, for the demo's GOST subjects.
+TEST_PKI_GOST_BASE_URL = "http://egsu-test-pki-gost.invalid"
+TEST_CA_KEY_TYPES = {"rsa": TEST_PKI_BASE_URL, "gost2004": TEST_PKI_GOST_BASE_URL}
 _lock = threading.Lock()
 
 
@@ -80,17 +83,26 @@ def pki_lock() -> Iterator[None]:
 
 
 @cache
-def test_ca() -> TestCA | None:
-    """The stand's own test CA, created on first use when no trust roots are configured."""
+def test_ca(key_type: str = "rsa") -> TestCA | None:
+    """The stand's own test CA (RSA under var/pki, GOST under var/pki/gost2004), made on first use
+    when no trust roots are configured."""
     config = settings.CONFIG
     if not config.uses_test_pki:
         return None
-    directory = config.test_pki_dir
+    directory = config.test_pki_dir if key_type == "rsa" else config.test_pki_dir / key_type
     with pki_lock():
         if not (directory / "state.json").exists():
             directory.mkdir(parents=True, exist_ok=True)
-            TestCA.create(directory, base_url=TEST_PKI_BASE_URL)
+            TestCA.create(directory, base_url=TEST_CA_KEY_TYPES[key_type], key_type=key_type)
         return TestCA.load(directory)
+
+
+def stand_ca_for(url: str) -> TestCA | None:
+    """The stand's test CA that a URL in one of its certificates belongs to."""
+    for key_type, base in TEST_CA_KEY_TYPES.items():
+        if url == base or url.startswith(base + "/"):
+            return test_ca(key_type)
+    return None
 
 
 TEST = "test"
@@ -115,8 +127,10 @@ def trust_store(contour: str | None = None) -> TrustStore:
         )
     if contour == TEST:
         if config.uses_test_pki:
-            ca = test_ca()
-            return TrustStore.from_paths([ca.root_path], intermediates=[ca.intermediate_path])
+            cas = [test_ca(key_type) for key_type in TEST_CA_KEY_TYPES]
+            return TrustStore.from_paths(
+                [ca.root_path for ca in cas], intermediates=[ca.intermediate_path for ca in cas]
+            )
         return TrustStore.from_paths(config.test_trust_roots, intermediates=config.test_trust_intermediates)
     if contour != PRODUCTION:
         raise ValueError(f"unknown contour {contour!r}")
@@ -131,12 +145,12 @@ class _StandRevocationChecker(RevocationChecker):
     """Answers the test CA's own URLs in process (unless a mirror sends them elsewhere)."""
 
     def _fetch(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
-        ca = test_ca()
         target = self._rewrite(url)
-        if ca is None or not target.startswith(TEST_PKI_BASE_URL):
+        ca = stand_ca_for(target)
+        if ca is None:
             return super()._fetch(url, body, content_type)
         self.fetched.append(target)
-        path = target[len(TEST_PKI_BASE_URL) :].split("?", 1)[0]
+        path = target[len(ca.base_url) :].split("?", 1)[0]
         if path.rstrip("/") == "/ocsp" and body is not None:
             return ca.ocsp_response(body)
         if path.startswith("/crl/"):
@@ -157,7 +171,7 @@ def allowed_revocation_hosts() -> frozenset[str]:
     config = settings.CONFIG
     hosts = set(config.pki_allowed_hosts)
     if config.uses_test_pki:
-        hosts.add(urlsplit(TEST_PKI_BASE_URL).hostname or "")
+        hosts.update(urlsplit(base).hostname or "" for base in TEST_CA_KEY_TYPES.values())
     return frozenset(hosts)
 
 

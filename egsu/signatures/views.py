@@ -15,7 +15,10 @@ from egsu.signatures.services import test_ca
 
 @csrf_exempt
 def test_pki(request: HttpRequest, path: str) -> HttpResponse:
-    ca = test_ca()
+    key_type = "rsa"
+    if path.startswith("gost2004/"):  # the stand's GOST test CA, under /test-pki/gost2004/
+        key_type, path = "gost2004", path[len("gost2004/") :]
+    ca = test_ca(key_type)
     if ca is None:
         return HttpResponseNotFound("this system has no test PKI")
     body = request.read(1 << 20) if request.method == "POST" else None
