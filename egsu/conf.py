@@ -192,7 +192,7 @@ class Config:
     # SIG-14: must a business-data signature carry a trusted timestamp? (verified whenever present)
     require_business_timestamp: bool = False
     allow_sha1: bool = True  # RSA-SHA1 / SHA-1 signatures and digests; False by default in production
-    # NCA's responder is asked with a nonce; must its answer echo it? (decision 0008: NCANode accepts
+    # NCA's responder is asked with a nonce; must its answer echo it? (decision 0009: NCANode accepts
     # an answer without one and refuses only a different one, so we do the same by default)
     ocsp_require_nonce: bool = False
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale

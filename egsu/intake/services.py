@@ -16,7 +16,7 @@ The steps, in order, each with its own gateway code:
    position and reason (egsu.isun.rules has the mixed-message policy);
 8. the answer, journalled durably, then sent.
 
-Why this order (docs/decisions/0007-gateway-security-order.md): App.1 §51 has the System check
+Why this order (docs/decisions/0008-gateway-security-order.md): App.1 §51 has the System check
 "message integrity and the validity of the subject system's EDS" and then "authorise the
 initiator", so every signature verdict that can be reached offline comes first, in that order.
 Revocation is the one part of EDS validity that sends requests, and the house rule is no outbound
