@@ -197,6 +197,7 @@ def _start_production(tmp_path, key_store: Path, password: str) -> subprocess.Co
         "EGSU_TRUST_ROOTS": str(ca.chain_path),
         "EGSU_SIGNING_KEY": str(key_store),
         "EGSU_SIGNING_PASSWORD_FILE": str(password_file),
+        "EGSU_EMAIL_URL": "console://",
         "DJANGO_SETTINGS_MODULE": "egsu.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "agent")]),
     }
