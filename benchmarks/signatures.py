@@ -575,6 +575,9 @@ def _measure(run: Run, options: argparse.Namespace, var_dir: Path) -> int:  # no
         f"({SIGNXML_VERIFY_PER_S}/s); raw RSA verify here {_rate(raw_rsa.per_s)}/s vs {RAW_RSA_VERIFY_PER_S:,}/s there"
     )
 
+    # ---- 2b. an OCSP outage: the CRL from the process-wide cache
+    _ocsp_outage(run, options, ders, now)
+
     # ---- 3. GOST
     _log("")
     _log(
@@ -699,6 +702,84 @@ class GostResult:
     bare: Timing
     raw: Timing
     chain: Timing
+
+
+def _ocsp_outage(run: Run, options: argparse.Namespace, ders: list[bytes], now: datetime) -> None:
+    """SIG-09 during a real OCSP outage: the first message downloads the CRL (over loopback HTTP), later
+    ones take it from the process-wide cache; for comparison, a cache emptied before every message."""
+    import dataclasses
+    import socket
+
+    from django.conf import settings
+
+    from egsu.pki.certs import load_certificate
+    from egsu.pki.path import CertificatePolicy, validate
+    from egsu.signatures import services as signatures
+
+    ca = signatures.test_ca()
+    with signatures.pki_lock():
+        ca.crl()
+        ca.crl(delta=True)
+    with socket.socket() as probe:  # a port whose server has stopped: OCSP connections are refused
+        probe.bind(("127.0.0.1", 0))
+        stopped = probe.getsockname()[1]
+    server = ca.serve()
+    saved = settings.CONFIG
+    base = signatures.TEST_PKI_BASE_URL
+    settings.CONFIG = dataclasses.replace(
+        saved, pki_mirrors=((f"{base}/ocsp", f"http://127.0.0.1:{stopped}/ocsp"), (base, server.url))
+    )
+    trust, policy, counter = signatures.trust_store(), CertificatePolicy(), iter(range(10**9))
+
+    def one(der: bytes) -> None:
+        result = validate(
+            load_certificate(der),
+            trust=trust,
+            at=now,
+            policy=policy,
+            revocation=signatures.revocation_checker(),
+            document_id=f"bench-outage-{next(counter)}",
+        )
+        if not result.valid or "crl" not in result.revocation.source:
+            raise RuntimeError(f"path validation during the outage: {result.reason or result.revocation}")
+
+    def cold(der: bytes) -> None:
+        signatures.revocation_cache.cache_clear()
+        from egsu.signatures.models import StoredCrl
+
+        StoredCrl.objects.all().delete()
+        one(der)
+
+    try:
+        signatures.revocation_cache.cache_clear()
+        first = _each(ders[:1], one)
+        cached = _loop(ders, one, options.min_seconds / 2)
+        downloads = len(signatures.revocation_cache().downloads)
+        uncached = _loop(ders, cold, options.min_seconds / 2)
+    finally:
+        server.stop()
+        settings.CONFIG = saved
+        signatures.revocation_cache.cache_clear()
+    run.expect(
+        downloads == 2, f"{downloads} CRL downloads for {cached.count + 1} messages (expected 2: CRL + delta)"
+    )
+    crl_bytes = len(ca.published_crl("intermediate.crl") or b"")
+    _log("")
+    _log(
+        "2b. During an OCSP outage (connections refused), path validation of the same certificates, CRL and "
+        f"delta CRL served over loopback HTTP ({crl_bytes:,}-byte CRL)"
+    )
+    _log(f"{'step':>58} {'per s':>9} {'median ms':>10}")
+    for label, timing in (
+        ("first message: OCSP refused, CRL + delta downloaded", first),
+        ("a message during an OCSP outage (CRL from the cache)", cached),
+        ("  the same with the cache emptied before each message", uncached),
+    ):
+        _log(f"{label:>58} {_rate(timing.per_s):>9} {_ms(timing.median):>10}")
+    _log(
+        f"  {downloads} downloads for {cached.count + 1} messages with the cache; the responder is not asked again "
+        "for EGSU_OCSP_RETRY_AFTER_S after it failed"
+    )
 
 
 def _gost_scheme(

@@ -42,6 +42,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _hosts(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+
+
 def database_from_url(url: str, var_dir: Path) -> dict:
     """Turn ``sqlite:///path`` or ``postgresql://user:pw@host:port/name`` into a Django DATABASES entry."""
     parsed = urlparse(url)
@@ -161,9 +168,33 @@ class Config:
     trust_roots: tuple[Path, ...] = ()
     trust_intermediates: tuple[Path, ...] = ()
     signing_key: Path | None = None  # the System's own key and certificate (App.1 §51)
-    signing_cert: Path | None = None
+    signing_cert: Path | None = None  # None with a PKCS#12 key store: the certificate is inside it
+    signing_password: str | None = None  # of a PKCS#12 key store (EGSU_SIGNING_PASSWORD_FILE)
+    # The test contour (App.1 §13): roots that test connected systems chain to, and the key their
+    # answers are signed with. Empty with no EGSU_TRUST_ROOTS either: the stand's own test CA.
+    test_trust_roots: tuple[Path, ...] = ()
+    test_trust_intermediates: tuple[Path, ...] = ()
+    test_signing_key: Path | None = None
+    test_signing_cert: Path | None = None
+    test_signing_password: str | None = None
     pki_mirrors: tuple[tuple[str, str], ...] = ()  # (URL prefix in certificates, local mirror)
     revocation_timeout_s: float = 5.0
+    # Hosts whose OCSP/CRL addresses may be asked (besides EGSU_PKI_MIRRORS targets and, on the
+    # embedded stand, its own test CA); ".example.kz" allows sub-domains (shep-notes §3).
+    pki_allowed_hosts: tuple[str, ...] = (
+        "ocsp.pki.gov.kz", "crl.pki.gov.kz", "pki.gov.kz", "crl.root.gov.kz", "root.gov.kz", "test.pki.gov.kz",
+    )  # fmt: skip
+    signature_budget_s: float = 10.0  # all revocation requests of one message together
+    ocsp_retry_after_s: float = 30.0  # an OCSP responder that did not answer is left alone this long
+    shep_max_password_failures: int = 5  # SCE002 in a row before the senderId is locked
+    shep_max_signature_failures: int = 10  # refused signatures in a row before the password goes first
+    shep_lock_minutes: int = 15
+    # SIG-14: must a business-data signature carry a trusted timestamp? (verified whenever present)
+    require_business_timestamp: bool = False
+    allow_sha1: bool = True  # RSA-SHA1 / SHA-1 signatures and digests; False by default in production
+    # NCA's responder is asked with a nonce; must its answer echo it? (decision 0009: NCANode accepts
+    # an answer without one and refuses only a different one, so we do the same by default)
+    ocsp_require_nonce: bool = False
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
@@ -176,8 +207,8 @@ class Config:
 
     @property
     def uses_test_pki(self) -> bool:
-        """True when no trust roots are configured: the embedded stand trusts only its own test CA."""
-        return not self.trust_roots
+        """True when no trust roots are configured: the embedded stand's test contour is its own test CA."""
+        return not self.trust_roots and not self.test_trust_roots
 
 
 def _secret_key(var_dir: Path, production: bool) -> str:
@@ -256,6 +287,33 @@ def _email(production: bool) -> tuple[EmailSettings, str]:
     return email, sender or "egsu@localhost"
 
 
+PKCS12_SUFFIXES = (".p12", ".pfx")
+
+
+def _signing(prefix: str) -> tuple[Path | None, Path | None, str | None]:
+    """``{prefix}_KEY`` (PKCS#12, or PEM with ``{prefix}_CERT``) and the key store's password.
+
+    The password comes from ``{prefix}_PASSWORD_FILE`` (preferred: nothing in the environment)
+    or ``{prefix}_PASSWORD``; it is never logged.
+    """
+    key = os.environ.get(f"{prefix}_KEY") or None
+    cert = os.environ.get(f"{prefix}_CERT") or None
+    if cert and not key:
+        raise ConfigError(f"{prefix}_CERT is set without {prefix}_KEY")
+    if key and not cert and not key.lower().endswith(PKCS12_SUFFIXES):
+        raise ConfigError(f"{prefix}_KEY is a PEM key: set {prefix}_CERT too (or use a .p12 key store)")
+    password = None
+    password_file = os.environ.get(f"{prefix}_PASSWORD_FILE")
+    if password_file:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"{prefix}_PASSWORD_FILE cannot be read: {exc.strerror}") from exc
+    elif os.environ.get(f"{prefix}_PASSWORD"):
+        password = os.environ[f"{prefix}_PASSWORD"]
+    return (Path(key) if key else None, Path(cert) if cert else None, password)
+
+
 def load() -> Config:
     env = os.environ.get("EGSU_ENV", "embedded")
     if env not in {"embedded", "production", "test"}:
@@ -271,16 +329,23 @@ def load() -> Config:
             raise ConfigError("EGSU_DATABASE_URL must be set when EGSU_ENV=production")
         db_url = "sqlite:///" + str(var_dir / "egsu.sqlite3")
     trust_roots = _paths("EGSU_TRUST_ROOTS")
-    signing_key = os.environ.get("EGSU_SIGNING_KEY")
-    signing_cert = os.environ.get("EGSU_SIGNING_CERT")
+    test_trust_roots = _paths("EGSU_TEST_TRUST_ROOTS")
+    signing_key, signing_cert, signing_password = _signing("EGSU_SIGNING")
+    test_key, test_cert, test_password = _signing("EGSU_TEST_SIGNING")
     if production and not trust_roots:
         raise ConfigError("EGSU_TRUST_ROOTS (the NCA root certificates) must be set when EGSU_ENV=production")
-    if production and not (signing_key and signing_cert):
-        raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT must be set when EGSU_ENV=production")
+    if production and not signing_key:
+        raise ConfigError(
+            "EGSU_SIGNING_KEY (a PKCS#12 key store, or a PEM key with EGSU_SIGNING_CERT) must be set "
+            "when EGSU_ENV=production"
+        )
+    if production and test_trust_roots and not test_key:
+        raise ConfigError(
+            "EGSU_TEST_SIGNING_KEY must be set when EGSU_TEST_TRUST_ROOTS is: test systems are answered "
+            "with the test key"
+        )
     if os.environ.get("EGSU_READINGS_BACKEND") == "clickhouse" and not os.environ.get("EGSU_CLICKHOUSE_URL"):
         raise ConfigError("EGSU_CLICKHOUSE_URL must be set when EGSU_READINGS_BACKEND=clickhouse")
-    if bool(signing_key) != bool(signing_cert):
-        raise ConfigError("EGSU_SIGNING_KEY and EGSU_SIGNING_CERT go together")
     email, email_from = _email(production)
     heartbeat_s, lease_s = _float("EGSU_JOBS_HEARTBEAT_S", 10.0), _float("EGSU_JOBS_LEASE_S", 60.0)
     if lease_s < 2 * heartbeat_s:
@@ -319,10 +384,25 @@ def load() -> Config:
         jobs_poll_s=_float("EGSU_JOBS_POLL_S", 1.0),
         trust_roots=trust_roots,
         trust_intermediates=_paths("EGSU_TRUST_INTERMEDIATES"),
-        signing_key=Path(signing_key) if signing_key else None,
-        signing_cert=Path(signing_cert) if signing_cert else None,
+        signing_key=signing_key,
+        signing_cert=signing_cert,
+        signing_password=signing_password,
+        test_trust_roots=test_trust_roots,
+        test_trust_intermediates=_paths("EGSU_TEST_TRUST_INTERMEDIATES"),
+        test_signing_key=test_key,
+        test_signing_cert=test_cert,
+        test_signing_password=test_password,
         pki_mirrors=_mirrors("EGSU_PKI_MIRRORS"),
-        revocation_timeout_s=float(os.environ.get("EGSU_REVOCATION_TIMEOUT_S", "5")),
+        revocation_timeout_s=_float("EGSU_REVOCATION_TIMEOUT_S", 5.0),
+        pki_allowed_hosts=_hosts("EGSU_PKI_ALLOWED_HOSTS", Config.pki_allowed_hosts),
+        signature_budget_s=_float("EGSU_SIGNATURE_BUDGET_S", 10.0),
+        ocsp_retry_after_s=_float("EGSU_OCSP_RETRY_AFTER_S", 30.0),
+        shep_max_password_failures=_int("EGSU_SHEP_MAX_PASSWORD_FAILURES", 5),
+        shep_max_signature_failures=_int("EGSU_SHEP_MAX_SIGNATURE_FAILURES", 10),
+        shep_lock_minutes=_int("EGSU_SHEP_LOCK_MINUTES", 15),
+        require_business_timestamp=_bool("EGSU_REQUIRE_BUSINESS_TIMESTAMP", False),
+        allow_sha1=_bool("EGSU_ALLOW_SHA1", not production),
+        ocsp_require_nonce=_bool("EGSU_OCSP_REQUIRE_NONCE", False),
         arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),

@@ -1,9 +1,11 @@
 """URL map: the gateway endpoint, the admin, and (later) the cabinets and the REST API."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from egsu.access.scope import may_use_test_pki
 from egsu.ami.api import api as ami_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
@@ -12,7 +14,6 @@ from egsu.signatures import views as signature_views
 urlpatterns = [
     path("shep/SyncChannel", intake_views.sync_channel, name="shep-sync-channel"),
     path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
-    path("test-pki/<path:path>", signature_views.test_pki, name="test-pki"),
     path("admin/", admin.site.urls),
     path("api/ami/", ami_api.urls),
     path("accounts/", include("django.contrib.auth.urls")),
@@ -27,3 +28,5 @@ urlpatterns = [
     path("cabinet/operations/mail/", include("egsu.mail.urls")),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
+if may_use_test_pki(settings.CONFIG.production):  # absent in production, not merely empty
+    urlpatterns.insert(2, path("test-pki/<path:path>", signature_views.test_pki, name="test-pki"))

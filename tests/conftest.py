@@ -97,3 +97,12 @@ def _tests_read_english(request, settings, monkeypatch):
         self.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
     monkeypatch.setattr(Client, "__init__", english_client)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_revocation_cache():
+    """The revocation cache lives for the process (one per server); each test starts with an empty one."""
+    yield
+    from egsu.signatures import services as signatures
+
+    signatures.revocation_cache.cache_clear()

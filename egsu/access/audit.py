@@ -41,6 +41,12 @@ class Event(StrEnum):
     JOB_RETRIED = "jobs.retried"
     MAIL_RETRIED = "mail.retried"
     MAIL_PRUNED = "mail.pruned"
+    ANSWER_NOT_SIGNED = "signature.answer_not_signed"  # an alarm: the System's signing key failed
+    REGISTRY_CREATED = "registry.created"
+    REGISTRY_DELETED = "registry.deleted"
+    SYSTEM_PASSWORD_CHANGED = "registry.system_password_changed"
+    HEAD_END_TOKEN_CHANGED = "registry.head_end_token_changed"
+    METER_REGISTERED = "registry.meter_registered"
 
 
 def audit(

@@ -83,6 +83,23 @@ def require_edit(scope: Scope) -> None:
         raise PermissionDenied("this role may read but not change data (ACC-13)")
 
 
+def may_administer(user) -> bool:
+    """The Django admin edits the registry (ACC-12/13): active staff whose role may change data, or the
+    system administrator (a superuser without a profile, made by `egsu init`). Every other role — and
+    staff of a read-only role — is refused the whole admin site."""
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    return scope_for(user).can_edit
+
+
+def may_use_test_pki(production: bool) -> bool:
+    """/test-pki/ (the stand's OCSP, CRLs, CA certificates) is public on a test stand — OCSP and CRL
+    clients do not sign in — and does not exist in production."""
+    return not production
+
+
 # ---------------------------------------------------------------- querysets through the gate
 
 

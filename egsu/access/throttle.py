@@ -1,4 +1,9 @@
-"""Lock a user name after repeated failed sign-ins, for a while (brute force protection)."""
+"""Lock a name after repeated failures, for a while (brute force protection).
+
+The cabinet's sign-in keys by user name; the gateway (egsu.intake.limits) keys by
+``shep-password:<senderId>`` and ``shep-signature:<senderId>`` (a colon never occurs in a
+user name, so the keys cannot collide).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,18 @@ LOCK_FOR = timedelta(minutes=15)
 
 
 def is_locked(username: str) -> bool:
+    return locked_until(username) is not None
+
+
+def locked_until(username: str):
+    """Until when the name is locked, or None."""
     row = LoginThrottle.objects.filter(username=username).first()
-    return row is not None and row.locked_until is not None and row.locked_until > utcnow()
+    if row is not None and row.locked_until is not None and row.locked_until > utcnow():
+        return row.locked_until
+    return None
 
 
-def failed(username: str) -> bool:
+def failed(username: str, *, max_failures: int = MAX_FAILURES, lock_for: timedelta = LOCK_FOR) -> bool:
     """Count a failure; True when the name is (now) locked."""
     now = utcnow()
     with transaction.atomic():
@@ -29,8 +41,8 @@ def failed(username: str) -> bool:
             row.locked_until = None
         row.failures += 1
         row.last_failure_at = now
-        if row.failures >= MAX_FAILURES:
-            row.locked_until = now + LOCK_FOR
+        if row.failures >= max_failures:
+            row.locked_until = now + lock_for
         row.save()
         return row.locked_until is not None
 

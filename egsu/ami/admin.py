@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from egsu.ami import services
 from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeteringObject, MeterState
+from egsu.registry.audit import AuditedAdmin
 
 
 @admin.register(MeteringObject)
-class MeteringObjectAdmin(admin.ModelAdmin):
+class MeteringObjectAdmin(AuditedAdmin):
     list_display = ["code", "name", "kind", "region", "parent", "active"]
     list_filter = ["kind", "active", "region"]
     search_fields = ["code", "name", "address"]
@@ -23,7 +24,7 @@ class ChannelInline(admin.TabularInline):
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(AuditedAdmin):
     # AMI-03: search by name, serial number, personal account, address and counterparty.
     list_display = [
         "serial_number",
@@ -44,7 +45,7 @@ class MeterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(AuditedAdmin):
     list_display = ["meter", "code", "unit", "obis", "interval"]
     list_filter = ["code", "interval"]
     search_fields = ["meter__serial_number", "obis"]
@@ -53,7 +54,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(HeadEndSystem)
-class HeadEndSystemAdmin(admin.ModelAdmin):
+class HeadEndSystemAdmin(AuditedAdmin):
     list_display = ["name", "subject", "mqtt_username", "token_prefix", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "mqtt_username"]
@@ -65,7 +66,7 @@ class HeadEndSystemAdmin(admin.ModelAdmin):
             obj.mqtt_username = obj.mqtt_username or obj.name
             obj.token_hash = "pending"
             super().save_model(request, obj, form, change)
-            token = services.rotate_token(obj)
+            token = services.rotate_token(obj, request=request, source="admin")
             self.message_user(
                 request, _("Bearer token (shown once): %(token)s") % {"token": token}, messages.WARNING
             )
@@ -75,7 +76,7 @@ class HeadEndSystemAdmin(admin.ModelAdmin):
     @admin.action(description=_("Issue new bearer tokens (shown once)"))
     def rotate_tokens(self, request, queryset) -> None:
         for head_end in queryset:
-            token = services.rotate_token(head_end)
+            token = services.rotate_token(head_end, request=request, source="admin")
             self.message_user(request, f"{head_end.name}: {token}", messages.WARNING)
 
 

@@ -41,14 +41,36 @@ def create_head_end(name: str, subject: Subject, *, mqtt_username: str = "") -> 
     )
     head_end.full_clean()
     head_end.save()
+    from egsu.registry.audit import record, snapshot
+
+    record(
+        head_end,
+        None,
+        snapshot(head_end),
+        source="ami.create_head_end",
+        summary=f"head-end {name} created with a token",
+    )
     return head_end, token
 
 
-def rotate_token(head_end: HeadEndSystem) -> str:
-    """Replace a head-end's token (the old one stops working at once)."""
+def rotate_token(head_end: HeadEndSystem, *, actor=None, request=None, source: str = "") -> str:
+    """Replace a head-end's token (the old one stops working at once); audited, the token never logged."""
+    from egsu.access.audit import Event, audit
+
+    old_prefix = head_end.token_prefix
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     head_end.token_hash, head_end.token_prefix = token_hash(token), token[:12]
     head_end.save(update_fields=["token_hash", "token_prefix"])
+    audit(
+        Event.HEAD_END_TOKEN_CHANGED,
+        actor=actor,
+        obj=head_end,
+        request=request,
+        source=source,
+        summary=f"bearer token of head-end {head_end.name} replaced",
+        before={"token_prefix": old_prefix},
+        after={"token_prefix": head_end.token_prefix},
+    )
     return token
 
 
@@ -104,7 +126,13 @@ def channel_for(meter: Meter, code: str, *, obis: str | None = None) -> Channel:
 
 
 def register_meters(
-    meters: Sequence[Meter], channel_codes: Iterable[str], *, validate: bool = True, batch_size: int = 2000
+    meters: Sequence[Meter],
+    channel_codes: Iterable[str],
+    *,
+    validate: bool = True,
+    batch_size: int = 2000,
+    actor=None,
+    source: str = "",
 ) -> list[Meter]:
     """Create meters and the same channels for each in bulk (one transaction); returns saved meters.
 
@@ -123,4 +151,23 @@ def register_meters(
                 channel.full_clean(validate_unique=False, validate_constraints=False)
         Channel.objects.bulk_create(channels, batch_size=batch_size)
         refresh_points(meters=[meter.pk for meter in created])
+        _audit_registered(created, codes, actor=actor, source=source)
     return created
+
+
+def _audit_registered(meters: Sequence[Meter], codes: list[str], *, actor, source: str) -> None:
+    """Meter registration into the audit log: one event per call, the meters' serials and channels."""
+    from egsu.access.audit import Event, audit
+
+    if not meters:
+        return
+    serials = [m.serial_number for m in meters]
+    audit(
+        Event.METER_REGISTERED,
+        actor=actor,
+        object_type="ami.meter",
+        object_id=",".join(str(m.pk) for m in meters[:20]) + ("…" if len(meters) > 20 else ""),
+        summary=f"{len(meters)} meter(s) registered: {', '.join(serials[:10])}{'…' if len(serials) > 10 else ''}",
+        after={"count": len(meters), "serial_numbers": serials[:1000], "channels": codes},
+        source=source,
+    )

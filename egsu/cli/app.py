@@ -194,8 +194,22 @@ def sign(
     payload: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="XML whose root holds the records."
     ),
-    key: Path = typer.Option(..., "--key", exists=True, help="Signing key, PEM (RSA or GOST)."),
-    cert: Path = typer.Option(..., "--cert", exists=True, help="Its NCA certificate, PEM or DER."),
+    p12: Path = typer.Option(
+        None, "--p12", exists=True, dir_okay=False, help="NCA key store (PKCS#12, RSA or GOST)."
+    ),
+    p12_password_file: Path = typer.Option(
+        None,
+        "--p12-password-file",
+        exists=True,
+        dir_okay=False,
+        help="File holding the key store's password (else $EGSU_P12_PASSWORD, else a prompt).",
+    ),
+    key: Path = typer.Option(
+        None, "--key", exists=True, help="Signing key, PEM (RSA or GOST), instead of --p12."
+    ),
+    cert: Path = typer.Option(
+        None, "--cert", exists=True, help="Its NCA certificate, PEM or DER (with --key)."
+    ),
     sender_id: str = typer.Option(..., "--sender-id", help="The connected system's login."),
     password: str = typer.Option(
         ..., "--password", envvar="EGSU_SENDER_PASSWORD", prompt=True, hide_input=True, help="Its password."
@@ -205,15 +219,31 @@ def sign(
     business: bool = typer.Option(False, "--business", help="Also sign the business data (enveloped)."),
     out: Path = typer.Option(None, "--out", help="Write here instead of standard output."),
 ) -> None:
-    """Build a SendMessage from a payload and sign it (transport, and business data with --business)."""
+    """Build a SendMessage from a payload and sign it (transport, and business data with --business).
+
+    The key comes from an NCA key store (--p12; its password from --p12-password-file, the
+    EGSU_P12_PASSWORD environment variable or a hidden prompt, never from the command line) or
+    from a PEM key and certificate (--key, --cert).
+    """
     import uuid
 
     from egsu.pki.keys import load_identity
+    from egsu.pki.pkcs12 import KeyStoreError
     from egsu.pki.sendmessage import signed_send_message
     from egsu.shep.xmlparse import parse_document
 
+    if (p12 is None) == (key is None) or (key is not None and cert is None):
+        console.print("[red]give either --p12 FILE, or --key FILE with --cert FILE[/]")
+        raise typer.Exit(2)
     root = parse_document(payload.read_bytes())
-    identity = load_identity(key.read_bytes(), cert.read_bytes())
+    try:
+        if p12 is not None:
+            identity = load_identity(p12.read_bytes(), password=key_store_password(p12_password_file))
+        else:
+            identity = load_identity(key.read_bytes(), cert.read_bytes())
+    except (KeyStoreError, ValueError) as exc:
+        console.print(f"[red]cannot read the signing key: {exc}[/]")
+        raise typer.Exit(2) from exc
     signed = signed_send_message(
         list(root),
         identity=identity,
@@ -228,6 +258,17 @@ def sign(
     else:
         out.write_bytes(signed)
         console.print(f"signed SendMessage written to {out}")
+
+
+def key_store_password(password_file: Path | None) -> str:
+    """A key store's password: the file, then $EGSU_P12_PASSWORD, then a hidden prompt."""
+    import os
+
+    if password_file is not None:
+        return password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    if os.environ.get("EGSU_P12_PASSWORD"):
+        return os.environ["EGSU_P12_PASSWORD"]
+    return typer.prompt("Key store password", hide_input=True)
 
 
 @app.command()

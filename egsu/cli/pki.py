@@ -61,16 +61,22 @@ def init_test_ca(
     base_url: str = typer.Option(
         ..., "--base-url", help="Where serve-test-ca will be reachable (OCSP, CRL, AIA)."
     ),
+    key_type: str = typer.Option(
+        "rsa", "--key-type", help="rsa, gost2004 (GOST 34.310-2004) or gost2015 (GOST 2015-512)."
+    ),
 ) -> None:
     """Create a test root and intermediate CA with an OCSP responder (test stand only)."""
-    from egsu.pki.testca import TestCA
+    from egsu.pki.testca import KEY_TYPES, TestCA
 
+    if key_type not in KEY_TYPES:
+        console.print(f"[red]--key-type must be one of {', '.join(KEY_TYPES)}[/]")
+        raise typer.Exit(2)
     try:
-        ca = TestCA.create(directory, base_url=base_url)
+        ca = TestCA.create(directory, base_url=base_url, key_type=key_type)
     except FileExistsError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
-    console.print(f"test CA created in [bold]{directory}[/]; trust roots: {ca.chain_path}")
+    console.print(f"{key_type} test CA created in [bold]{directory}[/]; trust roots: {ca.chain_path}")
 
 
 @app.command()
@@ -85,6 +91,13 @@ def issue(
         None, "--system", help="Issue the System's own signing certificate with this name."
     ),
     days: int = typer.Option(365, "--days", help="Validity in days."),
+    p12_password_file: Path = typer.Option(
+        None,
+        "--p12-password-file",
+        exists=True,
+        dir_okay=False,
+        help="Also write a PKCS#12 key store (as NCA issues) protected by the password in this file.",
+    ),
 ) -> None:
     """Issue a legal-entity certificate shaped like NCA's, or the System's certificate."""
     from egsu.clock import timedelta
@@ -99,6 +112,9 @@ def issue(
         console.print("[red]give --bin for a subject certificate or --system for the System's[/]")
         raise typer.Exit(2)
     console.print(f"serial {issued.serial:x}\ncertificate {issued.cert_path}\nkey {issued.key_path}")
+    if p12_password_file is not None:
+        password = p12_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        console.print(f"key store {issued.write_p12(password)}")
 
 
 @app.command()
@@ -219,3 +235,79 @@ def verify(
         result = validate_crl(revocation_list, trust=store, at=moment)
         _render(result, f"CRL of {revocation_list.issuer}")
     raise typer.Exit(0 if result.valid else 1)
+
+
+@app.command("verify-message")
+def verify_message(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A signed SendMessage (SOAP XML)."),
+    trust: list[Path] = typer.Option(
+        ..., "--trust", help="Trusted root(s): PEM/DER file or directory; repeatable."
+    ),
+    intermediate: list[Path] = typer.Option([], "--intermediate", help="Known intermediate CA certificates."),
+    crl_files: list[Path] = typer.Option([], "--crl", help="Check revocation against these CRLs."),
+    at: str = typer.Option(
+        None, "--at", help="As of this date/time (ISO; Astana time unless an offset is given)."
+    ),
+    purpose: Purpose = typer.Option(Purpose.SIGN, "--purpose", help="sign or auth (SIG-11)."),
+    no_revocation: bool = typer.Option(
+        False, "--no-revocation", help="Do not check revocation (an archived message, no CRL at hand)."
+    ),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for OCSP/CRL servers."),
+    mirror: list[str] = typer.Option([], "--mirror", help="FROM=TO: fetch URLs starting with FROM from TO."),
+) -> None:
+    """Verify a signed SendMessage: the signature(s), then the signer's chain as of --at; print the verdict.
+
+    Exit 0 when every signature and certificate is valid, 1 when not, 2 when the input cannot be read.
+    """
+    from egsu.pki.path import CertificatePolicy
+    from egsu.pki.wsse import verify_transport
+    from egsu.pki.xmldsig import find_business_signature, verify_enveloped
+    from egsu.shep.errors import GatewayError
+    from egsu.shep.xmlparse import parse_document
+
+    moment = parse_moment(at).astimezone(UTC)
+    try:
+        store = TrustStore.from_paths(trust, intermediate)
+        crls = [load_crl(p.read_bytes()) for p in crl_files]
+        envelope = parse_document(file.read_bytes())
+    except (OSError, CertificateError, GatewayError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+
+    def lookup(issuer: str, serial: int) -> bytes | None:
+        found = [c for c in store.all() if c.serial == serial and c.issuer == issuer]
+        return found[0].der if found else None
+
+    signatures = []
+    try:
+        transport = verify_transport(envelope, certificate_lookup=lookup)
+        signatures.append(("transport", transport.signature_method, transport.certificate_der))
+        data = envelope.find(".//requestData/data")
+        business_root = find_business_signature(data) if data is not None else None
+        if business_root is not None:
+            business = verify_enveloped(business_root)
+            signatures.append(("business data", business.signature_method, business.certificate_der))
+    except GatewayError as exc:
+        console.print(f"[bold red]INVALID[/]: {exc.code} {exc.message}")
+        raise typer.Exit(1) from exc
+    rewrites = dict(item.split("=", 1) for item in mirror if "=" in item)
+    policy = CertificatePolicy(check_revocation=not no_revocation)
+    valid = True
+    from egsu.pki import algorithms
+    from egsu.pki.certs import load_certificate
+
+    for what, method, der in signatures:
+        cert = load_certificate(der)
+        console.print(f"[bold]{what} signature[/]: {algorithms.signature_by_uri(method).name}, verified")
+        console.print(
+            f"  signer: {cert.subject} (serial {cert.serial:x}; BIN {cert.subject_bin}; IIN {cert.subject_iin})"
+        )
+        checker = RevocationChecker(crls=crls, timeout=timeout, url_rewrites=rewrites)
+        result = validate(
+            cert, trust=store, at=moment, purpose=purpose, policy=policy, revocation=checker,
+            intermediates=store.intermediates,
+        )  # fmt: skip
+        console.print("  chain: " + " → ".join(c.common_name for c in result.chain))
+        _render(result, f"{what}: certificate {cert.common_name}")
+        valid = valid and result.valid
+    raise typer.Exit(0 if valid else 1)

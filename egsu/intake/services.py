@@ -4,13 +4,26 @@ The steps, in order, each with its own gateway code:
 
 1. size (INT-07) and a hardened parse: SCE001;
 2. envelope structure (App.4, ENV-02): SCE001;
-3. transport signature: slot for the signatures issue (SCE005–SCE007), before the payload is read;
+3. transport signature, offline half (SCE005–SCE007): the XML signature, the certificate chain
+   built and every signature on it verified up to a configured trust root, validity, key usage,
+   policy — before the payload is read, and without a single network request;
 4. the sender's login and password (SCE002), the service (SCE004), the sender's right to it (SCE003);
-5. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
+5. transport signature, online half: revocation (OCSP, CRL) of the proven chain, under the
+   message's time budget; then the business-data signature (SCE005–SCE007);
+6. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
    messageId gets the answer already given, byte for byte;
-6. the payload: each record checked against the registry and stored, or rejected with its
+7. the payload: each record checked against the registry and stored, or rejected with its
    position and reason (egsu.isun.rules has the mixed-message policy);
-7. the answer, journalled durably, then sent.
+8. the answer, journalled durably, then sent.
+
+Why this order (docs/decisions/0008-gateway-security-order.md): App.1 §51 has the System check
+"message integrity and the validity of the subject system's EDS" and then "authorise the
+initiator", so every signature verdict that can be reached offline comes first, in that order.
+Revocation is the one part of EDS validity that sends requests, and the house rule is no outbound
+request on behalf of an unauthenticated sender: so it waits for step 4. The one visible effect:
+a revoked certificate with a wrong password is answered SCE002, not SCE005. Per-sender limits
+(egsu.intake.limits) lock a senderId after repeated wrong passwords and put the password first
+for a sender whose signatures keep failing.
 
 Messages that fail before step 5 are journalled too, but never deduplicated: a sender who fixes a
 wrong password may resend the same messageId and have it processed.
@@ -21,12 +34,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from egsu.access.audit import Event, audit
 from egsu.clock import utcnow
+from egsu.intake import limits
 from egsu.isun import receipt as isun_receipt
 from egsu.isun.records import parse_records
 from egsu.isun.rules import check_records
@@ -55,20 +70,62 @@ SIGNATURE_CODES = frozenset({"SCE005", "SCE006", "SCE007"})
 class Answer:
     http_status: int
     body: bytes
+    signature_verdict: str = ""  # how the answer was signed, for the journal
 
 
-def _signed(body: bytes) -> bytes:
-    """App.1 §51: the System signs what it sends; an answer that cannot be signed still goes out."""
+# What we send when even an SCE909 fault cannot be signed: no SOAP answer at all (never an unsigned
+# one), HTTP 503 so that the sender retries later (INT-13).
+UNSIGNABLE = Answer(503, b"", "not signed: the System's signing key failed; no SOAP answer was sent")
+
+
+class AnswerNotSigned(Exception):
+    """The System's signing key failed: the answer must not go out (App.1 §51)."""
+
+
+@dataclass
+class _Trace:
+    """What is known about a message as it goes through the checks: its contour and signature verdicts."""
+
+    contour: str | None = None
+    verdicts: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return " | ".join(self.verdicts)
+
+
+def _signed(body: bytes, contour: str | None) -> tuple[bytes, str]:
+    """App.1 §51: the System signs what it sends, with its contour's key; an unsigned answer never leaves.
+
+    A failure is logged at ERROR and recorded in the audit log (the alarms of the operator, until the
+    alarms subsystem takes them), then raised: the caller answers SCE909 instead.
+    """
     try:
-        return signatures.sign_answer(body)
-    except Exception:  # noqa: BLE001 - never lose the answer over our own signing key
-        log.exception("could not sign an answer; sending it unsigned")
-        return body
+        return signatures.sign_answer(body, contour), signatures.answer_verdict(contour)
+    except Exception as exc:
+        log.error("ALARM: the System could not sign an answer (%s contour): %s", contour or "default", exc)
+        try:
+            audit(
+                Event.ANSWER_NOT_SIGNED,
+                object_type="signatures.system_identity",
+                object_id=contour or "default",
+                summary=f"the System could not sign an answer: {type(exc).__name__}: {exc}"[:300],
+                source="intake",
+            )
+        except Exception:  # noqa: BLE001 - the alarm is best effort; the refusal to send unsigned is not
+            log.exception("could not record the signing failure in the audit log")
+        raise AnswerNotSigned(str(exc)) from exc
 
 
-def _fault(error: errors.GatewayError, *, session_id: str | None, now: datetime) -> Answer:
-    # WS-I BP 1.1 R1126: a SOAP fault travels with HTTP 500.
-    return Answer(500, _signed(build_fault(error, session_id=session_id, when=now)))
+def _fault(
+    error: errors.GatewayError, *, session_id: str | None, now: datetime, contour: str | None
+) -> Answer:
+    """A signed fault (WS-I BP 1.1 R1126: HTTP 500), or UNSIGNABLE when it cannot be signed."""
+    try:
+        body, verdict = _signed(build_fault(error, session_id=session_id, when=now), contour)
+    except AnswerNotSigned:
+        return UNSIGNABLE
+    return Answer(500, body, verdict)
 
 
 def _unparsed_id(raw: bytes) -> str:
@@ -81,6 +138,7 @@ def receive(
     """Handle one SendMessage request body and return the answer to send."""
     now = now or utcnow()
     request: SyncRequest | None = None
+    trace = _Trace()
     try:
         if oversized:
             raise errors.FormatError(
@@ -91,17 +149,45 @@ def receive(
         _check_headers(request)
         _check_message_date(request, now)
         document_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-        # Signatures first (App.1 §51: integrity and EDS, then the initiator), before the payload is read.
-        claimed = registry.system_for_sender(request.sender_id)
-        transport = signatures.check_transport(request, claimed, at=now, document_id=document_id)
-        system = _authorise(request)
+        deadline = signatures.message_deadline()
+        sender = limits.state(request.sender_id)
+        if sender.password_locked_until is not None and not registry.password_known(
+            request.sender_id, request.password
+        ):
+            raise errors.AuthenticationError(
+                "too many failed attempts for this senderId; try again after "
+                f"{sender.password_locked_until:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        system = _authorise(request) if sender.password_first else None
+        # Integrity and EDS validity, offline (App.1 §51), before the payload is read.
+        claimed = system or registry.system_for_sender(request.sender_id)
+        trace.contour = claimed.contour if claimed is not None else None
+        transport = signatures.verify_transport(request, claimed, at=now)
+        if transport.pending:
+            trace.verdicts.append(signatures.offline_verdict(transport))
+        # Then the initiator; only an authenticated sender makes us ask anyone anything.
+        system = system or _authorise(request)
+        trace.contour = system.contour
         signatures.bind_to_subject(transport, system, "transport signature")
-        business = signatures.check_business(request, system, at=now, document_id=document_id)
+        transport = signatures.complete(transport, system, document_id=document_id, deadline=deadline)
+        trace.verdicts[:] = [transport.verdict]
+        business = signatures.check_business(
+            request, system, at=now, document_id=document_id, deadline=deadline
+        )
+        trace.verdicts.append(business.verdict)
+        limits.succeeded(request.sender_id, sender)
     except errors.GatewayError as exc:
-        return _refuse(exc, raw=raw, request=request, remote_addr=remote_addr, now=now)
+        _count_failure(exc, request)
+        if exc.code in SIGNATURE_CODES:
+            trace.verdicts.append(exc.message)
+        elif trace.verdicts:
+            trace.verdicts.append(f"not continued: {exc.code}")
+        return _refuse(exc, raw=raw, request=request, remote_addr=remote_addr, now=now, trace=trace)
     except Exception:  # noqa: BLE001 - anything unexpected is our fault, never the sender's
         log.exception("intake failed before the journal entry")
-        return _fault(errors.InternalError("please retry later"), session_id=None, now=now)
+        return _fault(
+            errors.InternalError("please retry later"), session_id=None, now=now, contour=trace.contour
+        )
 
     try:
         entry, created = journal.record_incoming(
@@ -112,30 +198,61 @@ def receive(
             remote_addr=remote_addr,
             correlation_id=request.correlation_id,
             addressee=ADDRESSEE,
-            signature_verdict=f"{transport.verdict} | {business.verdict}",
+            signature_verdict=trace.verdict,
         )
     except Exception:  # noqa: BLE001 - no journal entry, no acknowledgement (nothing is lost)
         log.exception("could not journal message %s of %s", request.message_id, request.sender_id)
-        return _fault(errors.InternalError("please retry later"), session_id=request.session_id, now=now)
+        return _fault(
+            errors.InternalError("please retry later"),
+            session_id=request.session_id,
+            now=now,
+            contour=trace.contour,
+        )
 
     try:
         if not created:
             return _repeat(
-                entry, system, business, raw=raw, request=request, remote_addr=remote_addr, now=now
+                entry,
+                system,
+                business,
+                raw=raw,
+                request=request,
+                remote_addr=remote_addr,
+                now=now,
+                trace=trace,
             )
         return _process(entry, request, system, business, now=now)
     except errors.GatewayError as exc:
-        return _answer_fault(entry, request, exc, now=now)
+        return _answer_fault(entry, request, exc, now=now, contour=system.contour)
+    except AnswerNotSigned:
+        failure = errors.InternalError("the answer could not be signed; please retry later")
+        return _answer_fault(entry, request, failure, now=now, contour=system.contour)
     except Exception:  # noqa: BLE001 - our failure: the sender may resend the same message (INT-13)
         log.exception(
             "intake failed while processing message %s of %s", request.message_id, request.sender_id
         )
-        return _answer_fault(entry, request, errors.InternalError("please retry later"), now=now)
+        failure = errors.InternalError("please retry later")
+        return _answer_fault(entry, request, failure, now=now, contour=system.contour)
 
 
-def _answer_fault(entry, request: SyncRequest, exc: errors.GatewayError, *, now: datetime) -> Answer:
+def _count_failure(exc: errors.GatewayError, request: SyncRequest | None) -> None:
+    """Feed the per-sender limits; a limit that cannot be counted never changes the answer."""
+    if request is None or not request.sender_id:
+        return
+    try:
+        if exc.code == errors.AuthenticationError.code:
+            limits.password_failed(request.sender_id)
+        elif exc.code in SIGNATURE_CODES:
+            limits.signature_failed(request.sender_id)
+    except Exception:  # noqa: BLE001
+        log.exception("could not count a failed attempt of %s", request.sender_id)
+
+
+def _answer_fault(
+    entry, request: SyncRequest, exc: errors.GatewayError, *, now: datetime, contour: str | None
+) -> Answer:
     """Fault an already journalled message, journalling the fault as a sending too (INT-51)."""
-    answer = _fault(exc, session_id=request.session_id, now=now)
+    answer = _fault(exc, session_id=request.session_id, now=now, contour=contour)
     try:
         journal.record_answer(
             entry,
@@ -143,6 +260,7 @@ def _answer_fault(entry, request: SyncRequest, exc: errors.GatewayError, *, now:
             raw=answer.body,
             status_code=exc.code,
             status_message=exc.message[:250],
+            signature_verdict=answer.signature_verdict,
         )
     except Exception:  # noqa: BLE001 - the fault still goes out
         log.exception("could not journal the fault for %s", request.message_id)
@@ -176,11 +294,21 @@ def _authorise(request: SyncRequest):
 
 
 def _refuse(
-    exc: errors.GatewayError, *, raw: bytes, request: SyncRequest | None, remote_addr: str, now: datetime
+    exc: errors.GatewayError,
+    *,
+    raw: bytes,
+    request: SyncRequest | None,
+    remote_addr: str,
+    now: datetime,
+    trace: _Trace,
 ) -> Answer:
-    """Journal a refused message (without its content when it never parsed) and answer with a fault."""
+    """Journal a refused message (without its content when it never parsed) and answer with a fault.
+
+    The journal keeps the signature verdict reached so far (INT-36): a refused but validly signed
+    request says what was verified before it was refused.
+    """
     session_id = request.session_id if request else None
-    answer = _fault(exc, session_id=session_id, now=now)
+    answer = _fault(exc, session_id=session_id, now=now, contour=trace.contour)
     try:
         entry = journal.record_refused(
             message_id=request.message_id if request else _unparsed_id(raw),
@@ -192,7 +320,7 @@ def _refuse(
             remote_addr=remote_addr,
             status_code=exc.code,
             status_message=exc.message[:250],
-            signature_verdict=exc.message[:1000] if exc.code in SIGNATURE_CODES else "",
+            signature_verdict=trace.verdict[:1000],
         )
         journal.record_outgoing(
             request=entry,
@@ -202,6 +330,7 @@ def _refuse(
             status_code=exc.code,
             status_message=exc.message[:250],
             service_id=request.service_id if request else "",
+            signature_verdict=answer.signature_verdict,
         )
     except Exception:  # noqa: BLE001 - a refusal must still be answered
         log.exception("could not journal a refused message (%s)", exc.code)
@@ -209,7 +338,15 @@ def _refuse(
 
 
 def _repeat(
-    entry, system, business, *, raw: bytes, request: SyncRequest, remote_addr: str, now: datetime
+    entry,
+    system,
+    business,
+    *,
+    raw: bytes,
+    request: SyncRequest,
+    remote_addr: str,
+    now: datetime,
+    trace: _Trace,
 ) -> Answer:
     """A messageId this sender already used: same message → same answer; different content → refused."""
     if entry.sha256 != hashlib.sha256(raw).hexdigest():
@@ -219,6 +356,7 @@ def _repeat(
             request=request,
             remote_addr=remote_addr,
             now=now,
+            trace=trace,
         )
     previous = journal.answer_for(entry)
     if previous is not None:
@@ -233,8 +371,11 @@ def _repeat(
             status_code=previous.status_code,
             status_message=previous.status_message,
             service_id=request.service_id,
+            signature_verdict=previous.signature_verdict,
         )
-        return Answer(500 if previous.status_code.startswith("SCE") else 200, body)
+        return Answer(
+            500 if previous.status_code.startswith("SCE") else 200, body, previous.signature_verdict
+        )
     # The first attempt never finished (crash, internal error): process again; the store is idempotent.
     return _process(entry, request, system, business, now=now)
 
@@ -263,7 +404,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
             request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
         ),
     )
-    body = _signed(build_response(response))
+    body, verdict = _signed(build_response(response), system.contour)
     rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
     journal.record_answer(
         entry,
@@ -274,8 +415,9 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
         records_total=len(verdicts),
         records_accepted=len(verdicts) - rejected,
         records_rejected=rejected,
+        signature_verdict=verdict,
     )
-    return Answer(200, body)
+    return Answer(200, body, verdict)
 
 
 def _quality(device_ok: bool | None) -> str:

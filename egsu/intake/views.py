@@ -41,7 +41,10 @@ def sync_channel(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(["GET", "POST"])
     body, oversized = _read_body(request, settings.CONFIG.max_message_bytes)
     answer = services.receive(body, remote_addr=_client_addr(request), oversized=oversized)
-    return HttpResponse(answer.body, status=answer.http_status, content_type=XML)
+    response = HttpResponse(answer.body, status=answer.http_status, content_type=XML)
+    if answer.http_status == 503:
+        response["Retry-After"] = "60"  # our signing key failed: nothing unsigned is sent (App.1 §51)
+    return response
 
 
 def sync_channel_schema(request: HttpRequest, name: str) -> HttpResponse:

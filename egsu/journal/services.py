@@ -215,6 +215,7 @@ def record_outgoing(
     status_code: str,
     status_message: str,
     service_id: str = "",
+    signature_verdict: str = "",
 ) -> JournalEntry:
     """Journal a message we send, durably, before it leaves; an answer points at its request."""
     entry = JournalEntry(
@@ -231,6 +232,7 @@ def record_outgoing(
         size=len(raw),
         raw=_compress(raw),
         related=request,
+        signature_verdict=signature_verdict[:1000],
     )
     _save_durably(entry)
     return entry
@@ -246,6 +248,7 @@ def record_answer(
     records_total: int | None = None,
     records_accepted: int | None = None,
     records_rejected: int | None = None,
+    signature_verdict: str = "",
 ) -> JournalEntry:
     """What became of a received message and the answer to it, in one durable transaction.
 
@@ -276,6 +279,7 @@ def record_answer(
                 size=len(raw),
                 raw=_compress(raw),
                 related=request,
+                signature_verdict=signature_verdict[:1000],
             )
             entry.save(force_insert=True)
     except DatabaseError as exc:

@@ -1,5 +1,12 @@
 """Certification path validation by the NCA rules (App.1 §16, SIG-05..SIG-15).
 
+In three visible stages: (1) ``build_chain`` from the leaf through the intermediates to a
+root the operator configured; (2) ``chain_signature_problems``: every signature on that chain
+verified with the next certificate's key, and the offline checks (``validate_offline``); (3)
+``with_revocation``: OCSP/CRL, which uses the addresses a certificate names only when stages 1
+and 2 proved the chain. A certificate that merely *names* a trusted CA as its issuer never
+makes us send a request anywhere (no network call on behalf of a stranger).
+
 ``validate`` runs every check, even after one has failed, and returns each
 with a verdict and a sentence a person can act on. Any failed check makes the
 path invalid (SIG-15). The status tells the gateway which code to answer:
@@ -10,7 +17,7 @@ not yet begun, or revocation; "invalid" (SCE006) for everything else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -48,6 +55,7 @@ class CertificatePolicy:
     key_usage: Mapping[Purpose, frozenset[str]] = field(default_factory=lambda: SIG11_KEY_USAGE, hash=False)
     allowed_policies: frozenset[str] | None = None  # None: any certificate policy
     required_eku: frozenset[str] = frozenset()
+    allowed_eku: frozenset[str] | None = None  # SIG-12 per system: at least one of these; None: any
     forbidden_eku: frozenset[str] = frozenset({EKU_TREASURY_CLIENT})
     allowed_signature_algorithms: frozenset[str] | None = (
         None  # names in the algorithm table; None: the table
@@ -75,9 +83,17 @@ class ValidationResult:
     chain: tuple[Certificate, ...]  # leaf first, the trusted anchor last (when one was reached)
     at: datetime
     revocation: RevocationStatus | None = None
+    chain_verified: bool = False  # stage 2 passed: anchored, and every signature on the chain verifies
+    pending: bool = False  # revocation (stage 3) not yet checked: see with_revocation
 
     @property
     def valid(self) -> bool:
+        """Every check passed; a result whose revocation is still pending is not valid yet."""
+        return not self.pending and all(check.ok for check in self.checks)
+
+    @property
+    def offline_ok(self) -> bool:
+        """Every check made so far passed (stages 1 and 2 and the offline checks)."""
         return all(check.ok for check in self.checks)
 
     @property
@@ -189,6 +205,39 @@ def _build_chain(
     return best, best_reason
 
 
+@dataclass(frozen=True)
+class ChainBuild:
+    """Stage 1: the chain as built from names and key identifiers, and why it is incomplete."""
+
+    chain: tuple[Certificate, ...]  # leaf first; the anchor last when one was reached
+    problem: str | None  # None: an anchor of the trust store was reached
+
+    @property
+    def anchored(self) -> bool:
+        return self.problem is None
+
+
+def build_chain(
+    cert: Certificate,
+    trust: TrustStore,
+    intermediates: Iterable[Certificate] = (),
+    max_length: int = DEFAULT_POLICY.max_chain_length,
+) -> ChainBuild:
+    """Stage 1 (SIG-07, SIG-10): leaf → intermediates → a configured trust root, offline."""
+    chain, problem = _build_chain(cert, trust, tuple(intermediates), max_length)
+    return ChainBuild(tuple(chain), problem)
+
+
+def chain_signature_problems(chain: tuple[Certificate, ...]) -> list[str]:
+    """Stage 2: every issuer signature on the chain, each with the key of the next certificate."""
+    return [
+        f"the signature on {_name(child)} does not verify with the key of {_name(parent)} "
+        "(the certificate was altered or issued by someone else)"
+        for child, parent in zip(chain, chain[1:], strict=False)
+        if not _signed_by(child, parent)
+    ]
+
+
 def validate(
     cert: Certificate,
     *,
@@ -200,7 +249,30 @@ def validate(
     intermediates: Iterable[Certificate] = (),
     document_id: str | None = None,
 ) -> ValidationResult:
-    """Every App.1 §16 check of ``cert`` as of ``at``; ``document_id`` enables OCSP receipt reuse (SIG-08)."""
+    """Every App.1 §16 check of ``cert`` as of ``at``; ``document_id`` enables OCSP receipt reuse (SIG-08).
+
+    The stages run in order: build the chain, verify every signature on it up to a configured
+    trust root and the offline checks (``validate_offline``), and only then revocation
+    (``with_revocation``), which uses no address at all unless stage 2 proved the chain.
+    """
+    offline = validate_offline(
+        cert, trust=trust, at=at, purpose=purpose, policy=policy, intermediates=intermediates
+    )
+    return with_revocation(
+        offline, trust=trust, policy=policy, revocation=revocation, document_id=document_id
+    )
+
+
+def validate_offline(
+    cert: Certificate,
+    *,
+    trust: TrustStore,
+    at: datetime,
+    purpose: Purpose | str = Purpose.SIGN,
+    policy: CertificatePolicy = DEFAULT_POLICY,
+    intermediates: Iterable[Certificate] = (),
+) -> ValidationResult:
+    """Stages 1 and 2 and every check that needs no network; revocation is left pending."""
     if at.tzinfo is None:
         raise ValueError("naive datetime: pass an aware instant")
     purpose = Purpose(purpose)
@@ -213,34 +285,27 @@ def validate(
               not_current=problem is not None)
     )  # fmt: skip
 
-    # SIG-07, SIG-10: a chain through every intermediate to a trusted root.
-    chain, chain_problem = _build_chain(cert, trust, tuple(intermediates), policy.max_chain_length)
+    # Stage 1 — SIG-07, SIG-10: a chain through every intermediate to a configured trusted root.
+    built = build_chain(cert, trust, intermediates, policy.max_chain_length)
+    chain = built.chain
     names = " → ".join(_name(c) for c in chain)
     checks.append(
-        Check(
-            "chain", chain_problem is None, f"{names} (trusted)" if chain_problem is None else chain_problem
-        )
+        Check("chain", built.anchored, f"{names} (trusted)" if built.anchored else built.problem or "")
     )
-    complete = chain_problem is None
 
-    # Each issuer signature through the algorithm table.
-    links = list(zip(chain, chain[1:], strict=False))
-    bad = [
-        f"the signature on {_name(child)} does not verify with the key of {_name(parent)} "
-        "(the certificate was altered or issued by someone else)"
-        for child, parent in links
-        if not _signed_by(child, parent)
-    ]
-    if not links:
+    # Stage 2 — each issuer signature through the algorithm table.
+    bad = chain_signature_problems(chain)
+    if len(chain) < 2:
         checks.append(Check("issuer signature", False, "not checked: no issuer certificate was found"))
     else:
         checks.append(
-            Check("issuer signature", not bad, "; ".join(bad) or f"{len(links)} signature(s) verified")
+            Check("issuer signature", not bad, "; ".join(bad) or f"{len(chain) - 1} signature(s) verified")
         )
+    verified = built.anchored and len(chain) >= 2 and not bad
 
     # Allowed signature algorithms (names from the table).
     algorithm_problems = []
-    for member in chain[:-1] if complete else chain:
+    for member in chain[:-1] if built.anchored else chain:
         try:
             name = signature_by_oid(member.signature_oid).name
         except UnsupportedAlgorithm:
@@ -283,49 +348,6 @@ def validate(
                   not_current=bool(issuer_validity))
         )  # fmt: skip
 
-    # SIG-08, SIG-09: revocation of the leaf, and of intermediates that name a distribution point.
-    leaf_status = None
-    if not policy.check_revocation:
-        checks.append(Check("revocation", True, "not checked: this system's policy does not require it"))
-    elif len(chain) < 2:
-        checks.append(Check("revocation", False, "not checked: the issuer is unknown"))
-    elif revocation is None:
-        checks.append(Check("revocation", False, "not checked: no revocation checker is configured"))
-    else:
-        details: list[str] = []
-        failed_states: list[str] = []
-        for index, (child, parent) in enumerate(links):
-            if trust.is_anchor(child):
-                break
-            if index > 0 and not (child.crl_urls or child.ocsp_urls):
-                continue  # an intermediate is checked only when it names where to check it
-            if (
-                index > 0
-                and revocation.crls
-                and not any(c.issuer_der == child.issuer_der for c in revocation.crls)
-            ):
-                details.append(f"intermediate {_name(child)}: no CRL of its issuer was given; not checked")
-                continue
-            status = revocation.check(child, parent, at=at, document_id=document_id if index == 0 else None)
-            if index == 0:
-                leaf_status = status
-            label = "" if index == 0 else f"intermediate {_name(child)}: "
-            if status.state == GOOD:
-                details.append(label + status.detail)
-            elif status.state == UNAVAILABLE and policy.revocation_soft_fail:
-                details.append(
-                    label + f"could not be checked ({status.detail}); accepted by soft-fail policy"
-                )
-            else:
-                failed_states.append(status.state)
-                prefix = {
-                    REVOKED: "the certificate is revoked",
-                    UNAVAILABLE: "revocation could not be checked",
-                }.get(status.state, "revocation status is unknown")
-                details.append(f"{label}{prefix}: {status.detail}")
-        only_revoked = bool(failed_states) and all(state == REVOKED for state in failed_states)
-        checks.append(Check("revocation", not failed_states, "; ".join(details), not_current=only_revoked))
-
     # SIG-11: key usage by purpose.
     required = policy.key_usage[purpose]
     if cert.key_usage is None:
@@ -367,12 +389,96 @@ def validate(
     missing_eku = policy.required_eku - eku
     if missing_eku:
         eku_problems.append(f"missing required extended key usage {_oids(missing_eku)}")
+    if policy.allowed_eku is not None and not (eku & policy.allowed_eku):
+        eku_problems.append(
+            f"its extended key usages {_oids(eku)} include none this system accepts ({_oids(policy.allowed_eku)})"
+        )
     forbidden = policy.forbidden_eku & eku
     if forbidden:
         eku_problems.append(f"carries forbidden extended key usage {_oids(forbidden)}")
     checks.append(Check("extended key usage", not eku_problems, "; ".join(eku_problems) or f"{_oids(eku)}"))
 
-    return ValidationResult(cert, tuple(checks), tuple(chain), at, leaf_status)
+    return ValidationResult(
+        cert, tuple(checks), tuple(chain), at, None, chain_verified=verified, pending=True
+    )
+
+
+def with_revocation(
+    result: ValidationResult,
+    *,
+    trust: TrustStore,
+    policy: CertificatePolicy = DEFAULT_POLICY,
+    revocation: RevocationChecker | None = None,
+    document_id: str | None = None,
+) -> ValidationResult:
+    """Stage 3 — SIG-08, SIG-09: revocation of the leaf, and of intermediates that name where to check.
+
+    Only a chain proven in stage 2 (anchored, every signature verified) is ever checked: the
+    addresses in a certificate nobody trusted are never used (no request on a stranger's behalf).
+    """
+    if not result.pending:
+        return result
+    chain, at = result.chain, result.at
+    leaf_status = None
+    if not policy.check_revocation:
+        check = Check("revocation", True, "not checked: this system's policy does not require it")
+    elif not result.chain_verified:
+        check = Check(
+            "revocation",
+            False,
+            "not checked: the chain does not verify up to a trusted root, so no address it names was used",
+        )
+    elif revocation is None:
+        check = Check("revocation", False, "not checked: no revocation checker is configured")
+    else:
+        check, leaf_status = _revocation_check(chain, trust, revocation, at, policy, document_id)
+    checks = list(result.checks)
+    names = [c.name for c in checks]
+    position = names.index("chain validity") + 1 if "chain validity" in names else len(checks)
+    checks.insert(position, check)
+    return replace(result, checks=tuple(checks), revocation=leaf_status, pending=False)
+
+
+def _revocation_check(
+    chain: tuple[Certificate, ...],
+    trust: TrustStore,
+    revocation: RevocationChecker,
+    at: datetime,
+    policy: CertificatePolicy,
+    document_id: str | None,
+) -> tuple[Check, RevocationStatus | None]:
+    leaf_status = None
+    details: list[str] = []
+    failed_states: list[str] = []
+    for index, (child, parent) in enumerate(zip(chain, chain[1:], strict=False)):
+        if trust.is_anchor(child):
+            break
+        if index > 0 and not (child.crl_urls or child.ocsp_urls):
+            continue  # an intermediate is checked only when it names where to check it
+        if (
+            index > 0
+            and revocation.crls
+            and not any(c.issuer_der == child.issuer_der for c in revocation.crls)
+        ):
+            details.append(f"intermediate {_name(child)}: no CRL of its issuer was given; not checked")
+            continue
+        status = revocation.check(child, parent, at=at, document_id=document_id if index == 0 else None)
+        if index == 0:
+            leaf_status = status
+        label = "" if index == 0 else f"intermediate {_name(child)}: "
+        if status.state == GOOD:
+            details.append(label + status.detail)
+        elif status.state == UNAVAILABLE and policy.revocation_soft_fail:
+            details.append(label + f"could not be checked ({status.detail}); accepted by soft-fail policy")
+        else:
+            failed_states.append(status.state)
+            prefix = {
+                REVOKED: "the certificate is revoked",
+                UNAVAILABLE: "revocation could not be checked",
+            }.get(status.state, "revocation status is unknown")
+            details.append(f"{label}{prefix}: {status.detail}")
+    only_revoked = bool(failed_states) and all(state == REVOKED for state in failed_states)
+    return Check("revocation", not failed_states, "; ".join(details), not_current=only_revoked), leaf_status
 
 
 def _oids(oids: Iterable[str]) -> str:

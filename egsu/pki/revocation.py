@@ -10,15 +10,30 @@ someone is answering for the NCA, and that must be looked at.
 
 Every signature (OCSP response, delegated responder certificate, CRL) is
 verified through the algorithm table, so GOST answers need no change here.
+
+What we ask, and of whom, is bounded (no request on a stranger's behalf):
+
+* ``check`` refuses, without any request, a certificate whose signature does not verify
+  with the issuer's key (path validation only calls it for a proven chain anyway);
+* only hosts on ``allowed_hosts`` are asked (the NCA's OCSP/CRL hosts by default), or the
+  operator's mirrors (``url_rewrites``); never a redirect;
+* ``deadline`` bounds the time one message may spend on revocation;
+* CRLs are kept in one ``RevocationCache`` per process, keyed by issuer and used until their
+  nextUpdate, optionally backed by a ``CrlStore`` (the database) so that a restart or another
+  server does not download them again; an OCSP responder that did not answer is not asked
+  again for ``ocsp_retry_after`` (SIG-09: the CRL decides meanwhile).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +46,7 @@ from cryptography.x509 import ocsp
 
 from egsu.clock import utcnow
 from egsu.pki.algorithms import BadSignature, UnsupportedAlgorithm, signature_by_oid
-from egsu.pki.certs import OID_OCSP_SIGNING, Certificate, CertificateError, RevocationList
+from egsu.pki.certs import OID_OCSP_SIGNING, Certificate, CertificateError, RevocationList, load_crl
 
 GOOD = "good"
 REVOKED = "revoked"
@@ -39,6 +54,11 @@ UNKNOWN = "unknown"
 UNAVAILABLE = "unavailable"
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+# shep-notes §3: where the NCA's OCSP responders and CRLs live (production and test).
+NCA_HOSTS = frozenset(
+    {"ocsp.pki.gov.kz", "crl.pki.gov.kz", "pki.gov.kz", "crl.root.gov.kz", "root.gov.kz", "test.pki.gov.kz"}
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +122,109 @@ class MemoryReceiptStore:
                 self._by_document.setdefault((document_id, *key), receipt)
 
 
+class CrlStore(Protocol):
+    """Where downloaded CRLs are kept beyond the process (the database, in the server)."""
+
+    def load(self, issuer_key: bytes, delta: bool) -> bytes | None: ...
+
+    def save(self, issuer_key: bytes, delta: bool, crl: RevocationList, url: str) -> None: ...
+
+
+class RevocationCache:
+    """One per process, shared by every message: verified CRLs by issuer, and responders known down.
+
+    A CRL is used from here while ``now`` is inside its [thisUpdate, nextUpdate] window (a CRL
+    without nextUpdate for ``crl_max_age`` after it was fetched); ``store`` (optional) keeps the
+    same CRLs for other processes and the next start.
+    """
+
+    def __init__(self, store: CrlStore | None = None, crl_max_age: timedelta = timedelta(hours=24)) -> None:
+        self.store = store
+        self.crl_max_age = crl_max_age
+        self._lock = threading.Lock()
+        self._crls: dict[tuple[bytes, bool], tuple[RevocationList, datetime]] = {}
+        self._down: dict[str, float] = {}  # OCSP URL → monotonic time until which it is not asked
+        self._verified: OrderedDict[tuple[bytes, bytes], bool] = OrderedDict()
+        self.downloads: list[str] = []  # URLs actually downloaded, for tests and benchmarks
+
+    def crl(self, issuer_key: bytes, delta: bool, now: datetime) -> RevocationList | None:
+        with self._lock:
+            found = self._crls.get((issuer_key, delta))
+        if found is not None and self._current(found[0], found[1], now):
+            return found[0]
+        return None
+
+    def put(self, issuer_key: bytes, delta: bool, crl: RevocationList, fetched_at: datetime) -> None:
+        with self._lock:
+            current = self._crls.get((issuer_key, delta))
+            if current is None or (current[0].number or 0) <= (crl.number or 0):
+                self._crls[(issuer_key, delta)] = (crl, fetched_at)
+
+    def _current(self, crl: RevocationList, fetched_at: datetime, now: datetime) -> bool:
+        if crl.next_update is not None:
+            return crl.this_update <= now + timedelta(minutes=5) and now < crl.next_update
+        return now < fetched_at + self.crl_max_age
+
+    def responder_down(self, url: str) -> bool:
+        with self._lock:
+            until = self._down.get(url)
+        return until is not None and time.monotonic() < until
+
+    def mark_down(self, url: str, seconds: float) -> None:
+        if seconds > 0:
+            with self._lock:
+                self._down[url] = time.monotonic() + seconds
+
+    def mark_up(self, url: str) -> None:
+        with self._lock:
+            self._down.pop(url, None)
+
+    def issued_by(self, cert: Certificate, issuer: Certificate) -> bool:
+        """Does ``issuer``'s key verify the signature on ``cert`` (remembered: GOST is slow)?"""
+        key = (hashlib.sha256(cert.der).digest(), hashlib.sha256(issuer.spki_der).digest())
+        with self._lock:
+            known = self._verified.get(key)
+        if known is not None:
+            return known
+        try:
+            _verify_with_table(cert.signature_oid, issuer.spki_der, cert.signature, cert.tbs_der)
+            verdict = cert.issuer_der == issuer.subject_der
+        except (BadSignature, UnsupportedAlgorithm, ValueError):
+            verdict = False
+        with self._lock:
+            self._verified[key] = verdict
+            while len(self._verified) > 4096:
+                self._verified.popitem(last=False)
+        return verdict
+
+    def clear(self) -> None:
+        with self._lock:
+            self._crls.clear()
+            self._down.clear()
+            self._verified.clear()
+            self.downloads.clear()
+
+
 class _Unavailable(Exception):
     """The source could not be reached or would not answer: try the next one."""
+
+
+class _NotAllowed(_Unavailable):
+    """The address is not one the operator allowed: nothing was sent."""
+
+
+class _OutOfTime(_Unavailable):
+    """The message's time budget is spent: nothing more is asked."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A responder that redirects could send us anywhere: a redirect is an error, never followed."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913 - urllib's signature
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} refused", headers, fp)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class _Rejected(Exception):
@@ -132,31 +253,47 @@ class RevocationChecker:
 
     ``crls``: CRL files given by hand (``egsu pki verify --crl``); when any are
     given, nothing is fetched. ``url_rewrites`` maps URL prefixes named in
-    certificates to local mirrors (air-gapped stands, tests).
+    certificates to local mirrors (air-gapped stands, tests); a rewritten address is
+    allowed because the operator named it. Any other address must be on ``allowed_hosts``
+    (None: any host, for tools run by hand). ``deadline`` (a ``time.monotonic()`` instant)
+    bounds the whole check of one message. ``cache`` is shared by every checker of the process.
     """
 
     receipts: ReceiptStore = field(default_factory=MemoryReceiptStore)
     crls: Iterable[RevocationList] = ()
     url_rewrites: Mapping[str, str] = field(default_factory=dict)
     allowed_schemes: frozenset[str] = frozenset({"http", "https"})
+    allowed_hosts: frozenset[str] | None = NCA_HOSTS
     timeout: float = 5.0
+    deadline: float | None = None
     skew: timedelta = timedelta(minutes=5)
     ocsp_max_age: timedelta = timedelta(hours=24)  # when a response carries no nextUpdate
+    ocsp_retry_after: float = 30.0  # seconds an unreachable responder is left alone (CRL meanwhile)
     require_nonce: bool = True
     clock: Callable[[], datetime] = utcnow
+    cache: RevocationCache = field(default_factory=RevocationCache)
     fetched: list[str] = field(default_factory=list)  # every URL we asked, for audit and tests
 
     def __post_init__(self) -> None:
         self.crls = tuple(self.crls)
-        self._crl_cache: dict[str, RevocationList] = {}
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ entry point
 
     def check(
         self, cert: Certificate, issuer: Certificate, *, at: datetime, document_id: str | None = None
     ) -> RevocationStatus:
-        """The status of ``cert`` as of ``at`` (SIG-08, SIG-09)."""
+        """The status of ``cert`` as of ``at`` (SIG-08, SIG-09).
+
+        ``issuer`` must be the certificate that signed ``cert``; when its key does not verify
+        the signature, nothing is asked of anyone and the status is unknown.
+        """
+        if not self.cache.issued_by(cert, issuer):
+            return RevocationStatus(
+                UNKNOWN,
+                "none",
+                self.clock(),
+                f"not checked: {cert.subject!r} is not signed by {issuer.subject!r}, so no address it names is used",
+            )
         if self.crls:
             return self._check_crl(cert, issuer, at, self.crls)
         key_hash = issuer_key_hash(issuer)
@@ -167,15 +304,23 @@ class RevocationChecker:
         notes: list[str] = []
         if cert.ocsp_urls:
             for url in cert.ocsp_urls:
+                if self.cache.responder_down(url):
+                    notes.append(f"OCSP {url}: did not answer a moment ago; not asked again yet")
+                    continue
                 try:
                     status = self._ask_ocsp(url, cert, issuer, at)
+                except (_NotAllowed, _OutOfTime) as exc:
+                    notes.append(f"OCSP {url}: {exc}")
+                    continue
                 except _Unavailable as exc:
+                    self.cache.mark_down(url, self.ocsp_retry_after)
                     notes.append(f"OCSP {url}: {exc}")
                     continue
                 except _Rejected as exc:
                     return RevocationStatus(
                         UNKNOWN, "ocsp", self.clock(), f"OCSP answer from {url} rejected: {exc}"
                     )
+                self.cache.mark_up(url)
                 if status.receipt is not None:
                     self.receipts.save(status.receipt, document_id)
                 return status
@@ -199,25 +344,56 @@ class RevocationChecker:
     # ------------------------------------------------------------------ transport
 
     def _rewrite(self, url: str) -> str:
+        """The address to ask for ``url``: the operator's mirror, or ``url`` itself when allowed."""
+        mirrored = False
         for prefix, target in sorted(self.url_rewrites.items(), key=lambda kv: -len(kv[0])):
             if url.startswith(prefix):
                 url = target + url[len(prefix) :]
+                mirrored = True
                 break
-        scheme = urlsplit(url).scheme.lower()
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
         if scheme not in self.allowed_schemes:
-            raise _Unavailable(f"scheme {scheme!r} is not allowed ({url})")
+            raise _NotAllowed(f"scheme {scheme!r} is not allowed ({url})")
+        if not mirrored and self.allowed_hosts is not None:
+            host = (parts.hostname or "").lower()
+            if not host_allowed(host, self.allowed_hosts):
+                raise _NotAllowed(
+                    f"host {host or '(none)'!r} is not on the allow-list of revocation hosts "
+                    "(EGSU_PKI_ALLOWED_HOSTS, EGSU_PKI_MIRRORS); nothing was sent"
+                )
         return url
 
+    def _time_left(self) -> float:
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime("the time budget for this message's revocation checks is spent")
+        return min(self.timeout, left)
+
+    def _get(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
+        """Every request goes through here: the allow-list and the time budget, then ``_fetch``."""
+        self._rewrite(url)
+        self._time_left()
+        return self._fetch(url, body, content_type)
+
     def _fetch(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
+        """The transport (overridden by the stand, which answers its own test CA in process)."""
         target = self._rewrite(url)
+        timeout = self._time_left()
         self.fetched.append(target)
         request = urllib.request.Request(target, data=body, method="POST" if body is not None else "GET")
         if content_type:
             request.add_header("Content-Type", content_type)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:  # noqa: S310 - scheme checked
+            with _OPENER.open(request, timeout=timeout) as reply:
                 data = reply.read(MAX_DOCUMENT_BYTES + 1)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise _Unavailable(
+                    f"{target} answered a redirect (HTTP {exc.code}), which is not followed"
+                ) from exc
             raise _Unavailable(f"HTTP {exc.code} from {target}") from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -243,9 +419,7 @@ class RevocationChecker:
                 .add_extension(x509.OCSPNonce(nonce), critical=False)
                 .build()
             )
-            der = self._fetch(
-                url, request.public_bytes(serialization.Encoding.DER), "application/ocsp-request"
-            )
+            der = self._get(url, request.public_bytes(serialization.Encoding.DER), "application/ocsp-request")
             try:
                 response = ocsp.load_der_ocsp_response(der)
             except ValueError as exc:
@@ -418,29 +592,48 @@ class RevocationChecker:
 
     # ------------------------------------------------------------------ CRL
 
-    def _load_crl(self, url: str) -> RevocationList:
-        with self._lock:
-            cached = self._crl_cache.get(url)
-        if cached is not None and cached.next_update is not None and cached.next_update > self.clock():
-            return cached
-        data = self._fetch(url)
+    def _download_crl(self, url: str) -> RevocationList:
+        data = self._get(url)
+        self.cache.downloads.append(url)
         try:
-            from egsu.pki.certs import load_crl
-
-            crl = load_crl(data)
+            return load_crl(data)
         except CertificateError as exc:
             raise _Unavailable(f"{url} did not return a CRL: {exc}") from exc
-        with self._lock:
-            self._crl_cache[url] = crl
-        return crl
 
-    def _first_crl(self, urls: Iterable[str], kind: str) -> RevocationList:
+    def _cached_crl(
+        self, urls: Iterable[str], kind: str, cert: Certificate, issuer: Certificate, at: datetime
+    ) -> RevocationList:
+        """The issuer's current CRL (or delta CRL): process cache, then the store, then the network."""
+        delta = kind == "delta CRL"
+        key = issuer_key_hash(issuer)
+        now = self.clock()
+        cached = self.cache.crl(key, delta, now)
+        if cached is not None:
+            return cached
+        if self.cache.store is not None:
+            stored = self.cache.store.load(key, delta)
+            if stored is not None:
+                try:
+                    crl = load_crl(stored)
+                    self._verify_crl(crl, cert, issuer, at)
+                except (CertificateError, _Rejected):
+                    crl = None
+                if crl is not None and crl.is_delta == delta:
+                    self.cache.put(key, delta, crl, now)
+                    if self.cache.crl(key, delta, now) is not None:
+                        return crl
         problems = []
         for url in urls:
             try:
-                return self._load_crl(url)
+                crl = self._download_crl(url)
             except _Unavailable as exc:
                 problems.append(str(exc))
+                continue
+            self._verify_crl(crl, cert, issuer, at)  # only a genuine CRL of this issuer is kept
+            self.cache.put(key, delta, crl, now)
+            if self.cache.store is not None:
+                self.cache.store.save(key, delta, crl, url)
+            return crl
         raise _Unavailable(f"no {kind} could be fetched: " + "; ".join(problems))
 
     def _verify_crl(self, crl: RevocationList, cert: Certificate, issuer: Certificate, at: datetime) -> None:
@@ -477,9 +670,9 @@ class RevocationChecker:
                 base = bases[-1]
                 delta = deltas[-1] if deltas else None
             else:
-                base = self._first_crl(cert.crl_urls, "CRL")
+                base = self._cached_crl(cert.crl_urls, "CRL", cert, issuer, at)
                 delta_urls = cert.delta_crl_urls or base.delta_crl_urls
-                delta = self._first_crl(delta_urls, "delta CRL") if delta_urls else None
+                delta = self._cached_crl(delta_urls, "delta CRL", cert, issuer, at) if delta_urls else None
             self._verify_crl(base, cert, issuer, at)
             if base.is_delta:
                 raise _Rejected("the CRL distribution point returned a delta CRL")
@@ -522,6 +715,32 @@ class RevocationChecker:
             entry.revoked_at,
             entry.reason,
         )
+
+
+def host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """``host`` is named on the list (``.example.kz`` also allows its sub-domains).
+
+    An IP address is allowed only when written on the list itself: a certificate naming
+    127.0.0.1 or 169.254.169.254 never matches a name.
+    """
+    host = host.strip("[]").lower()
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        is_ip = False
+    else:
+        is_ip = True
+    for entry in allowed:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if host == entry.strip("[]"):
+            return True
+        if not is_ip and entry.startswith(".") and host.endswith(entry):
+            return True
+    return False
 
 
 def _hash(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:

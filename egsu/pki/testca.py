@@ -149,6 +149,12 @@ def _new_key(key_type: str, key_size: int) -> Any:
     return gost3410.GostPrivateKey.generate(GOST_SCHEMES[key_type])
 
 
+def _pem_der(data: bytes) -> bytes:
+    from egsu.pki.certs import load_certificate
+
+    return load_certificate(data).der
+
+
 def _whole_seconds(moment: datetime) -> datetime:
     """DER times carry no fractions: what we sign is what a reader sees."""
     return moment.replace(microsecond=0)
@@ -175,6 +181,23 @@ class IssuedCertificate:
     def key_pem(self) -> bytes:
         """Unencrypted PKCS#8 PEM that ``egsu.pki.keys.load_identity`` loads (RSA or GOST)."""
         return _key_pem(self.key)
+
+    def p12(self, password: str, *, chain: tuple[Certificate, ...] = (), iterations: int = 10_000) -> bytes:
+        """The key and certificate as a password-protected PKCS#12 key store, as NCA hands them out."""
+        from egsu.pki import pkcs12
+
+        return pkcs12.dump(self.key, self.certificate, password, chain=chain, iterations=iterations)
+
+    def write_p12(self, password: str, path: Path | None = None) -> Path:
+        """Write the key store (with the CA chain) next to the PEM files, 0600; returns its path."""
+        ca_dir = self.cert_path.parent.parent
+        chain = tuple(
+            Certificate.from_der(_pem_der(p.read_bytes()))
+            for p in (ca_dir / "intermediate.crt", ca_dir / "root.crt")
+        )
+        path = path or self.key_path.with_suffix(".p12")
+        _write_private(path, self.p12(password, chain=chain))
+        return path
 
 
 @dataclass(frozen=True)

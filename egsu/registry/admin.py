@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from egsu.registry import rules
+from egsu.registry.audit import AuditedAdmin
 from egsu.registry.models import (
     ConnectedSystem,
     Device,
@@ -34,7 +35,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subject)
-class SubjectAdmin(admin.ModelAdmin):
+class SubjectAdmin(AuditedAdmin):
     list_display = ["bin", "name", "short_name", "region", "active", "updated_at"]
     list_filter = ["active", "region"]
     search_fields = ["bin", "name", "short_name"]
@@ -68,7 +69,7 @@ class DeviceInline(admin.TabularInline):
 
 
 @admin.register(Facility)
-class FacilityAdmin(admin.ModelAdmin):
+class FacilityAdmin(AuditedAdmin):
     list_display = ["object_id", "name", "kind", "subject", "region", "active"]
     list_filter = ["kind", "active", "region"]
     search_fields = ["object_id", "name", "subject__bin", "subject__name"]
@@ -79,7 +80,7 @@ class FacilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(AuditedAdmin):
     form = DeviceForm
     list_display = [
         "__str__",
@@ -114,21 +115,21 @@ class OperationTypeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProductType)
-class ProductTypeAdmin(admin.ModelAdmin):
+class ProductTypeAdmin(AuditedAdmin):
     list_display = ["id", "name", "active"]
     list_filter = ["active"]
     search_fields = ["id", "name"]
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(AuditedAdmin):
     list_display = ["id", "name", "active"]
     list_filter = ["active"]
     search_fields = ["id", "name"]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AuditedAdmin):
     list_display = ["service_id", "name", "active"]
     list_filter = ["active"]
     search_fields = ["service_id", "name"]
@@ -154,7 +155,10 @@ class ConnectedSystemForm(forms.ModelForm):
             "services",
             "contour",
             "active",
+            "require_transport_signature",
             "require_business_signature",
+            "allowed_policy_oids",
+            "allowed_eku_oids",
         ]
 
     def clean(self):
@@ -167,6 +171,7 @@ class ConnectedSystemForm(forms.ModelForm):
         system = super().save(commit=False)
         if self.cleaned_data.get("new_password"):
             system.set_password(self.cleaned_data["new_password"])
+            system._password_changed = True
         if commit:
             system.save()
             self.save_m2m()
@@ -174,7 +179,7 @@ class ConnectedSystemForm(forms.ModelForm):
 
 
 @admin.register(ConnectedSystem)
-class ConnectedSystemAdmin(admin.ModelAdmin):
+class ConnectedSystemAdmin(AuditedAdmin):
     form = ConnectedSystemForm
     list_display = ["sender_id", "subject", "contour", "active", "require_business_signature", "service_list"]
     list_filter = ["contour", "active", "require_business_signature", "services"]
@@ -185,6 +190,19 @@ class ConnectedSystemAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("services")
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and getattr(form.instance, "_password_changed", False):
+            from egsu.access.audit import Event, audit
+
+            audit(
+                Event.SYSTEM_PASSWORD_CHANGED,
+                obj=form.instance,
+                request=request,
+                source="admin",
+                summary=f"password of connected system {form.instance} changed",
+            )
 
     @admin.display(description=_("services"))
     def service_list(self, obj: ConnectedSystem) -> str:

@@ -84,6 +84,18 @@ def authenticate_sender(sender_id: str, password: str | None) -> ConnectedSystem
     return system
 
 
+def password_known(sender_id: str, password: str | None) -> bool:
+    """Did this process already verify exactly this password for this sender (no hashing, no query)?
+
+    Lets a locked-out sender's real system through (egsu.intake.limits) while new guesses are refused.
+    """
+    if not password:
+        return False
+    digest = _password_digest(password)
+    with _verified_lock:
+        return any(key[0] == sender_id and key[1] == digest for key in _verified)
+
+
 def clear_authentication_cache() -> None:
     with _verified_lock:
         _verified.clear()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from egsu.signatures.models import OcspReceiptRecord
+from egsu.signatures.models import OcspReceiptRecord, StoredCrl
 
 
 @admin.register(OcspReceiptRecord)
@@ -18,4 +18,30 @@ class OcspReceiptRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StoredCrl)
+class StoredCrlAdmin(admin.ModelAdmin):
+    """The CRLs the gateway downloaded (SIG-09): viewable; deleting one makes the next message fetch it again."""
+
+    list_display = ("issuer", "delta", "number", "this_update", "next_update", "fetched_at")
+    list_filter = ("delta",)
+    search_fields = ("issuer", "url")
+    readonly_fields = (
+        "issuer_key_hash",
+        "delta",
+        "issuer",
+        "number",
+        "this_update",
+        "next_update",
+        "url",
+        "fetched_at",
+    )
+    exclude = ("der",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

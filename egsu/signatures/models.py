@@ -1,4 +1,9 @@
-"""OCSP receipts kept as evidence, so that re-verifying a document reuses them (SIG-08)."""
+"""OCSP receipts kept as evidence (SIG-08), and the CRLs downloaded (SIG-09), in the database.
+
+Receipts: re-verifying a document reuses them. CRLs: one row per issuer and kind (full or
+delta), so that a restart or a second server uses the CRL another process downloaded while
+it is current, instead of downloading up to 16 MB again.
+"""
 
 from __future__ import annotations
 
@@ -37,3 +42,30 @@ class OcspReceiptRecord(models.Model):
 
     def __str__(self) -> str:
         return f"OCSP {self.serial} @ {self.produced_at:%Y-%m-%d %H:%M}"
+
+
+class StoredCrl(models.Model):
+    """The newest verified CRL (or delta CRL) of one issuer, as downloaded from its distribution point."""
+
+    issuer_key_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the issuer's public key, hex."))
+    delta = models.BooleanField(default=False)
+    issuer = models.CharField(max_length=500, blank=True, default="")
+    number = models.CharField(max_length=64, blank=True, default="", help_text=_("CRL number, hex."))
+    this_update = models.DateTimeField()
+    next_update = models.DateTimeField(null=True, blank=True)
+    url = models.CharField(max_length=500, blank=True, default="")
+    der = models.BinaryField()
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("downloaded CRL")
+        verbose_name_plural = _("downloaded CRLs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer_key_hash", "delta"], name="stored_crl_one_per_issuer_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        kind = "delta CRL" if self.delta else "CRL"
+        return f"{kind} {self.number} of {self.issuer}"

@@ -1,11 +1,12 @@
-"""The database behind egsu.pki.revocation.ReceiptStore."""
+"""The database behind egsu.pki.revocation.ReceiptStore and CrlStore."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from egsu.pki.certs import RevocationList
 from egsu.pki.revocation import OcspReceipt
-from egsu.signatures.models import OcspReceiptRecord
+from egsu.signatures.models import OcspReceiptRecord, StoredCrl
 
 
 def _receipt(record: OcspReceiptRecord) -> OcspReceipt:
@@ -46,3 +47,28 @@ class DatabaseReceiptStore:
                 )
         except IntegrityError:
             pass  # this document already has its receipt: the first one stands (SIG-08)
+
+
+class DatabaseCrlStore:
+    """CRLs shared by every process and kept across restarts (one row per issuer and kind)."""
+
+    def load(self, issuer_key: bytes, delta: bool) -> bytes | None:
+        row = StoredCrl.objects.filter(issuer_key_hash=issuer_key.hex(), delta=delta).only("der").first()
+        return bytes(row.der) if row is not None else None
+
+    def save(self, issuer_key: bytes, delta: bool, crl: RevocationList, url: str) -> None:
+        values = {
+            "issuer": crl.issuer[:500],
+            "number": format(crl.number, "x") if crl.number is not None else "",
+            "this_update": crl.this_update,
+            "next_update": crl.next_update,
+            "url": url[:500],
+            "der": crl.der,
+        }
+        try:
+            with transaction.atomic():
+                StoredCrl.objects.update_or_create(
+                    issuer_key_hash=issuer_key.hex(), delta=delta, defaults=values
+                )
+        except IntegrityError:
+            pass  # another process stored the same issuer's CRL at the same moment: either will do

@@ -134,3 +134,77 @@ def test_changing_the_own_password(client_for, world, role):
         user = world.users[role]
         user.refresh_from_db()
         assert user.check_password("A-new-Pass-4567")
+
+
+# ---------------------------------------------------------------- the Django admin and /test-pki/
+
+ADMIN_URLS = [
+    "/admin/",
+    "/admin/registry/connectedsystem/",
+    "/admin/registry/subject/add/",
+    "/admin/ami/headendsystem/",
+]
+
+
+def _staff(world, role):
+    """Ticked "staff" and given the permission to view connected systems in the admin."""
+    from django.contrib.auth.models import Permission
+
+    user = world.users[role]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(Permission.objects.get(codename="view_connectedsystem"))
+    return user
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", ADMIN_URLS, ids=["index", "systems", "subject-add", "head-ends"])
+def test_the_admin_refuses_every_cabinet_role(client_for, role, url):
+    # cabinet roles are not staff: the admin sends them to its own sign-in page
+    response = client_for(role).get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_staff_of_a_read_only_role_is_refused_the_admin_too(client_for, world, role):
+    # even with "staff" ticked and a model permission, only the roles that may change data (ACC-12/13) get in
+    _staff(world, role)
+    response = client_for(role).get("/admin/registry/connectedsystem/")
+    if role in MANAGERS:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_the_system_administrator_uses_the_admin(db, client):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.kz", PASSWORD)
+    client.force_login(admin)
+    assert client.get("/admin/registry/connectedsystem/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_test_pki_is_public_on_a_test_stand(client_for, role):
+    response = client_for(role).get("/test-pki/ca.crt")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pkix-cert"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_test_pki_does_not_exist_in_production(client_for, role, settings):
+    import dataclasses
+
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, production=True)
+    assert client_for(role).get("/test-pki/ca.crt").status_code == 404
+    from django.urls import clear_url_caches
+
+    import egsu.urls
+
+    clear_url_caches()
+    import importlib
+
+    routes = importlib.reload(egsu.urls).urlpatterns
+    assert not any("test-pki" in str(route.pattern) for route in routes)
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, production=False)
+    importlib.reload(egsu.urls)
+    clear_url_caches()

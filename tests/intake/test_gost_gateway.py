@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from lxml import etree
@@ -85,7 +86,7 @@ def pki(stand, gost_authorities, monkeypatch) -> Pki:
     cas = [rsa_ca, *(authority.ca for authority in gost_authorities.values())]
     trust = TrustStore([ca.root_certificate for ca in cas], [ca.intermediate_certificate for ca in cas])
     state = Pki(rsa_ca, gost_authorities, trust)
-    monkeypatch.setattr(signatures, "trust_store", lambda: state.trust)
+    monkeypatch.setattr(signatures, "trust_store", lambda contour=None: state.trust)
     real_fetch = signatures._StandRevocationChecker._fetch
 
     def fetch(self, url, body=None, content_type=None):
@@ -102,6 +103,10 @@ def pki(stand, gost_authorities, monkeypatch) -> Pki:
         return payload
 
     monkeypatch.setattr(signatures._StandRevocationChecker, "_fetch", fetch)
+    # the GOST test CAs are trusted here, so the operator allows their hosts too
+    stand_hosts = signatures.allowed_revocation_hosts()
+    gost_hosts = {urlsplit(a.base_url).hostname for a in gost_authorities.values()}
+    monkeypatch.setattr(signatures, "allowed_revocation_hosts", lambda: stand_hosts | gost_hosts)
     return state
 
 
@@ -235,7 +240,7 @@ def test_the_system_signs_its_answers_with_gost_and_we_verify_them(
     # given the System's own signing certificate from a GOST CA
     authority = pki.gost[key_type]
     system = authority.ca.issue_system("EGSU TEST SYSTEM", key=authority.key)
-    monkeypatch.setattr(signatures, "system_identity", lambda: _identity(system))
+    monkeypatch.setattr(signatures, "system_identity", lambda contour=None: _identity(system))
     _, identity = _issue(pki, key_type, owner)
 
     # when a message is accepted and another refused

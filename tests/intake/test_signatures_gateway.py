@@ -255,7 +255,7 @@ def test_unknown_ca_is_sce006(stand, records, owner, tmp_path):
 def test_missing_intermediate_is_sce006(stand, records, identity, monkeypatch):
     ca = signatures.test_ca()
     only_root = TrustStore.from_paths([ca.root_path])
-    monkeypatch.setattr(signatures, "trust_store", lambda: only_root)
+    monkeypatch.setattr(signatures, "trust_store", lambda contour=None: only_root)
 
     code, message = _send(stand, records, identity)
 

@@ -87,6 +87,8 @@ def test_export_never_writes_a_password(tmp_path):
             "contour": "test",
             "active": "yes",
             "require_business_signature": "no",
+            "allowed_policy_oids": "",
+            "allowed_eku_oids": "",
             "password": "",
         }
     ]
@@ -428,3 +430,25 @@ def test_progress_is_reported(tmp_path):
     import_workbook(write_xlsx(tmp_path / "r.xlsx", GOOD_SHEETS), progress=lambda *args: seen.append(args))
     assert seen[-1] == ("write", 8, 8)
     assert ("check", 8, 8) in seen
+
+
+def test_policy_and_eku_oids_round_trip_and_bad_ones_are_refused(tmp_path):
+    # given a connected system whose signing certificates are limited (SIG-12)
+    load_demo_registry(password="Demo-password-1")
+    ConnectedSystem.objects.update(
+        allowed_policy_oids="1.2.398.3.3.2.1", allowed_eku_oids="1.2.398.3.3.4.1.2.1"
+    )
+    export_workbook(tmp_path / "csv")
+    path = tmp_path / "csv" / "connected_systems.csv"
+    text = path.read_text(encoding="utf-8-sig")
+    assert "1.2.398.3.3.2.1" in text and "1.2.398.3.3.4.1.2.1" in text
+    # when the operator edits the EKUs in the workbook, one of them mistyped
+    path.write_text(
+        text.replace("1.2.398.3.3.4.1.2.1", "1.2.398.3.3.4.1.2.1; 1.2.398.3.3.4.1.2.2"), encoding="utf-8-sig"
+    )
+    report = import_workbook(tmp_path / "csv")
+    assert report.errors == []
+    assert ConnectedSystem.objects.get().allowed_ekus == {"1.2.398.3.3.4.1.2.1", "1.2.398.3.3.4.1.2.2"}
+    path.write_text(text.replace("1.2.398.3.3.4.1.2.1", "first-head"), encoding="utf-8-sig")
+    report = import_workbook(tmp_path / "csv")
+    assert [(e.column, e.message) for e in report.errors] == [("allowed_eku_oids", "not an OID: first-head")]

@@ -241,7 +241,7 @@ class GostPrivateKey:
 
 
 def load_private_key(data: bytes) -> GostPrivateKey:
-    """Read our PKCS#8 container, PEM or DER."""
+    """Read a GOST PKCS#8 key, PEM or DER: ours (little-endian OCTET STRING) or NCA's (INTEGER)."""
     if pem.detect(data):
         label, _, data = pem.unarmor(data)
         if label != "PRIVATE KEY":
@@ -256,8 +256,11 @@ def load_private_key(data: bytes) -> GostPrivateKey:
     if curve_oid not in CURVES_BY_OID:
         raise UnsupportedAlgorithm(f"GOST curve {curve_oid} is not supported")
     digest_param = parameters["digest_param_set"]
-    scalar = core.OctetString.load(info["private_key"].native).native
-    d = int.from_bytes(scalar, "little")
+    inner = core.load(info["private_key"].native)
+    if isinstance(inner, core.Integer):
+        d = inner.native  # NCA key stores (Kalkan): the scalar as a plain INTEGER
+    else:
+        d = int.from_bytes(core.OctetString.load(inner.dump()).native, "little")
     if not 0 < d < CURVES_BY_OID[curve_oid].q:
         raise ValueError("the private scalar is out of range")
     return GostPrivateKey(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,6 +17,25 @@ def validate_sender_id(value: str) -> None:
     problem = rules.sender_id_problem(value)
     if problem:
         raise ValidationError(problem, code="invalid_sender_id")
+
+
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+
+
+def oid_list(text: str) -> list[str]:
+    """OIDs from a comma-separated cell or field, blanks dropped."""
+    return [item.strip() for item in re.split(r"[,;\s]+", text or "") if item.strip()]
+
+
+def oid_list_problem(text: str) -> str | None:
+    bad = [item for item in oid_list(text) if not _OID.fullmatch(item)]
+    return f"not an OID: {', '.join(bad)}" if bad else None
+
+
+def validate_oid_list(value: str) -> None:
+    problem = oid_list_problem(value)
+    if problem:
+        raise ValidationError(problem, code="invalid_oid")
 
 
 class Service(models.Model):
@@ -74,14 +95,31 @@ class ConnectedSystem(models.Model):
             "Comma-separated policy OIDs the signing certificates may carry (SIG-12); "
             "blank: the NCA legal-entity policies 1.2.398.3.3.2.1 and 1.2.398.3.3.2.2."
         ),
+        validators=[validate_oid_list],
+    )
+    allowed_eku_oids = models.CharField(
+        _("allowed extended key usages"),
+        max_length=500,
+        blank=True,
+        validators=[validate_oid_list],
+        help_text=_(
+            "Comma-separated extended key usage OIDs, at least one of which the signing certificate must "
+            "carry (SIG-12 permitted uses), e.g. 1.2.398.3.3.4.1.2.1 for the first head; blank: any."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     @property
+    def allowed_ekus(self) -> frozenset[str] | None:
+        """SIG-12: extended key usages of which the signing certificate needs one; None: any."""
+        given = frozenset(oid_list(self.allowed_eku_oids))
+        return given or None
+
+    @property
     def allowed_policies(self) -> frozenset[str]:
         """SIG-12: what the signing certificate's policy may be; legal-entity signing by default."""
-        given = {oid.strip() for oid in self.allowed_policy_oids.split(",") if oid.strip()}
+        given = set(oid_list(self.allowed_policy_oids))
         return frozenset(given) if given else LEGAL_ENTITY_POLICIES
 
     class Meta:

@@ -191,6 +191,8 @@ SHEETS: dict[str, tuple[Column, ...]] = {
         _c("contour", max_length=10),
         _c("active", parse_bool),
         _c("require_business_signature", parse_bool),
+        _c("allowed_policy_oids", parse_text_list),
+        _c("allowed_eku_oids", parse_text_list),
         _c("password", parse_secret, max_length=200),  # import only: ALWAYS blank on export
     ),
 }

@@ -30,6 +30,7 @@ from egsu.registry.models import (
     Service,
     Subject,
 )
+from egsu.registry.models.systems import oid_list_problem
 from egsu.registry.workbook.columns import SHEETS, CellError, Column
 from egsu.registry.workbook.files import Sheet, WorkbookFormatError, read_sheets
 from egsu.registry.workbook.rows import SOURCES
@@ -68,6 +69,8 @@ DEFAULTS: dict[str, dict[str, object]] = {
         "contour": Contour.TEST.value,
         "active": True,
         "require_business_signature": True,
+        "allowed_policy_oids": [],
+        "allowed_eku_oids": [],
     },
 }
 KEYS: dict[str, tuple[str, ...]] = {
@@ -118,9 +121,12 @@ class _DryRun(Exception):
 
 
 def import_workbook(
-    path: str | Path, *, dry_run: bool = False, progress: Progress | None = None
+    path: str | Path, *, dry_run: bool = False, progress: Progress | None = None, actor=None, source: str = ""
 ) -> ImportReport:
-    """Check and upsert a whole workbook in one transaction; any error (or a dry run) writes nothing."""
+    """Check and upsert a whole workbook in one transaction; any error (or a dry run) writes nothing.
+
+    Every created or changed row is audited (before/after of what changed), and the import itself.
+    """
     report = ImportReport(dry_run=dry_run)
     try:
         sheets = read_sheets(Path(path))
@@ -129,9 +135,11 @@ def import_workbook(
         return report
     try:
         with transaction.atomic():
-            _Import(report, progress).run(sheets)
+            importer = _Import(report, progress)
+            importer.run(sheets)
             if report.errors or dry_run:
                 raise _DryRun
+            importer.audit(actor=actor, source=source or f"workbook {Path(path).name}")
     except _DryRun:
         pass
     report.errors.sort(key=_reading_order)
@@ -151,6 +159,53 @@ class _Import:
         self.progress = progress
         self.rows: dict[str, dict[tuple, _Row]] = {name: {} for name in SHEETS}
         self.present: dict[str, set[str]] = {name: set() for name in SHEETS}
+        self.changes: list[tuple[str, str, str, dict | None, dict]] = []  # (type, id, label, before, after)
+        self.password_changes: list[ConnectedSystem] = []
+
+    def audit(self, *, actor, source: str) -> None:
+        """The import, then each created or changed row (bulk: an import may touch thousands of rows)."""
+        from egsu.access.audit import Event, audit
+        from egsu.access.models import AuditEvent
+        from egsu.clock import utcnow
+
+        audit(
+            Event.REGISTRY_IMPORTED,
+            actor=actor,
+            object_type="registry.workbook",
+            summary=f"registry workbook imported: {len(self.changes)} row(s) created or changed",
+            after=self.report.counts,
+            source=source,
+        )
+        now, name = utcnow(), actor.get_username() if actor is not None else ""
+        events = [
+            AuditEvent(
+                occurred_at=now,
+                actor=actor,
+                actor_name=name,
+                event=str(Event.REGISTRY_CREATED if before is None else Event.REGISTRY_CHANGED),
+                object_type=object_type,
+                object_id=object_id,
+                summary=label[:300],
+                before=before,
+                after=after,
+                source=source[:120],
+            )  # fmt: skip
+            for object_type, object_id, label, before, after in self.changes
+        ]
+        events += [
+            AuditEvent(
+                occurred_at=now,
+                actor=actor,
+                actor_name=name,
+                event=str(Event.SYSTEM_PASSWORD_CHANGED),
+                object_type="registry.connectedsystem",
+                object_id=str(system.pk),
+                summary=f"password of connected system {system.sender_id} changed",
+                source=source[:120],
+            )  # fmt: skip
+            for system in self.password_changes
+        ]
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
 
     def error(self, sheet: str, row: int, column: str, message: str) -> None:
         self.report.errors.append(RowError(sheet, row, column, message))
@@ -427,6 +482,9 @@ class _Import:
                 self.error(
                     sheet, row.number, "contour", f"contour must be one of {', '.join(Contour.values)}"
                 )
+            for column in ("allowed_policy_oids", "allowed_eku_oids"):
+                if problem := oid_list_problem(",".join(final[column])):
+                    self.error(sheet, row.number, column, problem)
             if row.existing is None and not row.given.get("password"):
                 self.warn(
                     sheet, row.number, "password", "no password: the system cannot log in until one is set"
@@ -451,18 +509,32 @@ class _Import:
         if self.progress and (self.done % 200 == 0 or self.done == self.total):
             self.progress("write", self.done, self.total)
 
+    def created(self, sheet: str, key: object, values: dict) -> None:
+        from egsu.registry.audit import json_safe
+
+        safe = {k: json_safe(v) for k, v in values.items() if k != "password"}
+        self.changes.append(
+            (f"registry.{sheet}", str(key), f"{sheet} {key} created by the workbook", None, safe)
+        )
+        self.count(sheet, "created")
+
     def count(self, sheet: str, outcome: str) -> None:
         counts = self.report.counts.setdefault(sheet, {"created": 0, "updated": 0, "unchanged": 0})
         counts[outcome] += 1
         self.tick()
 
     def _apply(self, obj, values: dict[str, object]) -> bool:
-        changed = False
+        from egsu.registry.audit import json_safe
+
+        before, after = {}, {}
         for field_name, value in values.items():
             if getattr(obj, field_name) != value:
+                before[field_name], after[field_name] = json_safe(getattr(obj, field_name)), json_safe(value)
                 setattr(obj, field_name, value)
-                changed = True
-        return changed
+        if after:
+            label = f"{obj._meta.verbose_name} {obj} changed by the workbook"
+            self.changes.append((obj._meta.label_lower, str(obj.pk), label, before, after))
+        return bool(after)
 
     def write_plain(self, sheet: str, model, fields: dict[str, str]) -> None:
         key_field = KEYS[sheet][0]
@@ -470,7 +542,7 @@ class _Import:
             values = {model_field: row.final[column] for column, model_field in fields.items()}
             if row.existing is None:
                 model.objects.create(**{key_field: key}, **values)
-                self.count(sheet, "created")
+                self.created(sheet, key, values)
             elif self._apply(row.existing, values):
                 row.existing.save()
                 self.count(sheet, "updated")
@@ -494,7 +566,7 @@ class _Import:
             }
             if row.existing is None:
                 Facility.objects.create(object_id=object_id, **values)
-                self.count(sheet, "created")
+                self.created(sheet, object_id, values)
             elif self._apply(row.existing, values):
                 row.existing.save()
                 self.count(sheet, "updated")
@@ -526,7 +598,7 @@ class _Import:
                 device = Device.objects.create(device_id=device_id, **values)
                 if operations:
                     device.allowed_operations.set(operations)
-                self.count(sheet, "created")
+                self.created(sheet, f"{object_id}/{device_id}", {**values, "allowed_operations": operations})
                 continue
             device = row.existing
             changed = self._apply(device, values)
@@ -548,6 +620,8 @@ class _Import:
                 "contour": final["contour"],
                 "active": final["active"],
                 "require_business_signature": final["require_business_signature"],
+                "allowed_policy_oids": ",".join(final["allowed_policy_oids"]),
+                "allowed_eku_oids": ",".join(final["allowed_eku_oids"]),
             }
             wanted = sorted(final["services"])
             password = row.given.get("password") or None
@@ -556,12 +630,13 @@ class _Import:
                 system.set_password(password)
                 system.save()
                 system.services.set([services[s] for s in wanted])
-                self.count(sheet, "created")
+                self.created(sheet, sender_id, {**values, "services": wanted})
                 continue
             system = row.existing
             changed = self._apply(system, values)
             if password and not system.check_password(password):
                 system.set_password(password)
+                self.password_changes.append(system)
                 changed = True
             if changed:
                 system.save()

@@ -7,6 +7,7 @@ re-imports as "unchanged" and an export re-imports as itself.
 from __future__ import annotations
 
 from egsu.registry.models import ConnectedSystem, Device, Facility, Pipeline, ProductType, Subject
+from egsu.registry.models.systems import oid_list
 
 
 def product_type_row(obj: ProductType) -> dict:
@@ -69,6 +70,8 @@ def connected_system_row(obj: ConnectedSystem) -> dict:
         "contour": obj.contour,
         "active": obj.active,
         "require_business_signature": obj.require_business_signature,
+        "allowed_policy_oids": oid_list(obj.allowed_policy_oids),
+        "allowed_eku_oids": oid_list(obj.allowed_eku_oids),
     }
 
 

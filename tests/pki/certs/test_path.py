@@ -300,3 +300,16 @@ def test_the_ocsp_receipt_of_a_document_is_reused(ca, issue, trust, server, chec
         issued.certificate, trust=trust, at=utcnow(), purpose="sign", revocation=checker, document_id="doc-2"
     )
     assert other.status == NOT_CURRENT
+
+
+def test_without_a_required_nonce_an_answer_without_one_is_accepted_but_a_wrong_one_is_not(
+    ca, issue, trust, server
+):
+    # EGSU_OCSP_REQUIRE_NONCE off (the default, as NCANode treats NCA's responder): a nonce is always
+    # sent; an answer that does not echo it is accepted, one that echoes another is refused
+    checker = RevocationChecker(url_rewrites={BASE_URL: server.url}, require_nonce=False)
+    server.ocsp_handler = partial(ca.ocsp_response, echo_nonce=False)
+    assert validate(issue().certificate, trust=trust, at=utcnow(), purpose="sign", revocation=checker).valid
+    server.ocsp_handler = partial(ca.ocsp_response, nonce=b"\x00" * 16)
+    result = validate(issue().certificate, trust=trust, at=utcnow(), purpose="sign", revocation=checker)
+    assert "nonce in the response does not match" in result.check("revocation").detail
