@@ -106,3 +106,37 @@ def _fresh_revocation_cache():
     from egsu.signatures import services as signatures
 
     signatures.revocation_cache.cache_clear()
+
+
+# The ClickHouse pass of `make test` (scripts/test-all): EGSU_TEST_READINGS_BACKEND=clickhouse runs the
+# tests of every page, export and API answer against a fresh ClickHouse database each, so what works
+# on SQL works on ClickHouse through the same read path (the store interface).
+READ_PATH_DIRECTORIES = frozenset({"cabinet", "points", "reports", "api", "quality", "alarms"})
+
+
+@pytest.fixture(autouse=True)
+def _readings_backend_of_the_pass(request):
+    import os
+
+    if os.environ.get("EGSU_TEST_READINGS_BACKEND", "sql") != "clickhouse" or not (
+        READ_PATH_DIRECTORIES & set(request.node.path.parts)
+    ):
+        yield
+        return
+    import uuid
+
+    from django.test import override_settings
+
+    from egsu.readings import services as readings
+    from tests.readings import store_backends
+
+    server = store_backends._server_url()  # skips loudly when no server can be started
+    url = f"{server.rsplit('/', 1)[0]}/egsu_pass_{uuid.uuid4().hex[:12]}"
+    with override_settings(READINGS_BACKEND="clickhouse", CLICKHOUSE_URL=url):
+        readings._store.cache_clear()
+        store = readings.get_store()
+        try:
+            yield store
+        finally:
+            store_backends.drop_database(store)
+            readings._store.cache_clear()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from egsu.access.roles import Module
+from egsu.access.roles import Module, Role
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Item:
     module: str | None = None
     edit: bool = False
     any_of: tuple[str, ...] = ()  # shown when one of these modules is granted
+    roles: tuple[str, ...] = ()  # shown only to these roles (empty: every role)
 
 
 DATA = (Module.OIL_GAS, Module.POWER, Module.HEAT)  # the energies' modules
@@ -28,6 +29,12 @@ MENU = [
     Item("cabinet:points", _("Metering points"), any_of=DATA),
     Item("cabinet:readings", _("Readings"), any_of=DATA),
     Item("cabinet:totals", _("Totals"), any_of=DATA),
+    Item(
+        "cabinet:consumption",
+        _("My consumption"),
+        any_of=(Module.POWER, Module.HEAT),
+        roles=(Role.SUBSCRIBER,),
+    ),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item("access:users", _("Users"), Module.USERS, edit=True),
     Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),
@@ -44,6 +51,7 @@ def menu_for(scope) -> list[dict]:
             or (item.module and not scope.has(item.module))
             or (item.edit and not scope.can_edit)
             or (item.any_of and not any(scope.has(m) for m in item.any_of))
+            or (item.roles and scope.role not in item.roles)
         ):
             continue
         try:

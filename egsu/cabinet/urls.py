@@ -1,6 +1,6 @@
 from django.urls import path
 
-from egsu.cabinet import views, views_readings, views_totals
+from egsu.cabinet import views, views_consumption, views_readings, views_totals
 from egsu.points import views as points
 
 app_name = "cabinet"
@@ -14,4 +14,5 @@ urlpatterns = [
     path("meters/<int:pk>/", points.meter_redirect, name="meter"),
     path("readings/", views_readings.reading_list, name="readings"),
     path("totals/", views_totals.totals, name="totals"),
+    path("consumption/", views_consumption.consumption, name="consumption"),
 ]

@@ -6,24 +6,29 @@ from pathlib import Path
 
 from django.http import FileResponse, Http404
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Role
+from egsu.cabinet import overview
 
 
 @cabinet_view()
 def dashboard(request):
+    """The overview: per energy what matters today, each a link; the first steps on an empty system."""
     scope = request.scope
-    tiles = [
-        {"label": _("Subjects"), "value": gate.subjects(scope).count(), "url": ""},
-        {"label": _("Facilities"), "value": gate.facilities(scope).count(), "url": ""},
-        {"label": _("Devices"), "value": gate.devices(scope).count(), "url": ""},
-    ]
-    return render(request, "cabinet/dashboard.html", {"tiles": tiles, "role_label": Role(scope.role).label})
+    return render(
+        request,
+        "cabinet/dashboard.html",
+        {
+            "cards": overview.energy_cards(scope),
+            "steps": overview.first_steps(scope),
+            "subjects": gate.subjects(scope).count(),
+            "role_label": Role(scope.role).label,
+        },
+    )
 
 
 @require_GET

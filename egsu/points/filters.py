@@ -7,6 +7,7 @@ table of named fields (AMI-03: name, serial number, personal account, address, c
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import reduce
 from operator import or_
 
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.choices import energy_choices
+from egsu.clock import utcnow
 from egsu.points.models import MeteringPoint
 
 # AMI-03: search by name, serial number, personal account, address and counterparty.
@@ -36,6 +38,7 @@ SEARCH_LABELS = {
     "counterparty": _("counterparty"),
 }
 YES_NO = [("yes", _("yes")), ("no", _("no"))]
+ALARM_DAYS = 7  # a meter alarm event counts as recent for a week
 
 # group name → (field of the key, field of its label); the list counts points per group (AMI-10).
 GROUPS: dict[str, tuple[str, str]] = {
@@ -98,6 +101,10 @@ class PointFilter(django_filters.FilterSet):
     updated_to = django_filters.DateFilter(
         label=_("Last arrival to"), method="filter_updated", widget=forms.DateInput(attrs={"type": "date"})
     )
+    alarms = django_filters.ChoiceFilter(
+        label=_("Meter alarms"), choices=[("recent", _("in the last 7 days"))], empty_label=_("any"),
+        method="filter_alarms",
+    )  # fmt: skip
     group = django_filters.ChoiceFilter(
         label=_("Group by"), choices=[(k, v) for k, v in GROUP_LABELS.items() if k], empty_label=_("no grouping"),
         method="keep",
@@ -136,6 +143,15 @@ class PointFilter(django_filters.FilterSet):
 
     def filter_yes_no(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(**{name: value == "yes"}) if value else queryset
+
+    def filter_alarms(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Meters that registered an alarm event (MTR-06..10: cover opened, magnetic field …) lately."""
+        if value != "recent":
+            return queryset
+        since = utcnow() - timedelta(days=ALARM_DAYS)
+        return queryset.filter(pk__in=MeteringPoint.objects.filter(
+            meter__events__alarm=True, meter__events__occurred_at__gte=since
+        ).values("pk"))  # fmt: skip
 
     def filter_updated(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """By the Astana day of the newest arrival (the arrivals rollup, not the readings)."""
