@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
+from egsu.access.roles import Module
 from egsu.access.scope import Scope
 from egsu.cabinet.views_readings import DATA_MODULES
 from egsu.choices import energy_choices, interval_choices, label
@@ -183,5 +184,7 @@ def totals(request):
             "interval_label": label(data["interval"]) if data["interval"] else "",
             "national": scope.all_subjects,
             "generated": to_astana(utcnow()),
+            "can_export": scope.has(Module.REPORTS),
+            "export_params": {k: str(v) for k, v in data.items() if v not in ("", None)},
         },
     )

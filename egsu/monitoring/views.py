@@ -65,6 +65,8 @@ def arrivals(request):
     return render(request, "monitoring/arrivals.html", {
         "form": form, "data": data, "page": page, "rows": page.object_list, "chart": chart,
         "totals": totals, "group": data["group"],
+        "can_export": scope.has(Module.REPORTS),
+        "export_params": {k: str(v) for k, v in query.items() if v not in ("", None)},
         "query": urlencode({k: str(v) for k, v in query.items()}),
         "period_query": urlencode({"start": str(data["start"]), "end": str(data["end"])}),
         "sort_links": {

@@ -106,7 +106,7 @@ def propose(request):
         "quality/propose.html",
         {
             "facilities": gate.facilities(scope).only("object_id", "name").order_by("object_id")[:2000],
-            "intervals": sorted(KNOWN_INTERVALS),
+            "intervals": [i.value for i in Interval if i.stored],
             "form": source,
             "rows": [
                 {

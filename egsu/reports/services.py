@@ -54,7 +54,9 @@ def check_request(scope: Scope, what: str, fmt: str) -> None:
     if what not in BUILDERS or fmt not in WRITERS:
         raise Http404("no such export")
     require(scope, Module.REPORTS)
-    if not any(scope.has(module) for module in DATA_MODULES):
+    if what == "arrivals":
+        require(scope, Module.MONITORING)
+    elif not any(scope.has(module) for module in DATA_MODULES):
         require(scope, Module.OIL_GAS)  # refused, naming a module
 
 

@@ -10,14 +10,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
 
-from egsu.access.scope import Scope
+from egsu.access.roles import Module
+from egsu.access.scope import Scope, require
 from egsu.cabinet.readings_selection import chart_bucket, reading_query, selection_from, table_rows
 from egsu.cabinet.readings_stats import quantity_stats
+from egsu.cabinet.views_totals import TotalsForm, daily_totals
 from egsu.choices import label
 from egsu.clock import to_astana, utcnow
+from egsu.monitoring.forms import ArrivalsForm
+from egsu.monitoring.summaries import arrivals_summary
 from egsu.points.filters import PointFilter
 from egsu.points.status import statuses
 from egsu.points.views import group_counts
@@ -177,7 +181,87 @@ def _point_cells(batch: list, now: datetime) -> Iterator[tuple]:
                _("yes") if p.commercial else _("no"), status[p.pk].label, status[p.pk].last_period)  # fmt: skip
 
 
+def _form_filters(form) -> dict[str, str]:
+    """What a validated form chose, as (label → shown value), for an export's header."""
+    shown = {}
+    for name, value in form.cleaned_data.items():
+        if value not in ("", None):
+            field = form.fields[name]
+            shown[str(field.label)] = str(dict(getattr(field, "choices", []) or []).get(value, value))
+    return shown
+
+
+def totals_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:
+    """The totals screen: per Astana day (and group) and summable quantity, as on screen."""
+    form = TotalsForm(scope, as_query(params))
+    if not form.is_valid():
+        raise Http404("these totals cannot be made: " + "; ".join(form.non_field_errors()))
+    data = form.cleaned_data
+    rows = daily_totals(scope, start=data["start"], end=data["end"], energy=data["energy"],
+                        interval=data["interval"], quantity=data["quantity"], group=data["group"])  # fmt: skip
+    return ExportTable(
+        title=_("Totals"),
+        header=_header(user, scope, at or utcnow(), _form_filters(form)),
+        columns=[
+            Column(_("Day")),
+            Column(_("Group"), width=1.6),
+            Column(_("Quantity")),
+            Column(_("Unit"), width=0.6),
+            Column(_("Total"), numeric=True, width=1.3),
+            Column(_("Values"), numeric=True, width=0.7),
+            Column(_("Estimated values"), numeric=True, width=0.7),
+        ],  # fmt: skip
+        rows=lambda: ((r.day, r.group, r.quantity, r.unit, r.total, r.values, r.estimated) for r in rows),
+        row_count=len(rows),
+    )
+
+
+def arrivals_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:
+    """The arrivals screen: expected, arrived, on time, late, missing, rejected per group (MON-01/02)."""
+    require(scope, Module.MONITORING)
+    form = ArrivalsForm(as_query(params))
+    if not form.is_valid():
+        raise Http404("this period cannot be shown: " + "; ".join(form.non_field_errors()))
+    data = form.cleaned_data
+    rows = arrivals_summary(scope, start=data["start"], end=data["end"], group_by=data["group"],
+                            energy=data.get("energy") or None)  # fmt: skip
+    return ExportTable(
+        title=_("Arrivals"),
+        header=_header(user, scope, at or utcnow(), _form_filters(form)),
+        columns=[
+            Column(_("Group"), width=2),
+            Column(_("BIN")),
+            Column(_("Region")),
+            Column(_("Expected"), numeric=True),
+            Column(_("Arrived"), numeric=True),
+            Column(_("On time"), numeric=True),
+            Column(_("Late"), numeric=True),
+            Column(_("Missing"), numeric=True),
+            Column(_("Rejected"), numeric=True),
+            Column(_("Completeness, %"), numeric=True),
+        ],  # fmt: skip
+        rows=lambda: (
+            (
+                str(r.label),
+                r.bin,
+                r.region,
+                r.expected,
+                r.arrived,
+                r.on_time,
+                r.late,
+                r.missing,
+                r.rejected,
+                None if r.completeness is None else round(r.completeness, 1),
+            )
+            for r in sorted(rows, key=lambda r: str(r.label).lower())
+        ),  # fmt: skip
+        row_count=len(rows),
+    )
+
+
 BUILDERS: dict[str, Callable[..., ExportTable]] = {
+    "totals": totals_table,
+    "arrivals": arrivals_table,
     "readings": readings_table,
     "points": points_table,
     "devices": points_table,  # the address of the first exports, kept

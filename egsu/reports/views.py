@@ -12,13 +12,17 @@ from egsu.access.audit import Event
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
 from egsu.cabinet.readings_selection import PeriodForm
+from egsu.cabinet.views_totals import TotalsForm
+from egsu.monitoring.forms import ArrivalsForm
 from egsu.points.filters import PointFilter
 from egsu.reports import services
 from egsu.reports.models import ExportJob
 
 # Filters a screen may pass on: those of the point filter and of the period, and the point of a
 # point's page; anything else in the form (csrf, buttons) is not a filter.
-FILTER_NAMES = frozenset({*PointFilter.base_filters, *PeriodForm.base_fields, "point"})
+FILTER_NAMES = frozenset({
+    *PointFilter.base_filters, *PeriodForm.base_fields, *TotalsForm.base_fields, *ArrivalsForm.base_fields, "point",
+})  # fmt: skip
 
 
 @require_POST

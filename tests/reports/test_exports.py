@@ -339,3 +339,33 @@ def test_a_missing_font_fails_with_a_clear_message(monkeypatch, tmp_path):
 
 def test_the_font_is_found_here():
     assert fonts.find_font().name == "DejaVuSans.ttf"
+
+
+# ------------------------------------------------------------------ totals and arrivals exports
+
+
+def test_a_totals_export_holds_the_screens_rows(world, client_for):
+    client = client_for(Role.AUTHORITY)
+    query = {"start": "2025-06-01", "end": "2025-06-03", "energy": "oil_gas", "group": "region"}
+    screen = client.get("/cabinet/totals/", query)
+    response = client.post("/cabinet/exports/new/", {"what": "totals", "format": "xlsx", **query})
+    header, data, _totals = xlsx_blocks(response.content)
+    assert [(row[1], row[2], Decimal(str(row[4]))) for row in data] == [
+        (r.group, r.quantity, r.total) for r in screen.context["rows"]
+    ]
+    assert len(data) == 6 and header["Group by"] == "region"
+
+
+def test_an_arrivals_export_needs_the_monitoring_module_and_holds_the_screens_rows(world, client_for):
+    query = {"start": "2025-06-01", "end": "2025-06-03", "group": "subject"}
+    client = client_for(Role.OPERATOR)
+    screen = client.get("/cabinet/monitoring/", query)
+    response = client.post("/cabinet/exports/new/", {"what": "arrivals", "format": "xlsx", **query})
+    _header, data, _totals = xlsx_blocks(response.content)
+    assert sorted((row[1], row[3]) for row in data) == sorted(
+        (r.bin, r.expected) for r in screen.context["rows"]
+    )
+    refused = client_for(Role.SUBSCRIBER).post(
+        "/cabinet/exports/new/", {"what": "arrivals", "format": "xlsx", **query}
+    )
+    assert refused.status_code == 403
