@@ -36,7 +36,7 @@ def stand_env(var: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_stand(var: Path, *, threads: int = 2, timeout: float = 20) -> Iterator[dict]:
+def running_stand(var: Path, *, threads: int = 2, timeout: float = 60) -> Iterator[dict]:
     """Start the demo stand in ``var`` and yield its manifest (var/demo/stand.json)."""
     port = free_port()
     env = stand_env(var)

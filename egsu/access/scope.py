@@ -233,3 +233,24 @@ def meters(scope: Scope) -> QuerySet:
     from egsu.ami.models import Meter
 
     return Meter.objects.filter(metering_point__in=points(scope))
+
+
+# ---------------------------------------------------------------- system operations (jobs, outgoing mail)
+
+
+def may_operate(scope: Scope) -> bool:
+    """The queue and the outbox: editing roles holding OPERATIONS (the operator, the authorized body)."""
+    return scope.can_edit and scope.has(Module.OPERATIONS)
+
+
+def jobs(scope: Scope) -> QuerySet:
+    from egsu.jobs.models import Job
+
+    return Job.objects.all() if may_operate(scope) else Job.objects.none()
+
+
+def mails(scope: Scope) -> QuerySet:
+    """Outgoing e-mail: recipients' addresses and texts, so only for those who run the System."""
+    from egsu.mail.models import Mail
+
+    return Mail.objects.all() if may_operate(scope) else Mail.objects.none()
