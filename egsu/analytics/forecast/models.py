@@ -11,26 +11,28 @@ over all steps, give the interval's radius. (mlforecast's own intervals take a q
 step from as many errors as there are windows — three — and covered about 60 % at a nominal
 80 % on the Victoria data; pooling gives the quantile a hundred and more errors.)
 
-The baselines are seasonal naive: the value of the same slot one season earlier (a day, a
-week), with the usual normal intervals widened for every season the step reaches past.
+The baselines are statsforecast's seasonal naive: the value of the same slot one season
+earlier (a day, a week), with its normal intervals. statsforecast's MSTL (day and week seasons,
+ETS trend) is offered as a statistical model for series without regressors.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from statistics import NormalDist
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMRegressor
 from mlforecast import MLForecast
+from statsforecast import StatsForecast
+from statsforecast.models import MSTL, AutoETS, SeasonalNaive
 
 from egsu.analytics.forecast.errors import ForecastError, MissingRegressorError, NotEnoughDataError
 from egsu.analytics.forecast.features import DayCalendar, calendar_features, calendar_for
 from egsu.analytics.forecast.series import ID, TARGET, TIME, PreparedSeries, Resolution
 
-ALGORITHMS = ("lightgbm", "seasonal_naive")
+ALGORITHMS = ("lightgbm", "mstl", "seasonal_naive")
 # Conformal windows: two at least; seven (a week of day-ahead windows) covered 77 % at a nominal
 # 80 % on the Victoria data where three covered 72 %.
 MIN_WINDOWS, MAX_WINDOWS = 2, 7
@@ -95,23 +97,38 @@ class Forecaster(Protocol):
 
 
 def make_forecaster(spec: ModelSpec) -> Forecaster:
-    if spec.algorithm == "seasonal_naive":
-        return SeasonalNaive(spec)
-    return LightGBMForecaster(spec, calendar_for(spec.calendar))
+    if spec.algorithm == "lightgbm":
+        return LightGBMForecaster(spec, calendar_for(spec.calendar))
+    return StatisticalForecaster(spec)
 
 
-class SeasonalNaive:
-    """The same slot one season earlier; intervals from the seasonal differences' spread."""
+class StatisticalForecaster:
+    """statsforecast models, one per series: seasonal naive, or MSTL (day and week seasons, ETS trend).
+
+    Neither uses regressors; MSTL refuses a series that has them rather than ignore the weather.
+    MSTL is fitted on the last `MSTL_SEASONS` of its longest season (older data adds little and
+    costs time).
+    """
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self._series: PreparedSeries | None = None
 
-    def fit(self, series: PreparedSeries) -> SeasonalNaive:
+    def seasons(self, resolution: Resolution) -> list[int]:
+        if self.spec.algorithm == "seasonal_naive":
+            return [self.spec.season_length]
+        week = 7 * resolution.slots_per_day
+        return sorted({self.spec.season_length, week})
+
+    def fit(self, series: PreparedSeries) -> StatisticalForecaster:
+        if self.spec.algorithm == "mstl" and series.regressors:
+            raise ForecastError(f"MSTL uses no regressors; use lightgbm for {', '.join(series.regressors)}")
         need = least_history(self.spec)
+        if self.spec.algorithm == "mstl":
+            need = max(need, 2 * max(self.seasons(series.resolution)))
         if series.shortest < need:
             raise NotEnoughDataError(
-                f"seasonal naive with a season of {self.spec.season_length} slots needs {need} slots "
+                f"{self.spec.algorithm} with a season of {self.spec.season_length} slots needs {need} slots "
                 f"of history; the shortest series has {series.shortest}"
             )
         self._series = series
@@ -119,21 +136,28 @@ class SeasonalNaive:
 
     def predict(self, regressors: pd.DataFrame | None = None) -> pd.DataFrame:
         series = _fitted(self._series)
-        season, horizon = self.spec.season_length, self.spec.horizon
-        z = NormalDist().inv_cdf(0.5 + self.spec.level / 200)
-        steps = np.arange(horizon)
-        widen = np.sqrt(steps // season + 1)
-        values, sigmas = [], []
-        for _, group in series.frame.groupby(ID, sort=False):
-            y = group[TARGET].to_numpy()
-            values.append(y[len(y) - season + steps % season])
-            differences = y[season:] - y[:-season]
-            sigmas.append(float(np.sqrt(np.mean(differences**2))) * widen)
-        value = np.concatenate(values)
-        spread = z * np.concatenate(sigmas)
-        out = series.future_times(horizon)
-        out["value"], out["lower"], out["upper"] = value, value - spread, value + spread
-        return out
+        seasons = self.seasons(series.resolution)
+        if self.spec.algorithm == "seasonal_naive":
+            model, name, frame = SeasonalNaive(season_length=seasons[0]), "SeasonalNaive", series.frame
+        else:
+            model, name = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN")), "MSTL"
+            frame = series.frame.groupby(ID, sort=False).tail(MSTL_SEASONS * max(seasons))
+        engine = StatsForecast(models=[model], freq=series.resolution.freq, n_jobs=1)
+        level = self.spec.level
+        raw = engine.forecast(df=frame[[ID, TIME, TARGET]], h=self.spec.horizon, level=[level])
+        raw = series.future_times(self.spec.horizon).merge(raw, on=[ID, TIME], how="left")
+        return pd.DataFrame(
+            {
+                ID: raw[ID],
+                TIME: raw[TIME],
+                "value": raw[name].to_numpy(),
+                "lower": raw[f"{name}-lo-{level}"].to_numpy(),
+                "upper": raw[f"{name}-hi-{level}"].to_numpy(),
+            }
+        )
+
+
+MSTL_SEASONS = 8
 
 
 def resolve(spec: ModelSpec, resolution: Resolution, history: int) -> ModelSpec:
@@ -168,7 +192,7 @@ def resolve(spec: ModelSpec, resolution: Resolution, history: int) -> ModelSpec:
 
 def least_history(spec: ModelSpec) -> int:
     """The fewest slots of history a model of this spec can be trained on."""
-    if spec.algorithm == "seasonal_naive":
+    if spec.algorithm != "lightgbm":
         return 2 * spec.season_length  # one season to repeat, one more to measure its errors
     first = max(spec.lags) if spec.lags else -(-spec.horizon // spec.season_length) * spec.season_length
     windows = spec.conformal_windows or MIN_WINDOWS

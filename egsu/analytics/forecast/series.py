@@ -37,7 +37,8 @@ DEFAULT_TIMEZONE = "Asia/Almaty"  # the business clock (egsu.clock)
 
 # Time forms read besides ISO 8601: the day-first dates that kk/ru spreadsheets write.
 _DAY_FIRST_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
-_OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+# An offset after a time of day (a date alone such as 2024-03-01 has none, though it ends in "-01").
+_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
