@@ -97,7 +97,7 @@ def test_too_little_data_for_the_folds_says_how_much_is_needed():
     series = prepare(hourly(8), time_column="t", value_column="v")
     with pytest.raises(
         NotEnoughDataError,
-        match=r"too little data for 3 fold\(s\) of 24 slots: needs 144 slots .* 216 slots in all; the shortest series has 192",
+        match=r"too little data for 3 fold\(s\) of 24 slots: the model needs 144 slots .* 216 slots in all; the shortest series has 192",
     ):
         backtest(series, ModelSpec(season_length=24, horizon=24), folds=3)
 

@@ -130,9 +130,8 @@ def backtest(series: PreparedSeries, spec: ModelSpec, *, folds: int = 3, step: i
     resolution = series.resolution
     end = series.last_times().min() + resolution.step
     origins = [end - (horizon + (folds - 1 - k) * step) * resolution.step for k in range(folds)]
-    first_history = int(
-        series.frame[series.frame[TIME] < origins[0]].groupby(ID, sort=False).size().min() or 0
-    )
+    before_first = series.frame[series.frame[TIME] < origins[0]].groupby(ID, sort=False).size()
+    first_history = int(before_first.min()) if len(before_first) == len(series.ids) else 0
     least = least_history(spec)
     if first_history < least:
         need = least + horizon + (folds - 1) * step
