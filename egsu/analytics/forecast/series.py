@@ -186,12 +186,7 @@ def prepare(
         # A day of the business clock: the local date of each (local-midnight) instant.
         local = table[TIME].dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
         table[TIME] = local.dt.normalize()
-    parts, filled = [], 0
-    for _, group in table.groupby(ID, sort=False):
-        regular, holes = _regularise(group, resolution, tuple(regressors), max_missing)
-        parts.append(regular)
-        filled += holes
-    result = pd.concat(parts, ignore_index=True)
+    result, filled = _lay_on_grid(table, resolution, tuple(regressors), max_missing)
     return PreparedSeries(result, resolution, tuple(regressors), clock, filled)
 
 
@@ -259,35 +254,52 @@ def _infer_resolution(table: pd.DataFrame) -> Resolution:
     return Resolution(step)
 
 
-def _regularise(
-    group: pd.DataFrame, resolution: Resolution, regressors: tuple[str, ...], max_missing: float
+def _lay_on_grid(
+    table: pd.DataFrame, resolution: Resolution, regressors: tuple[str, ...], max_missing: float
 ) -> tuple[pd.DataFrame, int]:
-    group = group.sort_values([TIME, "_row"])
-    repeated = group[TIME].duplicated(keep=False)
+    """Every series on its own regular grid, all series at once (a region holds 10,000 of them)."""
+    table = table.sort_values([ID, TIME, "_row"], kind="stable").reset_index(drop=True)
+    repeated = table.duplicated([ID, TIME], keep=False)
     if repeated.any():
-        first = group[repeated]
+        first = table[repeated]
         rows = ", ".join(str(r) for r in first["_row"].head(2))
         raise IrregularSeriesError(f"time {first[TIME].iloc[0]} appears more than once (data rows {rows})")
-    start = group[TIME].iloc[0]
-    off_grid = (group[TIME] - start) % resolution.step != pd.Timedelta(0)
+    starts = table.groupby(ID, sort=False)[TIME].transform("min")
+    off_grid = (table[TIME] - starts) % resolution.step != pd.Timedelta(0)
     if off_grid.any():
-        bad = group[off_grid].iloc[0]
+        bad = table[off_grid].iloc[0]
         raise IrregularSeriesError(
-            f"time {bad[TIME]} (data row {bad['_row']}) is off the {resolution.label} grid that starts at {start}"
+            f"time {bad[TIME]} (data row {bad['_row']}) is off the {resolution.label} grid that starts at "
+            f"{starts[off_grid].iloc[0]}"
         )
-    grid = pd.date_range(start, group[TIME].iloc[-1], freq=resolution.step)
-    regular = group.set_index(TIME).reindex(grid)
-    regular.index.name = TIME
-    holes = int(regular[TARGET].isna().sum())
-    if holes > max_missing * len(grid):
+    stats = table.groupby(ID, sort=False)[TIME].agg(["min", "max", "size"])
+    expected = ((stats["max"] - stats["min"]) // resolution.step + 1).astype(np.int64)
+    holes = expected - table.groupby(ID, sort=False)[TARGET].count()  # missing times and empty cells
+    too_many = holes > max_missing * expected
+    if too_many.any():
+        name = too_many.idxmax()
         raise IrregularSeriesError(
-            f"series {group[ID].iloc[0]!r}: {holes} of {len(grid)} slots have no value "
+            f"series {name!r}: {holes[name]} of {expected[name]} slots have no value "
             f"(more than {max_missing:.0%}); fill the gaps or shorten the period"
         )
     columns = [TARGET, *regressors]
-    regular[columns] = regular[columns].interpolate(method="linear", limit_direction="both")
-    regular[ID] = group[ID].iloc[0]
-    return regular.reset_index()[[ID, TIME, *columns]], holes
+    table = table.drop(columns="_row")
+    if not (expected - stats["size"]).any() and not table[columns].isna().any().any():
+        return table[[ID, TIME, *columns]], 0
+    counts = expected.to_numpy()
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    grid = pd.DataFrame(
+        {
+            ID: np.repeat(stats.index.to_numpy(), counts),
+            TIME: np.repeat(stats["min"].to_numpy(), counts) + offsets * resolution.step.to_timedelta64(),
+        }
+    )
+    full = grid.merge(table, on=[ID, TIME], how="left")
+    missing = int(full[TARGET].isna().sum())
+    full[columns] = full.groupby(ID, sort=False)[columns].transform(
+        lambda column: column.interpolate(method="linear", limit_direction="both")
+    )
+    return full[[ID, TIME, *columns]], missing
 
 
 def resample(series: PreparedSeries, resolution: Resolution, *, how: str = "sum") -> PreparedSeries:
