@@ -18,10 +18,12 @@ A five-day week is assumed (Saturday and Sunday off), as the transfers themselve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from types import MappingProxyType
 
 import holidays
 
@@ -82,7 +84,7 @@ def transfers_known(year: int) -> bool:
 
 
 @lru_cache(maxsize=64)
-def public_holidays(year: int) -> dict[date, str]:
+def public_holidays(year: int) -> Mapping[date, str]:
     """The law's days off in `year` (holidays and their moved days off), without the package's transfers.
 
     Where the package's transfer cancelled a moved day off (2020: the day off of Monday 11 May
@@ -90,7 +92,9 @@ def public_holidays(year: int) -> dict[date, str]:
     """
     package = holidays.country_holidays("KZ", years=year, language="en_US")
     transferred = {t.day_off for t in package_transfers(year)}
-    return dict(sorted((day, name) for day, name in package.items() if day not in transferred))
+    return MappingProxyType(
+        dict(sorted((day, name) for day, name in package.items() if day not in transferred))
+    )
 
 
 @lru_cache(maxsize=64)
