@@ -149,8 +149,10 @@ def train_and_forecast(
 ) -> Trained:
     """Backtest, train and store a new model version for `series`, and the forecast it makes.
 
-    Reads [now − history, start of the current bucket): the bucket still filling is left out.
-    Raises ForecastError (NotEnoughDataError, IrregularSeriesError…) when the series will not do;
+    Reads [now − history, start of the current bucket): the bucket still filling is left out. The
+    forecast covers the slots after the last bucket that has data (late data start it earlier).
+    Two trainings of one series and horizon at once cannot share a version number (a unique
+    constraint); the periodic job runs one per period. Raises ForecastError (NotEnoughDataError, IrregularSeriesError…) when the series will not do;
     nothing is stored then.
     """
     if horizon not in HORIZONS:
