@@ -240,15 +240,15 @@ def _parse_numbers(column: pd.Series, name: str) -> pd.Series:
 
 
 def _infer_resolution(table: pd.DataFrame) -> Resolution:
-    steps = []
-    for _, group in table.groupby(ID, sort=False):
-        diffs = group[TIME].sort_values().diff().dropna()
-        diffs = diffs[diffs > pd.Timedelta(0)]
-        if len(diffs):
-            steps.append(diffs.mode().iloc[0])
-    if not steps:
+    """The most common step between consecutive distinct times of a series, over all series."""
+    ordered = table.sort_values([ID, TIME], kind="stable")
+    same_series = ordered[ID].to_numpy()[1:] == ordered[ID].to_numpy()[:-1]
+    steps = np.diff(ordered[TIME].to_numpy())[same_series]
+    steps = steps[steps > np.timedelta64(0)]
+    if not len(steps):
         raise NotEnoughDataError("the data needs at least two distinct times to show its resolution")
-    step = min(steps)
+    values, counts = np.unique(steps, return_counts=True)
+    step = pd.Timedelta(values[np.argmax(counts)])
     if pd.Timedelta(hours=23) <= step <= pd.Timedelta(hours=25):
         step = DAY  # a local day seen in UTC across a clock change
     return Resolution(step)
