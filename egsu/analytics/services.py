@@ -9,9 +9,10 @@ The functions the worker's schedule and the forecast pages call (ANA-01, ANA-10,
   arrived, keep it beside each slot and score the forecast (MAPE, MASE, interval coverage).
 
 A series is what the store aggregates: one quantity at one reporting interval, over some
-metering points (objects and devices; none listed means all — the nation), summed (energy,
-volume) or averaged (power, level) per bucket. Subjects and regions are lists of objects,
-resolved by the caller from the registry.
+metering points — listed as (object_id, device_id) pairs (egsu.points.MeteringPoint's
+object_code and store_device_id), or as whole objects and devices, or none for all (the nation) —
+summed (energy, volume) or averaged (power, level) per bucket. Subjects and regions are lists of
+points or objects, resolved by the caller from the registry.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from egsu.analytics.models import Forecast, ForecastModel, ForecastValue
 from egsu.clock import ASTANA, utcnow
 from egsu.readings.aggregation import bucket_start
 from egsu.readings.services import get_store
-from egsu.readings.store import KNOWN_INTERVALS, ReadingQuery, ReadingsStore
+from egsu.readings.store import KNOWN_INTERVALS, ReadingQuery, ReadingsStore, series_of
 
 # The store's buckets a forecast may read: a horizon reads at its own resolution (a week ahead
 # hourly, a month ahead daily) or at the series' own bucket (a day ahead).
@@ -66,6 +67,7 @@ class SeriesSpec:
     object_ids: tuple[str, ...] = ()
     device_ids: tuple[str, ...] = ()
     measure: str = "sum"
+    points: tuple[tuple[str, str], ...] = ()  # metering points: (object_id, device_id) pairs
 
     def __post_init__(self) -> None:
         if self.interval not in KNOWN_INTERVALS:
@@ -78,26 +80,35 @@ class SeriesSpec:
             raise ForecastError("the measure is 'sum' (energy, volume) or 'mean' (power, level)")
         object.__setattr__(self, "object_ids", tuple(sorted(self.object_ids)))
         object.__setattr__(self, "device_ids", tuple(sorted(self.device_ids)))
+        object.__setattr__(self, "points", tuple(sorted({(str(o), str(d)) for o, d in self.points})))
 
     @property
     def key(self) -> str:
         """A stable name: readable, with a digest when the lists of points are long."""
-        points = f"o={','.join(self.object_ids) or '*'};d={','.join(self.device_ids) or '*'}"
+        where = f"o={','.join(self.object_ids) or '*'};d={','.join(self.device_ids) or '*'}"
+        if self.points:
+            where += ";p=" + ",".join(f"{o}:{d}" for o, d in self.points)
         head = f"{self.quantity}/{self.interval}/{self.bucket}/{self.measure}/"
-        if len(head) + len(points) <= 200:
-            return head + points
-        digest = hashlib.sha256(points.encode()).hexdigest()[:16]
-        return f"{head}{len(self.object_ids)}o{len(self.device_ids)}d:{digest}"
+        if len(head) + len(where) <= 200:
+            return head + where
+        digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+        return f"{head}{len(self.object_ids)}o{len(self.device_ids)}d{len(self.points)}p:{digest}"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["object_ids"], data["device_ids"] = list(self.object_ids), list(self.device_ids)
+        data["points"] = [list(pair) for pair in self.points]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> SeriesSpec:
         return cls(
-            **{**data, "object_ids": tuple(data["object_ids"]), "device_ids": tuple(data["device_ids"])}
+            **{
+                **data,
+                "object_ids": tuple(data["object_ids"]),
+                "device_ids": tuple(data["device_ids"]),
+                "points": tuple(tuple(pair) for pair in data.get("points", ())),
+            }
         )
 
 
@@ -118,6 +129,7 @@ def read_series(
         interval=series.interval,
         start=start,
         end=end,
+        series=series_of(series.points) if series.points else None,
     )
     rows = store.aggregate(query, bucket=bucket or series.bucket, group="all")
     values = [float(r.sum) if series.measure == "sum" else float(r.sum) / r.count for r in rows]

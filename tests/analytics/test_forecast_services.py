@@ -127,6 +127,10 @@ def test_the_series_is_read_as_the_store_aggregates_it(any_store, hourly_kwh):
         store=any_store,
     )  # fmt: skip
     assert mean["value"].iloc[0] == pytest.approx(expected.sum() / 48, rel=1e-9)
+    one_point = SeriesSpec("A+", "PT1H", "PT1H", points=(("OBJ-VIC", "M-2"),))
+    frame = read_series(one_point, NOW - timedelta(days=1), NOW, store=any_store)
+    assert frame["value"].to_numpy() == pytest.approx(expected.to_numpy() * 0.4, rel=1e-6)
+    assert set(frame["count"]) == {1}
 
 
 def test_too_little_history_stores_nothing(any_store, hourly_kwh):
@@ -144,7 +148,10 @@ def test_a_series_definition_is_checked_and_named_stably():
     one = SeriesSpec("A+", "PT15M", object_ids=("B", "A"))
     assert one.key == "A+/PT15M/PT15M/sum/o=A,B;d=*"
     assert SeriesSpec.from_dict(one.to_dict()) == one
+    point = SeriesSpec("A+", "PT15M", points=(("O2", "D1"), ("O1", "D9")))
+    assert point.key == "A+/PT15M/PT15M/sum/o=*;d=*;p=O1:D9,O2:D1"
+    assert SeriesSpec.from_dict(point.to_dict()) == point
     many = SeriesSpec("A+", "PT15M", object_ids=tuple(f"OBJ-{i:05d}" for i in range(500)))
-    assert len(many.key) <= 200 and many.key.startswith("A+/PT15M/PT15M/sum/500o0d:")
+    assert len(many.key) <= 200 and many.key.startswith("A+/PT15M/PT15M/sum/500o0d0p:")
     with pytest.raises(ForecastError, match="unknown horizon"):
         train_and_forecast(one, "year_ahead")
