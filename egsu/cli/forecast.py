@@ -102,8 +102,11 @@ def backtest(
         + f"; {result.spec.algorithm} {_describe(result.spec)}; interval {level} %"
     )
     for fold, origin in result.folds():
+        start = series.clock.to_output(pd.Series([origin])).iloc[0]
+        if series.clock.aware:
+            start = start.tz_convert(timezone)  # the zone's clock, with its offset
         table = Table(
-            "model", "MAPE %", "MASE", f"coverage of {level} %", title=f"fold {fold + 1}: from {origin}"
+            "model", "MAPE %", "MASE", f"coverage of {level} %", title=f"fold {fold + 1}: from {start}"
         )
         for name in result.models:
             score = result.score(name, fold=fold)
