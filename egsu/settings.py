@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "egsu.reports",
     "egsu.ami",
     "egsu.points",
+    "egsu.analytics",
     "egsu.cabinet",
     "egsu.jobs",
     "egsu.mail",

@@ -19,6 +19,8 @@ DOMAIN_MODULES = [
     "egsu.pki.algorithms",
     "egsu.registry.bin",
     "egsu.jobs.periods",
+    "egsu.calendar_kz",
+    "egsu.analytics.forecast",
 ]
 
 

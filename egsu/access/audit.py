@@ -47,6 +47,7 @@ class Event(StrEnum):
     SYSTEM_PASSWORD_CHANGED = "registry.system_password_changed"
     HEAD_END_TOKEN_CHANGED = "registry.head_end_token_changed"
     METER_REGISTERED = "registry.meter_registered"
+    FORECAST_TRAINED = "forecast.trained"
 
 
 def audit(

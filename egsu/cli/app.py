@@ -14,6 +14,7 @@ from rich.console import Console
 
 from egsu.cli import ami as ami_cli
 from egsu.cli import audit as audit_cli
+from egsu.cli import forecast as forecast_cli
 from egsu.cli import jobs as jobs_cli
 from egsu.cli import journal as journal_cli
 from egsu.cli import mail as mail_cli
@@ -33,6 +34,7 @@ app.add_typer(
 app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
+app.add_typer(forecast_cli.app, name="forecast", help="Forecasts: check a model on your own data (backtest).")
 
 
 def prepare(*, quiet: bool = False) -> None:

@@ -1,0 +1,38 @@
+"""Forecast models and forecasts are read-only in the admin: only the services write them."""
+
+from django.contrib import admin
+
+from egsu.analytics.models import Forecast, ForecastModel, ForecastValue
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ForecastModel)
+class ForecastModelAdmin(ReadOnlyAdmin):
+    list_display = ("series_key", "horizon", "version", "algorithm", "train_start", "train_end", "trained_at")
+    list_filter = ("horizon", "algorithm")
+    search_fields = ("series_key",)
+    date_hierarchy = "trained_at"
+
+
+@admin.register(Forecast)
+class ForecastAdmin(ReadOnlyAdmin):
+    list_display = ("series_key", "horizon", "period_start", "issued_at", "scored_at", "mape", "coverage")
+    list_filter = ("horizon",)
+    search_fields = ("series_key",)
+    date_hierarchy = "issued_at"
+
+
+@admin.register(ForecastValue)
+class ForecastValueAdmin(ReadOnlyAdmin):
+    list_display = ("forecast", "slot_start", "value", "lower", "upper", "actual")
+    search_fields = ("forecast__series_key",)
