@@ -62,7 +62,9 @@ class Workers:
         self.started: list[subprocess.Popen] = []
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = stand_env(self.tmp_path / "var", EGSU_DATABASE_URL=database_url(), **FAST_ENV, **extra)
+        env = stand_env(
+            self.tmp_path / "var", EGSU_DATABASE_URL=database_url(), **FAST_ENV, **readings_env(), **extra
+        )
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
         return env
 
@@ -94,6 +96,15 @@ class Workers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def readings_env() -> dict[str, str]:
+    """The test's own readings store for the worker processes too (the ClickHouse pass of make test)."""
+    from django.conf import settings
+
+    if getattr(settings, "READINGS_BACKEND", "sql") != "clickhouse":
+        return {}
+    return {"EGSU_READINGS_BACKEND": "clickhouse", "EGSU_CLICKHOUSE_URL": settings.CLICKHOUSE_URL}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from decimal import Decimal
 
 import pytest
@@ -10,9 +11,8 @@ import pytest
 from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
 from egsu.quality.models import ActStatus, CorrectionAct, CorrectionLine
-from egsu.readings.models import Reading
 from egsu.readings.services import get_store
-from egsu.readings.store import ReadingRow, SeriesKey
+from egsu.readings.store import ReadingQuery, ReadingRow, SeriesKey
 from tests.cabinet.conftest import ROLES
 from tests.quality.conftest import SLOT
 
@@ -57,7 +57,11 @@ def test_operator_proposes_through_the_form_and_the_subject_agrees(world, client
     assert (detail.context["may_decide"], detail.context["may_withdraw"]) == (True, False)
     assert subject.post(f"/cabinet/corrections/{act.pk}/agree/").status_code == 302
 
-    newest = Reading.objects.filter(object_id="A100", quantity="volume", revision=2).get()
+    [newest] = [
+        r
+        for r in get_store().rows(ReadingQuery(object_ids=["A100"], quantities=["volume"]))
+        if r.revision == 2
+    ]
     assert (str(newest.value.normalize()), newest.quality, newest.source) == (
         "98.25",
         "corrected",
@@ -177,7 +181,10 @@ def _state():
             )
         ),
         CorrectionLine.objects.count(),
-        list(Reading.objects.order_by("pk").values_list("pk", "revision", "value", "source")),
+        sorted(
+            (astuple(r.key), r.interval, r.period_start, r.revision, r.value, r.source)
+            for r in get_store().rows(ReadingQuery())
+        ),  # the newest values, through the store
     )
 
 

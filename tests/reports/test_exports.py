@@ -12,7 +12,6 @@ import pytest
 
 from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
-from egsu.readings.models import Reading
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
 from egsu.reports import fonts, services
@@ -240,24 +239,12 @@ def test_a_large_export_runs_as_a_job_and_reports_progress(world, client_for, mo
     # given 20,000 values on a facility of the own subject
     facility = make_facility("E500", kind="1.2", subject=world.own, name="Big farm")
     make_device(facility, "1", device_type_id=1)
-    Reading.objects.bulk_create(
-        [
-            Reading(
-                object_id="E500",
-                device_id="1",
-                quantity=quantity,
-                interval="PT2H",
-                period_start=START + timedelta(hours=2 * step),
-                value=Decimal(step),
-                unit="x",
-                quality="good",
-                source="t",
-            )  # fmt: skip
-            for quantity in ("density", "temperature", "pressure", "mass")
-            for step in range(5000)
-        ],
-        batch_size=5000,
-    )
+    get_store().write_many(
+        ReadingRow(SeriesKey("E500", "1", quantity), "PT2H", START + timedelta(hours=2 * step), Decimal(step), "x",
+                   "good", "t")
+        for quantity in ("density", "temperature", "pressure", "mass")
+        for step in range(5000)
+    )  # fmt: skip
     seen: list[tuple[int, int]] = []
     writer = services.WRITERS["xlsx"]
 
