@@ -37,7 +37,9 @@ def test_the_reports_library_and_a_report(new_page, published):
     page.locator("table.reports tbody tr").first.wait_for()
     assert accessibility_problems(page) == []
     shot(page, "reports-library-desktop")
-    page.get_by_role("link", name="Turnover of crude oil, gas condensate, raw and commodity gas").first.click()
+    page.get_by_role(
+        "link", name="Turnover of crude oil, gas condensate, raw and commodity gas"
+    ).first.click()
     page.locator(".js-plotly-plot").first.wait_for()
     assert accessibility_problems(page) == []
     shot(page, "reports-report-desktop")
