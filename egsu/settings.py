@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "egsu.cabinet",
     "egsu.jobs",
     "egsu.mail",
+    "egsu.reporting",
+    "egsu.opendata",
+    "egsu.inforequests",
+    "egsu.feedback",
 ]
 
 MIDDLEWARE = [

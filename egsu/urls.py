@@ -9,6 +9,7 @@ from egsu.access.scope import may_use_test_pki
 from egsu.ami.api import api as ami_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
+from egsu.opendata.api import api as open_api
 from egsu.signatures import views as signature_views
 
 urlpatterns = [
@@ -26,6 +27,11 @@ urlpatterns = [
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),
     path("cabinet/operations/mail/", include("egsu.mail.urls")),
+    path("cabinet/reports/", include("egsu.reporting.urls")),
+    path("cabinet/requests/", include("egsu.inforequests.urls")),
+    path("cabinet/feedback/", include("egsu.feedback.urls")),
+    path("open/", include("egsu.opendata.urls")),
+    path("api/open/", open_api.urls),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
 if may_use_test_pki(settings.CONFIG.production):  # absent in production, not merely empty

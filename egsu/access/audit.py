@@ -48,6 +48,17 @@ class Event(StrEnum):
     HEAD_END_TOKEN_CHANGED = "registry.head_end_token_changed"
     METER_REGISTERED = "registry.meter_registered"
     FORECAST_TRAINED = "forecast.trained"
+    REPORT_URGENT = "report.urgent"
+    REPORT_SUBSCRIBED = "report.subscribed"
+    REPORT_UNSUBSCRIBED = "report.unsubscribed"
+    OPEN_DATA_PUBLISHED = "opendata.published"
+    INFO_REQUEST_FILED = "inforequest.filed"
+    INFO_REQUEST_APPROVED = "inforequest.approved"
+    INFO_REQUEST_REFUSED = "inforequest.refused"
+    INFO_REQUEST_PACKAGE_BUILT = "inforequest.package_built"
+    INFO_REQUEST_DOWNLOADED = "inforequest.downloaded"
+    FEEDBACK_SENT = "feedback.sent"
+    FEEDBACK_ANSWERED = "feedback.answered"
 
 
 def audit(

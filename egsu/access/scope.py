@@ -254,3 +254,82 @@ def mails(scope: Scope) -> QuerySet:
     from egsu.mail.models import Mail
 
     return Mail.objects.all() if may_operate(scope) else Mail.objects.none()
+
+
+# ---------------------------------------------------------------- reports, information requests, feedback
+
+
+def report_kinds(scope: Scope) -> list[str]:
+    """Kinds of regular report this scope may read (REPORTS, and a module that opens the kind's data)."""
+    if not scope.has(Module.REPORTS):
+        return []
+    opens = {
+        "oil_gas_turnover": scope.has(Module.OIL_GAS),
+        "consumption": scope.has(Module.POWER) or scope.has(Module.HEAT),
+        "arrivals": scope.has(Module.MONITORING),
+    }
+    return [kind for kind, allowed in opens.items() if allowed]
+
+
+def reports(scope: Scope) -> QuerySet:
+    """The reports library (ANA-07): national and regional reports for roles that see every subject;
+    a subject's own (local) reports for anyone who sees that subject."""
+    from egsu.reporting.models import Report
+
+    kinds = report_kinds(scope)
+    if not kinds:
+        return Report.objects.none()
+    found = Report.objects.filter(kind__in=kinds)
+    if scope.all_subjects:
+        return found
+    return found.filter(level="local", area__in=scope.subject_bins)
+
+
+def may_file_info_request(scope: Scope) -> bool:
+    """ACC-16: a state body asks the authorized body for information; it never queries directly."""
+    return scope.role == Role.STATE_BODY
+
+
+def may_decide_info_request(scope: Scope) -> bool:
+    """ACC-16: the authorized body decides (not the data operator)."""
+    return scope.role == Role.AUTHORITY
+
+
+def info_requests(scope: Scope) -> QuerySet:
+    """The authorized body sees every request; a state body's user only its own; nobody else any."""
+    from egsu.inforequests.models import InfoRequest
+
+    if may_decide_info_request(scope):
+        return InfoRequest.objects.all()
+    if may_file_info_request(scope):
+        return InfoRequest.objects.filter(requester_id=scope.user_id)
+    return InfoRequest.objects.none()
+
+
+def approved_scope(request) -> Scope:
+    """The scope a request's data package is built through: only what the authorized body approved —
+    the approved subjects, and the module of the approved data (ACC-16)."""
+    modules = {"totals": ENERGY_MODULES.get(request.energy, Module.OIL_GAS), "arrivals": Module.MONITORING}
+    return Scope(
+        user_id=request.requester_id,
+        role=Role.STATE_BODY,
+        all_subjects=False,
+        subject_bins=frozenset(request.subjects.values_list("bin", flat=True)),
+        modules=frozenset({modules[request.what]}),
+    )
+
+
+def may_answer_feedback(scope: Scope) -> bool:
+    """The feedback register (GEN-07) is the operators': editing roles holding OPERATIONS."""
+    return scope.can_edit and scope.has(Module.OPERATIONS)
+
+
+def feedback(scope: Scope) -> QuerySet:
+    """Every message for those who answer them; one's own otherwise (anyone signed in may write)."""
+    from egsu.feedback.models import Feedback
+
+    if may_answer_feedback(scope):
+        return Feedback.objects.all()
+    if scope.user_id is None:
+        return Feedback.objects.none()
+    return Feedback.objects.filter(author_id=scope.user_id)

@@ -170,19 +170,29 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only load the registry and write the manifest."),
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
+    from egsu.readings.demo import load_demo_readings
     from egsu.registry.demo import load_demo_registry, write_manifest
+    from egsu.reporting.demo import demo_reader
     from egsu.signatures.stand import equip
 
     prepare(quiet=True)
     manifest = load_demo_registry()
+    written = load_demo_readings()
+    reader = demo_reader()
     base = f"http://{host}:{port}"
     manifest = {"endpoint": f"{base}/shep/SyncChannel", "wsdl": f"{base}/shep/SyncChannel?wsdl", **manifest}
     manifest = equip(manifest, base_url=base)
     manifest["email"] = {**settings.CONFIG.email.describe(), "from": settings.CONFIG.email_from}
+    manifest["reports"] = {
+        "subscriber": reader.email,
+        "library": f"{base}/cabinet/reports/",
+        "openData": f"{base}/open/",
+    }
     path = settings.CONFIG.var_dir / "demo" / "stand.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_manifest(path, manifest)
-    console.print(f"Demo registry loaded; manifest written to [bold]{path}[/]")
+    console.print(f"Demo registry loaded ({written} new daily values); manifest written to [bold]{path}[/]")
+    console.print(f"Daily national reports are mailed to {reader.email} when the scheduler first runs")
     console.print(
         json.dumps({k: manifest[k] for k in ("endpoint", "wsdl", "serviceId", "senderId")}, indent=2)
     )

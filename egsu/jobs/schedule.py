@@ -19,4 +19,16 @@ SCHEDULE: list[Periodic] = [
     # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
     Periodic("mail.deliver-due", Every(minutes=1), "egsu.mail.tasks.deliver_due"),
     Periodic("mail.prune", Daily("03:00"), "egsu.mail.tasks.prune"),
+    # Regular reports (ANA-07): yesterday's, last month's and last quarter's, once each; mailed to subscribers.
+    Periodic(
+        "reports.regular", Daily("06:00"), "egsu.reporting.tasks.build_regular_reports", with_period=True
+    ),
+    # Open data (ACC-14): the complete months' aggregates, re-published daily in the portal's form.
+    Periodic("opendata.publish", Daily("05:00"), "egsu.opendata.tasks.publish"),
+    # Information requests (ACC-16): packages past their time are removed.
+    Periodic("inforequests.expire", Every(hours=1), "egsu.inforequests.tasks.expire_packages"),
+    # Feedback (GEN-07): last month's counts by page and topic.
+    Periodic(
+        "feedback.monthly-summary", Daily("04:00"), "egsu.feedback.tasks.monthly_summary", with_period=True
+    ),
 ]
