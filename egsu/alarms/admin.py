@@ -24,3 +24,20 @@ class AlarmAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AlarmEntry)
+class AlarmEntryAdmin(admin.ModelAdmin):
+    """The history is written by the lifecycle only: readable here, never changed."""
+
+    list_display = ("alarm", "action", "state", "user", "at")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
