@@ -29,6 +29,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check egsu agent tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check egsu agent tests benchmarks
 
 format: install

@@ -1,4 +1,4 @@
-"""Arrivals page time at national scale: 1,000 subjects, 20,000 devices, a year of 2-hourly data.
+"""Arrivals page time at national scale: 1,000 subjects, 20,000 devices, 10,000 meters, a year of data.
 
 What it does (``--help`` for the options):
 
@@ -6,10 +6,12 @@ What it does (``--help`` for the options):
    PostgreSQL database whose name contains ``bench``: it is flushed by migrate/flush and left empty);
 2. builds the world with bulk inserts straight into the registry and the monitoring rollups (not
    through the intake): subjects in 17 regions, 5 facilities of kind 1.2 per subject and 4 devices
-   per facility, installed 400 days ago; per (subject, Astana day) and per (device, Astana day) rows
-   for PT2H and P1D with seeded random on-time/late/rejected counts: subject rows for the last 365
-   days, device rows for the last ``--device-days`` (92 by default, to keep setup under two minutes;
-   only the subject page reads them);
+   per facility, installed 400 days ago, plus ``--meters-per-subject`` electricity meters (15-minute
+   channel) on one transformer point per subject; the metering points are derived from them as in
+   production (egsu.points.services.refresh_all); per (subject, energy, Astana day) and per
+   (metering point, Astana day) rows for PT2H and P1D (devices) and PT15M (meters) with seeded random
+   on-time/late/rejected counts: subject rows for the last 365 days, point rows for the last
+   ``--device-days`` (92 by default, to keep setup short; only the subject page reads them);
 3. signs in an operator and times GETs with the Django test Client (several runs, median): the
    default-period page (last 7 days by subject), the same by region and nationally, a full year by
    subject, and one subject's page for a full year; every answer must be HTTP 200 with the numbers.
@@ -47,6 +49,9 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--days", type=int, default=365, help="days of rollups (a year)")
     parser.add_argument("--runs", type=int, default=7, help="timed GETs per page (median reported)")
+    parser.add_argument(
+        "--meters-per-subject", type=int, default=10, help="AMI electricity meters per subject"
+    )
     parser.add_argument("--database-url", default="", help="postgresql://…/…bench… (default: temp SQLite)")
     parser.add_argument(
         "--device-days",
@@ -92,7 +97,10 @@ def _build(options, today: date) -> dict:
     from django.db import connection, transaction
 
     from egsu.access.models import Profile
-    from egsu.monitoring.models import DeviceDay, SubjectDay
+    from egsu.ami.models import Channel, Meter, MeteringObject
+    from egsu.monitoring.models import PointDay, SubjectDay
+    from egsu.points.models import MeteringPoint
+    from egsu.points.services import refresh_all
     from egsu.registry.models import Device, Facility, Subject
 
     rng = random.Random(20250601)
@@ -122,14 +130,41 @@ def _build(options, today: date) -> dict:
         ],
         batch_size=5000,
     )
-    by_subject: dict[int, list[int]] = {}
-    for device, facility in zip(
-        devices, [f for f in facilities for _ in range(DEVICES_PER_FACILITY)], strict=True
-    ):
-        by_subject.setdefault(facility.subject_id, []).append(device.pk)
+    places = MeteringObject.objects.bulk_create(
+        [
+            MeteringObject(
+                code=f"TP{s.pk:05d}", kind="transformer_point", name=f"TP {s.pk}", region=s.region, subject=s
+            )
+            for s in subjects
+        ],
+        batch_size=5000,
+    )
+    meters = Meter.objects.bulk_create(
+        [
+            Meter(
+                subject=p.subject,
+                metering_object=p,
+                energy="electricity",
+                meter_type="1P",
+                model="CE-102",
+                serial_number=f"E{p.pk:05d}{m:03d}",
+                account=f"A{p.pk:05d}{m:03d}",
+            )  # fmt: skip
+            for p in places
+            for m in range(options.meters_per_subject)
+        ],
+        batch_size=5000,
+    )
+    Channel.objects.bulk_create(
+        [Channel(meter=m, code="A+", unit="kWh", interval="PT15M") for m in meters], batch_size=5000
+    )
+    refresh_all()  # bulk inserts send no signals: derive the points as `egsu init` would
+    by_subject: dict[tuple[int, str], list[int]] = {}
+    for point_pk, subject_pk, energy in MeteringPoint.objects.values_list("pk", "subject_id", "energy"):
+        by_subject.setdefault((subject_pk, energy), []).append(point_pk)
     first_day = today - timedelta(days=options.days - 1)
     device_first = today - timedelta(days=min(options.device_days, options.days) - 1)
-    device_rows = subject_rows = 0
+    device_rows = subject_rows = 0  # device_rows: point-day rows
 
     def pool(n: int) -> list[tuple[int, int, int]]:
         """Seeded (on_time, late, rejected) outcomes for a device-day of n slots: mostly complete."""
@@ -141,18 +176,18 @@ def _build(options, today: date) -> dict:
             found.append((on_time, late, rejected))
         return found
 
-    outcomes = {"PT2H": pool(12), "P1D": pool(1)}
+    outcomes = {"oil_gas": {"PT2H": pool(12), "P1D": pool(1)}, "electricity": {"PT15M": pool(96)}}
     columns = ["day", "interval", "on_time", "late", "rejected"]
     subject_day: list[tuple] = []
     with transaction.atomic(), connection.cursor() as cursor:
         device_day: list[tuple] = []
         for offset in range(options.days):
             day = first_day + timedelta(days=offset)
-            for subject_pk, device_pks in by_subject.items():
-                for interval, choices in outcomes.items():
+            for (subject_pk, energy), device_pks in by_subject.items():
+                for interval, choices in outcomes[energy].items():
                     picked = rng.choices(choices, k=len(device_pks))
                     subject_day.append((
-                        subject_pk, day, interval,
+                        subject_pk, energy, day, interval,
                         sum(p[0] for p in picked), sum(p[1] for p in picked), sum(p[2] for p in picked),
                     ))  # fmt: skip
                     if day >= device_first:
@@ -160,16 +195,19 @@ def _build(options, today: date) -> dict:
                             (pk, day, interval, *p) for pk, p in zip(device_pks, picked, strict=True)
                         )
             if len(device_day) >= 200_000:
-                device_rows += _insert(cursor, DeviceDay._meta.db_table, ["device_id", *columns], device_day)
+                device_rows += _insert(cursor, PointDay._meta.db_table, ["point_id", *columns], device_day)
                 device_day = []
-        device_rows += _insert(cursor, DeviceDay._meta.db_table, ["device_id", *columns], device_day)
-        subject_rows += _insert(cursor, SubjectDay._meta.db_table, ["subject_id", *columns], subject_day)
+        device_rows += _insert(cursor, PointDay._meta.db_table, ["point_id", *columns], device_day)
+        subject_rows += _insert(
+            cursor, SubjectDay._meta.db_table, ["subject_id", "energy", *columns], subject_day
+        )
     user = User.objects.create_user("bench-operator", password="bench-Password-123")
     Profile.objects.create(user=user, role="operator")
     return {
         "subjects": len(subjects),
         "facilities": len(facilities),
         "devices": len(devices),
+        "meters": len(meters),
         "subject_day_rows": subject_rows,
         "device_day_rows": device_rows,
         "user": user,
@@ -224,9 +262,9 @@ def main() -> int:
     print(
         f"setup: migrate {migrated - started:.1f} s, build {built - migrated:.1f} s — "
         f"{world['subjects']:,} subjects, {world['facilities']:,} facilities, {world['devices']:,} devices, "
-        f"{world['subject_day_rows']:,} subject-day rows, {world['device_day_rows']:,} device-day rows "
-        f"({options.days} days: {world['devices'] * 13 * options.days:,} slots owed, "
-        f"of them 2-hourly {world['devices'] * 12 * options.days:,})"
+        f"{world['meters']:,} meters, {world['subject_day_rows']:,} subject-day rows, "
+        f"{world['device_day_rows']:,} point-day rows ({options.days} days: "
+        f"{(world['devices'] * 13 + world['meters'] * 96) * options.days:,} slots owed)"
     )
     client = Client()
     client.force_login(world["user"])
@@ -242,6 +280,7 @@ def main() -> int:
         ("default period (7 days), by subject", "/cabinet/monitoring/"),
         ("7 days, by region", "/cabinet/monitoring/?group=region"),
         ("7 days, national", "/cabinet/monitoring/?group=national"),
+        ("7 days, electricity by subject", "/cabinet/monitoring/?energy=electricity"),
         (f"{options.days} days, by subject", f"/cabinet/monitoring/?{year}&group=subject"),
         (f"{options.days} days, national", f"/cabinet/monitoring/?{year}&group=national"),
         (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI
@@ -15,6 +16,7 @@ from ninja.security import HttpBearer
 from egsu.ami import intake, schemas, services, wire
 from egsu.ami.models import HeadEndSystem
 from egsu.readings.store import StoreUnavailableError
+from egsu.request_body import read_limited
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 30
@@ -81,6 +83,7 @@ _BODY = {
         200: schemas.BatchAnswer,
         400: schemas.BatchError,
         409: schemas.BatchError,
+        413: schemas.BatchError,
         503: schemas.BatchError,
     },
     openapi_extra=_BODY,
@@ -91,11 +94,18 @@ def post_batch(request: HttpRequest):
     head_end: HeadEndSystem = request.auth
     content_type = (request.content_type or "").lower()
     batch_id = request.GET.get("batchId")
+    limit = settings.CONFIG.max_message_bytes
+    body = read_limited(request, limit)
+    if body is None:  # INT-07's limit, refused before reading it: nothing stored
+        answer = intake.document_error_answer(
+            batch_id, wire.DocumentError("too-large", f"a batch body holds at most {limit} bytes; split it")
+        )
+        return JsonResponse(answer.body, status=413)
     try:
         if content_type == "text/csv":
-            batch = wire.parse_csv(request.body, batch_id)
+            batch = wire.parse_csv(body, batch_id)
         elif content_type in ("application/json", ""):
-            batch = wire.parse_json(request.body)
+            batch = wire.parse_json(body)
         else:
             raise wire.DocumentError("unsupported-media-type", "send application/json or text/csv")
     except wire.DocumentError as exc:

@@ -27,6 +27,7 @@ from egsu.mail.outbox import send
 from egsu.monitoring.summaries import arrivals_summary
 from egsu.reports.tables import Column, ExportTable
 from egsu.reports.xlsx import write_xlsx
+from egsu.spreadsheets import csv_cell
 
 PACKAGE_DAYS = 14  # how long an approved package may be downloaded
 MAX_DAYS = 366
@@ -128,7 +129,7 @@ def _csv(table: ExportTable) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.label for c in table.columns])
     for row in table.rows():
-        writer.writerow(["" if v is None else str(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return out.getvalue().encode("utf-8")
 
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.views.decorators.csrf import csrf_exempt
 
 from egsu.intake import services
+from egsu.request_body import read_limited
 from egsu.shep.contract import schema_bytes, wsdl_bytes
 
 XML = "text/xml; charset=utf-8"
@@ -14,20 +15,6 @@ XML = "text/xml; charset=utf-8"
 
 def _client_addr(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
-
-
-def _read_body(request: HttpRequest, limit: int) -> tuple[bytes, bool]:
-    """Read at most limit+1 bytes without trusting Content-Length; report whether the body was too large."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    try:
-        if int(declared) > limit:
-            return b"", True  # INT-07: refuse before reading a byte of it
-    except ValueError:
-        pass
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return b"", True
-    return body, False
 
 
 @csrf_exempt
@@ -39,7 +26,8 @@ def sync_channel(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"], "POST a SOAP 1.1 SendMessage here; the contract is at ?wsdl")
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
-    body, oversized = _read_body(request, settings.CONFIG.max_message_bytes)
+    body = read_limited(request, settings.CONFIG.max_message_bytes)
+    oversized = body is None
     answer = services.receive(body, remote_addr=_client_addr(request), oversized=oversized)
     response = HttpResponse(answer.body, status=answer.http_status, content_type=XML)
     if answer.http_status == 503:

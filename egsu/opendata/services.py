@@ -27,6 +27,7 @@ from egsu.opendata.models import Publication, PublishedCell
 from egsu.reporting import figures
 from egsu.reporting.definitions import month_start
 from egsu.reporting.services import SYSTEM_SCOPE
+from egsu.spreadsheets import csv_cell
 
 MONTHS = 12  # how many complete months each publication holds
 
@@ -94,7 +95,9 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=[f.code for f in FIELDS], lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "value": "" if row["value"] is None else row["value"]})
+        writer.writerow(
+            {name: csv_cell(value) for name, value in row.items()}
+        )  # region names are typed by people
     return out.getvalue()
 
 

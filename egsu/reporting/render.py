@@ -29,6 +29,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from egsu.clock import to_astana
 from egsu.reporting.definitions import Frequency, Kind, Level
 from egsu.reports.fonts import register_font
+from egsu.spreadsheets import as_text
 
 PALETTE = ["#1f5fa8", "#d9822b", "#2e8b57", "#a83232", "#6a4c93", "#3c8dbc", "#8c6d31", "#555555"]
 MAX_CATEGORIES = 25  # a chart shows at most this many bars per series (the table holds them all)
@@ -85,6 +86,8 @@ def write_xlsx(report, contents: dict) -> bytes:
             cell.font = Font(bold=True)
         for row in section["rows"]:
             sheet.append([_cell(v, c[1]) for v, c in zip(row, section["columns"], strict=False)])
+            for cell in sheet[sheet.max_row]:
+                as_text(cell)  # names are typed by people: shown, never run as formulas
         if section.get("note"):
             sheet.append([_(section["note"])])
         for index, column in enumerate(section["columns"], start=1):

@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 
 from egsu.clock import to_astana
 from egsu.reports.tables import ExportTable
+from egsu.spreadsheets import as_text
 
 PROGRESS_EVERY = 1000
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -25,7 +26,7 @@ def _cell(sheet, value, *, bold: bool = False):
         cell.number_format = DATETIME_FORMAT
     if bold:
         cell.font = Font(bold=True)
-    return cell
+    return as_text(cell)
 
 
 def write_xlsx(table: ExportTable, out: BinaryIO, on_progress: Callable[[int], None] | None = None) -> int:

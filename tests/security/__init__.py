@@ -13,6 +13,12 @@ Files:
   (SCE002) while the real system's known password still passes; repeated signature failures put
   the password first.
 
+* ``test_web.py`` — the cabinet against hostile users: CSRF on every form of every parameterless
+  page (operator and subject), a new session key at sign-in, markup in names shown as text on pages
+  and in PDFs, formula-like names kept as text in Excel exports (one rule: ``egsu/spreadsheets.py``),
+  search text that is never SQL, downloads that cannot be steered to another file, an oversized AMI
+  body refused with 413 before it is read (one rule with the gateway: ``egsu/request_body.py``).
+
 The older hostile corpora stay where they were: ``tests/hostile/`` (hostile XML, hostile signed
 messages). Extend this package for the rest of the security suite.
 """

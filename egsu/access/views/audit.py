@@ -16,11 +16,11 @@ from egsu.access.decorators import cabinet_view
 from egsu.access.forms import AuditFilterForm
 from egsu.access.roles import Module
 from egsu.clock import format_astana
+from egsu.spreadsheets import csv_cell
 
 PAGE_SIZE = 50
 CSV_HEADER = ["time (Astana)", "event", "actor", "object type", "object id", "summary", "address", "source",
               "before", "after"]  # fmt: skip
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filtered(request):
@@ -42,8 +42,7 @@ def audit_list(request):
 
 def _cell(value) -> str:
     """A CSV cell a spreadsheet will not run as a formula (user names and summaries are user input)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return csv_cell("" if value is None else str(value))
 
 
 class _Echo:
