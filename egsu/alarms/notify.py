@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.utils import formats
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from egsu.access import scope as gate
@@ -66,7 +68,8 @@ def notify(alarm_id: int, entry_id: int) -> int:
     for user in recipients(alarm):
         send(
             user, _("EGSU alarm: %(title)s (%(state)s)"), template="alarms/mail/alarm.txt",
-            context={"alarm": alarm, "entry": entry, "title": alarm.title, "state": entry.get_action_display(),
+            context={"alarm": alarm, "entry": entry, "title": _(alarm.title),  # noqa: INT001 - a catalogue phrase
+                     "state": dict(AlarmEntry.Action.choices)[entry.action],
                      "link": site_url() + f"/cabinet/alarms/{alarm.pk}/"},
             dedupe_key=f"alarm:{alarm.pk}:{entry.pk}",
         )  # fmt: skip
@@ -93,12 +96,17 @@ def digest(day: date) -> int:
             continue
         send(
             user, _("EGSU alarms of %(day)s: %(count)s"), template="alarms/mail/digest.txt",
-            context={"alarms": alarms, "day": day, "count": len(alarms), "link": site_url() + "/cabinet/alarms/"},
+            context={"alarms": alarms, "day": _short_date(day), "count": len(alarms), "link": site_url() + "/cabinet/alarms/"},
             dedupe_key=f"alarm-digest:{day.isoformat()}",
         )  # fmt: skip
         Subscription.objects.filter(pk=subscription.pk).update(digest_sent_for=day)
         sent += 1
     return sent
+
+
+def _short_date(day: date):
+    """The day in the reader's format, decided when the message is rendered in the reader's language."""
+    return lazy(lambda: formats.date_format(day, "SHORT_DATE_FORMAT"), str)()
 
 
 def announce_window(window: SystemWindow, now: datetime) -> int:
