@@ -25,7 +25,11 @@ def load_demo_alarms(subject, reader, base_url: str) -> dict:
     obj, _ = MeteringObject.objects.get_or_create(
         code=DEMO_OBJECT, defaults={"kind": "transformer_point", "name": "Demo transformer point", "region": subject.region}
     )  # fmt: skip
-    known = set(Meter.objects.filter(subject=subject, serial_number__in=DEMO_METERS).values_list("serial_number", flat=True))
+    known = set(
+        Meter.objects.filter(subject=subject, serial_number__in=DEMO_METERS).values_list(
+            "serial_number", flat=True
+        )
+    )
     fresh = [
         Meter(subject=subject, metering_object=obj, energy="electricity", meter_type="3P-DC", model="Demo meter",
               serial_number=serial, verified_on=date(2024, 1, 1), verification_due=date(2032, 1, 1))
