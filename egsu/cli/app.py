@@ -172,8 +172,8 @@ def demo(
     """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
     from egsu.alarms.demo import load_demo_alarms
     from egsu.readings.demo import load_demo_readings
-    from egsu.registry.models import Subject
     from egsu.registry.demo import load_demo_registry, write_manifest
+    from egsu.registry.models import Subject
     from egsu.reporting.demo import demo_reader
     from egsu.signatures.stand import equip
 
