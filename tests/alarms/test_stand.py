@@ -16,11 +16,9 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
 from tests import stand
 from tests.smtp import SmtpSink
-
 
 OPERATOR = "e2e-operator"
 PASSWORD = "Operator-Password-123"
