@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from egsu.alarms import sources
+from egsu.alarms.services import raise_alarm
 from egsu.alarms.models import Alarm, Notice
 from egsu.clock import utcnow
 from egsu.points.models import MeteringPoint
@@ -106,3 +107,48 @@ def test_missing_data_past_the_grace_time_is_an_alarm_and_an_announced_window_wa
     window.withdrawn_at = now
     window.save()
     assert sources.evaluate_missing_data(later)["active"] == 1
+
+
+@pytest.mark.django_db
+def test_a_critical_alarm_starts_urgent_reports_in_a_job_and_a_warning_does_not(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """ANA-07: egsu.reporting's hook runs as a background job after the alarm's commit."""
+    from egsu.jobs.models import Job
+    from egsu.reporting.models import Report
+
+    settings.EGSU_ALARM_URGENT_REPORTS = True
+    settings.TASKS = {
+        "default": {"BACKEND": "egsu.jobs.backend.QueueBackend", "QUEUES": []}
+    }  # queued, not inline
+    point = MeteringPoint.objects.get(device=world.own_device)
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alarm(source="x", key="w", severity="warning", title="Low battery", point=point)
+        raise_alarm(source="x", key="c", severity="critical", title="Leak detected", point=point)
+    queued = list(Job.objects.values_list("task_path", "args"))
+    assert queued.count(("egsu.alarms.tasks.critical_alarm_reports", [Alarm.objects.get(key="c").pk])) == 1
+    assert not any(path.endswith("critical_alarm_reports") and args == [Alarm.objects.get(key="w").pk]
+                   for path, args in queued)  # fmt: skip
+    from egsu.alarms.tasks import critical_alarm_reports
+
+    assert critical_alarm_reports.call(Alarm.objects.get(key="c").pk) == 4
+    assert {(r.kind, r.level, r.area) for r in Report.objects.all()} == {
+        ("oil_gas_turnover", "local", world.own.bin), ("oil_gas_turnover", "national", ""),
+        ("arrivals", "local", world.own.bin), ("arrivals", "national", ""),
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_owed_list_marks_slots_of_an_announced_period(world):
+    from egsu.access.scope import scope_for
+    from egsu.monitoring.owed import owed
+
+    point = MeteringPoint.objects.get(device=world.own_device)
+    now = utcnow()
+    _owing_since(point, (now - timedelta(days=1)).date())
+    Notice.objects.create(subject=world.own, kind="outage", starts_at=now - timedelta(days=3), ends_at=now,
+                          created_at=now)  # fmt: skip
+    slots = owed(scope_for(world.users["operator"]), world.own, start=(now - timedelta(days=1)).date(),
+                 end=now.date(), now=now)  # fmt: skip
+    missing = [s for s in slots if s.state == "missing" and s.object_id == point.object_code]
+    assert missing and all(s.announced for s in missing)
