@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from egsu.alarms import sources
-from egsu.alarms.services import raise_alarm
 from egsu.alarms.models import Alarm, Notice
+from egsu.alarms.services import raise_alarm
 from egsu.clock import utcnow
 from egsu.points.models import MeteringPoint
 from tests.ami.conftest import DAY, document
