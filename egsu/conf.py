@@ -199,6 +199,10 @@ class Config:
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
+    missing_data_alarm_minutes: int = (
+        150  # INT-10: a slot missing this long past due is an alarm (checked every 15 min)
+    )
+    site_url: str = ""  # links in e-mails start with it (e.g. https://egsu.energo.gov.kz)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -404,6 +408,8 @@ def load() -> Config:
         allow_sha1=_bool("EGSU_ALLOW_SHA1", not production),
         ocsp_require_nonce=_bool("EGSU_OCSP_REQUIRE_NONCE", False),
         arrival_grace_minutes=_int("EGSU_ARRIVAL_GRACE_MINUTES", 30),
+        missing_data_alarm_minutes=_int("EGSU_MISSING_DATA_ALARM_MINUTES", 150),
+        site_url=os.environ.get("EGSU_SITE_URL", ""),
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),

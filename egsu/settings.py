@@ -135,6 +135,8 @@ EMAIL_TIMEOUT = CONFIG.email.timeout_s
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = CONFIG.email_from
 
 EGSU_ARRIVAL_GRACE_MINUTES = CONFIG.arrival_grace_minutes
+EGSU_MISSING_DATA_ALARM_MINUTES = CONFIG.missing_data_alarm_minutes
+EGSU_SITE_URL = CONFIG.site_url
 READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster

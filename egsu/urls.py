@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from egsu.access.scope import may_use_test_pki
+from egsu.alarms.api import api as alarms_api
 from egsu.ami.api import api as ami_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
@@ -30,8 +31,12 @@ urlpatterns = [
     path("cabinet/reports/", include("egsu.reporting.urls")),
     path("cabinet/requests/", include("egsu.inforequests.urls")),
     path("cabinet/feedback/", include("egsu.feedback.urls")),
+    path("cabinet/alarms/", include("egsu.alarms.urls")),
     path("open/", include("egsu.opendata.urls")),
     path("api/open/", open_api.urls),
+    # PROVISIONAL: GET /api/v1/alarms and POST /api/v1/notices until the read API app mounts
+    # egsu.alarms.api.router itself (then delete this line and the import above).
+    path("api/v1/", alarms_api.urls),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
 if may_use_test_pki(settings.CONFIG.production):  # absent in production, not merely empty

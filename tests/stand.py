@@ -36,10 +36,11 @@ def stand_env(var: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_stand(var: Path, *, threads: int = 2, timeout: float = 60) -> Iterator[dict]:
-    """Start the demo stand in ``var`` and yield its manifest (var/demo/stand.json)."""
+def running_stand(var: Path, *, threads: int = 2, timeout: float = 60, **extra: str) -> Iterator[dict]:
+    """Start the demo stand in ``var`` and yield its manifest (var/demo/stand.json); ``extra``: more
+    environment for both processes (e.g. EGSU_EMAIL_URL)."""
     port = free_port()
-    env = stand_env(var)
+    env = stand_env(var, **extra)
     subprocess.run([*EGSU, "demo", "--no-serve", "--port", str(port)], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=180)  # fmt: skip
     server = subprocess.Popen(

@@ -59,6 +59,11 @@ class Event(StrEnum):
     INFO_REQUEST_DOWNLOADED = "inforequest.downloaded"
     FEEDBACK_SENT = "feedback.sent"
     FEEDBACK_ANSWERED = "feedback.answered"
+    ALARM_ACKNOWLEDGED = "alarm.acknowledged"
+    ALARM_CLOSED = "alarm.closed"
+    ALARM_SUBSCRIBED = "alarm.subscribed"
+    NOTICE_FILED = "notice.filed"
+    NOTICE_WITHDRAWN = "notice.withdrawn"
 
 
 def audit(

@@ -212,6 +212,49 @@ def points(scope: Scope, *, energies_seen: list[str] | None = None) -> QuerySet:
     return found.filter(owned)
 
 
+def alarms(scope: Scope) -> QuerySet:
+    """Alarms in scope (MON-05): national roles see all; a subject's users their subjects' alarms
+    and those of the points they see; a subscriber only the alarms of its own meters' points."""
+    from django.db.models import Q
+
+    from egsu.alarms.models import Alarm
+
+    if scope.anonymous:
+        return Alarm.objects.none()
+    if scope.all_subjects:
+        return Alarm.objects.all()
+    seen = Q(point__in=points(scope))
+    if scope.subject_bins:
+        seen |= Q(subject__bin__in=scope.subject_bins)
+    return Alarm.objects.filter(seen)
+
+
+def may_handle_alarm(scope: Scope, alarm) -> bool:
+    """Acknowledge or close an alarm: the operator (editing roles) and the owning subject's users."""
+    if scope.anonymous:
+        return False
+    if scope.can_edit:
+        return True
+    return (
+        scope.role == Role.SUBJECT and alarm.subject is not None and alarm.subject.bin in scope.subject_bins
+    )
+
+
+def notices(scope: Scope) -> QuerySet:
+    """Notices from subjects (INT-09..12): the operator's register holds all; a subject's users theirs."""
+    from egsu.alarms.models import Notice
+
+    if scope.all_subjects:
+        return Notice.objects.all()
+    if scope.role != Role.SUBJECT:
+        return Notice.objects.none()
+    return Notice.objects.filter(subject__bin__in=scope.subject_bins)
+
+
+def may_file_notice(scope: Scope) -> bool:
+    return scope.role == Role.SUBJECT and bool(scope.subject_bins)
+
+
 def series(scope: Scope, chosen: QuerySet | None = None):
     """What the readings store may return for this scope: a SeriesSet of metering points, or None.
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from egsu.alarms.models import Alarm, AlarmEntry
+from egsu.alarms.models import Alarm, AlarmEntry, Notice, Subscription, SystemWindow
 
 
 class EntryInline(admin.TabularInline):
@@ -41,3 +41,40 @@ class AlarmEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """The operator's register of subjects' notices (the cabinet's page is the usual way in)."""
+
+    list_display = ("subject", "kind", "starts_at", "ends_at", "via", "created_at", "withdrawn_at")
+    list_filter = ("kind",)
+    search_fields = ("subject__name", "subject__bin", "text")
+    raw_id_fields = ("points",)
+
+
+@admin.register(SystemWindow)
+class SystemWindowAdmin(admin.ModelAdmin):
+    """The System's own maintenance windows (INT-43..45): saving a new one announces it by e-mail to every
+    connected subject (a background job) and shows it on the overview until it is over."""
+
+    list_display = ("starts_at", "ends_at", "text", "announced_at")
+    readonly_fields = ("created_at", "announced_at")
+
+    def save_model(self, request, obj, form, change):
+        from django.db import transaction
+
+        from egsu.alarms.tasks import announce_window
+        from egsu.clock import utcnow
+
+        if not change:
+            obj.created_at = utcnow()
+        super().save_model(request, obj, form, change)
+        if obj.announced_at is None:
+            transaction.on_commit(lambda: announce_window.enqueue(obj.pk))
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("user", "severity", "delivery", "active", "digest_sent_for")
+    list_filter = ("delivery", "severity", "active")

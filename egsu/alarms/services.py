@@ -18,8 +18,8 @@ from egsu.alarms.models import ACTIVE_STATES, Alarm, AlarmEntry
 from egsu.clock import utcnow
 from egsu.vocabulary import AlarmState, Severity
 
-# Sent after commit with alarm=Alarm and action=AlarmEntry.Action (raised, reopened, escalated,
-# acknowledged, closed). Folded repeats send nothing: nobody is told twice about one state.
+# Sent after commit with alarm=Alarm, action=AlarmEntry.Action (raised, reopened, escalated,
+# acknowledged, closed) and entry=the AlarmEntry that recorded it. Folded repeats send nothing: nobody is told twice about one state.
 alarm_changed = Signal()
 
 Action = AlarmEntry.Action
@@ -153,8 +153,8 @@ def _close(alarm: Alarm, at: datetime, *, user, comment: str) -> Alarm:
 
 
 def _entry(alarm: Alarm, action: str, at: datetime, *, user=None, comment: str = "") -> Alarm:
-    AlarmEntry.objects.create(
+    entry = AlarmEntry.objects.create(
         alarm=alarm, at=at, action=action, state=alarm.state, user=user, comment=comment
     )
-    transaction.on_commit(lambda: alarm_changed.send(sender=Alarm, alarm=alarm, action=action))
+    transaction.on_commit(lambda: alarm_changed.send(sender=Alarm, alarm=alarm, action=action, entry=entry))
     return alarm

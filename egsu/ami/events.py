@@ -105,3 +105,27 @@ def event_code(raw: object) -> MeterEventCode:
         except KeyError:
             raise ValueError(f"{raw!r} is not an event code of the ami/1 catalogue") from None
     raise ValueError(f"{raw!r} is not an event code")
+
+
+# The event that ends an alarming condition (the meter's own "restore"): it closes the alarm the
+# first one opened (MON-07). Alarms without a counterpart stay open until a person closes them.
+CLEARED_BY: dict[MeterEventCode, MeterEventCode] = {
+    MeterEventCode.COVER_OPENED: MeterEventCode.COVER_CLOSED,
+    MeterEventCode.TERMINAL_COVER_OPENED: MeterEventCode.TERMINAL_COVER_CLOSED,
+    MeterEventCode.CLOCK_FAILURE: MeterEventCode.CLOCK_SYNCHRONISED,
+    MeterEventCode.THRESHOLD_EXCEEDED: MeterEventCode.THRESHOLD_RETURNED,
+    MeterEventCode.LIMIT_EXCEEDED: MeterEventCode.LIMIT_RETURNED,
+    MeterEventCode.RELAY_OFF_TAMPER: MeterEventCode.RELAY_ON_REMOTE,
+}
+CLEARS: dict[MeterEventCode, MeterEventCode] = {restore: opened for opened, restore in CLEARED_BY.items()}
+
+# Tampering and leaks need someone at once (AMI-13); every other alarm is a warning.
+CRITICAL: frozenset[MeterEventCode] = frozenset(
+    {
+        MeterEventCode.COVER_OPENED,
+        MeterEventCode.TERMINAL_COVER_OPENED,
+        MeterEventCode.MAGNETIC_FIELD,
+        MeterEventCode.RELAY_OFF_TAMPER,
+        MeterEventCode.LEAK_DETECTED,
+    }
+)

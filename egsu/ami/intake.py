@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connections, transaction
 from django.db.models.functions import Coalesce
 
+from egsu.alarms import sources as alarm_sources
 from egsu.ami import catalog, gas, wire
 from egsu.ami.events import ALARMS
 from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
@@ -569,6 +570,7 @@ def _store_events(events: list[MeterEvent], batch_id: str) -> tuple[int, int]:
         event.batch_id = batch_id
         fresh.append(event)
     MeterEvent.objects.bulk_create(fresh, batch_size=2000)
+    alarm_sources.meter_events(fresh)  # alarming events open alarms, restores close them (AMI-13)
     return len(fresh), len(events) - len(fresh)
 
 

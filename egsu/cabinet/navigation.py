@@ -26,6 +26,8 @@ DATA = (Module.OIL_GAS, Module.POWER, Module.HEAT)  # the energies' modules
 MENU = [
     Item("cabinet:dashboard", _("Overview")),
     Item("monitoring:arrivals", _("Arrivals"), Module.MONITORING),
+    Item("alarms:list", _("Alarms")),
+    Item("alarms:notices", _("Notices"), roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT)),
     Item("cabinet:points", _("Metering points"), any_of=DATA),
     Item("cabinet:readings", _("Readings"), any_of=DATA),
     Item("cabinet:totals", _("Totals"), any_of=DATA),
@@ -72,4 +74,14 @@ def cabinet(request) -> dict:
     from egsu.access.roles import Role
 
     label = Role(scope.role).label if scope.role else ""
-    return {"menu": menu_for(scope), "scope": scope, "role_label": label}
+    return {"menu": menu_for(scope), "scope": scope, "role_label": label, "open_alarms": open_alarms(scope)}
+
+
+def open_alarms(scope) -> int:
+    """The header's badge: open alarms (not yet acknowledged) in the user's scope."""
+    if scope.role is None:
+        return 0
+    from egsu.access.scope import alarms
+    from egsu.vocabulary import AlarmState
+
+    return alarms(scope).filter(state=AlarmState.OPEN).count()

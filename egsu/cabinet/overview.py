@@ -98,3 +98,32 @@ def first_steps(scope: Scope) -> list[dict]:
          "url": ""},
         {"done": False, "text": _("Create the users and give each a role and its subjects."), "url": reverse("access:users")},
     ]  # fmt: skip
+
+
+def open_alarms_by_severity(scope: Scope) -> list[dict]:
+    """Active alarms (open or acknowledged) per severity, worst first, each a link to the filtered list."""
+    from django.db.models import Count
+
+    from egsu.alarms.models import ACTIVE_STATES
+    from egsu.vocabulary import Severity
+
+    counts = dict(
+        gate.alarms(scope)
+        .filter(state__in=ACTIVE_STATES)
+        .order_by()
+        .values_list("severity")
+        .annotate(n=Count("pk"))
+    )
+    base = reverse("alarms:list")
+    return [
+        {"severity": s.value, "label": label(s), "count": counts.get(s.value, 0),
+         "url": f"{base}?{urlencode({'state': 'active', 'severity': s.value})}"}
+        for s in reversed(list(Severity))
+    ]  # fmt: skip
+
+
+def system_windows():
+    """The System's own maintenance windows not yet over (INT-43..45), for the band on the overview."""
+    from egsu.alarms.notify import upcoming_windows
+
+    return upcoming_windows(utcnow())

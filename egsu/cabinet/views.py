@@ -25,6 +25,8 @@ def dashboard(request):
         {
             "cards": overview.energy_cards(scope),
             "steps": overview.first_steps(scope),
+            "alarm_counts": overview.open_alarms_by_severity(scope),
+            "windows": overview.system_windows(),
             "subjects": gate.subjects(scope).count(),
             "role_label": Role(scope.role).label,
         },

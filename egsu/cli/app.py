@@ -170,8 +170,10 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only load the registry and write the manifest."),
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
+    from egsu.alarms.demo import load_demo_alarms
     from egsu.readings.demo import load_demo_readings
     from egsu.registry.demo import load_demo_registry, write_manifest
+    from egsu.registry.models import Subject
     from egsu.reporting.demo import demo_reader
     from egsu.signatures.stand import equip
 
@@ -182,7 +184,12 @@ def demo(
     base = f"http://{host}:{port}"
     manifest = {"endpoint": f"{base}/shep/SyncChannel", "wsdl": f"{base}/shep/SyncChannel?wsdl", **manifest}
     manifest = equip(manifest, base_url=base)
-    manifest["email"] = {**settings.CONFIG.email.describe(), "from": settings.CONFIG.email_from}
+    email = settings.CONFIG.email
+    # host and port are named even on the console backend (null: nothing leaves the stand, the log shows it)
+    manifest["email"] = {"host": email.host if email.backend == "smtp" else None,
+                         "port": email.port if email.backend == "smtp" else None,
+                         **email.describe(), "from": settings.CONFIG.email_from}  # fmt: skip
+    manifest.update(load_demo_alarms(Subject.objects.get(bin=manifest["subjects"][0]["bin"]), reader, base))
     manifest["reports"] = {
         "subscriber": reader.email,
         "library": f"{base}/cabinet/reports/",

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from egsu.access.audit import Event, audit
+from egsu.alarms import sources as alarm_sources
 from egsu.clock import utcnow
 from egsu.intake import limits
 from egsu.isun import receipt as isun_receipt
@@ -390,6 +391,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
     verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
     _store(verdicts, source=f"journal:{entry.pk}")
+    alarm_sources.device_statuses(verdicts)  # INT-11: deviceStatus = no is an alarm at once
     arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=now)
 
     code, message = isun_receipt.message_status(verdicts)

@@ -27,6 +27,10 @@ SCHEDULE: list[Periodic] = [
     Periodic("opendata.publish", Daily("05:00"), "egsu.opendata.tasks.publish"),
     # Information requests (ACC-16): packages past their time are removed.
     Periodic("inforequests.expire", Every(hours=1), "egsu.inforequests.tasks.expire_packages"),
+    # Alarms (MON-05, INT-10, DIG-45): missing data within 3 hours, verification dates, the daily digest.
+    Periodic("alarms.missing-data", Every(minutes=15), "egsu.alarms.tasks.evaluate_missing_data"),
+    Periodic("alarms.verification", Daily("01:30"), "egsu.alarms.tasks.evaluate_verification"),
+    Periodic("alarms.digest", Daily("07:00"), "egsu.alarms.tasks.daily_digest", with_period=True),
     # Feedback (GEN-07): last month's counts by page and topic.
     Periodic(
         "feedback.monthly-summary", Daily("04:00"), "egsu.feedback.tasks.monthly_summary", with_period=True

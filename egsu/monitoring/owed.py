@@ -33,6 +33,7 @@ class OwedSlot:
     state: str
     received_at: datetime | None = None
     reason: str = ""
+    announced: bool = False  # missing inside a period the subject announced (a notice): owed, no alarm
 
 
 def visible_subject(scope, bin_: str) -> Subject:
@@ -68,7 +69,38 @@ def owed(
         chunk_start = max(start, chunk_end - timedelta(days=6))
         found.extend(_owed_between(arrivals, points, chunk_start, chunk_end, now, limit))
         chunk_end = chunk_start - timedelta(days=1)
+    found = _mark_announced(found, subject, points, now)
     return found[:limit] if limit is not None else found
+
+
+def _mark_announced(found: list[OwedSlot], subject: Subject, points, now: datetime) -> list[OwedSlot]:
+    """Missing slots inside a notice's period stay owed, marked announced (INT-09..12)."""
+    from dataclasses import replace
+
+    from egsu.alarms.sources import active_notices, announced
+
+    missing = [o for o in found if o.state == OwedState.MISSING and o.period_start is not None]
+    if not missing:
+        return found
+    notices = active_notices([subject.pk], min(o.period_start for o in missing)).get(subject.pk, [])
+    if not notices:
+        return found
+    by_key = {(p.object_code, p.store_device_id): p.pk for p in points}
+    marked = []
+    for slot in found:
+        point_id = by_key.get((slot.object_id, slot.device_id))
+        if (
+            slot in missing
+            and point_id is not None
+            and (n := announced(notices, point_id, slot.period_start))
+        ):
+            slot = replace(
+                slot,
+                announced=True,
+                reason=f"{n.get_kind_display()} {n.starts_at:%Y-%m-%d %H:%M}–{n.ends_at:%Y-%m-%d %H:%M} UTC",
+            )
+        marked.append(slot)
+    return marked
 
 
 def _owed_between(

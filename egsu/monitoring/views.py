@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module, Role
+from egsu.alarms.models import ACTIVE_STATES
 from egsu.monitoring import owed as owed_slots
 from egsu.monitoring import summaries
 from egsu.monitoring.forms import ArrivalsForm, PeriodForm
@@ -19,6 +21,7 @@ from egsu.registry.models import Subject
 
 PAGE_SIZE = 50
 OWED_SHOWN = 300
+ALARMS_SHOWN = 10
 
 
 def _sorted(rows, sort: str):
@@ -102,4 +105,6 @@ def subject(request, bin):  # noqa: A002 - the URL names it so
         "summary": summary[0] if summary else summaries.SummaryRow(key=found.pk, label=str(found)),
         "devices": devices, "owed": owed[:OWED_SHOWN], "owed_more": len(owed) > OWED_SHOWN,
         "back": back if scope.all_subjects or len(scope.subject_bins) > 1 else "",
+        "alarm_rows": [{"alarm": a} for a in gate.alarms(scope).filter(subject=found, state__in=ACTIVE_STATES)
+                       .select_related("subject", "point").order_by("-last_seen")[:ALARMS_SHOWN]],
     })  # fmt: skip

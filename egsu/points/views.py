@@ -9,7 +9,7 @@ grid, then its values, its arrivals and, for a meter, its events.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -29,6 +29,7 @@ from egsu.vocabulary import Energy, Interval
 
 PAGE_SIZE = 50
 EVENTS_SHOWN = 20
+ALARMS_SHOWN = 10
 
 
 def energy_links(scope, current: str) -> list[dict]:
@@ -146,6 +147,7 @@ def point_detail(request, pk: int):
             "intervals": [label(code) for code in point.intervals],
             "arrivals": _arrivals(point, selection.start_date, selection.end_date),
             "events": _events(point),
+            "alarm_rows": _alarms(scope, point),
             "energy_label": label(point.energy),
         }
     )
@@ -163,6 +165,17 @@ def _arrivals(point, start, end) -> dict:
         on_time=Sum("on_time"), late=Sum("late"), rejected=Sum("rejected")
     )
     return {name: value or 0 for name, value in sums.items()}
+
+
+def _alarms(scope, point) -> list[dict]:
+    """The point's active alarms, and the newest closed ones (MON-05), through the gate."""
+    found = (
+        gate.alarms(scope)
+        .filter(point=point)
+        .select_related("subject", "point")
+        .order_by(F("closed_at").asc(nulls_first=True), "-last_seen")
+    )
+    return [{"alarm": alarm} for alarm in found[:ALARMS_SHOWN]]
 
 
 def _events(point) -> list:
