@@ -27,6 +27,10 @@ SCHEDULE: list[Periodic] = [
     Periodic("opendata.publish", Daily("05:00"), "egsu.opendata.tasks.publish"),
     # Information requests (ACC-16): packages past their time are removed.
     Periodic("inforequests.expire", Every(hours=1), "egsu.inforequests.tasks.expire_packages"),
+    # Data quality (VEE, issue 14): the rule catalogue over the values of the last days; alarms "vee".
+    Periodic("vee.rules", Every(minutes=15), "egsu.vee.tasks.run_rules"),
+    # Balances (Tech.req. §7): yesterday's oil and gas and energy balances; alarms "balance".
+    Periodic("balances.daily", Daily("07:00"), "egsu.balances.tasks.daily_balances"),
     # Feedback (GEN-07): last month's counts by page and topic.
     Periodic(
         "feedback.monthly-summary", Daily("04:00"), "egsu.feedback.tasks.monthly_summary", with_period=True
