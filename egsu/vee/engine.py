@@ -133,6 +133,8 @@ def _judge_frame(series, members, rows, sid, t, v, kind, resolve, now, flagged, 
     # RANGE by quantity and unit
     on, resolved = settings(Code.RANGE)
     limits = default_limits(quantity, unit) or (np.nan, np.nan)
+    if is_amount(quantity) and limits[0] == 0:
+        limits = (np.nan, limits[1])  # below zero is NEGATIVE's finding, not a second one
     low = param(resolved, "low", default=limits[0])[frame.sid]
     high = param(resolved, "high", default=limits[1])[frame.sid]
     report(Code.RANGE, on[frame.sid] & rules.out_of_range(frame, low, high))

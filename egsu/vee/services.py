@@ -65,13 +65,14 @@ class PointInfo:
 def point_index() -> dict[tuple[str, str], PointInfo]:
     """(object_id, device_id) → what the rules need of its metering point."""
     rows = MeteringPoint.objects.values_list(
-        "pk", "object_code", "store_device_id", "subject_id", "owes_from", "device__device_type_id",
+        "pk", "object_code", "store_device_id", "subject_id", "device__installed_at", "device__device_type_id",
         "meter__meter_type",
     )  # fmt: skip
     found = {}
-    for pk, obj, dev, subject_id, owes_from, device_type, meter_type in rows.iterator(chunk_size=10_000):
+    for pk, obj, dev, subject_id, installed_at, device_type, meter_type in rows.iterator(chunk_size=10_000):
         kind = str(device_type) if device_type is not None else (meter_type or "")
-        installed = int(astana_midnight(owes_from).timestamp()) if owes_from else 0
+        # TIMESTAMP "before installation": a device's installation date; a meter has none recorded
+        installed = int(astana_midnight(installed_at).timestamp()) if installed_at else 0
         found[(obj, dev)] = PointInfo(pk, subject_id, kind, installed)
     return found
 
