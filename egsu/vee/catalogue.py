@@ -30,8 +30,9 @@ class Code(StrEnum):
     MASS_DENSITY = "mass_density"
     TANK_BALANCE = "tank_balance"
     TIMESTAMP = "timestamp"
-    # Balances (issue 14 item 6) keep their tolerances in the same catalogue.
-    OIL_GAS_BALANCE = "oil_gas_balance"
+    # Balances (issue 14 item 6) keep their tolerances in the same catalogue: TANK_BALANCE is the
+    # oil and gas balance of egsu.balances (in = production + receipt, out = shipment + own use +
+    # flaring + reinjection + losses), ENERGY_BALANCE the losses of an electricity or heat object.
     ENERGY_BALANCE = "energy_balance"
 
 
@@ -70,15 +71,12 @@ SPECS: dict[Code, RuleSpec] = {
         RuleSpec(Code.MASS_DENSITY, gettext_noop("Mass against volume and density"),
                  gettext_noop("Mass differs from volume × density beyond the tolerance (App.2 tables)."),
                  {"tolerance_abs": 0.1, "tolerance_rel": 0.01}, "warning"),
-        RuleSpec(Code.TANK_BALANCE, gettext_noop("Tank balance"),
-                 gettext_noop("Stock at the start plus receipts minus shipments differs from the stock at the end."),
-                 {"tolerance_abs": 1.0, "tolerance_rel": 0.005}, "warning"),
+        RuleSpec(Code.TANK_BALANCE, gettext_noop("Stock balance"),
+                 gettext_noop("Stock at the start plus what came in minus what went out differs from the stock at the end (oil and gas balance)."),
+                 {"tolerance_abs": 1.0, "tolerance_rel": 0.01, "losses_rel": 0.0}, "warning"),
         RuleSpec(Code.TIMESTAMP, gettext_noop("Time stamp"),
                  gettext_noop("A value for a period in the future or before the device was installed."),
                  {"future_tolerance_s": 600}, "warning"),
-        RuleSpec(Code.OIL_GAS_BALANCE, gettext_noop("Oil and gas balance"),
-                 gettext_noop("Production + receipt − shipment − own use − flaring − reinjection − losses against the change in stock."),
-                 {"tolerance_rel": 0.01, "tolerance_abs": 1.0}, "warning"),
         RuleSpec(Code.ENERGY_BALANCE, gettext_noop("Electricity and heat balance"),
                  gettext_noop("Losses between an object's input and the sum of its outputs above the allowed imbalance."),
                  {"allowed_loss_pct": 5.0}, "warning"),

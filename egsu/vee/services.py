@@ -38,9 +38,7 @@ BATCH_VALUES = 500_000  # values judged at once (cut at a metering point's bound
 LOOK_BACK_DAYS = 2  # a periodic run re-judges the last two Astana days (late values arrive)
 AHEAD = timedelta(days=2)  # and reads this far into the future (TIMESTAMP finds those)
 # Rules judged by a run over values; the balances keep their own findings.
-VALUE_RULES = tuple(
-    code.value for code in SPECS if code not in (Code.TANK_BALANCE, Code.OIL_GAS_BALANCE, Code.ENERGY_BALANCE)
-)
+VALUE_RULES = tuple(code.value for code in SPECS if code not in (Code.TANK_BALANCE, Code.ENERGY_BALANCE))
 MEASURED = tuple(q.value for q in Quality if q != Quality.ESTIMATED)
 
 

@@ -15,9 +15,8 @@ BASE = {
     "rollback": ({}, "critical"),
     "sum_register": ({"tolerance_abs": 0.5, "tolerance_rel": 0.01}, "warning"),
     "mass_density": ({"tolerance_abs": 0.1, "tolerance_rel": 0.01}, "warning"),
-    "tank_balance": ({"tolerance_abs": 1.0, "tolerance_rel": 0.005}, "warning"),
+    "tank_balance": ({"tolerance_abs": 1.0, "tolerance_rel": 0.01, "losses_rel": 0.0}, "warning"),
     "timestamp": ({"future_tolerance_s": 600}, "warning"),
-    "oil_gas_balance": ({"tolerance_abs": 1.0, "tolerance_rel": 0.01}, "warning"),
     "energy_balance": ({"allowed_loss_pct": 5.0}, "warning"),
 }
 PER_QUANTITY = [

@@ -1,0 +1,55 @@
+"""Data quality in the cabinet: the findings (filterable) with the quality score per subject and day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext
+
+from egsu.access import scope as gate
+from egsu.access.decorators import cabinet_view
+from egsu.cabinet.views_readings import DATA_MODULES, query_without_page
+from egsu.clock import astana_date, utcnow
+from egsu.vee.catalogue import SPECS, Code
+from egsu.vee.filters import FindingFilter
+
+PAGE_SIZE = 50
+SCORE_DAYS = 7
+
+
+def rule_label(code: str) -> str:
+    try:
+        return gettext(SPECS[Code(code)].label)
+    except ValueError:
+        return code
+
+
+def describe(findings) -> list[dict]:
+    """Findings with their rule's words and the values they concern (the point page's link)."""
+    return [{"finding": f, "rule": rule_label(f.rule), "detail": _detail(f.detail)} for f in findings]
+
+
+def _detail(detail: dict) -> str:
+    return ", ".join(f"{name} {value}" for name, value in sorted(detail.items()))
+
+
+@cabinet_view(any_of=DATA_MODULES)
+def finding_list(request):
+    from django.shortcuts import render
+
+    scope = request.scope
+    found = FindingFilter.for_scope(scope, request.GET)
+    page = Paginator(found.findings(), PAGE_SIZE).get_page(request.GET.get("page"))
+    since = astana_date(utcnow()) - timedelta(days=SCORE_DAYS)
+    scores = (
+        gate.quality_days(scope)
+        .filter(day__gte=since)
+        .select_related("subject")
+        .order_by("subject__name", "-day")
+    )
+    return render(request, "vee/findings.html", {
+        "filter": found, "page": page, "items": describe(page.object_list), "query": query_without_page(request),
+        "scores": scores[:200], "rules": [(code.value, gettext(spec.label), gettext(spec.description))
+                                          for code, spec in SPECS.items()],
+    })  # fmt: skip
