@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core.paginator import Paginator
+from django.shortcuts import render
 from django.utils.translation import gettext
 
 from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
 from egsu.cabinet.views_readings import DATA_MODULES, query_without_page
-from egsu.clock import astana_date, utcnow
 from egsu.vee.catalogue import SPECS, Code
 from egsu.vee.filters import FindingFilter
 
 PAGE_SIZE = 50
-SCORE_DAYS = 7
+SCORES_SHOWN = 50  # the newest scores (subject, day)
 
 
 def rule_label(code: str) -> str:
@@ -36,20 +34,14 @@ def _detail(detail: dict) -> str:
 
 @cabinet_view(any_of=DATA_MODULES)
 def finding_list(request):
-    from django.shortcuts import render
-
     scope = request.scope
     found = FindingFilter.for_scope(scope, request.GET)
     page = Paginator(found.findings(), PAGE_SIZE).get_page(request.GET.get("page"))
-    since = astana_date(utcnow()) - timedelta(days=SCORE_DAYS)
-    scores = (
-        gate.quality_days(scope)
-        .filter(day__gte=since)
-        .select_related("subject")
-        .order_by("subject__name", "-day")
-    )
+    scores = gate.quality_days(scope).select_related("subject").order_by("-day", "subject__name")
+    if subject := (found.form.cleaned_data.get("subject") if found.is_bound and found.is_valid() else None):
+        scores = scores.filter(subject__bin=subject)
     return render(request, "vee/findings.html", {
         "filter": found, "page": page, "items": describe(page.object_list), "query": query_without_page(request),
-        "scores": scores[:200], "rules": [(code.value, gettext(spec.label), gettext(spec.description))
+        "scores": scores[:SCORES_SHOWN], "rules": [(code.value, gettext(spec.label), gettext(spec.description))
                                           for code, spec in SPECS.items()],
     })  # fmt: skip
