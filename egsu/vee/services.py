@@ -50,6 +50,7 @@ class RunSummary:
     alarms_closed: int
     estimated: int
     seconds: float
+    judge_seconds: float = 0.0  # of `seconds`, in egsu.vee.engine (the rest: reading, storing, alarms)
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,11 @@ def run_window(start: datetime, end: datetime, *, now: datetime | None = None, e
     flagged: dict[tuple[int, int], int] = defaultdict(int)
     gaps: list[tuple[engine.SeriesInfo, int, int]] = []
     total = 0
+    judging = 0.0
     for batch in read_batches(query, points, batch_values=batch_values, store=store):
+        judged = time.perf_counter()
         outcome = engine.evaluate(batch, resolve, now=int(now.timestamp()))
+        judging += time.perf_counter() - judged
         total += len(batch)
         _count(batch, outcome, checked, flagged)
         found += [(batch.series[f.series], f) for f in outcome.findings]
@@ -144,7 +148,7 @@ def run_window(start: datetime, end: datetime, *, now: datetime | None = None, e
     seconds = time.perf_counter() - began
     Run.objects.create(started_at=now, window_start=start, window_end=end, values=total,
                        findings=len(findings), estimated=estimated, seconds=seconds)  # fmt: skip
-    return RunSummary(total, len(findings), raised, closed, estimated, seconds)
+    return RunSummary(total, len(findings), raised, closed, estimated, seconds, judging)
 
 
 def run_recent(now: datetime | None = None) -> RunSummary:
