@@ -2,7 +2,7 @@
 
 `run_window()` reads the newest revisions of every value whose period starts in the window
 through the readings store (ReadingQuery/rows: the same on SQL and ClickHouse; estimated values
-are left out, they are what the System itself wrote), cuts them into batches at metering point
+are skipped, they are what the System itself wrote), cuts them into batches at metering point
 boundaries, lets egsu.vee.engine judge each batch column-wise, then replaces the window's findings,
 raises an alarm (source "vee") per rule and metering point with findings of a configured severity
 and closes the ones a re-run no longer finds, recomputes the quality score of each subject and
@@ -40,6 +40,7 @@ AHEAD = timedelta(days=2)  # and reads this far into the future (TIMESTAMP finds
 # Rules judged by a run over values; the balances keep their own findings.
 VALUE_RULES = tuple(code.value for code in SPECS if code not in (Code.TANK_BALANCE, Code.ENERGY_BALANCE))
 MEASURED = tuple(q.value for q in Quality if q != Quality.ESTIMATED)
+ESTIMATED = Quality.ESTIMATED.value
 
 
 @dataclass(frozen=True)
@@ -80,14 +81,15 @@ def read_batches(query: ReadingQuery, points: dict, *, batch_values: int = BATCH
     """The values of `query` as engine batches, read through the store in series order."""
     store = store or get_store()
     batch = engine.Batch()
-    current = None
-    current_pair = None
+    current_key, current_interval, current_pair = None, None, None
     series, sid, times, values = batch.series, batch.sid, batch.t, batch.v
     index = -1
+    stamps: dict[datetime, int] = {}  # the store repeats instants and key objects: convert each once
     for row in store.rows(query, order="series"):
+        if row.quality == ESTIMATED:
+            continue  # what the System wrote itself is not judged (a quality filter in the query costs more)
         key = row.key
-        ident = (key.object_id, key.device_id, key.quantity, row.interval)
-        if ident != current:
+        if (key is not current_key and key != current_key) or row.interval != current_interval:
             pair = (key.object_id, key.device_id)
             if pair != current_pair and len(values) >= batch_values:
                 yield batch
@@ -100,9 +102,15 @@ def read_batches(query: ReadingQuery, points: dict, *, batch_values: int = BATCH
                 point.device_type if point else "", point.installed_from if point else 0,
             ))  # fmt: skip
             index = len(series) - 1
-            current, current_pair = ident, pair
+            current_key, current_interval, current_pair = key, row.interval, pair
+        moment = row.period_start
+        stamp = stamps.get(moment)
+        if stamp is None:
+            if len(stamps) > 100_000:
+                stamps.clear()
+            stamp = stamps[moment] = int(moment.timestamp())
         sid.append(index)
-        times.append(int(row.period_start.timestamp()))
+        times.append(stamp)
         values.append(float(row.value))
     if len(values):
         yield batch
@@ -126,7 +134,7 @@ def run_window(start: datetime, end: datetime, *, now: datetime | None = None, e
     settings = Settings.load()
     resolve = resolver(settings)
     points = point_index()
-    query = ReadingQuery(start=start, end=end, qualities=MEASURED)
+    query = ReadingQuery(start=start, end=end)
     found: list[tuple[engine.SeriesInfo, engine.Found]] = []
     checked: dict[tuple[int, int], int] = defaultdict(int)
     flagged: dict[tuple[int, int], int] = defaultdict(int)
