@@ -45,3 +45,19 @@ def finding_list(request):
         "scores": scores[:SCORES_SHOWN], "rules": [(code.value, gettext(spec.label), gettext(spec.description))
                                           for code, spec in SPECS.items()],
     })  # fmt: skip
+
+
+def latest_score(scope) -> dict | None:
+    """The overview's line: the newest day's quality score over the subjects in scope (weighted by values)."""
+    from django.db.models import Sum
+
+    days = gate.quality_days(scope)
+    newest = days.order_by("-day").values_list("day", flat=True).first()
+    if newest is None:
+        return None
+    sums = days.filter(day=newest).aggregate(
+        checked=Sum("checked"), flagged=Sum("flagged"), findings=Sum("findings")
+    )
+    checked = sums["checked"] or 0
+    score = 100.0 * (checked - (sums["flagged"] or 0)) / checked if checked else 100.0
+    return {"day": newest, "score": score, "findings": sums["findings"] or 0}

@@ -42,3 +42,9 @@ def test_findings_filter_by_rule_and_the_point_page_lists_them(judged, client_fo
     assert f"/cabinet/quality/?point={point.pk}" in detail
     only = client.get("/cabinet/quality/", {"point": point.pk, "rule": "gap"}).content.decode()
     assert "2 findings" in only
+
+
+def test_the_overview_shows_the_newest_quality_score(judged, client_for):
+    page = client_for(Role.SUBJECT).get("/cabinet/").content.decode()
+    assert 'id="quality-title"' in page and "quality score on" in page
+    assert 'id="quality-title"' not in client_for(Role.SUBSCRIBER).get("/cabinet/").content.decode()
