@@ -24,6 +24,8 @@ urlpatterns = [
     path("cabinet/", include("egsu.cabinet.urls")),
     path("cabinet/monitoring/", include("egsu.monitoring.urls")),
     path("cabinet/corrections/", include("egsu.quality.urls")),
+    path("cabinet/quality/", include("egsu.vee.urls")),
+    path("cabinet/balances/", include("egsu.balances.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),

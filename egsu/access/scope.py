@@ -376,3 +376,29 @@ def feedback(scope: Scope) -> QuerySet:
     if scope.user_id is None:
         return Feedback.objects.none()
     return Feedback.objects.filter(author_id=scope.user_id)
+
+
+# ---------------------------------------------------------------- data quality and balances (issue 14)
+
+
+def findings(scope: Scope) -> QuerySet:
+    """Data-quality findings about values the scope may see: its metering points' findings, and the
+    facility or object findings (balances) of its subjects in the energies it holds."""
+    from django.db.models import Q
+
+    from egsu.vee.models import Finding
+
+    seen = Q(point__in=points(scope))
+    whole = Q(point__isnull=True, energy__in=energies(scope))
+    if not scope.all_subjects:
+        whole &= Q(subject__bin__in=scope.subject_bins)
+    return Finding.objects.filter(seen | whole)
+
+
+def quality_days(scope: Scope) -> QuerySet:
+    """The quality score per subject and day, of the subjects in scope."""
+    from egsu.vee.models import QualityDay
+
+    if scope.role is None or not energies(scope):
+        return QualityDay.objects.none()
+    return QualityDay.objects.filter(subject__in=subjects(scope))

@@ -37,6 +37,8 @@ MENU = [
         any_of=(Module.POWER, Module.HEAT),
         roles=(Role.SUBSCRIBER,),
     ),
+    Item("vee:findings", _("Data quality"), any_of=DATA),
+    Item("balances:balances", _("Balances"), any_of=DATA),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item("reporting:library", _("Reports"), Module.REPORTS),
     Item("inforequests:list", _("Information requests"), roles=(Role.AUTHORITY, Role.STATE_BODY)),

@@ -13,6 +13,7 @@ from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Role
 from egsu.cabinet import overview
+from egsu.vee.views import latest_score
 
 
 @cabinet_view()
@@ -29,6 +30,7 @@ def dashboard(request):
             "windows": overview.system_windows(),
             "subjects": gate.subjects(scope).count(),
             "role_label": Role(scope.role).label,
+            "quality": latest_score(scope),
         },
     )
 

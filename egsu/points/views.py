@@ -25,11 +25,13 @@ from egsu.monitoring.models import PointDay
 from egsu.points.filters import GROUPS, PointFilter
 from egsu.points.status import statuses
 from egsu.quantities import info as quantity_info
+from egsu.vee.views import describe as describe_findings
 from egsu.vocabulary import Energy, Interval
 
 PAGE_SIZE = 50
 EVENTS_SHOWN = 20
 ALARMS_SHOWN = 10
+FINDINGS_SHOWN = 20
 
 
 def energy_links(scope, current: str) -> list[dict]:
@@ -148,6 +150,8 @@ def point_detail(request, pk: int):
             "arrivals": _arrivals(point, selection.start_date, selection.end_date),
             "events": _events(point),
             "alarm_rows": _alarms(scope, point),
+            "findings": describe_findings(point.findings.order_by("-first_slot")[:FINDINGS_SHOWN]),
+            "findings_total": point.findings.count(),
             "energy_label": label(point.energy),
         }
     )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BalancesConfig(AppConfig):
+    name = "egsu.balances"
+    verbose_name = "Balances"
