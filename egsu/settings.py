@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "egsu.alarms",
     "egsu.vee",
     "egsu.balances",
+    "egsu.workdays",
+    "egsu.schemes",
 ]
 
 MIDDLEWARE = [

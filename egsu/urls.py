@@ -26,6 +26,7 @@ urlpatterns = [
     path("cabinet/corrections/", include("egsu.quality.urls")),
     path("cabinet/quality/", include("egsu.vee.urls")),
     path("cabinet/balances/", include("egsu.balances.urls")),
+    path("cabinet/schemes/", include("egsu.schemes.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),

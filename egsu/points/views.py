@@ -153,9 +153,17 @@ def point_detail(request, pk: int):
             "findings": describe_findings(point.findings.order_by("-first_slot")[:FINDINGS_SHOWN]),
             "findings_total": point.findings.count(),
             "energy_label": label(point.energy),
+            "verification": _verification(point),
         }
     )
     return render(request, "points/detail.html", context)
+
+
+def _verification(point):
+    """OGM-09: a device past its verification date is flagged on its values (egsu.schemes.registers)."""
+    from egsu.schemes.registers import verification_state
+
+    return verification_state(point)
 
 
 def _quantity_label(code: str) -> str:
