@@ -6,6 +6,8 @@ queues each once per period, however many of them run. Times of `Daily` are Asta
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from egsu.jobs.periods import Daily, Every
 from egsu.jobs.registry import Periodic
 
@@ -31,4 +33,13 @@ SCHEDULE: list[Periodic] = [
     Periodic(
         "feedback.monthly-summary", Daily("04:00"), "egsu.feedback.tasks.monthly_summary", with_period=True
     ),
+    # Forecasts (ANA-01, ANA-10, PRC-06): every level and energy retrained weekly (Every's periods start on
+    # Saturdays 00:00 UTC; +46 h: Sunday 22:00 UTC, Monday 03:00 Astana), a new forecast of each daily,
+    # scored hourly once its period arrived (with the anomalies it shows), recommendations daily.
+    Periodic(
+        "analytics.retrain", Every(hours=168, offset=timedelta(hours=46)), "egsu.analytics.tasks.retrain"
+    ),
+    Periodic("analytics.forecast", Daily("06:30"), "egsu.analytics.tasks.forecast"),
+    Periodic("analytics.score", Every(hours=1, offset=timedelta(minutes=20)), "egsu.analytics.tasks.score"),
+    Periodic("analytics.advise", Daily("07:30"), "egsu.analytics.tasks.advise"),
 ]
