@@ -30,6 +30,7 @@ urlpatterns = [
     path("cabinet/reports/", include("egsu.reporting.urls")),
     path("cabinet/requests/", include("egsu.inforequests.urls")),
     path("cabinet/feedback/", include("egsu.feedback.urls")),
+    path("cabinet/analytics/", include("egsu.analytics.urls")),
     path("open/", include("egsu.opendata.urls")),
     path("api/open/", open_api.urls),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
