@@ -31,7 +31,7 @@ from egsu.quantities import unit_of
 from egsu.vocabulary import METER_ENERGIES, Energy
 
 PEAK_HOURS = 3
-MIN_SHIFT_SHARE = 0.02  # a shift below 2 % of the subject's day is not worth a recommendation
+MIN_SHIFT_SHARE = 0.01  # a shift below 1 % of the subject's day is not worth a recommendation
 PROFILE_DEVIATION = 0.3
 Kind = Recommendation.Kind
 

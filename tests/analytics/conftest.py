@@ -68,6 +68,11 @@ def _victoria(start: datetime, days: int) -> tuple[pd.Series, pd.Series]:
 
 @pytest.fixture
 def power_world(db) -> PowerWorld:
+    return build_power_world(_user)
+
+
+def build_power_world(make_user) -> PowerWorld:
+    """The world of the module docstring; `make_user(username, role, subjects)` makes its users."""
     today = astana_date(utcnow())
     start = astana_midnight(today - timedelta(days=DAYS))
     power = make_subject(name="Almaty Power JSC", region="Almaty")
@@ -99,8 +104,7 @@ def power_world(db) -> PowerWorld:
         source="test-victoria",
     )  # fmt: skip
     users = {
-        Role.AUTHORITY: _user("analyst", Role.AUTHORITY),
-        Role.SUBJECT: _user("steppe-user", Role.SUBJECT, [steppe]),
-        "power-user": _user("power-user", Role.SUBJECT, [power]),
+        Role.AUTHORITY: make_user("analyst", Role.AUTHORITY),
+        Role.SUBJECT: make_user("steppe-user", Role.SUBJECT, [steppe]),
     }
     return PowerWorld(today, start, boundary, inner, other, power, steppe, users)

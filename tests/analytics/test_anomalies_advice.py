@@ -41,9 +41,9 @@ def test_recommendations_have_an_effect_and_decisions_are_audited(power_world, c
     assert losses.effect["volume_above_allowed"] > 0 and losses.effect["allowed_percent"] == 8.0
     profile = Recommendation.objects.get(kind="outside_profile", point=power_world.other)
     assert profile.effect["deviation_percent"] > 30
-    shift = Recommendation.objects.filter(kind="peak_shift")
-    for r in shift:
-        assert len(r.effect["hours_from"]) == 3 and r.effect["volume_per_day"] > 0
+    shift = Recommendation.objects.get(kind="peak_shift", subject=power_world.power)  # its afternoon peak
+    assert shift.effect["hours_from"] == [15, 16, 17] and len(shift.effect["hours_to"]) == 3
+    assert shift.effect["volume_per_day"] > 0 and shift.effect["share_percent"] >= 1
 
     # The Steppe user sees its own recommendations only, and decides them with a reason.
     client.force_login(power_world.users[Role.SUBJECT])
