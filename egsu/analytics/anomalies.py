@@ -13,12 +13,13 @@ Each check raises the alarm while its condition holds and clears it when it no l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from egsu.alarms.services import clear_alarm, clear_all_except, raise_alarm
 from egsu.analytics.models import Forecast, ForecastTarget
 from egsu.analytics.profiles import NIGHT_HOURS, object_balances, point_profiles
-from egsu.analytics.services import SeriesSpec, read_series
+from egsu.analytics.services import BUCKETS, SeriesSpec, read_series
 from egsu.clock import utcnow
 from egsu.quantities import unit_of
 from egsu.readings.store import ReadingsStore
@@ -33,9 +34,11 @@ ALLOWED_IMBALANCE: dict[str, float] = {Energy.ELECTRICITY: 0.08, Energy.HEAT: 0.
 EVIDENCE_SLOTS = 24
 
 
-def _target_of(series_key: str) -> ForecastTarget | None:
+def _target_of(series: SeriesSpec) -> ForecastTarget | None:
+    """The narrowest target of the series, whatever bucket it was forecast at."""
     order = ["point", "object", "subject", "region", "nation"]
-    found = list(ForecastTarget.objects.filter(series_key=series_key).select_related("subject", "point"))
+    keys = {replace(series, bucket=bucket).key for bucket in BUCKETS}
+    found = list(ForecastTarget.objects.filter(series_key__in=keys).select_related("subject", "point"))
     return min(found, key=lambda t: order.index(t.level)) if found else None
 
 
@@ -60,7 +63,7 @@ def check_forecasts(now: datetime, *, store: ReadingsStore | None = None) -> dic
         outside = [(v, a) for v, a in slots if not v.lower <= a <= v.upper]
         key = f"outside:{forecast.series_key}"
         if len(outside) >= OUTSIDE_MIN_SLOTS and len(outside) * 4 >= len(slots):
-            target = _target_of(forecast.series_key)
+            target = _target_of(series)
             raise_alarm(
                 source=SOURCE, key=key, severity=Severity.WARNING,
                 title=f"Consumption outside its forecast interval: {target.name if target else forecast.series_key}",
@@ -161,11 +164,16 @@ def _other_keys(prefix: str) -> set[str]:
     return {k for k in keys if not k.startswith(prefix)}
 
 
-def check_all(now: datetime | None = None, *, store: ReadingsStore | None = None) -> dict:
+def check_profiles(now: datetime | None = None, *, store: ReadingsStore | None = None) -> dict:
+    """The checks over five weeks of hourly profiles and daily balances (once a day is enough)."""
     now = now or utcnow()
     points = _meter_points()
     return {
-        **check_forecasts(now, store=store),
         **check_night_load(now, points=points, store=store),
         **check_losses(now, points=points, store=store),
     }
+
+
+def check_all(now: datetime | None = None, *, store: ReadingsStore | None = None) -> dict:
+    now = now or utcnow()
+    return {**check_forecasts(now, store=store), **check_profiles(now, store=store)}

@@ -4,8 +4,9 @@
   and horizon — a backtested, new model version and its forecast;
 * `forecast` (daily): queue one `forecast_target` per target and horizon — a new forecast of the
   target's latest version, fitted on the latest data (a target without a version is trained);
-* `score` (hourly): score the forecasts whose period has arrived, then look for anomalies;
-* `advise` (daily): recompute the recommendations.
+* `score` (hourly): score the forecasts whose period has arrived; arrivals outside their interval;
+* `advise` (daily): night load and losses (alarms), and the recommendations;
+* `fetch_weather` (hourly): the configured weather provider, if any.
 
 A series that will not do (too short, irregular) is skipped with its reason in the job's result:
 the other targets go on.
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import logging
 
-from egsu.analytics import anomalies, recommendations, services
+from egsu.analytics import anomalies, recommendations, services, weather
 from egsu.analytics.forecast import ForecastError
 from egsu.analytics.models import ForecastModel, ForecastTarget
 from egsu.analytics.services import SeriesSpec
 from egsu.analytics.targets import LEVELS, refresh_targets
+from egsu.clock import utcnow
 from egsu.jobs.registry import job
 
 log = logging.getLogger(__name__)
@@ -100,11 +102,23 @@ def forecast_target(target_id: int, horizon: str) -> dict:
 
 @job(max_attempts=2)
 def score() -> dict:
+    """Hourly: score what arrived, and compare today's arrivals with their forecast interval."""
     scored = services.score_arrived_forecasts()
-    found = anomalies.check_all()
-    return {"scored": len(scored), **found}
+    return {"scored": len(scored), **anomalies.check_forecasts(utcnow())}
 
 
 @job(max_attempts=2)
 def advise() -> dict:
-    return recommendations.recompute()
+    """Daily: the profile checks (night load, losses) over five weeks, and the recommendations."""
+    return {**anomalies.check_profiles(), **recommendations.recompute()}
+
+
+@job(max_attempts=2)
+def fetch_weather() -> dict:
+    """Hourly: the configured weather provider's observations and forecasts (nothing when none is set)."""
+    from django.conf import settings
+
+    url, regions = settings.CONFIG.weather_url, settings.CONFIG.weather_regions
+    if not url or not regions:
+        return {"skipped": "EGSU_WEATHER_URL and EGSU_WEATHER_REGIONS are not set"}
+    return {"stored": weather.fetch_provider(url, regions)}

@@ -42,4 +42,8 @@ SCHEDULE: list[Periodic] = [
     Periodic("analytics.forecast", Daily("06:30"), "egsu.analytics.tasks.forecast"),
     Periodic("analytics.score", Every(hours=1, offset=timedelta(minutes=20)), "egsu.analytics.tasks.score"),
     Periodic("analytics.advise", Daily("07:30"), "egsu.analytics.tasks.advise"),
+    # Weather (ANA-03, PRC-07): the configured provider's observations and forecasts, per region.
+    Periodic(
+        "analytics.weather", Every(hours=1, offset=timedelta(minutes=5)), "egsu.analytics.tasks.fetch_weather"
+    ),
 ]

@@ -68,3 +68,41 @@ def test_recommendations_have_an_effect_and_decisions_are_audited(power_world, c
     # Recomputed: the decided one stays decided, not offered again.
     recommendations.recompute(astana_midnight(power_world.today))
     assert Recommendation.objects.get(pk=profile.pk).status == "dismissed"
+
+
+def test_arrivals_far_outside_the_forecast_interval_are_an_alarm_until_they_return(power_world):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from egsu.analytics.forecast import ModelSpec
+    from egsu.analytics.services import SeriesSpec, train_and_forecast
+    from egsu.analytics.targets import refresh_targets
+    from egsu.readings.services import get_store
+    from egsu.readings.store import ReadingQuery, ReadingRow
+
+    refresh_targets()
+    yesterday = astana_midnight(power_world.today - timedelta(days=1))
+    series = SeriesSpec(
+        quantity="A+", interval="PT15M", bucket="PT1H", points=(power_world.boundary.store_key,)
+    )
+    trained = train_and_forecast(series, "day_ahead", now=yesterday, model=ModelSpec(n_estimators=30), folds=1,
+                                 history=timedelta(days=15))  # fmt: skip
+    query = ReadingQuery(
+        series=None, object_ids=["SS-ALM"], start=yesterday, end=yesterday + timedelta(hours=6)
+    )
+    arrived = [r for r in get_store().rows(query) if r.key.device_id == power_world.boundary.store_device_id]
+    tripled = [ReadingRow(r.key, r.interval, r.period_start, r.value * 3, r.unit, r.quality, "test-revised", True)
+               for r in arrived]  # fmt: skip
+    get_store().write(tripled)  # six hours at three times the load: new revisions
+
+    anomalies.check_forecasts(astana_midnight(power_world.today))
+    alarm = Alarm.objects.get(source="forecast", key=f"outside:{series.key}")
+    assert alarm.state == "open" and alarm.point == power_world.boundary  # the point's own series
+    assert alarm.evidence["forecast"] == trained.forecast.pk and alarm.evidence["slots_outside"] >= 6
+    first = alarm.evidence["slots"][0]
+    assert first["arrived"] > first["upper"] and first["slot"] == yesterday.isoformat()
+
+    get_store().write([ReadingRow(r.key, r.interval, r.period_start, r.value + Decimal(0), r.unit, r.quality,
+                                  "test-restored", True) for r in arrived])  # fmt: skip
+    anomalies.check_forecasts(astana_midnight(power_world.today))
+    assert Alarm.objects.get(pk=alarm.pk).state == "closed"

@@ -96,3 +96,45 @@ def test_the_forecasts_and_correlation_pages_through_the_gate(power_world, clien
     for language in ("kk", "ru", "en"):
         client.cookies["django_language"] = language
         assert client.get("/cabinet/analytics/recommendations/").status_code == 200
+
+
+def test_the_scheduled_job_asks_the_configured_provider(settings):
+    """The provider is a real HTTP server on loopback answering a stored Open-Meteo answer."""
+    import threading
+    from dataclasses import replace
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from egsu.analytics.tasks import fetch_weather
+
+    asked = []
+    body = json.dumps(
+        {"hourly": {"time": ["2026-01-10T00:00", "2026-01-10T01:00"], "temperature_2m": [-8.0, -8.5]}}
+    )
+
+    class Provider(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert fetch_weather.call()["skipped"]  # nothing configured: nothing asked
+        url = f"http://127.0.0.1:{server.server_port}/v1/forecast?latitude={{lat}}&longitude={{lon}}"
+        settings.CONFIG = replace(
+            settings.CONFIG, weather_url=url, weather_regions={"Astana": (51.17, 71.45)}
+        )
+        assert fetch_weather.call() == {"stored": 2}
+    finally:
+        server.shutdown()
+    assert asked == ["/v1/forecast?latitude=51.17&longitude=71.45"]
+    assert sorted(Weather.objects.filter(region="Astana").values_list("temperature", flat=True)) == [
+        -8.5,
+        -8.0,
+    ]
