@@ -203,6 +203,10 @@ class Config:
         150  # INT-10: a slot missing this long past due is an alarm (checked every 15 min)
     )
     site_url: str = ""  # links in e-mails start with it (e.g. https://egsu.energo.gov.kz)
+    # Weather provider (ANA-03): an https address with {lat} and {lon} answering as Open-Meteo's hourly
+    # API does, and the regions to ask for (EGSU_WEATHER_REGIONS="Almaty=43.24:76.89;Astana=51.17:71.45").
+    weather_url: str = ""
+    weather_regions: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -254,6 +258,19 @@ def _mirrors(name: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"{name} must be FROM=TO pairs separated by commas, got {item!r}")
         pairs.append((source.strip(), target.strip()))
     return tuple(pairs)
+
+
+def _weather_regions(name: str) -> dict[str, tuple[float, float]]:
+    """REGION=LAT:LON;… → {region: (lat, lon)}; a malformed item is a clear error at start."""
+    found = {}
+    for item in filter(None, (part.strip() for part in os.environ.get(name, "").split(";"))):
+        try:
+            region, place = item.rsplit("=", 1)
+            lat, lon = (float(x) for x in place.split(":"))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not REGION=LAT:LON") from None
+        found[region.strip()] = (lat, lon)
+    return found
 
 
 def _float(name: str, default: float) -> float:
@@ -413,4 +430,6 @@ def load() -> Config:
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
+        weather_url=os.environ.get("EGSU_WEATHER_URL", ""),
+        weather_regions=_weather_regions("EGSU_WEATHER_REGIONS"),
     )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("cabinet/requests/", include("egsu.inforequests.urls")),
     path("cabinet/feedback/", include("egsu.feedback.urls")),
     path("cabinet/alarms/", include("egsu.alarms.urls")),
+    path("cabinet/analytics/", include("egsu.analytics.urls")),
     path("open/", include("egsu.opendata.urls")),
     path("api/open/", open_api.urls),
     # PROVISIONAL: GET /api/v1/alarms and POST /api/v1/notices until the read API app mounts

@@ -119,7 +119,7 @@ def _fresh_revocation_cache():
 # tests of every page, export and API answer against a fresh ClickHouse database each, so what works
 # on SQL works on ClickHouse through the same read path (the store interface).
 READ_PATH_DIRECTORIES = frozenset(
-    {"cabinet", "points", "reports", "api", "quality", "alarms", "vee", "balances", "schemes"}
+    {"cabinet", "points", "reports", "api", "quality", "alarms", "vee", "balances", "schemes", "analytics"}
 )
 
 

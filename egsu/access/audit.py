@@ -48,6 +48,8 @@ class Event(StrEnum):
     HEAD_END_TOKEN_CHANGED = "registry.head_end_token_changed"
     METER_REGISTERED = "registry.meter_registered"
     FORECAST_TRAINED = "forecast.trained"
+    WEATHER_IMPORTED = "weather.imported"
+    RECOMMENDATION_DECIDED = "recommendation.decided"
     REPORT_URGENT = "report.urgent"
     REPORT_SUBSCRIBED = "report.subscribed"
     REPORT_UNSUBSCRIBED = "report.unsubscribed"

@@ -408,3 +408,38 @@ def quality_days(scope: Scope) -> QuerySet:
     if scope.role is None or not energies(scope):
         return QualityDay.objects.none()
     return QualityDay.objects.filter(subject__in=subjects(scope))
+# ---------------------------------------------------------------- forecasts and recommendations (ANA-01..04, ANA-08)
+
+
+def forecast_targets(scope: Scope) -> QuerySet:
+    """Forecast targets in scope: of the energies granted; the nation and regions only for roles that see
+    every subject; a subject's own subject, objects and points otherwise (the subscriber's meters)."""
+    from django.db.models import Q
+
+    from egsu.analytics.models import ForecastTarget
+
+    found = ForecastTarget.objects.filter(active=True, energy__in=energies(scope))
+    if scope.all_subjects:
+        return found
+    return found.filter(
+        Q(level__in=("subject", "object"), subject__bin__in=scope.subject_bins)
+        | Q(level="point", point__in=points(scope))
+    )
+
+
+def recommendations(scope: Scope) -> QuerySet:
+    """Recommendations of the energies granted: all for national roles, a subject's own otherwise."""
+    from egsu.analytics.models import Recommendation
+
+    found = Recommendation.objects.filter(energy__in=energies(scope))
+    if scope.all_subjects:
+        return found
+    return found.filter(subject__bin__in=scope.subject_bins)
+
+
+def may_decide_recommendation(scope: Scope, recommendation) -> bool:
+    """The authorized body and the operator decide any; a subject's user its own subject's."""
+    if scope.can_edit:
+        return True
+    subject = recommendation.subject
+    return scope.role == Role.SUBJECT and subject is not None and scope.sees_subject(subject.bin)

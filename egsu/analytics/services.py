@@ -158,6 +158,7 @@ def train_and_forecast(
     now: datetime | None = None,
     store: ReadingsStore | None = None,
     actor=None,
+    weather_region: str = "",
 ) -> Trained:
     """Backtest, train and store a new model version for `series`, and the forecast it makes.
 
@@ -165,7 +166,8 @@ def train_and_forecast(
     forecast covers the slots after the last bucket that has data (late data start it earlier).
     Two trainings of one series and horizon at once cannot share a version number (a unique
     constraint); the periodic job runs one per period. Raises ForecastError (NotEnoughDataError, IrregularSeriesError…) when the series will not do;
-    nothing is stored then.
+    nothing is stored then. With `weather_region`, the region's temperature (egsu.analytics.weather)
+    is a regressor when it covers the history and the slots ahead; otherwise the model goes without.
     """
     if horizon not in HORIZONS:
         raise ForecastError(f"unknown horizon {horizon!r}; known: {', '.join(HORIZONS)}")
@@ -178,15 +180,15 @@ def train_and_forecast(
     end = bucket_start(now, bucket)
     start = bucket_start(end - (history or DEFAULT_HISTORY[horizon]), bucket)
     frame = read_series(series, start, end, bucket=bucket, store=store)
-    if len(frame) < 2:
-        raise ForecastError(f"series {series.key} has {len(frame)} value(s) from {start} to {end}")
-    prepared = prepare(frame, time_column="time", value_column="value", timezone=str(ASTANA))
     spec = plan.spec_for(base, model or ModelSpec())
+    prepared, future = _prepared(series, frame, bucket, spec.horizon, weather_region, start, end)
     result = backtest(prepared, spec, folds=folds)
     spec = result.spec  # lags and windows fixed as backtested
-    forecast = make_forecaster(spec).fit(prepared).predict()
+    forecast = make_forecaster(spec).fit(prepared).predict(future)
     slots = prepared.clock.to_output(forecast["ds"])
-    step = resolution.step.to_pytimedelta()
+    parameters = spec.to_dict()
+    if prepared.regressors:
+        parameters |= {"regressors": list(prepared.regressors), "weather_region": weather_region}
     with transaction.atomic():
         latest = (
             ForecastModel.objects.filter(series_key=series.key, horizon=horizon).order_by("-version").first()
@@ -198,7 +200,7 @@ def train_and_forecast(
             resolution=bucket,
             version=(latest.version + 1) if latest else 1,
             algorithm=spec.algorithm,
-            parameters=spec.to_dict(),
+            parameters=parameters,
             libraries={name: package_version(name) for name in LIBRARIES},
             train_start=prepared.clock.to_output(prepared.frame["ds"].head(1)).iloc[0].to_pydatetime(),
             train_end=slots.iloc[0].to_pydatetime(),
@@ -208,27 +210,7 @@ def train_and_forecast(
             backtest={"folds": folds, "step": result.spec.horizon, "scores": result.summary()},
             mase_scale=_finite(seasonal_scale(prepared.frame["y"].to_numpy(), spec.season_length)),
         )
-        issued = Forecast.objects.create(
-            model=version,
-            series_key=series.key,
-            horizon=horizon,
-            issued_at=now,
-            period_start=slots.iloc[0].to_pydatetime(),
-            period_end=_slot_end(slots.iloc[-1].to_pydatetime(), bucket, step),
-            level=spec.level,
-        )
-        ForecastValue.objects.bulk_create(
-            ForecastValue(
-                forecast=issued,
-                slot_start=slot.to_pydatetime(),
-                value=float(value),
-                lower=float(lower),
-                upper=float(upper),
-            )
-            for slot, value, lower, upper in zip(
-                slots, forecast["value"], forecast["lower"], forecast["upper"], strict=True
-            )
-        )
+        issued = _issue(version, forecast, slots, now)
         scores = result.summary()
         audit(
             Event.FORECAST_TRAINED,
@@ -287,6 +269,80 @@ def score_arrived_forecasts(
     return scored
 
 
+def _prepared(series, frame, bucket, horizon, weather_region, start, end):
+    """The prepared series, with the temperature as a regressor when the weather covers it (and the
+    future regressor frame then; None otherwise)."""
+    if len(frame) < 2:
+        raise ForecastError(f"series {series.key} has {len(frame)} value(s) from {start} to {end}")
+    plain = prepare(frame, time_column="time", value_column="value", timezone=str(ASTANA))
+    if not weather_region:
+        return plain, None
+    from egsu.analytics.weather import temperature_for
+
+    past = pd.Series(temperature_for(weather_region, frame["time"], bucket), dtype=float)
+    if past.empty or past.isna().mean() > 0.1:
+        return plain, None
+    future = plain.future_times(horizon)
+    ahead = temperature_for(weather_region, plain.clock.to_output(future["ds"]), bucket)
+    if not ahead or any(t is None for t in ahead):
+        return plain, None
+    frame = frame.assign(temperature=past.interpolate(limit_direction="both").to_numpy())
+    prepared = prepare(frame, time_column="time", value_column="value", regressors=["temperature"],
+                       timezone=str(ASTANA))  # fmt: skip
+    return prepared, future.assign(temperature=ahead)
+
+
+def _issue(version: ForecastModel, forecast: pd.DataFrame, slots: pd.Series, now: datetime) -> Forecast:
+    step = Resolution.of(version.resolution).step.to_pytimedelta()
+    issued = Forecast.objects.create(
+        model=version,
+        series_key=version.series_key,
+        horizon=version.horizon,
+        issued_at=now,
+        period_start=slots.iloc[0].to_pydatetime(),
+        period_end=_slot_end(slots.iloc[-1].to_pydatetime(), version.resolution, step),
+        level=version.parameters["level"],
+    )
+    ForecastValue.objects.bulk_create(
+        ForecastValue(
+            forecast=issued, slot_start=slot.to_pydatetime(), value=float(value), lower=float(lower),
+            upper=float(upper),
+        )
+        for slot, value, lower, upper in zip(
+            slots, forecast["value"], forecast["lower"], forecast["upper"], strict=True
+        )
+    )  # fmt: skip
+    return issued
+
+
+def forecast_with(
+    version: ForecastModel, *, now: datetime | None = None, store: ReadingsStore | None = None
+) -> Forecast:
+    """A new forecast of a stored version: its parameters as trained (lags, windows, regressors), fitted
+    on the latest history, stored with that version (the daily job between weekly retrainings).
+
+    Raises ForecastError when the history or the weather the version needs is not there now.
+    """
+    now = now or utcnow()
+    store = store or get_store()
+    series = SeriesSpec.from_dict(version.series)
+    spec = ModelSpec.from_dict(version.parameters)
+    bucket = version.resolution
+    end = bucket_start(now, bucket)
+    start = bucket_start(end - DEFAULT_HISTORY[version.horizon], bucket)
+    frame = read_series(series, start, end, bucket=bucket, store=store)
+    region = version.parameters.get("weather_region", "")
+    prepared, future = _prepared(series, frame, bucket, spec.horizon, region, start, end)
+    if tuple(version.parameters.get("regressors", ())) != prepared.regressors:
+        raise ForecastError(
+            f"version {version} needs the regressors {version.parameters.get('regressors', [])}"
+        )
+    forecast = make_forecaster(spec).fit(prepared).predict(future)
+    slots = prepared.clock.to_output(forecast["ds"])
+    with transaction.atomic():
+        return _issue(version, forecast, slots, now)
+
+
 def _slot_end(last_start: datetime, bucket: str, step: timedelta) -> datetime:
     """End of the last slot: a local day for daily buckets (not always 24 hours in UTC)."""
     if bucket != "P1D":
@@ -306,6 +362,7 @@ def _percent(value: float | None) -> str:
 __all__ = [
     "SeriesSpec",
     "Trained",
+    "forecast_with",
     "read_series",
     "score_arrived_forecasts",
     "train_and_forecast",

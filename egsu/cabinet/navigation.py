@@ -39,6 +39,24 @@ MENU = [
     ),
     Item("vee:findings", _("Data quality"), any_of=DATA),
     Item("balances:balances", _("Balances"), any_of=DATA),
+    Item(
+        "analytics:forecasts",
+        _("Forecasts"),
+        any_of=DATA,
+        roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
+    ),
+    Item(
+        "analytics:correlation",
+        _("Weather and calendar"),
+        any_of=DATA,
+        roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
+    ),
+    Item(
+        "analytics:recommendations",
+        _("Recommendations"),
+        any_of=DATA,
+        roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
+    ),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
     Item(
         "schemes:list",

@@ -20,6 +20,7 @@ from egsu.cli import journal as journal_cli
 from egsu.cli import mail as mail_cli
 from egsu.cli import pki as pki_cli
 from egsu.cli import registry as registry_cli
+from egsu.cli import weather as weather_cli
 
 console = Console(stderr=True)
 app = typer.Typer(help="EGSU — the Unified State System for Management of the FEC.", no_args_is_help=True)
@@ -35,6 +36,7 @@ app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a te
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
 app.add_typer(forecast_cli.app, name="forecast", help="Forecasts: check a model on your own data (backtest).")
+app.add_typer(weather_cli.app, name="weather", help="Weather: import observations and forecasts per region.")
 
 
 def prepare(*, quiet: bool = False) -> None:

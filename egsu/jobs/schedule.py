@@ -6,6 +6,8 @@ queues each once per period, however many of them run. Times of `Daily` are Asta
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from egsu.jobs.periods import Daily, Every
 from egsu.jobs.registry import Periodic
 
@@ -43,4 +45,17 @@ SCHEDULE: list[Periodic] = [
     Periodic("schemes.review-deadlines", Daily("07:00"), "egsu.schemes.tasks.watch_review_deadlines"),
     # Overdue verification, replacement of failed devices and equipping of obligated objects (OGM-07/09, DIG-45).
     Periodic("schemes.metrology", Daily("07:10"), "egsu.schemes.tasks.watch_metrology"),
+    # Forecasts (ANA-01, ANA-10, PRC-06): every level and energy retrained weekly (Every's periods start on
+    # Saturdays 00:00 UTC; +46 h: Sunday 22:00 UTC, Monday 03:00 Astana), a new forecast of each daily,
+    # scored hourly once its period arrived (with the anomalies it shows), recommendations daily.
+    Periodic(
+        "analytics.retrain", Every(hours=168, offset=timedelta(hours=46)), "egsu.analytics.tasks.retrain"
+    ),
+    Periodic("analytics.forecast", Daily("06:30"), "egsu.analytics.tasks.forecast"),
+    Periodic("analytics.score", Every(hours=1, offset=timedelta(minutes=20)), "egsu.analytics.tasks.score"),
+    Periodic("analytics.advise", Daily("07:30"), "egsu.analytics.tasks.advise"),
+    # Weather (ANA-03, PRC-07): the configured provider's observations and forecasts, per region.
+    Periodic(
+        "analytics.weather", Every(hours=1, offset=timedelta(minutes=5)), "egsu.analytics.tasks.fetch_weather"
+    ),
 ]
