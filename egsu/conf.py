@@ -199,6 +199,9 @@ class Config:
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
+    metrics_token: str = ""  # bearer token a Prometheus server sends to /metrics (else an operator login)
+    backup_dir: Path | None = None  # where the scheduled backup writes (EGSU_BACKUP_DIR; default var/backups)
+    backup_keep: int = 7  # scheduled backups kept (the oldest beyond this are removed)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -314,6 +317,17 @@ def _signing(prefix: str) -> tuple[Path | None, Path | None, str | None]:
     return (Path(key) if key else None, Path(cert) if cert else None, password)
 
 
+def _secret_text(name: str) -> str:
+    """``NAME_FILE`` (preferred: nothing in the environment) or ``NAME``; empty when neither is set."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE cannot be read: {exc.strerror}") from exc
+    return os.environ.get(name, "")
+
+
 def load() -> Config:
     env = os.environ.get("EGSU_ENV", "embedded")
     if env not in {"embedded", "production", "test"}:
@@ -407,4 +421,9 @@ def load() -> Config:
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
+        metrics_token=_secret_text("EGSU_METRICS_TOKEN"),
+        backup_dir=Path(os.environ["EGSU_BACKUP_DIR"]).resolve()
+        if os.environ.get("EGSU_BACKUP_DIR")
+        else None,
+        backup_keep=_int("EGSU_BACKUP_KEEP", 7),
     )
