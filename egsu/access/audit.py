@@ -59,6 +59,10 @@ class Event(StrEnum):
     INFO_REQUEST_DOWNLOADED = "inforequest.downloaded"
     FEEDBACK_SENT = "feedback.sent"
     FEEDBACK_ANSWERED = "feedback.answered"
+    BACKUP_MADE = "ops.backup_made"
+    BACKUP_RESTORED = "ops.backup_restored"
+    BACKUPS_PRUNED = "ops.backups_pruned"
+    RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings (issue 17)
 
 
 def audit(

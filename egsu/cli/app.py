@@ -36,6 +36,8 @@ app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a te
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
 app.command()(ops_cli.doctor)
+app.command()(ops_cli.backup)
+app.command()(ops_cli.restore)
 app.add_typer(forecast_cli.app, name="forecast", help="Forecasts: check a model on your own data (backtest).")
 
 

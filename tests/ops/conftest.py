@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -69,3 +70,63 @@ def push_both_feeds(
 @pytest.fixture
 def pushed(stand, identity):  # noqa: F811
     return push_both_feeds(stand, identity)
+
+
+@pytest.fixture
+def own_var(tmp_path, settings):
+    """A var directory of the test's own (its test PKI included), so a backup holds only this test's files.
+
+    Ask for it before `stand`, which creates the test CA under the configured var directory.
+    """
+    from dataclasses import replace
+
+    from egsu.signatures import services as signatures
+
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "secret_key").write_text("drill-secret-key-not-for-production")
+    settings.CONFIG = replace(settings.CONFIG, var_dir=var)
+    signatures.reset_caches()
+    yield var
+    signatures.reset_caches()
+
+
+def egsu_env(var: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of an `egsu` process of this tree on another var directory and database."""
+    import os
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGSU_", "PROMETHEUS_"))}
+    env |= {
+        "EGSU_VAR_DIR": str(var),
+        "PYTHONPATH": f"{root}:{root / 'agent'}",
+        "DJANGO_SETTINGS_MODULE": "egsu.settings",
+    }
+    if database_url:
+        env["EGSU_DATABASE_URL"] = database_url
+    return env | extra
+
+
+PROBE = """
+import json, django
+django.setup()
+from egsu.ops.backup import table_checksums
+from egsu.readings.services import get_store
+from egsu.readings.store import ReadingQuery
+store = get_store()
+print(json.dumps({
+    "tables": table_checksums(),
+    "totals": {k: str(v) for k, v in store.totals(ReadingQuery()).items()},
+    "count": store.count(ReadingQuery()),
+}))
+"""
+
+
+def probe(env: dict[str, str]) -> dict:
+    """Every table's checksum and the readings totals, as another process on that database sees them."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

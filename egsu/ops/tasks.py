@@ -1,0 +1,16 @@
+"""The operations app's periodic jobs: the scheduled backup (and its retention) and retention of data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from egsu.jobs.registry import job
+from egsu.jobs.runner import progress
+
+
+@job(max_attempts=2, retry_after=timedelta(minutes=10))
+def backup() -> dict:
+    """DIG-13/DIG-27: a backup into EGSU_BACKUP_DIR; only the newest EGSU_BACKUP_KEEP are kept."""
+    from egsu.ops.backup import scheduled_backup
+
+    return scheduled_backup(source="periodic job ops.backup", progress=progress)
