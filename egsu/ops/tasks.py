@@ -14,3 +14,11 @@ def backup() -> dict:
     from egsu.ops.backup import scheduled_backup
 
     return scheduled_backup(source="periodic job ops.backup", progress=progress)
+
+
+@job()
+def purge_expired() -> dict:
+    """Exports, AMI batch records and readings past their retention (each refuses less than its minimum)."""
+    from egsu.ops.retention import purge_expired as purge
+
+    return purge(source="periodic job ops.retention")
