@@ -5,7 +5,7 @@ operator's policy, each by a scheduled job that refuses a period under its minim
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -136,7 +136,7 @@ def test_clickhouse_drops_rows_and_the_daily_rollup_together():
 
     store = store_backends.clickhouse_store("server")  # skips loudly when no server can be started
     try:
-        cutoff = astana_midnight(datetime(2025, 3, 1).date())  # 2025-02-28 19:00 UTC
+        cutoff = astana_midnight(date(2025, 3, 1))  # 2025-02-28 19:00 UTC
         store.write([
             _reading(datetime(2025, 1, 10, 6, tzinfo=UTC), "1"),  # a whole month before: its partition goes
             _reading(cutoff - timedelta(hours=2), "2"),  # the last Astana day before the cutoff
