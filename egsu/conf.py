@@ -205,6 +205,7 @@ class Config:
     metrics_token: str = ""  # bearer token a Prometheus server sends to /metrics (else an operator login)
     backup_dir: Path | None = None  # where the scheduled backup writes (EGSU_BACKUP_DIR; default var/backups)
     backup_keep: int = 7  # scheduled backups kept (the oldest beyond this are removed)
+    backup_clickhouse: bool = True  # the scheduled backup copies ClickHouse rows (off: a national cluster)
     exports_retention_days: int = 90  # export files and their jobs
     ami_batches_retention_days: int = AMI_BATCHES_MIN_RETENTION_DAYS  # records of AMI batches and answers
     readings_retention_days: int = 0  # 0: readings are kept for ever (the operator's policy)
@@ -432,6 +433,7 @@ def load() -> Config:
         if os.environ.get("EGSU_BACKUP_DIR")
         else None,
         backup_keep=_int("EGSU_BACKUP_KEEP", 7),
+        backup_clickhouse=_bool("EGSU_BACKUP_CLICKHOUSE", True),
         exports_retention_days=_retention_days(
             "EGSU_EXPORTS_RETENTION_DAYS",
             EXPORTS_MIN_RETENTION_DAYS,

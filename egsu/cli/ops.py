@@ -51,6 +51,11 @@ def backup(
     target: Path = typer.Option(
         None, "--to", help="Directory for the archive (default: EGSU_BACKUP_DIR, else var/backups)."
     ),
+    no_clickhouse: bool = typer.Option(
+        False,
+        "--no-clickhouse",
+        help="Leave the ClickHouse readings out (a national cluster: FREEZE per shard).",
+    ),
 ) -> None:
     """Back up the database, the ClickHouse readings (when configured) and the var/ files into one
     dated archive with a SHA-256 manifest (DIG-13)."""
@@ -65,7 +70,7 @@ def backup(
             bar.update(task, completed=done, total=total, note=note[-60:])
 
         try:
-            path = backups.backup(directory, progress=progress)
+            path = backups.backup(directory, progress=progress, clickhouse=not no_clickhouse)
         except backups.BackupError as exc:
             _console().print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc

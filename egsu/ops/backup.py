@@ -314,7 +314,9 @@ def _archive_name(now: datetime) -> str:
     return f"egsu-backup-{now:%Y%m%dT%H%M%SZ}.tar.gz"
 
 
-def backup(target_dir: Path, *, progress: Progress = _noop, now: datetime | None = None) -> Path:
+def backup(
+    target_dir: Path, *, progress: Progress = _noop, now: datetime | None = None, clickhouse: bool = True
+) -> Path:
     """Write one archive into `target_dir`; its path. A `.sha256` file beside it holds the archive's digest."""
     from egsu import __version__
 
@@ -337,7 +339,7 @@ def backup(target_dir: Path, *, progress: Progress = _noop, now: datetime | None
         manifest = Manifest(
             created_at=now.isoformat(), database_engine=engine, tables=tables, version=__version__
         )
-        store = _clickhouse_store()
+        store = _clickhouse_store() if clickhouse else None
         if store is not None:
             (staging / "clickhouse").mkdir()
             progress(1, 4, "ClickHouse")
@@ -549,7 +551,7 @@ def scheduled_backup(*, source: str, progress: Progress = _noop) -> dict:
 
     directory = default_dir()
     started = time.monotonic()
-    path = backup(directory, progress=progress)
+    path = backup(directory, progress=progress, clickhouse=settings.CONFIG.backup_clickhouse)
     size = path.stat().st_size
     audit(
         Event.BACKUP_MADE, object_type="ops.backup", object_id=path.name, source=source,
