@@ -91,6 +91,9 @@ def database_from_url(url: str, var_dir: Path) -> dict:
 
 JOURNAL_MIN_RETENTION_DAYS = 3 * 365 + 1  # INT-36: the journal keeps three years
 AUDIT_MIN_RETENTION_DAYS = 366  # the audit trail keeps at least 12 months
+EXPORTS_MIN_RETENTION_DAYS = 31  # INT-56: an archive of at least one month
+AMI_BATCHES_MIN_RETENTION_DAYS = 366  # DIG-21: logs of what arrived kept at least 12 months
+READINGS_MIN_RETENTION_DAYS = JOURNAL_MIN_RETENTION_DAYS  # a value outlives the journal that explains it
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,13 @@ class Config:
     # API does, and the regions to ask for (EGSU_WEATHER_REGIONS="Almaty=43.24:76.89;Astana=51.17:71.45").
     weather_url: str = ""
     weather_regions: dict = field(default_factory=dict)
+    metrics_token: str = ""  # bearer token a Prometheus server sends to /metrics (else an operator login)
+    backup_dir: Path | None = None  # where the scheduled backup writes (EGSU_BACKUP_DIR; default var/backups)
+    backup_keep: int = 7  # scheduled backups kept (the oldest beyond this are removed)
+    backup_clickhouse: bool = True  # the scheduled backup copies ClickHouse rows (off: a national cluster)
+    exports_retention_days: int = 90  # export files and their jobs
+    ami_batches_retention_days: int = AMI_BATCHES_MIN_RETENTION_DAYS  # records of AMI batches and answers
+    readings_retention_days: int = 0  # 0: readings are kept for ever (the operator's policy)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -335,6 +345,17 @@ def _signing(prefix: str) -> tuple[Path | None, Path | None, str | None]:
     return (Path(key) if key else None, Path(cert) if cert else None, password)
 
 
+def _secret_text(name: str) -> str:
+    """``NAME_FILE`` (preferred: nothing in the environment) or ``NAME``; empty when neither is set."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE cannot be read: {exc.strerror}") from exc
+    return os.environ.get(name, "")
+
+
 def load() -> Config:
     env = os.environ.get("EGSU_ENV", "embedded")
     if env not in {"embedded", "production", "test"}:
@@ -432,4 +453,29 @@ def load() -> Config:
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
         weather_url=os.environ.get("EGSU_WEATHER_URL", ""),
         weather_regions=_weather_regions("EGSU_WEATHER_REGIONS"),
+        metrics_token=_secret_text("EGSU_METRICS_TOKEN"),
+        backup_dir=Path(os.environ["EGSU_BACKUP_DIR"]).resolve()
+        if os.environ.get("EGSU_BACKUP_DIR")
+        else None,
+        backup_keep=_int("EGSU_BACKUP_KEEP", 7),
+        backup_clickhouse=_bool("EGSU_BACKUP_CLICKHOUSE", True),
+        exports_retention_days=_retention_days(
+            "EGSU_EXPORTS_RETENTION_DAYS",
+            EXPORTS_MIN_RETENTION_DAYS,
+            "exports are archived at least a month (INT-56)",
+        )
+        if os.environ.get("EGSU_EXPORTS_RETENTION_DAYS")
+        else 90,
+        ami_batches_retention_days=_retention_days(
+            "EGSU_AMI_BATCHES_RETENTION_DAYS",
+            AMI_BATCHES_MIN_RETENTION_DAYS,
+            "logs are kept 12 months (DIG-21)",
+        ),
+        readings_retention_days=_retention_days(
+            "EGSU_READINGS_RETENTION_DAYS",
+            READINGS_MIN_RETENTION_DAYS,
+            "values outlive the 3-year journal (INT-36)",
+        )
+        if _int("EGSU_READINGS_RETENTION_DAYS", 0)
+        else 0,
     )

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "egsu.balances",
     "egsu.workdays",
     "egsu.schemes",
+    "egsu.ops",
 ]
 
 MIDDLEWARE = [

@@ -11,11 +11,15 @@ from egsu.ami.api import api as ami_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
 from egsu.opendata.api import api as open_api
+from egsu.ops import views as ops_views
 from egsu.signatures import views as signature_views
 
 urlpatterns = [
     path("shep/SyncChannel", intake_views.sync_channel, name="shep-sync-channel"),
     path("shep/SyncChannel/<str:name>", intake_views.sync_channel_schema, name="shep-sync-channel-schema"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/ami/", ami_api.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -66,6 +66,10 @@ class Event(StrEnum):
     ALARM_SUBSCRIBED = "alarm.subscribed"
     NOTICE_FILED = "notice.filed"
     NOTICE_WITHDRAWN = "notice.withdrawn"
+    BACKUP_MADE = "ops.backup_made"
+    BACKUP_RESTORED = "ops.backup_restored"
+    BACKUPS_PRUNED = "ops.backups_pruned"
+    RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings (issue 17)
 
 
 def audit(

@@ -27,6 +27,7 @@ from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent,
 from egsu.clock import to_astana, utcnow
 from egsu.monitoring.ledger import record_values
 from egsu.monitoring.slots import slot_of
+from egsu.ops import metrics
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
 
@@ -94,6 +95,7 @@ def document_error_answer(batch_id: str | None, error: wire.DocumentError) -> An
     return Answer(400, body)
 
 
+@metrics.observe_ami  # latency, status and values of every batch, REST and MQTT (DIG-22)
 def receive(
     head_end: HeadEndSystem, batch: wire.Batch, *, transport: str, now: datetime | None = None
 ) -> Answer:

@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -48,6 +49,20 @@ class BrokerSettings:
     password: str | None = None
     keepalive_s: int = 60
     retry_delay_s: float = 2.0  # pause before reconnecting after a failed store
+    # One of several consumers: "I/N" takes the head-ends whose name hashes to I of N (crc32), so that
+    # each head-end's batches have one writer (decision 0006: ClickHouse has no unique key). The topics
+    # are listed at each connection: a new head-end is picked up when the consumer reconnects.
+    member: str = ""
+
+
+def my_head_end(name: str, member: str) -> bool:
+    """Whether head-end `name` belongs to consumer `member` ("I/N", 1 ≤ I ≤ N); every one when empty."""
+    if not member:
+        return True
+    index, _, count = member.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise ValueError(f"a consumer member is I/N with 1 ≤ I ≤ N, got {member!r}")
+    return zlib.crc32(name.encode()) % int(count) == int(index) - 1
 
 
 class AmiConsumer:
@@ -112,9 +127,19 @@ class AmiConsumer:
         if reason_code.is_failure:
             log.warning("MQTT connection refused: %s", reason_code)
             return
-        client.subscribe(BATCHES, qos=1)
+        for topic in self._topics():
+            client.subscribe(topic, qos=1)
         self._connected.set()
         log.info("MQTT connected (session present: %s)", flags.session_present)
+
+    def _topics(self) -> list[str]:
+        if not self.broker.member:
+            return [BATCHES]
+        from egsu.ami.models import HeadEndSystem
+
+        close_old_connections()
+        names = HeadEndSystem.objects.filter(active=True).values_list("name", flat=True)
+        return [batches_topic(name) for name in sorted(names) if my_head_end(name, self.broker.member)]
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()

@@ -29,13 +29,18 @@ def mqtt(
     ),
     username: str | None = typer.Option(None, envvar="EGSU_MQTT_USERNAME"),
     password: str | None = typer.Option(None, envvar="EGSU_MQTT_PASSWORD"),
+    member: str = typer.Option(
+        "", envvar="EGSU_MQTT_MEMBER", help="I/N: one of N consumers, for its share of the head-ends."
+    ),
 ) -> None:
     """Consume batches from egsu/ami/v1/+/batches until interrupted (QoS 1, acked after commit)."""
     from egsu.ami.mqtt import AmiConsumer, BrokerSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     consumer = AmiConsumer(
-        BrokerSettings(host=host, port=port, client_id=client_id, username=username, password=password)
+        BrokerSettings(
+            host=host, port=port, client_id=client_id, username=username, password=password, member=member
+        )
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: consumer.stop())

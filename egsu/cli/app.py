@@ -18,6 +18,7 @@ from egsu.cli import forecast as forecast_cli
 from egsu.cli import jobs as jobs_cli
 from egsu.cli import journal as journal_cli
 from egsu.cli import mail as mail_cli
+from egsu.cli import ops as ops_cli
 from egsu.cli import pki as pki_cli
 from egsu.cli import registry as registry_cli
 from egsu.cli import weather as weather_cli
@@ -35,6 +36,9 @@ app.add_typer(
 app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
+app.command()(ops_cli.doctor)
+app.command()(ops_cli.backup)
+app.command()(ops_cli.restore)
 app.add_typer(forecast_cli.app, name="forecast", help="Forecasts: check a model on your own data (backtest).")
 app.add_typer(weather_cli.app, name="weather", help="Weather: import observations and forecasts per region.")
 
@@ -98,6 +102,10 @@ def _gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str
     if threads <= 0:
         # SQLite has one writer lock: threads in a worker only queue on it (benchmarks/README.md).
         threads = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
+    # Prometheus' multiprocess mode: every gunicorn worker's counters in one directory per server
+    # (egsu.ops.gunicorn cleans it at start); /metrics merges them.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.CONFIG.var_dir / "metrics" / str(port)))
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return [
         sys.executable, "-m", "gunicorn", "egsu.wsgi:application",
         "--bind", f"{host}:{port}",
@@ -107,6 +115,7 @@ def _gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str
         "--timeout", "60",
         "--access-logfile", "-",
         "--log-level", "warning",
+        "--config", "python:egsu.ops.gunicorn",
     ]  # fmt: skip
 
 

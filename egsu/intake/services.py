@@ -50,6 +50,7 @@ from egsu.isun.units import UNITS
 from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.journal import services as journal
 from egsu.monitoring import ledger as arrivals
+from egsu.ops import metrics
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry
@@ -133,6 +134,7 @@ def _unparsed_id(raw: bytes) -> str:
     return "unparsed:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
+@metrics.observe_isun  # latency and the answer's code of every message (DIG-22)
 def receive(
     raw: bytes, *, remote_addr: str = "", now: datetime | None = None, oversized: bool = False
 ) -> Answer:
@@ -176,10 +178,12 @@ def receive(
             request, system, at=now, document_id=document_id, deadline=deadline
         )
         trace.verdicts.append(business.verdict)
+        metrics.count_signature("valid")
         limits.succeeded(request.sender_id, sender)
     except errors.GatewayError as exc:
         _count_failure(exc, request)
         if exc.code in SIGNATURE_CODES:
+            metrics.count_signature(exc.code)
             trace.verdicts.append(exc.message)
         elif trace.verdicts:
             trace.verdicts.append(f"not continued: {exc.code}")
@@ -392,6 +396,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
     _store(verdicts, source=f"journal:{entry.pk}")
     alarm_sources.device_statuses(verdicts)  # INT-11: deviceStatus = no is an alarm at once
+    metrics.count_isun_values(verdicts)
     arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=now)
 
     code, message = isun_receipt.message_status(verdicts)

@@ -18,6 +18,10 @@ SCHEDULE: list[Periodic] = [
     Periodic("journal.retention", Daily("02:30"), "egsu.journal.tasks.purge_expired"),
     Periodic("audit.retention", Daily("02:40"), "egsu.access.tasks.purge_expired"),
     Periodic("jobs.prune", Daily("02:50"), "egsu.jobs.tasks.prune"),
+    # Exports (≥ 1 month), AMI batch records (≥ 12 months), readings per the operator's policy (≥ 3 years).
+    Periodic("ops.retention", Daily("03:10"), "egsu.ops.tasks.purge_expired"),
+    # Backups (DIG-13, DIG-27): a dated, checksummed archive; the newest EGSU_BACKUP_KEEP are kept.
+    Periodic("ops.backup", Daily("01:30"), "egsu.ops.tasks.backup"),
     # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
     Periodic("mail.deliver-due", Every(minutes=1), "egsu.mail.tasks.deliver_due"),
     Periodic("mail.prune", Daily("03:00"), "egsu.mail.tasks.prune"),

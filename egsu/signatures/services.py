@@ -142,7 +142,17 @@ def _contour(system) -> str | None:
 
 
 class _StandRevocationChecker(RevocationChecker):
-    """Answers the test CA's own URLs in process (unless a mirror sends them elsewhere)."""
+    """Answers the test CA's own URLs in process (unless a mirror sends them elsewhere).
+
+    Every check's outcome is counted for the metrics (egsu.ops.metrics, DIG-22).
+    """
+
+    def check(self, cert, issuer, *, at, document_id=None):
+        from egsu.ops.metrics import count_revocation
+
+        status = super().check(cert, issuer, at=at, document_id=document_id)
+        count_revocation(status.source, status.state)
+        return status
 
     def _fetch(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
         target = self._rewrite(url)

@@ -468,6 +468,51 @@ class ClickHouseReadingsStore:
         for statement in self.layout.drop_ddl(self.database):
             self._command(statement)
 
+    # -- retention (egsu.ops.retention) --------------------------------------------------------
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete the rows whose period starts before `cutoff` (an Astana midnight) and the rollup's days
+        before it, together: whole monthly partitions are dropped, the rest deleted by a mutation."""
+        if self.layout.distributed and not self.layout.on_cluster:
+            raise ValueError("a cluster layout without on_cluster: purge each shard's local tables there")
+        on = f" ON CLUSTER {self.layout.cluster}" if self.layout.on_cluster else ""
+        seconds = _seconds(cutoff)
+        before = f"period_start < toDateTime({seconds}, 'UTC')"
+        count = int(self._query(f"SELECT count() FROM {self.table} WHERE {before}")[0][0])
+        rows_table = f"{self.database}.{self.layout.storage_table}"
+        daily_table = f"{self.database}.{self.layout.daily_storage_table}"
+        month_of_day = "toYYYYMM(toDateTime(day_start, 'UTC'))"
+        for table, expression in ((self.table, "toYYYYMM(period_start)"), (self.daily_table, month_of_day)):
+            target = rows_table if table == self.table else daily_table
+            for (month,) in self._query(f"SELECT DISTINCT {expression} FROM {table}"):
+                year, number = divmod(int(month), 100)
+                following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+                if following <= cutoff:  # every row (or day) of the partition is before the cutoff
+                    self._command(f"ALTER TABLE {target}{on} DROP PARTITION {int(month)}")
+        if int(self._query(f"SELECT count() FROM {self.table} WHERE {before}")[0][0]):
+            self._command(f"ALTER TABLE {rows_table}{on} DELETE WHERE {before}")
+        if int(self._query(f"SELECT count() FROM {self.daily_table} WHERE day_start < {seconds}")[0][0]):
+            self._command(f"ALTER TABLE {daily_table}{on} DELETE WHERE day_start < {seconds}")
+        self._await_mutations((self.layout.storage_table, self.layout.daily_storage_table))
+        return count
+
+    def _await_mutations(self, tables: tuple[str, ...], timeout_s: float = 300.0) -> None:
+        """A DELETE is a mutation the server runs in the background: wait until this node finished it."""
+        import time
+
+        names = ", ".join(f"'{t}'" for t in tables)
+        sql = (
+            f"SELECT count() FROM system.mutations WHERE database = '{self.database}'"
+            f" AND table IN ({names}) AND is_done = 0"
+        )
+        deadline = time.monotonic() + timeout_s
+        while int(self._query(sql)[0][0]):
+            if time.monotonic() > deadline:
+                raise StoreUnavailableError(
+                    f"the deletion in {self.database} did not finish in {timeout_s:.0f} s"
+                )
+            time.sleep(0.1)
+
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:

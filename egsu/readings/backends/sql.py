@@ -82,6 +82,15 @@ class SqlReadingsStore:
         self.lookup_chunk_size = lookup_chunk_size
         self.max_attempts = max_attempts
 
+    # -- retention (egsu.ops.retention) --------------------------------------------------------
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete every revision of every value whose period starts before `cutoff`; the rows deleted."""
+        from egsu.readings.models import Reading
+
+        deleted, _ = Reading.objects.using(self.using).filter(period_start__lt=cutoff).delete()
+        return deleted
+
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
