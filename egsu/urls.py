@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from egsu.access.scope import may_use_test_pki
 from egsu.ami.api import api as ami_api
+from egsu.api.v1 import api as read_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
 from egsu.opendata.api import api as open_api
@@ -30,8 +31,10 @@ urlpatterns = [
     path("cabinet/reports/", include("egsu.reporting.urls")),
     path("cabinet/requests/", include("egsu.inforequests.urls")),
     path("cabinet/feedback/", include("egsu.feedback.urls")),
+    path("cabinet/api-tokens/", include("egsu.api.urls")),
     path("open/", include("egsu.opendata.urls")),
     path("api/open/", open_api.urls),
+    path("api/v1/", read_api.urls),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
 if may_use_test_pki(settings.CONFIG.production):  # absent in production, not merely empty

@@ -59,6 +59,8 @@ class Event(StrEnum):
     INFO_REQUEST_DOWNLOADED = "inforequest.downloaded"
     FEEDBACK_SENT = "feedback.sent"
     FEEDBACK_ANSWERED = "feedback.answered"
+    API_TOKEN_CREATED = "api.token_created"
+    API_TOKEN_REVOKED = "api.token_revoked"
 
 
 def audit(
