@@ -170,7 +170,10 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only load the registry and write the manifest."),
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
+    from egsu.ami.demo import load_demo_head_end
+    from egsu.api.demo import load_demo_api
     from egsu.readings.demo import load_demo_readings
+    from egsu.registry.models import Subject
     from egsu.registry.demo import load_demo_registry, write_manifest
     from egsu.reporting.demo import demo_reader
     from egsu.signatures.stand import equip
@@ -183,6 +186,12 @@ def demo(
     manifest = {"endpoint": f"{base}/shep/SyncChannel", "wsdl": f"{base}/shep/SyncChannel?wsdl", **manifest}
     manifest = equip(manifest, base_url=base)
     manifest["email"] = {**settings.CONFIG.email.describe(), "from": settings.CONFIG.email_from}
+    utility = Subject.objects.get(bin=manifest["subjects"][0]["bin"])
+    manifest["ami"] = load_demo_head_end(utility, base=base)
+    other = Subject.objects.get(bin=manifest["subjects"][1]["bin"])
+    manifest["api"] = load_demo_api(
+        [utility, other], base=base, subscriber_account=(utility.bin, manifest["ami"]["meters"][0]["account"])
+    )
     manifest["reports"] = {
         "subscriber": reader.email,
         "library": f"{base}/cabinet/reports/",

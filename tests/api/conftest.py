@@ -41,3 +41,21 @@ def body(response):
 
     text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
     return json.loads(text) if response["Content-Type"].startswith("application/json") else text
+
+
+@pytest.fixture
+def other_meter_values(meters):  # noqa: F811
+    """The other subject's meter measured too, so every point in the world has values."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from egsu.readings.services import get_store
+    from egsu.readings.store import ReadingRow, SeriesKey
+
+    other = meters["other"]
+    get_store().write([
+        ReadingRow(SeriesKey("TP-OTH", str(other.pk), "A+"), "PT15M", START + timedelta(minutes=15 * n),
+                   Decimal("7.25") + n, "kWh", "good", "ami:hes:b2", True)
+        for n in range(4)
+    ])  # fmt: skip
+    return meters
