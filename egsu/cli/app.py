@@ -173,8 +173,8 @@ def demo(
     from egsu.ami.demo import load_demo_head_end
     from egsu.api.demo import load_demo_api
     from egsu.readings.demo import load_demo_readings
-    from egsu.registry.models import Subject
     from egsu.registry.demo import load_demo_registry, write_manifest
+    from egsu.registry.models import Subject
     from egsu.reporting.demo import demo_reader
     from egsu.signatures.stand import equip
 
