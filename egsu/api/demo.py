@@ -20,12 +20,15 @@ TOKEN_NAME = "egsu demo"
 
 
 def _user(username: str, role: str, subjects=(), meter_accounts=()) -> User:
-    user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@egsu.demo.kz"})
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@egsu.demo.kz"}
+    )
     if created:
         user.set_unusable_password()  # signs in after `egsu set-password`; the API needs only the token
         user.save()
     profile, _ = Profile.objects.update_or_create(
-        user=user, defaults={"role": role, "language": "ru", "meter_accounts": [list(p) for p in meter_accounts]}
+        user=user,
+        defaults={"role": role, "language": "ru", "meter_accounts": [list(p) for p in meter_accounts]},
     )
     profile.subjects.set(subjects)
     return user

@@ -136,11 +136,14 @@ def _latest(points: QuerySet, cursor: tuple | None) -> Iterator[tuple[tuple, dic
     found = points.iterator(chunk_size=2000)
     while chunk := list(islice(found, CHUNK)):
         by_key = {point.store_key: point for point in chunk}
+        found_rows = []
         for row in store.newest(ReadingQuery(series=series_of(by_key))):
             point = by_key[(row.key.object_id, row.key.device_id)]
             key = (*point_key(point), row.key.quantity, row.interval)
             if cursor is None or key > cursor:
-                yield key, value_row(row, point.pk)
+                found_rows.append((key, value_row(row, point.pk)))
+        found_rows.sort(key=lambda item: item[0])  # the store orders by its key, the list by the points'
+        yield from found_rows
 
 
 @router.get("/latest", summary="The newest value of each quantity of the points filtered")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from egsu.api.auth import TokenBearer
 
@@ -27,3 +28,9 @@ api = NinjaAPI(
 )
 for prefix, router in ROUTERS:
     api.add_router(prefix, router)
+
+
+@api.exception_handler(ValidationError)
+def _malformed(request, exc: ValidationError):
+    """A malformed parameter is a 400, like every other question the API cannot answer."""
+    return api.create_response(request, {"detail": exc.errors}, status=400)

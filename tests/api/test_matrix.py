@@ -28,7 +28,9 @@ VALUES = {"A100/1": 72, "B200/1": 72, "E-OWN-1": 4, "E-OTH-1": 4}  # values of e
 
 
 def _point(world, meters, whose: str, kind: str):
-    owner = (world.own_device if whose == "own" else world.other_device) if kind == "device" else meters[whose]
+    owner = (
+        (world.own_device if whose == "own" else world.other_device) if kind == "device" else meters[whose]
+    )
     return owner.metering_point
 
 
