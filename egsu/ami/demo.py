@@ -51,5 +51,7 @@ def load_demo_head_end(utility: Subject, *, base: str) -> dict:
         "endpoint": f"{base}/api/ami/v1/batches",
         "token": token,
         "head_end": head_end.name,
-        "meters": [{"serial": serial, "account": account, "channels": list(CHANNELS)} for serial, account in METERS],
+        "meters": [
+            {"serial": serial, "account": account, "channels": list(CHANNELS)} for serial, account in METERS
+        ],
     }

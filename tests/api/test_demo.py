@@ -24,9 +24,13 @@ DAY = "2025-06-02"
 
 def test_ami_values_show_up_in_the_api_for_whom_they_belong(db):
     # given the demo registry, its head-end and a token per demo role, as `egsu demo` writes them
-    subjects = [Subject.objects.get(bin=s["bin"]) for s in load_demo_registry(password="demo-pass-1")["subjects"]]
+    subjects = [
+        Subject.objects.get(bin=s["bin"]) for s in load_demo_registry(password="demo-pass-1")["subjects"]
+    ]
     ami = load_demo_head_end(subjects[0], base=BASE)
-    api = load_demo_api(subjects[:2], base=BASE, subscriber_account=(subjects[0].bin, ami["meters"][0]["account"]))
+    api = load_demo_api(
+        subjects[:2], base=BASE, subscriber_account=(subjects[0].bin, ami["meters"][0]["account"])
+    )
     assert set(api["tokens"]) == {"operator", "subject", "other_subject", "subscriber"}
     # when the head-end posts quarter-hour values of two meters
     values = {"0": ["1.25", "2.5", "3"], "1": ["10", "20.75", "0.5"]}

@@ -25,6 +25,7 @@ from tests.reports.helpers import phone_friendly_problems
 
 pytestmark = pytest.mark.django_db
 
+
 def _names(response) -> list[str]:
     return sorted(item["point"].name for item in response.context["items"])
 
