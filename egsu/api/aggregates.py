@@ -17,7 +17,7 @@ from ninja.errors import HttpError
 
 from egsu.api import pages
 from egsu.api.points import PointParams
-from egsu.cabinet.readings_selection import reading_query, selected_points, selection_from
+from egsu.cabinet.readings_selection import reading_query, selection_from
 from egsu.cabinet.views_readings import DATA_MODULES
 from egsu.cabinet.views_totals import point_labels
 from egsu.quantities import unit_of
@@ -112,10 +112,11 @@ def aggregates(request, params: Query[AggregateParams]):
             raise HttpError(400, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     cursor = _check_cursor(pages.cursor_of(request))
     store_group, label_field = GROUPS[group]
-    query = reading_query(scope, selection)
+    chosen = points.points()  # the filter read above: the same points as selected_points(scope, selection)
+    query = reading_query(scope, selection, points=chosen)
     if cursor is not None and cursor[0] is not None:
         query = replace(query, after_series=cursor[0])
-    labels = point_labels(selected_points(scope, selection), label_field) if label_field else None
+    labels = point_labels(chosen, label_field) if label_field else None
     if labels is not None and not labels:
         return pages.answer(request, items=iter(()), key=lambda item: item[0], row=lambda item: {},
                             columns=COLUMNS, name="aggregates")  # fmt: skip
