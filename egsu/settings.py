@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "egsu.workdays",
     "egsu.schemes",
     "egsu.ops",
+    "egsu.api",
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from egsu.access.scope import may_use_test_pki
-from egsu.alarms.api import api as alarms_api
 from egsu.ami.api import api as ami_api
+from egsu.api.v1 import api as read_api
 from egsu.cabinet import views as cabinet_views
 from egsu.intake import views as intake_views
 from egsu.opendata.api import api as open_api
@@ -40,11 +40,10 @@ urlpatterns = [
     path("cabinet/feedback/", include("egsu.feedback.urls")),
     path("cabinet/alarms/", include("egsu.alarms.urls")),
     path("cabinet/analytics/", include("egsu.analytics.urls")),
+    path("cabinet/api-tokens/", include("egsu.api.urls")),
     path("open/", include("egsu.opendata.urls")),
     path("api/open/", open_api.urls),
-    # PROVISIONAL: GET /api/v1/alarms and POST /api/v1/notices until the read API app mounts
-    # egsu.alarms.api.router itself (then delete this line and the import above).
-    path("api/v1/", alarms_api.urls),
+    path("api/v1/", read_api.urls),
     path("", RedirectView.as_view(url="/cabinet/", permanent=False)),
 ]
 if may_use_test_pki(settings.CONFIG.production):  # absent in production, not merely empty

@@ -70,6 +70,8 @@ class Event(StrEnum):
     BACKUP_RESTORED = "ops.backup_restored"
     BACKUPS_PRUNED = "ops.backups_pruned"
     RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings (issue 17)
+    API_TOKEN_CREATED = "api.token_created"
+    API_TOKEN_REVOKED = "api.token_revoked"
 
 
 def audit(

@@ -4,10 +4,10 @@
   list (state, severity, subject, metering point, energy, since).
 - `POST /notices`: a subject's agent files an outage, maintenance or device-failure notice with its
   connected system's credentials: HTTP Basic with the ISUN senderId and password, or the head-end's
-  Bearer token (AMI-25). There is no personal API token on main yet.
+  Bearer token (AMI-25).
 
-The router is mounted provisionally at /api/v1/ by `api` below (egsu/urls.py); the read API app
-adds `router` to its own NinjaAPI instead (one line) and the provisional mount goes away.
+The router is one line of the read API's `egsu.api.v1.ROUTERS`: `GET /api/v1/alarms` takes a
+personal API token (Bearer) like every read, or the cabinet's session.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import NinjaAPI, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBasicAuth, HttpBearer, django_auth
 
@@ -23,6 +23,7 @@ from egsu.access import scope as gate
 from egsu.alarms.filters import AlarmFilter
 from egsu.alarms.models import Notice, NoticeKind
 from egsu.alarms.views import file_notice
+from egsu.api.auth import TokenBearer
 
 router = Router(tags=["alarms"])
 
@@ -71,7 +72,12 @@ def _out(alarm) -> dict:
     }  # fmt: skip
 
 
-@router.get("/alarms", response=list[AlarmOut], auth=django_auth, summary="Alarms in the caller's scope")
+@router.get(
+    "/alarms",
+    response=list[AlarmOut],
+    auth=[TokenBearer(), django_auth],
+    summary="Alarms in the caller's scope",
+)
 def list_alarms(request: HttpRequest, filters: Query[AlarmFilters]):
     data = {
         "state": filters.state or "", "severity": filters.severity or "", "subject": filters.subject or "",
@@ -151,11 +157,3 @@ def post_notice(request: HttpRequest, body: NoticeIn):
     )  # fmt: skip
     return Status(201, {"id": notice.pk, "subject": subject.bin, "kind": notice.kind, "starts_at": notice.starts_at,
                  "ends_at": notice.ends_at, "metering_points": [p.pk for p in points]})  # fmt: skip
-
-
-# Provisional mount (egsu/urls.py: path("api/v1/", alarms_api.urls)) until the read API app takes the router.
-api = NinjaAPI(
-    title="EGSU alarms and notices (provisional)", version="alarms/1", urls_namespace="alarms-api",
-    openapi_url="/openapi.json", docs_url="/docs",
-)  # fmt: skip
-api.add_router("", router)

@@ -71,6 +71,7 @@ MENU = [
     Item("access:audit", _("Audit log"), Module.AUDIT, edit=True),
     Item("jobs:jobs", _("Background jobs"), Module.OPERATIONS, edit=True),
     Item("mail:outbox", _("Outgoing mail"), Module.OPERATIONS, edit=True),
+    Item("api:tokens", _("API tokens"), any_of=(*DATA, Module.MONITORING)),
 ]
 
 

@@ -170,8 +170,14 @@ def selected_points(scope: Scope, selection: Selection) -> QuerySet:
     return PointFilter.for_scope(scope, selection.point_params).points()
 
 
-def reading_query(scope: Scope, selection: Selection, **changes) -> ReadingQuery:
-    """The store's question for a selection, through the gate."""
+def reading_query(
+    scope: Scope, selection: Selection, *, points: QuerySet | None = None, **changes
+) -> ReadingQuery:
+    """The store's question for a selection, through the gate.
+
+    `points`: the selection's points when the caller has them already (`selected_points`), so the
+    filter is not built twice.
+    """
     quantities = [selection.quantity] if selection.quantity else None
     series = None
     narrowed = selection.point_pk is not None or any(selection.point_params.get(n) for n in NARROWING)
@@ -183,7 +189,7 @@ def reading_query(scope: Scope, selection: Selection, **changes) -> ReadingQuery
         codes = [code for e in energies for code in quantities_of(e)]
         quantities = [q for q in (quantities or codes) if q in codes] or ["-"]
     else:
-        series = gate.series(scope, selected_points(scope, selection))
+        series = gate.series(scope, selected_points(scope, selection) if points is None else points)
     commercial = {"yes": True, "no": False}.get(selection.commercial)
     query = ReadingQuery(
         quantities=quantities,

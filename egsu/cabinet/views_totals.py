@@ -103,7 +103,7 @@ def daily_totals(
         series=None if scope.all_subjects else gate.series(scope, points),  # national: the codes say it
     )
     store = get_store()
-    labels = _labels(points, group) if group else None
+    labels = point_labels(points, group) if group else None
     grouping = "label" if group else "quantity"
     rows = store.aggregate(query, bucket="P1D", group=grouping, labels=labels)
     flagged = store.aggregate(
@@ -125,9 +125,18 @@ def daily_totals(
     return sorted(found, key=lambda r: (r.day, r.group, r.quantity))
 
 
-def _labels(points, group: str) -> dict[tuple[str, str], str]:
-    """(object_id, device_id) → the group's label, for the store's group "label"."""
-    field = {"region": "region", "subject": "subject__name", "product": "product"}[group]
+# A grouping's label of each point: its region, its subject (by name on pages, by BIN in the API) …
+LABEL_FIELDS = {
+    "region": "region",
+    "subject": "subject__name",
+    "subject_bin": "subject__bin",
+    "product": "product",
+}
+
+
+def point_labels(points, group: str) -> dict[tuple[str, str], str]:
+    """(object_id, device_id) → the group's label, for the store's group "label" (totals page, read API)."""
+    field = LABEL_FIELDS[group]
     return {
         (code, device): value or "—"
         for code, device, value in points.values_list("object_code", "store_device_id", field).iterator(

@@ -182,6 +182,8 @@ def demo(
 ) -> None:
     """Load the demo registry, write var/demo/stand.json, and start the system (web, worker, scheduler)."""
     from egsu.alarms.demo import load_demo_alarms
+    from egsu.ami.demo import load_demo_head_end
+    from egsu.api.demo import load_demo_api
     from egsu.readings.demo import load_demo_readings
     from egsu.registry.demo import load_demo_registry, write_manifest
     from egsu.registry.models import Subject
@@ -200,7 +202,13 @@ def demo(
     manifest["email"] = {"host": email.host if email.backend == "smtp" else None,
                          "port": email.port if email.backend == "smtp" else None,
                          **email.describe(), "from": settings.CONFIG.email_from}  # fmt: skip
-    manifest.update(load_demo_alarms(Subject.objects.get(bin=manifest["subjects"][0]["bin"]), reader, base))
+    manifest.update(load_demo_alarms(reader, base))
+    utility = Subject.objects.get(bin=manifest["subjects"][0]["bin"])
+    manifest["ami"] = load_demo_head_end(utility, base=base)
+    other = Subject.objects.get(bin=manifest["subjects"][1]["bin"])
+    manifest["api"] = load_demo_api(
+        [utility, other], base=base, subscriber_account=(utility.bin, manifest["ami"]["meters"][0]["account"])
+    )
     manifest["reports"] = {
         "subscriber": reader.email,
         "library": f"{base}/cabinet/reports/",

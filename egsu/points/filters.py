@@ -75,6 +75,30 @@ def search_q(text: str, where: str = "") -> Q:
     return query
 
 
+class _FacetChoices:
+    """The distinct values of one facet in scope, read only when a form asks (a value to check, a page to
+    draw), and then once: over a million points each list is a scan, and an API question naming no facet
+    needs none. A callable, so Django's ChoiceField reads it lazily."""
+
+    def __init__(self, points: QuerySet, name: str) -> None:
+        self.points, self.name = points, name
+        self._values: list[tuple[str, str]] | None = None
+
+    def __call__(self) -> list[tuple[str, str]]:
+        if self._values is None:
+            name = self.name
+            values = self.points.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
+            self._values = [(v, v) for v in values]
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self())
+
+
+def _facet_choices(points: QuerySet, name: str) -> _FacetChoices:
+    return _FacetChoices(points, name)
+
+
 class PointFilter(django_filters.FilterSet):
     """Filters of the points in a scope; build it with `PointFilter.for_scope(scope, data)`."""
 
@@ -127,8 +151,7 @@ class PointFilter(django_filters.FilterSet):
             for s in gate.subjects(scope).order_by("name").only("bin", "name", "short_name")
         ]
         for name in ("region", "object_kind", "product", "device_type"):
-            values = points.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()
-            found.filters[name].extra["choices"] = [(v, v) for v in values]
+            found.filters[name].extra["choices"] = _facet_choices(points, name)
         return found
 
     # -- methods

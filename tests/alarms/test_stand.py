@@ -52,7 +52,7 @@ def wait_for(check, timeout: float, what: str):
 def post_event(manifest, code: str, batch: str) -> None:
     ami = manifest["ami"]
     event = {
-        "meter": ami["meters"][0],
+        "meter": ami["meters"][0]["serial"],
         "code": code,
         "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
@@ -97,7 +97,7 @@ def test_the_demo_stand_mails_a_silent_subject_and_handles_a_meter_event(tmp_pat
                        if a["evidence"].get("event") == "TERMINAL_COVER_OPENED"]  # fmt: skip
             assert (
                 alarm["severity"] == "critical"
-                and alarm["evidence"]["serial_number"] == manifest["ami"]["meters"][0]
+                and alarm["evidence"]["serial_number"] == manifest["ami"]["meters"][0]["serial"]
             )
             # the operator acknowledges it in the cabinet
             page = client.get(f"/cabinet/alarms/{alarm['id']}/")

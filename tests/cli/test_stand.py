@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -151,3 +152,32 @@ def test_zeep_from_the_manifest_sends_the_real_client_records(running_stand):
 
     assert response.responseInfo.status.code == "SCSS001"
     assert response.responseInfo.correlationId
+
+
+def test_values_posted_to_the_demo_head_end_reach_the_read_api_of_their_owners(running_stand):
+    # given the stand's manifest names a head-end with meters, and a read-API token per demo role
+    _var, manifest = running_stand
+    ami, api = manifest["ami"], manifest["api"]
+    assert {"endpoint", "token", "head_end", "meters"} <= ami.keys()
+    assert all({"serial", "account", "channels"} <= meter.keys() for meter in ami["meters"])
+    assert set(api["tokens"]) == {"operator", "subject", "other_subject", "subscriber"}
+    # when the head-end posts three quarter hours of the first meter
+    meter = ami["meters"][0]
+    values = ["1.5", "2.25", "3"]
+    items = [{"meter": meter["serial"], "channel": meter["channels"][0], "start": f"2025-06-02T00:{15 * n:02d}:00+05:00",
+              "value": value} for n, value in enumerate(values)]  # fmt: skip
+    posted = httpx.post(ami["endpoint"], json={"format": "ami/1", "batchId": "stand-api-1", "intervals": items},
+                        headers={"Authorization": f"Bearer {ami['token']}"}, timeout=30)  # fmt: skip
+    assert posted.status_code == 200, posted.text
+
+    def day(role: str) -> tuple[int, str]:
+        answer = httpx.get(api["base"] + "aggregates", params={"start": "2025-06-02", "end": "2025-06-02",
+                           "bucket": "P1D", "energy": "electricity"},
+                           headers={"Authorization": f"Bearer {api['tokens'][role]}"}, timeout=30)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        rows = answer.json()["data"]
+        return sum(r["count"] for r in rows), str(sum(Decimal(r["sum"]) for r in rows))
+
+    # then the operator, the owning subject and the meter's subscriber read them, equal; the other subject not
+    assert day("operator") == day("subject") == day("subscriber") == (3, "6.75")
+    assert day("other_subject") == (0, "0")

@@ -18,6 +18,29 @@ from tests.cabinet.conftest import START, client_for, world  # noqa: F401 - shar
 
 QUARTER = START  # 2025-06-01 00:00 Astana
 
+# The authorization matrix of metering points, shared by the pages (tests/points) and the read API
+# (tests/api): who is refused, what each role lists, and whose point each role may open.
+PAGE_REFUSED = {"anonymous": 302, "no-role": 403, Role.STATE_BODY: 403}
+# What each role lists: a subject its own device and meter, a subscriber its own meter (by supplier
+# and account), the national roles everything.
+LISTED = {
+    Role.AUTHORITY: ["A100/1", "B200/1", "E-OTH-1", "E-OWN-1"],
+    Role.OPERATOR: ["A100/1", "B200/1", "E-OTH-1", "E-OWN-1"],
+    Role.SUBJECT: ["A100/1", "E-OWN-1"],
+    Role.SUBSCRIBER: ["E-OWN-1"],
+}
+
+
+def point_expected(role: str, whose: str, kind: str, refused: dict) -> int:
+    """The status of one point's page or API answer: `refused` roles, else 200 in scope, 404 outside."""
+    if role in refused:
+        return refused[role]
+    if role in (Role.AUTHORITY, Role.OPERATOR):
+        return 200
+    if role == Role.SUBSCRIBER:  # its own meter only; no oil and gas module
+        return 200 if (whose, kind) == ("own", "meter") else 404
+    return 200 if whose == "own" else 404
+
 
 def make_meter(subject, code, serial, account, address, counterparty, *, energy="electricity"):
     place = MeteringObject.objects.create(

@@ -19,21 +19,11 @@ from egsu.points.status import status_of
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
 from tests.cabinet.conftest import ROLES, START
-from tests.points.conftest import QUARTER, make_meter
+from tests.points.conftest import LISTED, PAGE_REFUSED, QUARTER, make_meter, point_expected
 from tests.registry.factories import make_device, make_facility, make_subject
 from tests.reports.helpers import phone_friendly_problems
 
 pytestmark = pytest.mark.django_db
-
-REFUSED = {"anonymous": 302, "no-role": 403, Role.STATE_BODY: 403}
-# What each role lists: a subject its own device and meter, a subscriber its own meter (by supplier
-# and account), the national roles everything.
-LISTED = {
-    Role.AUTHORITY: ["A100/1", "B200/1", "E-OTH-1", "E-OWN-1"],
-    Role.OPERATOR: ["A100/1", "B200/1", "E-OTH-1", "E-OWN-1"],
-    Role.SUBJECT: ["A100/1", "E-OWN-1"],
-    Role.SUBSCRIBER: ["E-OWN-1"],
-}
 
 
 def _names(response) -> list[str]:
@@ -43,19 +33,13 @@ def _names(response) -> list[str]:
 @pytest.mark.parametrize("role", ROLES)
 def test_the_point_list_authorization_matrix(meters, client_for, role):
     response = client_for(role).get("/cabinet/points/")
-    assert response.status_code == REFUSED.get(role, 200)
+    assert response.status_code == PAGE_REFUSED.get(role, 200)
     if response.status_code == 200:
         assert _names(response) == LISTED[role]
 
 
 def _page_expected(role: str, whose: str, kind: str) -> int:
-    if role in REFUSED:
-        return REFUSED[role]
-    if role in (Role.AUTHORITY, Role.OPERATOR):
-        return 200
-    if role == Role.SUBSCRIBER:  # its own meter only; no oil and gas module
-        return 200 if (whose, kind) == ("own", "meter") else 404
-    return 200 if whose == "own" else 404
+    return point_expected(role, whose, kind, PAGE_REFUSED)
 
 
 @pytest.mark.parametrize("kind", ["device", "meter"])
