@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# ../shared beside the checkout; EGSU_SHARED_DIR names it for a checkout elsewhere (a git worktree)
+SHARED = Path(os.environ.get("EGSU_SHARED_DIR") or ROOT.parent / "shared")
 SHEP = SHARED / "shep"
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from egsu.clock import astana_date
-from egsu.pki.keys import SigningIdentity, load_identity
+from egsu.pki.keys import SigningIdentity
 from egsu_agent import aggregate
 from egsu_agent.config import AgentConfig
 from egsu_agent.delivery import AnswerVerifier, RetryRule, ZeepChannel, build_messages
@@ -113,8 +113,7 @@ class Agent:
     @property
     def identity(self) -> SigningIdentity:
         if self._identity is None:
-            system = self.config.system
-            self._identity = load_identity(system.sign_key.read_bytes(), system.sign_cert.read_bytes())
+            self._identity = self.config.system.identity
         return self._identity
 
     # ------------------------------------------------------------ the loop

@@ -52,12 +52,15 @@ def mean(values: list[Decimal]) -> Decimal:
 def system_readings(
     var: Path, object_id: str
 ) -> dict[tuple[str, str, str, datetime], list[tuple[Decimal, int]]]:
-    """(device, quantity, interval, period start UTC) → [(value, revision)] straight from the System's database."""
+    """(device, quantity, interval, period start UTC) → [(value, revision)] straight from the System's database.
+
+    Only what arrived in messages (``source`` = the journal entry): the demo stand also seeds a
+    month of history (``demo-history``) for the same objects."""
     db = sqlite3.connect(var / "egsu.sqlite3")
     try:
         rows = db.execute(
             "SELECT device_id, quantity, interval, period_start, CAST(value AS TEXT), revision"
-            " FROM readings_reading WHERE object_id = ?",
+            " FROM readings_reading WHERE object_id = ? AND source LIKE 'journal:%'",
             (object_id,),
         ).fetchall()
     finally:

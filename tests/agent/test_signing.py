@@ -4,7 +4,9 @@ SIG-03: the records are signed with the owner's key (enveloped XMLDSig on ``data
 Body with the transport signature (WS-Security). Keys and certificates come from the
 test PKI (egsu.pki.testca) as PEM files, RSA-2048, GOST 34.310-2004 and GOST 2015-512;
 what the agent posts is verified by egsu.pki's verifiers and by the real System (the demo
-stand, RSA). App.1 §51: the System signs its answers; the agent believes an answer only
+stand, RSA), and as NCA hands them out: password-protected PKCS#12 key stores (the
+configuration's ``key_store``, its password from a file or the environment; the real NCA test
+key stores are in test_key_stores.py). App.1 §51: the System signs its answers; the agent believes an answer only
 when that signature verifies and its signer is the configured System certificate.
 """
 
@@ -46,7 +48,7 @@ ALGORITHMS = {
 
 @pytest.fixture(scope="module", params=sorted(ALGORITHMS))
 def pki(request, tmp_path_factory):
-    """A test CA of one key type and a subject head's signing key and certificate, as PEM files."""
+    """A test CA of one key type and a subject head's signing key and certificate, as PEM files and a key store."""
     folder = tmp_path_factory.mktemp(request.param)
     ca = TestCA.create(folder / "ca", base_url=f"http://egsu-{request.param}.invalid", key_type=request.param,
                        root_key_size=2048)  # fmt: skip
@@ -54,7 +56,8 @@ def pki(request, tmp_path_factory):
     key, cert = folder / "sign.key", folder / "sign.crt"
     key.write_bytes(issued.key_pem)
     cert.write_bytes(issued.cert_pem)
-    return request.param, ca, key, cert
+    store = issued.write_p12("store-password-1", folder / "sign.p12")
+    return request.param, ca, key, cert, store
 
 
 class VerifyingSystem:
@@ -87,11 +90,19 @@ class VerifyingSystem:
         return Outcome("delivered", "SCSS001", "Message has been processed successfully")
 
 
-def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_pem_keys(pki, tmp_path, key_and_cert):
-    # given an agent whose owner key is RSA or GOST (PEM files of the test PKI) and business signing on
-    kind, ca, key, cert = pki
+@pytest.mark.parametrize("form", ["pem", "pkcs12"])
+def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_keys(pki, form, tmp_path, key_and_cert):
+    # given an agent whose owner key is RSA or GOST (PEM files, or a PKCS#12 key store whose password
+    # is in a file) and business signing on
+    kind, ca, key, cert, store = pki
     data = base_config(tmp_path, key_and_cert)
-    data["system"].update(sign_key=str(key), sign_cert=str(cert), sign_business_data=True)
+    data["system"].update(sign_business_data=True)
+    if form == "pem":
+        data["system"].update(sign_key=str(key), sign_cert=str(cert))
+    else:
+        (tmp_path / "store.pass").write_text("store-password-1\n")
+        del data["system"]["sign_key"], data["system"]["sign_cert"]
+        data["system"].update(key_store=str(store), key_store_password_file="store.pass")
     data["schedule"]["daily"] = False
     lines = ["tag,time,value"] + [
         f"T1.{q},2026-03-10T00:{m:02d},{5 + m / 10}" for m in (0, 30) for q in ("level", "volume")
