@@ -10,13 +10,13 @@ from django.apps import apps
 from django.contrib import admin
 
 DOMAIN_MODULES = [
-    "egsu.clock",
-    "egsu.shep.envelope",
-    "egsu.shep.contract",
-    "egsu.isun.rules",
-    "egsu.isun.receipt",
+    "egsu_core.clock",
+    "egsu_core.shep.envelope",
+    "egsu_core.shep.contract",
+    "egsu_core.isun.rules",
+    "egsu_core.isun.receipt",
     "egsu.readings.store",
-    "egsu.pki.algorithms",
+    "egsu_core.pki.algorithms",
     "egsu.registry.bin",
     "egsu.jobs.periods",
     "egsu.calendar_kz",

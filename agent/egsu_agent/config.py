@@ -36,9 +36,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from egsu.isun.tables import TABLES
-from egsu.pki.keys import SigningIdentity
 from egsu_agent.units import UnitError, check_unit
+from egsu_core.isun.tables import TABLES
+from egsu_core.pki.keys import SigningIdentity
 
 MODBUS_TYPES = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 SOURCE_TYPES = ("folder", "modbus", "opcua", "sql")
@@ -176,7 +176,7 @@ class SystemConfig(_Section):
     @model_validator(mode="after")
     def _load_identity(self) -> SystemConfig:
         """The signing identity, read once here so that check-config proves the key can sign."""
-        from egsu.pki.keys import load_identity
+        from egsu_core.pki.keys import load_identity
 
         if self.key_store is not None:
             if self.sign_key is not None or self.sign_cert is not None:

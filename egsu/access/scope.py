@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from egsu.access.roles import DEFAULT_MODULES, EDITING_ROLES, NATIONAL_ROLES, Module, Role
-from egsu.vocabulary import Energy
+from egsu_core.vocabulary import Energy
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.views.decorators.csrf import csrf_exempt
 
 from egsu.intake import services
-from egsu.shep.contract import schema_bytes, wsdl_bytes
+from egsu_core.shep.contract import schema_bytes, wsdl_bytes
 
 XML = "text/xml; charset=utf-8"
 

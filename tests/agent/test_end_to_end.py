@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from egsu.clock import ASTANA
 from egsu_agent.config import load_config
 from egsu_agent.outbox import Outbox
 from egsu_agent.schedule import ManualClock
 from egsu_agent.service import Agent
+from egsu_core.clock import ASTANA
 from tests.agent.conftest import write_config
 from tests.agent.devices import ModbusSimulator, OpcUaSimulator
 from tests.agent.proxy import GatewayProxy

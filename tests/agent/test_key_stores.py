@@ -19,11 +19,11 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from egsu.cli.pki import app as pki_app
-from egsu.isun.schema import SCHEMA_DIR
-from egsu.shep.envelope import SEND_MESSAGE, XSI_TYPE
 from egsu_agent.config import ConfigError, load_config
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
+from egsu_core.isun.schema import SCHEMA_DIR
+from egsu_core.shep.envelope import SEND_MESSAGE, XSI_TYPE
 from tests.agent.conftest import FakeSystem, base_config, write_config
 from tests.conftest import shared_path
 from tests.pki.keys.test_pkcs12 import NCA_PASSWORD, STORES

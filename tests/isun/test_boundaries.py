@@ -9,7 +9,7 @@ import sys
 def test_isun_imports_no_django():
     code = (
         "import sys\n"
-        "import egsu.isun.rules, egsu.isun.receipt, egsu.isun.samples, egsu.isun.schema\n"
+        "import egsu_core.isun.rules, egsu_core.isun.receipt, egsu_core.isun.samples, egsu_core.isun.schema\n"
         "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

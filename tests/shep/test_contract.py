@@ -12,8 +12,8 @@ import zeep
 from lxml import etree
 from zeep.transports import Transport
 
-from egsu.shep import errors
-from egsu.shep.contract import (
+from egsu_core.shep import errors
+from egsu_core.shep.contract import (
     SCHEMA_NAMES,
     request_schema,
     schema_bytes,
@@ -21,7 +21,7 @@ from egsu.shep.contract import (
     wsdl_bytes,
     wsdl_path,
 )
-from egsu.shep.envelope import (
+from egsu_core.shep.envelope import (
     SEND_MESSAGE,
     SEND_MESSAGE_FAULT,
     SEND_MESSAGE_RESPONSE,
@@ -31,7 +31,7 @@ from egsu.shep.envelope import (
     build_response,
     parse_request,
 )
-from egsu.shep.errors import FormatError
+from egsu_core.shep.errors import FormatError
 from tests.conftest import ROOT, shared_path
 from tests.shep.factories import ISUN_DATA_TYPE, SESSION_ID, request_bytes
 
@@ -269,7 +269,7 @@ def test_schema_validation_names_the_offending_element(old, new, reason):
 
 def test_the_domain_package_does_not_import_django():
     code = (
-        "import sys; import egsu.shep.envelope, egsu.shep.contract, egsu.shep.xmlparse, egsu.shep.xsdtime; "
+        "import sys; import egsu_core.shep.envelope, egsu_core.shep.contract, egsu_core.shep.xmlparse, egsu_core.shep.xsdtime; "
         "sys.exit(1 if any(m == 'django' or m.startswith('django.') for m in sys.modules) else 0)"
     )
 
