@@ -8,6 +8,7 @@ database driver, and ``egsu-agent`` runs there.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -121,3 +122,21 @@ verified = verify_transport(etree.fromstring(signed))
 assert not [m for m in sys.modules if m.split(".")[0] == "django"]
 print(verified.signature_method.rsplit("#", 1)[-1], "verified, no django")
 """
+
+
+def test_the_systemd_unit_verifies_and_both_service_recipes_run_the_agent(tmp_path):
+    unit = (ROOT / "agent" / "deploy" / "egsu-agent.service").read_text()
+    windows = (ROOT / "agent" / "deploy" / "install-windows-service.ps1").read_text()
+    assert "ExecStart=/opt/egsu-agent/venv/bin/egsu-agent run\n" in unit
+    assert 'install egsu-agent "$Root\\venv\\Scripts\\egsu-agent.exe" run' in windows
+    assert 'pip install "$Source\\core" "$Source\\agent"' in windows
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here: the unit's syntax is not checked")
+    # the unit as written, its program pointed at an egsu-agent that exists on this machine
+    here = shutil.which("egsu-agent") or str(Path(sys.executable).parent / "egsu-agent")
+    (tmp_path / "egsu-agent.service").write_text(unit.replace("/opt/egsu-agent/venv/bin/egsu-agent", here))
+    result = subprocess.run(
+        [analyze, "verify", str(tmp_path / "egsu-agent.service")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
