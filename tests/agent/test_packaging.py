@@ -8,6 +8,7 @@ database driver, and ``egsu-agent`` runs there.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,14 @@ def test_the_systemd_unit_verifies_and_both_service_recipes_run_the_agent(tmp_pa
         [analyze, "verify", str(tmp_path / "egsu-agent.service")], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_core_imports_neither_the_server_nor_django():
+    # decision 0019: egsu-core stands alone; the fresh-venv test above proves it installed, this names the line
+    pattern = re.compile(r"^\s*(?:from|import)\s+(egsu|django)(?:\.|\s|$)", re.M)
+    offending = [
+        f"{path.relative_to(ROOT)}: {match.group(0).strip()}"
+        for path in sorted((ROOT / "core" / "egsu_core").rglob("*.py"))
+        for match in pattern.finditer(path.read_text("utf-8"))
+    ]
+    assert offending == []
