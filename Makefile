@@ -8,9 +8,10 @@ PORT ?= 8000
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml agent/pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml core/pyproject.toml agent/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e core
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e agent
 	touch $@
@@ -28,13 +29,13 @@ test: install
 	scripts/test-all
 
 lint: install
-	$(BIN)/ruff check egsu agent tests benchmarks
+	$(BIN)/ruff check egsu core agent tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/ruff format --check egsu agent tests benchmarks
+	$(BIN)/ruff format --check egsu core agent tests benchmarks
 
 format: install
-	$(BIN)/ruff format egsu agent tests benchmarks
-	$(BIN)/ruff check --fix egsu agent tests benchmarks
+	$(BIN)/ruff format egsu core agent tests benchmarks
+	$(BIN)/ruff check --fix egsu core agent tests benchmarks
 
 ## Re-pin every dependency from requirements.in into requirements.lock
 lock:

@@ -33,8 +33,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from egsu.clock import ASTANA
 from egsu.readings.store import ReadingQuery, ReadingRow, SeriesKey
+from egsu_core.clock import ASTANA
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100_000

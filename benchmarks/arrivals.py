@@ -241,7 +241,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from egsu.clock import astana_date, utcnow
+    from egsu_core.clock import astana_date, utcnow
 
     print("command:", shlex.join([sys.executable, *sys.argv]))
     print(

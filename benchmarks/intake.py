@@ -54,11 +54,11 @@ import httpx
 import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 from lxml import etree
 
-from egsu.clock import ASTANA, to_astana
-from egsu.isun.receipt import parse_receipt
-from egsu.isun.samples import records_element, sample_record
-from egsu.isun.units import UNITS
-from egsu.shep.envelope import build_request, parse_fault, parse_response
+from egsu_core.clock import ASTANA, to_astana
+from egsu_core.isun.receipt import parse_receipt
+from egsu_core.isun.samples import records_element, sample_record
+from egsu_core.isun.units import UNITS
+from egsu_core.shep.envelope import build_request, parse_fault, parse_response
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 100, 5000)
@@ -230,7 +230,7 @@ def _identity(manifest: dict):
     """The signing key of the subject that owns the sender's facilities (stand.json, issue 3)."""
     owner = manifest["facilities"][0]["subject_bin"]
     if owner not in _identities:
-        from egsu.pki.keys import load_identity
+        from egsu_core.pki.keys import load_identity
 
         subject = next(s for s in manifest["subjects"] if s["bin"] == owner)
         _identities[owner] = load_identity(
@@ -241,7 +241,7 @@ def _identity(manifest: dict):
 
 def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
     """A SendMessage as a real client sends it: records in data, the Body signed (WS-Security)."""
-    from egsu.pki.wsse import sign_transport
+    from egsu_core.pki.wsse import sign_transport
 
     taken = [next(slots) for _ in range(size)]
     records = [_record(slot) for slot in taken]
@@ -522,11 +522,11 @@ def trivial_requests(endpoint: str, count: int, concurrency: int) -> tuple[float
 
 
 STAGES = (
-    "parse (egsu.shep.xmlparse)",
-    "envelope (egsu.shep.envelope)",
+    "parse (egsu_core.shep.xmlparse)",
+    "envelope (egsu_core.shep.envelope)",
     "auth (egsu.registry.services)",
     "journal (egsu.journal)",
-    "records+rules (egsu.isun)",
+    "records+rules (egsu_core.isun)",
     "registry lookups (egsu.registry.snapshot)",
     "store (egsu.readings, intake._store)",
     "response + receipt building",
@@ -749,7 +749,7 @@ class _BareDatabase:
 def bare_blocks(
     message100: Message, insert_sets: dict[int, Message], var_dir: Path, pg: Postgres | None
 ) -> Bare:
-    from egsu.shep.xmlparse import parse_document
+    from egsu_core.shep.xmlparse import parse_document
 
     body = message100.body
     lxml_parse = _median_time(lambda: etree.fromstring(body), 200)

@@ -45,9 +45,12 @@ EVERY = 1000  # one meter in this many carries each planted problem
 def clickhouse_store(url: str | None):
     from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, connect
 
-    url = url or subprocess.run(
-        [str(ROOT / "scripts" / "ensure-clickhouse")], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    url = (
+        url
+        or subprocess.run(
+            [str(ROOT / "scripts" / "ensure-clickhouse")], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
     connection, _database = connect(url)
     return ClickHouseReadingsStore(connection, database=f"egsu_bench_{uuid.uuid4().hex[:8]}")
 
@@ -69,7 +72,9 @@ def load(store, meters: int, start: datetime) -> int:
         f" FROM numbers({meters * SLOTS})"
         f" WHERE NOT ({meter} % {EVERY} = 2 AND {slot} BETWEEN 60 AND 63)"
     )
-    while store.connection.query(f"SELECT count() FROM system.merges WHERE database = '{store.database}'")[0][0]:
+    while store.connection.query(f"SELECT count() FROM system.merges WHERE database = '{store.database}'")[0][
+        0
+    ]:
         time.sleep(1)
     return store.connection.query(f"SELECT count() FROM {store.table}")[0][0]
 
@@ -91,9 +96,9 @@ def main() -> None:
     from django.core.management import call_command
 
     from egsu.alarms.models import Alarm
-    from egsu.clock import ASTANA
     from egsu.vee import services
     from egsu.vee.models import Finding
+    from egsu_core.clock import ASTANA
 
     call_command("migrate", verbosity=0)
     store = clickhouse_store(args.clickhouse_url)

@@ -161,8 +161,8 @@ def _registry(args) -> list[str]:
 def _values(store, args) -> int:
     """Daily A+ values, value = (meter % 97) + day: the region's meters every day of the month, the
     other meters the month's last `--national-days` days (what the totals page is asked)."""
-    from egsu.clock import astana_midnight
     from egsu.readings.clickhouse_schema import COLUMN_NAMES
+    from egsu_core.clock import astana_midnight
 
     start = int(astana_midnight(MONTH_START).timestamp())
     began = time.perf_counter()

@@ -40,8 +40,8 @@ from pathlib import Path
 
 import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
-from egsu.clock import ASTANA
 from egsu.readings.store import ReadingQuery, ReadingRow, SeriesKey, row_order_key, series_of
+from egsu_core.clock import ASTANA
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -78,7 +78,7 @@ def _hash_impl(module: str) -> str:
     """Which GOST hash implementation is active: the compiled extension or the pure-Python fallback."""
     import importlib
 
-    return getattr(importlib.import_module(f"egsu.pki.gost.{module}"), "IMPLEMENTATION", "python")
+    return getattr(importlib.import_module(f"egsu_core.pki.gost.{module}"), "IMPLEMENTATION", "python")
 
 
 def _log(text: str = "") -> None:
@@ -205,7 +205,7 @@ def _machine_facts(var_dir: Path) -> list[str]:
 
 def _slots(manifest: dict) -> Iterator[tuple[dict, dict, datetime]]:
     """Distinct (facility, device, 2-hour period) triples, walking back in time from ANCHOR."""
-    from egsu.clock import to_astana
+    from egsu_core.clock import to_astana
 
     devices = [(f, d) for f in manifest["facilities"] for d in f["devices"]]
     if not devices:
@@ -226,8 +226,8 @@ class Message:
 
 
 def _payload(slots: Iterator, size: int) -> tuple[list[etree._Element], int]:
-    from egsu.isun.samples import records_element, sample_record
-    from egsu.isun.units import UNITS
+    from egsu_core.isun.samples import records_element, sample_record
+    from egsu_core.isun.units import UNITS
 
     records = []
     for facility, device, start in (next(slots) for _ in range(size)):
@@ -249,7 +249,7 @@ def _payload(slots: Iterator, size: int) -> tuple[list[etree._Element], int]:
 
 
 def _signed_message(slots: Iterator, size: int, manifest: dict, identity) -> Message:
-    from egsu.pki.sendmessage import signed_send_message
+    from egsu_core.pki.sendmessage import signed_send_message
 
     payload, rows = _payload(slots, size)
     body = signed_send_message(
@@ -265,7 +265,7 @@ def _signed_message(slots: Iterator, size: int, manifest: dict, identity) -> Mes
 
 
 def _unsigned_message(slots: Iterator, size: int, manifest: dict) -> Message:
-    from egsu.shep.envelope import build_request
+    from egsu_core.shep.envelope import build_request
 
     payload, rows = _payload(slots, size)
     body = build_request(
@@ -288,8 +288,8 @@ def _interleave(first: list, second: list) -> list:
 
 def _answer_problem(answer, size: int) -> str | None:
     """Why an answer is not a full success (SCSS001, every record ACCEPTED), or None."""
-    from egsu.isun.receipt import parse_receipt
-    from egsu.shep.envelope import parse_fault, parse_response
+    from egsu_core.isun.receipt import parse_receipt
+    from egsu_core.shep.envelope import parse_fault, parse_response
 
     if answer.http_status != 200:
         try:
@@ -385,20 +385,20 @@ def main(argv: list[str] | None = None) -> int:
 def _measure(run: Run, options: argparse.Namespace, var_dir: Path) -> int:  # noqa: PLR0915 - one report
     from django.core.management import call_command
 
-    from egsu.clock import utcnow
     from egsu.journal.models import JournalEntry
-    from egsu.pki import algorithms
-    from egsu.pki.certs import load_certificate
-    from egsu.pki.keys import load_identity
-    from egsu.pki.path import CertificatePolicy, validate
-    from egsu.pki.wsse import bare_inputs, bare_verify, verify_transport
     from egsu.readings.models import Reading
     from egsu.registry.demo import load_demo_registry
     from egsu.registry.models import ConnectedSystem
-    from egsu.shep.xmlparse import parse_document
     from egsu.signatures import services as signatures
     from egsu.signatures.models import OcspReceiptRecord
     from egsu.signatures.stand import equip
+    from egsu_core.clock import utcnow
+    from egsu_core.pki import algorithms
+    from egsu_core.pki.certs import load_certificate
+    from egsu_core.pki.keys import load_identity
+    from egsu_core.pki.path import CertificatePolicy, validate
+    from egsu_core.pki.wsse import bare_inputs, bare_verify, verify_transport
+    from egsu_core.shep.xmlparse import parse_document
 
     # ---- the stand: database, demo registry, test PKI (not timed)
     started = time.perf_counter()
@@ -712,9 +712,9 @@ def _ocsp_outage(run: Run, options: argparse.Namespace, ders: list[bytes], now: 
 
     from django.conf import settings
 
-    from egsu.pki.certs import load_certificate
-    from egsu.pki.path import CertificatePolicy, validate
     from egsu.signatures import services as signatures
+    from egsu_core.pki.certs import load_certificate
+    from egsu_core.pki.path import CertificatePolicy, validate
 
     ca = signatures.test_ca()
     with signatures.pki_lock():
@@ -792,16 +792,16 @@ def _gost_scheme(
     owner: str,
     now: datetime,
 ) -> GostResult:
-    from egsu.pki import algorithms
-    from egsu.pki.certs import load_certificate
-    from egsu.pki.gost import gost3410
-    from egsu.pki.gost import x509 as gost_x509
-    from egsu.pki.keys import SigningIdentity
-    from egsu.pki.path import CertificatePolicy, validate
-    from egsu.pki.trust import TrustStore
-    from egsu.pki.wsse import bare_inputs, bare_verify, verify_transport
-    from egsu.shep.errors import SignatureInvalidError
-    from egsu.shep.xmlparse import parse_document
+    from egsu_core.pki import algorithms
+    from egsu_core.pki.certs import load_certificate
+    from egsu_core.pki.gost import gost3410
+    from egsu_core.pki.gost import x509 as gost_x509
+    from egsu_core.pki.keys import SigningIdentity
+    from egsu_core.pki.path import CertificatePolicy, validate
+    from egsu_core.pki.trust import TrustStore
+    from egsu_core.pki.wsse import bare_inputs, bare_verify, verify_transport
+    from egsu_core.shep.errors import SignatureInvalidError
+    from egsu_core.shep.xmlparse import parse_document
 
     scheme = gost3410.GOST2004 if uri == GOST2004_URI else gost3410.GOST2015_512
     root_key = gost3410.GostPrivateKey.generate(scheme)
@@ -880,8 +880,8 @@ def _gost_certificate_key() -> Iterator[None]:
     """
     from asn1crypto import x509
 
-    from egsu.pki import signedinfo, wsse
-    from egsu.pki.gost.asn1 import SubjectPublicKeyInfo
+    from egsu_core.pki import signedinfo, wsse
+    from egsu_core.pki.gost.asn1 import SubjectPublicKeyInfo
 
     def certificate_key(certificate_der: bytes) -> tuple[bytes, str]:
         try:
@@ -909,7 +909,7 @@ def _tampered(inputs):
 
 
 def _expect_refused(run: Run, label: str, action: Callable[[object], object], argument: object) -> None:
-    from egsu.pki.algorithms import BadSignature
+    from egsu_core.pki.algorithms import BadSignature
 
     try:
         action(argument)

@@ -1,4 +1,4 @@
-"""Model and form choices derived from egsu.vocabulary, with labels in the user's language.
+"""Model and form choices derived from egsu_core.vocabulary, with labels in the user's language.
 
 The vocabulary is Django-free; this is the one place that turns it into (value, lazy label)
 pairs, so a field's choices, a form's options and a page's words never drift apart.
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
-from egsu.vocabulary import METER_ENERGIES, AlarmState, Energy, Interval, Severity
+from egsu_core.vocabulary import METER_ENERGIES, AlarmState, Energy, Interval, Severity
 
 _lazy_text = lazy(gettext, str)
 

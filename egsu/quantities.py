@@ -1,7 +1,7 @@
 """Every quantity the readings store holds, with its energy, unit and whether it may be summed.
 
 Plain Python (no Django). The tables themselves stay where the order defines them (App.3 for
-oil and gas in egsu.isun; the ami/1 catalogue in egsu.ami.catalog); this is the one place that
+oil and gas in egsu_core.isun; the ami/1 catalogue in egsu.ami.catalog); this is the one place that
 joins them, so a page, a total or an export asks one function for a unit or a label.
 
 A quantity is *summable* when each value is an amount per period (a volume, a mass, energy):
@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from egsu.ami import catalog
-from egsu.isun.tables import QUANTITIES as ISUN_QUANTITIES
-from egsu.isun.units import UNITS as ISUN_UNITS
-from egsu.vocabulary import Energy, gettext_noop
+from egsu_core.isun.tables import QUANTITIES as ISUN_QUANTITIES
+from egsu_core.isun.units import UNITS as ISUN_UNITS
+from egsu_core.vocabulary import Energy, gettext_noop
 
 _ISUN_SUMMABLE = frozenset({"volume", "mass"})
 _ISUN_LABELS = {

@@ -165,5 +165,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"egsu": {"level": "INFO"}},
+    "loggers": {"egsu": {"level": "INFO"}, "egsu_core": {"level": "INFO"}},
 }

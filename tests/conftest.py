@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ hypothesis_settings.register_profile("egsu", deadline=None, suppress_health_chec
 hypothesis_settings.load_profile("egsu")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# ../shared beside the checkout; EGSU_SHARED_DIR names it for a checkout elsewhere (a git worktree)
+SHARED = Path(os.environ.get("EGSU_SHARED_DIR") or ROOT.parent / "shared")
 SHEP = SHARED / "shep"
 
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from egsu.isun.samples import sample_record
 from egsu_agent.config import DeviceConfig
 from egsu_agent.samples import Sample
 from egsu_agent.schedule import Period
 from egsu_agent.units import to_app3
+from egsu_core.isun.samples import sample_record
 
 
 def within(samples: Iterable[Sample], start: datetime, end: datetime) -> list[Sample]:

@@ -14,12 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from egsu.clock import format_astana, to_astana
 from egsu_agent.config import AgentConfig, ConfigError, load_config
 from egsu_agent.logs import setup_logging
 from egsu_agent.schedule import DAY, TWO_HOURS, ManualClock, SystemClock, local_instant
 from egsu_agent.sources.timestamps import parse_time
 from egsu_agent.tagcheck import check_tags
+from egsu_core.clock import format_astana, to_astana
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()

@@ -36,8 +36,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from egsu.isun.tables import TABLES
 from egsu_agent.units import UnitError, check_unit
+from egsu_core.isun.tables import TABLES
+from egsu_core.pki.keys import SigningIdentity
 
 MODBUS_TYPES = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 SOURCE_TYPES = ("folder", "modbus", "opcua", "sql")
@@ -120,8 +121,17 @@ class SystemConfig(_Section):
     sender_id: str = Field(min_length=1)
     password: str | None = Field(None, repr=False)
     password_env: str | None = Field(None, validate_default=True)
-    sign_key: Path
-    sign_cert: Path
+    key_store: Path | None = None
+    """The owner's NCA key store (PKCS#12, RSA or GOST), as NCA issues it; or ``sign_key`` with
+    ``sign_cert`` (PEM files, the test stand's form). Its password is never written here."""
+    key_store_password_env: str | None = None
+    """The name of the environment variable holding the key store's password..."""
+    key_store_password_file: Path | None = None
+    """...or a file holding it (one line; readable by the agent's account only)."""
+    key_store_password: str | None = Field(None, repr=False)
+    """Refused: a key store's password is never kept in the configuration file in clear."""
+    sign_key: Path | None = None
+    sign_cert: Path | None = None
     sign_business_data: bool = False
     """Also sign the records (enveloped XMLDSig on ``data``, SIG-03)."""
     system_cert: Path | None = None
@@ -130,6 +140,7 @@ class SystemConfig(_Section):
     trust_roots: Path | None = None
     """Instead of (or besides) ``system_cert``: NCA roots the System's certificate must chain to."""
     timeout_seconds: float = Field(60.0, gt=0, le=300)
+    _identity: Any = PrivateAttr(None)
 
     @field_validator("wsdl", "endpoint")
     @classmethod
@@ -144,28 +155,65 @@ class SystemConfig(_Section):
         _secret(info.data.get("password"), value, "password", required=True)
         return value
 
-    @field_validator("sign_key", "system_cert", "trust_roots", mode="before")
+    @field_validator(
+        "key_store", "key_store_password_file", "sign_key", "sign_cert", "system_cert", "trust_roots",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _files(cls, value: Any, info: ValidationInfo) -> Any:
         return _existing(value, info) if isinstance(value, str) else value
 
-    @field_validator("sign_cert", mode="before")
+    @field_validator("key_store_password")
     @classmethod
-    def _identity(cls, value: Any, info: ValidationInfo) -> Any:
-        if not isinstance(value, str):
-            return value
-        cert = _existing(value, info)
-        key = info.data.get("sign_key")
-        if key is not None and key.is_file() and cert.is_file():
-            from egsu.pki.keys import load_identity
+    def _no_clear_password(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise _problem(
+                "a key store's password is never written in the configuration: "
+                "give key_store_password_env or key_store_password_file"
+            )
+        return value
 
-            try:
-                load_identity(key.read_bytes(), cert.read_bytes())
-            except Exception as exc:  # noqa: BLE001 - cryptography and our GOST loader raise various kinds
+    @model_validator(mode="after")
+    def _load_identity(self) -> SystemConfig:
+        """The signing identity, read once here so that check-config proves the key can sign."""
+        from egsu_core.pki.keys import load_identity
+
+        if self.key_store is not None:
+            if self.sign_key is not None or self.sign_cert is not None:
+                raise _problem("give key_store, or sign_key with sign_cert, not both")
+            if (self.key_store_password_env is None) == (self.key_store_password_file is None):
                 raise _problem(
-                    f"the key {key.name} and this certificate cannot sign together: {exc}"
-                ) from None
-        return cert
+                    "key_store needs its password from key_store_password_env or "
+                    "key_store_password_file (one of them)"
+                )
+            if self.key_store_password_env is not None:
+                if self.key_store_password_env not in os.environ:
+                    raise _problem(f"environment variable {self.key_store_password_env} is not set")
+                password = os.environ[self.key_store_password_env]
+            else:
+                password = self.key_store_password_file.read_text("utf-8").rstrip("\r\n")
+            try:
+                self._identity = load_identity(self.key_store.read_bytes(), password=password)
+            except Exception as exc:  # noqa: BLE001 - wrong password, damaged or foreign store
+                raise _problem(f"key_store {self.key_store.name} cannot be read: {exc}") from None
+            return self
+        if self.key_store_password_env is not None or self.key_store_password_file is not None:
+            raise _problem("a key store password is given but no key_store")
+        if self.sign_key is None or self.sign_cert is None:
+            raise _problem("missing; give key_store (NCA PKCS#12), or sign_key with sign_cert (PEM)")
+        try:
+            self._identity = load_identity(self.sign_key.read_bytes(), self.sign_cert.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - cryptography and our GOST loader raise various kinds
+            raise _problem(
+                f"the key {self.sign_key.name} and the certificate {self.sign_cert.name} "
+                f"cannot sign together: {exc}"
+            ) from None
+        return self
+
+    @property
+    def identity(self) -> SigningIdentity:
+        """The owner's signing identity (key, certificate, the XML signature method of its kind)."""
+        return self._identity
 
     @model_validator(mode="after")
     def _resolve_password(self) -> SystemConfig:

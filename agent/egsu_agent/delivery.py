@@ -2,7 +2,7 @@
 
 Building (INT-39, SIG-03/04): the records go into ``requestData/data`` as ``<events>``
 children with ``xsi:type="cs:Request"``, exactly as the real ISUN clients send them
-(shep-notes §4); ``egsu.pki.sendmessage.signed_send_message`` signs the business data
+(shep-notes §4); ``egsu_core.pki.sendmessage.signed_send_message`` signs the business data
 when configured and always the Body (WS-Security). A period whose message would pass
 INT-07's 15 MB is split into chunks, each its own message with its own messageId.
 
@@ -40,14 +40,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from egsu.clock import utcnow
-from egsu.isun.receipt import parse_receipt
-from egsu.isun.samples import records_element
-from egsu.pki.keys import SigningIdentity
-from egsu.pki.sendmessage import signed_send_message
-from egsu.shep.envelope import parse_fault, parse_response
-from egsu.shep.errors import FormatError
 from egsu_agent.schedule import next_day_start
+from egsu_core.clock import utcnow
+from egsu_core.isun.receipt import parse_receipt
+from egsu_core.isun.samples import records_element
+from egsu_core.pki.keys import SigningIdentity
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.shep.envelope import parse_fault, parse_response
+from egsu_core.shep.errors import FormatError
 
 log = logging.getLogger("egsu_agent.delivery")
 
@@ -126,8 +126,8 @@ class AnswerVerifier:
     """Believes an answer only when the System signed it (App.1 §51; see the module docstring)."""
 
     def __init__(self, system_cert: Path | None = None, trust_roots: Path | None = None) -> None:
-        from egsu.pki.certs import load_certificate
-        from egsu.pki.trust import TrustStore
+        from egsu_core.pki.certs import load_certificate
+        from egsu_core.pki.trust import TrustStore
 
         self.pinned = load_certificate(system_cert.read_bytes()) if system_cert else None
         self.trust = TrustStore.from_paths([trust_roots]) if trust_roots else None
@@ -147,10 +147,10 @@ class AnswerVerifier:
 
     def problem(self, content: bytes) -> str | None:
         """Why the answer is not to be believed, or None when the System's signature verifies."""
-        from egsu.pki.certs import load_certificate
-        from egsu.pki.path import CertificatePolicy, validate
-        from egsu.pki.wsse import verify_transport
-        from egsu.shep.xmlparse import parse_document
+        from egsu_core.pki.certs import load_certificate
+        from egsu_core.pki.path import CertificatePolicy, validate
+        from egsu_core.pki.wsse import verify_transport
+        from egsu_core.shep.xmlparse import parse_document
 
         try:
             verified = verify_transport(parse_document(content), certificate_lookup=self._lookup)
@@ -195,7 +195,7 @@ class ZeepChannel:
 
     def _zeep(self):
         if self._client is None:
-            from egsu.shep.zeep_client import SyncChannelClient
+            from egsu_core.shep.zeep_client import SyncChannelClient
 
             self._client = SyncChannelClient(self.wsdl, timeout=self.timeout).client
         return self._client

@@ -38,8 +38,8 @@ from email.policy import SMTP
 from email.utils import make_msgid
 from typing import Protocol
 
-from egsu.clock import to_astana
 from egsu_agent.config import NoticeConfig
+from egsu_core.clock import to_astana
 
 log = logging.getLogger("egsu_agent.notices")
 ANNOUNCE_AHEAD = timedelta(days=3)  # INT-45

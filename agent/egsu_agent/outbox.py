@@ -35,9 +35,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from egsu.clock import to_astana
 from egsu_agent.samples import Sample
 from egsu_agent.schedule import DAY, TWO_HOURS, Period, day_period, two_hour_period
+from egsu_core.clock import to_astana
 
 PENDING = "pending"
 DELIVERED = "delivered"

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from egsu.clock import astana_date, to_astana
 from egsu_agent.outbox import DELIVERED, PENDING, REJECTED, SUPERSEDED, Message, parse_iso, period_of
 from egsu_agent.schedule import DAY, local_instant, next_day_start, next_slot
+from egsu_core.clock import astana_date, to_astana
 
 
 class RecoveryError(ValueError):

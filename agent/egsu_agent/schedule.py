@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from egsu.clock import ASTANA, astana_date, utcnow
+from egsu_core.clock import ASTANA, astana_date, utcnow
 
 TWO_HOURS = "PT2H"
 DAY = "P1D"

@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from egsu.clock import astana_date
-from egsu.pki.keys import SigningIdentity, load_identity
 from egsu_agent import aggregate
 from egsu_agent.config import AgentConfig
 from egsu_agent.delivery import AnswerVerifier, RetryRule, ZeepChannel, build_messages
@@ -34,6 +32,8 @@ from egsu_agent.outbox import DELIVERED, PENDING, REJECTED, Outbox, iso, parse_i
 from egsu_agent.schedule import Clock, Period, closed_periods, local_instant, next_day_start, next_slot
 from egsu_agent.sources import Source, SourceError, build_source
 from egsu_agent.watch import Watcher
+from egsu_core.clock import astana_date
+from egsu_core.pki.keys import SigningIdentity
 
 log = logging.getLogger("egsu_agent")
 PAUSED_UNTIL = "paused_until"
@@ -113,8 +113,7 @@ class Agent:
     @property
     def identity(self) -> SigningIdentity:
         if self._identity is None:
-            system = self.config.system
-            self._identity = load_identity(system.sign_key.read_bytes(), system.sign_cert.read_bytes())
+            self._identity = self.config.system.identity
         return self._identity
 
     # ------------------------------------------------------------ the loop

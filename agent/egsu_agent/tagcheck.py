@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from egsu.clock import to_astana
 from egsu_agent.config import AgentConfig, FolderSourceConfig, SqlSourceConfig
 from egsu_agent.sources import SourceError
+from egsu_core.clock import to_astana
 
 RECENT_EXPORTS = 20
 SQL_DAYS = 7

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from egsu.isun.units import UNITS
+from egsu_core.isun.units import UNITS
 
 # Quantity → its physical dimension (the App.3 unit of that dimension is UNITS[quantity]).
 DIMENSIONS: dict[str, str] = {

@@ -11,7 +11,7 @@ from enum import StrEnum
 from django.db.models import Q, QuerySet
 
 from egsu.access.models import AuditEvent
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 MIN_RETENTION = timedelta(days=366)
 

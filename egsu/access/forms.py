@@ -17,9 +17,9 @@ from egsu.access import scope as gate
 from egsu.access.audit import Event
 from egsu.access.roles import DEFAULT_MODULES, Module, Role
 from egsu.access.services import AccountData
-from egsu.clock import astana_midnight
 from egsu.registry.bin import bin_problem
 from egsu.registry.models import Subject
+from egsu_core.clock import astana_midnight
 
 SUBJECT_BOUND_ROLES = frozenset({Role.SUBJECT, Role.STATE_BODY})  # ACC-15(1), ACC-16
 

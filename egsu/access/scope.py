@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from egsu.access.roles import DEFAULT_MODULES, EDITING_ROLES, NATIONAL_ROLES, Module, Role
-from egsu.vocabulary import Energy
+from egsu_core.vocabulary import Energy
 
 
 @dataclass(frozen=True)
@@ -408,6 +408,8 @@ def quality_days(scope: Scope) -> QuerySet:
     if scope.role is None or not energies(scope):
         return QualityDay.objects.none()
     return QualityDay.objects.filter(subject__in=subjects(scope))
+
+
 # ---------------------------------------------------------------- forecasts and recommendations (ANA-01..04, ANA-08)
 
 

@@ -13,7 +13,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 
 from egsu.access.models import LoginThrottle
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)

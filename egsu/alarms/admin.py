@@ -65,7 +65,7 @@ class SystemWindowAdmin(admin.ModelAdmin):
         from django.db import transaction
 
         from egsu.alarms.tasks import announce_window
-        from egsu.clock import utcnow
+        from egsu_core.clock import utcnow
 
         if not change:
             obj.created_at = utcnow()

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from egsu.choices import alarm_state_choices, energy_choices, severity_choices
 from egsu.points.models import MeteringPoint
 from egsu.registry.models import Subject
-from egsu.vocabulary import AlarmState
+from egsu_core.vocabulary import AlarmState
 
 
 class Alarm(models.Model):

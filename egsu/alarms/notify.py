@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from egsu.access import scope as gate
 from egsu.alarms.models import Alarm, AlarmEntry, Subscription, SystemWindow
-from egsu.clock import astana_midnight
 from egsu.mail.outbox import send
-from egsu.vocabulary import Severity
+from egsu_core.clock import astana_midnight
+from egsu_core.vocabulary import Severity
 
 # What is worth an e-mail at once: a new look is needed (raised, reopened, worse) or it is over.
 NOTIFIED_ACTIONS = frozenset({"raised", "reopened", "escalated", "closed"})

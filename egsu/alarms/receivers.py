@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from egsu.alarms.notify import NOTIFIED_ACTIONS
 from egsu.alarms.services import alarm_changed
-from egsu.vocabulary import Severity
+from egsu_core.vocabulary import Severity
 
 URGENT_ACTIONS = frozenset({"raised", "reopened", "escalated"})
 

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 
 from egsu.alarms.models import ACTIVE_STATES, Alarm, AlarmEntry
-from egsu.clock import utcnow
-from egsu.vocabulary import AlarmState, Severity
+from egsu_core.clock import utcnow
+from egsu_core.vocabulary import AlarmState, Severity
 
 # Sent after commit with alarm=Alarm, action=AlarmEntry.Action (raised, reopened, escalated,
 # acknowledged, closed) and entry=the AlarmEntry that recorded it. Folded repeats send nothing: nobody is told twice about one state.

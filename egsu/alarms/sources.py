@@ -28,10 +28,10 @@ from django.utils.translation import gettext_noop
 from egsu.alarms.models import ACTIVE_STATES, Alarm, Notice
 from egsu.alarms.services import clear_alarm, clear_all_except, raise_alarm
 from egsu.ami.events import CLEARS, CRITICAL, MeterEventCode
-from egsu.clock import astana_date, utcnow
 from egsu.monitoring.expectations import expected_slots, grace
 from egsu.monitoring.models import Arrival, ArrivalStatus
-from egsu.vocabulary import Severity
+from egsu_core.clock import astana_date, utcnow
+from egsu_core.vocabulary import Severity
 
 METER_EVENT = "meter_event"
 MISSING_DATA = "missing_data"

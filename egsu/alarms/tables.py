@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from egsu.access.scope import Scope
 from egsu.alarms.filters import AlarmFilter
 from egsu.alarms.sources import SOURCE_LABELS
-from egsu.clock import utcnow
 from egsu.reports.tables import Column, ExportTable, _form_filters, _header, as_query
+from egsu_core.clock import utcnow
 
 
 def alarms_table(scope: Scope, user, params: dict, at: datetime | None = None) -> ExportTable:

@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from egsu.alarms import notify, sources
 from egsu.alarms.models import Alarm, SystemWindow
-from egsu.clock import utcnow
 from egsu.jobs.registry import job
+from egsu_core.clock import utcnow
 
 
 @job()
@@ -31,7 +31,7 @@ def notify_alarm(alarm_id: int, entry_id: int) -> int:
 @job(queue="mail")
 def daily_digest(period_start: str) -> int:
     """Yesterday's alarms to those who asked for a digest (the schedule passes the period it runs for)."""
-    from egsu.clock import astana_date
+    from egsu_core.clock import astana_date
 
     start = datetime.fromisoformat(period_start)
     return notify.digest(date.fromordinal(astana_date(start).toordinal() - 1))

@@ -26,8 +26,8 @@ from egsu.alarms.filters import AlarmFilter
 from egsu.alarms.models import Notice, NoticeKind, Subscription
 from egsu.alarms.sources import SOURCE_LABELS
 from egsu.alarms.tables import alarms_table
-from egsu.clock import utcnow
 from egsu.reports.xlsx import write_xlsx
+from egsu_core.clock import utcnow
 
 PAGE_SIZE = 50
 

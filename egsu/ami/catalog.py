@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from egsu.vocabulary import Energy, Interval  # meters measure electricity, heat and gas (METER_ENERGIES)
+from egsu_core.vocabulary import Energy, Interval  # meters measure electricity, heat and gas (METER_ENERGIES)
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from egsu.alarms import sources as alarm_sources
 from egsu.ami import catalog, gas, wire
 from egsu.ami.events import ALARMS
 from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
-from egsu.clock import to_astana, utcnow
 from egsu.monitoring.ledger import record_values
 from egsu.monitoring.slots import slot_of
 from egsu.ops import metrics
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
+from egsu_core.clock import to_astana, utcnow
 
 log = logging.getLogger(__name__)
 

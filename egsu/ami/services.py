@@ -17,9 +17,9 @@ from django.db.models import QuerySet
 from egsu.ami import catalog
 from egsu.ami.models import Channel, HeadEndSystem, Meter
 from egsu.ami.obis import default_obis
-from egsu.clock import astana_date, utcnow
 from egsu.points.services import refresh_points
 from egsu.registry.models import Subject
+from egsu_core.clock import astana_date, utcnow
 
 TOKEN_PREFIX = "ami_"
 

@@ -20,10 +20,10 @@ from egsu.alarms.services import clear_alarm, clear_all_except, raise_alarm
 from egsu.analytics.models import Forecast, ForecastTarget
 from egsu.analytics.profiles import NIGHT_HOURS, object_balances, point_profiles
 from egsu.analytics.services import BUCKETS, SeriesSpec, read_series
-from egsu.clock import utcnow
 from egsu.quantities import unit_of
 from egsu.readings.store import ReadingsStore
-from egsu.vocabulary import METER_ENERGIES, Energy, Severity
+from egsu_core.clock import utcnow
+from egsu_core.vocabulary import METER_ENERGIES, Energy, Severity
 
 SOURCE = "forecast"
 OUTSIDE_MIN_SLOTS = 3

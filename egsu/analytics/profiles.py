@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from egsu.analytics.targets import QUANTITY
-from egsu.clock import ASTANA
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, ReadingsStore, series_of
-from egsu.vocabulary import METER_ENERGIES
+from egsu_core.clock import ASTANA
+from egsu_core.vocabulary import METER_ENERGIES
 
 RECENT = timedelta(days=7)
 BASELINE = timedelta(days=28)

@@ -26,9 +26,9 @@ from egsu.analytics.anomalies import ALLOWED_IMBALANCE
 from egsu.analytics.models import Recommendation
 from egsu.analytics.profiles import BASELINE, RECENT, label_profiles, object_balances, point_profiles
 from egsu.analytics.targets import QUANTITY
-from egsu.clock import utcnow
 from egsu.quantities import unit_of
-from egsu.vocabulary import METER_ENERGIES, Energy
+from egsu_core.clock import utcnow
+from egsu_core.vocabulary import METER_ENERGIES, Energy
 
 PEAK_HOURS = 3
 MIN_SHIFT_SHARE = 0.01  # a shift below 1 % of the subject's day is not worth a recommendation

@@ -37,10 +37,10 @@ from egsu.analytics.forecast import (
 )
 from egsu.analytics.forecast.evaluation import MODEL, coverage, mape, mase, seasonal_scale
 from egsu.analytics.models import Forecast, ForecastModel, ForecastValue
-from egsu.clock import ASTANA, utcnow
 from egsu.readings.aggregation import bucket_start
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, ReadingQuery, ReadingsStore, series_of
+from egsu_core.clock import ASTANA, utcnow
 
 # The store's buckets a forecast may read: a horizon reads at its own resolution (a week ahead
 # hourly, a month ahead daily) or at the series' own bucket (a day ahead).

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from egsu.analytics.models import ForecastTarget, Level
 from egsu.analytics.services import SeriesSpec
-from egsu.vocabulary import Energy
+from egsu_core.vocabulary import Energy
 
 # The quantity forecast per energy: what the energy is consumed or turned over as.
 QUANTITY: dict[str, str] = {

@@ -21,8 +21,8 @@ from egsu.analytics.forecast import ForecastError
 from egsu.analytics.models import ForecastModel, ForecastTarget
 from egsu.analytics.services import SeriesSpec
 from egsu.analytics.targets import LEVELS, refresh_targets
-from egsu.clock import utcnow
 from egsu.jobs.registry import job
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

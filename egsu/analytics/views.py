@@ -25,8 +25,8 @@ from egsu.analytics.weather import temperature_for
 from egsu.cabinet.navigation import DATA
 from egsu.calendar_kz import is_working_day
 from egsu.choices import label
-from egsu.clock import astana_date, astana_midnight, to_astana, utcnow
 from egsu.quantities import unit_of
+from egsu_core.clock import astana_date, astana_midnight, to_astana, utcnow
 
 LEVELS = [Level.NATION, Level.REGION, Level.SUBJECT, Level.OBJECT, Level.POINT]
 HORIZONS = [

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from egsu.analytics.models import Weather, WeatherKind
-from egsu.clock import ASTANA, utcnow
+from egsu_core.clock import ASTANA, utcnow
 
 
 class WeatherFileError(ValueError):

@@ -1,6 +1,6 @@
 """/api/v1/aggregates: sum, min, max, count, first and last per bucket and group (ANA-04..07).
 
-Buckets PT15M, PT1H, P1D, P1M on the Astana clock (egsu.vocabulary.Interval); groups point, object,
+Buckets PT15M, PT1H, P1D, P1M on the Astana clock (egsu_core.vocabulary.Interval); groups point, object,
 subject, region or all (per quantity). The points and the period are chosen exactly as on the
 readings and totals pages (egsu.cabinet.readings_selection, PointFilter), through the gate, and the
 readings store aggregates (`aggregate_iter`): nothing is summed here, and a per-point answer of a
@@ -24,7 +24,7 @@ from egsu.quantities import unit_of
 from egsu.readings.aggregation import aggregate_order
 from egsu.readings.services import get_store
 from egsu.readings.store import AggregateRow
-from egsu.vocabulary import Interval
+from egsu_core.vocabulary import Interval
 
 router = Router(tags=["aggregates"])
 

@@ -36,7 +36,7 @@ class ApiToken(models.Model):
     @property
     def state(self) -> str:
         """revoked, expired or active (a CSS status class follows from it)."""
-        from egsu.clock import utcnow
+        from egsu_core.clock import utcnow
 
         if self.revoked_at is not None:
             return "revoked"

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from egsu.access.audit import Event, audit
 from egsu.api.models import ApiToken
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 TOKEN_PREFIX = "egsu_"
 # How long a token lives when made (days; None: until revoked). The page offers these.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from egsu.vee.rules import balance
-from egsu.vocabulary import gettext_noop
+from egsu_core.vocabulary import gettext_noop
 
 
 class Line(StrEnum):

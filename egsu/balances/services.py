@@ -19,13 +19,13 @@ from egsu.balances.core import (
     line_of,
     settle_oil_gas,
 )
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, series_of
 from egsu.registry.models import Device, Subject
 from egsu.vee.catalogue import Code
 from egsu.vee.settings import Settings
-from egsu.vocabulary import Energy, Interval
+from egsu_core.clock import astana_date, astana_midnight, utcnow
+from egsu_core.vocabulary import Energy, Interval
 
 SOURCE = "balance"
 ENERGY_KINDS = (

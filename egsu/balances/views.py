@@ -16,8 +16,8 @@ from egsu.access.roles import Module
 from egsu.balances import services
 from egsu.balances.core import INFLOWS, LINE_LABELS, OUTFLOWS, PRODUCT_LABELS, PRODUCTS
 from egsu.cabinet.views_readings import DATA_MODULES
-from egsu.clock import astana_date, utcnow
-from egsu.vocabulary import Energy
+from egsu_core.clock import astana_date, utcnow
+from egsu_core.vocabulary import Energy
 
 MAX_DAYS = 92
 

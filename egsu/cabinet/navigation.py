@@ -109,6 +109,6 @@ def open_alarms(scope) -> int:
     if scope.role is None:
         return 0
     from egsu.access.scope import alarms
-    from egsu.vocabulary import AlarmState
+    from egsu_core.vocabulary import AlarmState
 
     return alarms(scope).filter(state=AlarmState.OPEN).count()

@@ -20,9 +20,9 @@ from egsu.access.roles import Module
 from egsu.access.scope import Scope
 from egsu.cabinet.views_totals import DEFAULT_INTERVAL, daily_totals
 from egsu.choices import label
-from egsu.clock import astana_date, utcnow
 from egsu.monitoring.summaries import arrivals_summary
 from egsu.points.filters import ALARM_DAYS
+from egsu_core.clock import astana_date, utcnow
 
 
 @dataclass
@@ -105,7 +105,7 @@ def open_alarms_by_severity(scope: Scope) -> list[dict]:
     from django.db.models import Count
 
     from egsu.alarms.models import ACTIVE_STATES
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     counts = dict(
         gate.alarms(scope)

@@ -22,12 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.choices import interval_choices, label
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.points.filters import PointFilter
 from egsu.quantities import QUANTITIES, quantities_of
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingQuery, ReadingRow, ReadingsStore
-from egsu.vocabulary import Interval
+from egsu_core.clock import astana_date, astana_midnight, utcnow
+from egsu_core.vocabulary import Interval
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366 * 2

@@ -21,12 +21,12 @@ from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
 from egsu.cabinet.readings_stats import percent_change
 from egsu.choices import label
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.quantities import info as quantity_info
 from egsu.quantities import summable, unit_of
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, series_of
-from egsu.vocabulary import METER_ENERGIES
+from egsu_core.clock import astana_date, astana_midnight, utcnow
+from egsu_core.vocabulary import METER_ENERGIES
 
 EVENTS_SHOWN = 10
 

@@ -11,8 +11,8 @@ from egsu.access.scope import Scope
 from egsu.cabinet.readings_selection import Selection, StoreRows, chart_bucket, reading_query, selection_from
 from egsu.cabinet.readings_stats import quantity_stats
 from egsu.choices import label
-from egsu.clock import to_astana
 from egsu.readings.services import get_store
+from egsu_core.clock import to_astana
 
 PAGE_SIZE = 100
 # Any energy's module opens the readings page; what it shows is the scope's (egsu.access.scope.points).

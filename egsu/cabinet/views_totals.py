@@ -22,11 +22,11 @@ from egsu.access.roles import Module
 from egsu.access.scope import Scope
 from egsu.cabinet.views_readings import DATA_MODULES
 from egsu.choices import energy_choices, interval_choices, label
-from egsu.clock import astana_date, astana_midnight, to_astana, utcnow
 from egsu.quantities import quantities_of, summable, unit_of
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingQuery
-from egsu.vocabulary import Energy, Interval
+from egsu_core.clock import astana_date, astana_midnight, to_astana, utcnow
+from egsu_core.vocabulary import Energy, Interval
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366

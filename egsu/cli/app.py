@@ -265,10 +265,10 @@ def sign(
     """
     import uuid
 
-    from egsu.pki.keys import load_identity
-    from egsu.pki.pkcs12 import KeyStoreError
-    from egsu.pki.sendmessage import signed_send_message
-    from egsu.shep.xmlparse import parse_document
+    from egsu_core.pki.keys import load_identity
+    from egsu_core.pki.pkcs12 import KeyStoreError
+    from egsu_core.pki.sendmessage import signed_send_message
+    from egsu_core.shep.xmlparse import parse_document
 
     if (p12 is None) == (key is None) or (key is not None and cert is None):
         console.print("[red]give either --p12 FILE, or --key FILE with --cert FILE[/]")

@@ -15,7 +15,7 @@ from egsu.access import audit as trail
 from egsu.access.audit import MIN_RETENTION, Event
 from egsu.access.tasks import purge_and_audit
 from egsu.cli import options
-from egsu.clock import format_astana, utcnow
+from egsu_core.clock import format_astana, utcnow
 
 app = typer.Typer(help="The audit trail: search, purge.", no_args_is_help=True)
 

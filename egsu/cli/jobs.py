@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from egsu.cli import options
-from egsu.clock import format_astana
 from egsu.jobs import services
 from egsu.jobs.models import Job, Worker
 from egsu.jobs.registry import load_schedule
 from egsu.jobs.worker import WorkerProcess
+from egsu_core.clock import format_astana
 
 app = typer.Typer(help="Background jobs: list, show, retry; workers and periodic jobs.", no_args_is_help=True)
 

@@ -12,11 +12,11 @@ import typer
 from rich.table import Table
 
 from egsu.cli import options
-from egsu.clock import format_astana, utcnow
 from egsu.journal import services
 from egsu.journal.masking import mask_passwords
 from egsu.journal.models import JournalEntry
 from egsu.journal.tasks import purge_and_audit
+from egsu_core.clock import format_astana, utcnow
 
 app = typer.Typer(help="The message journal: search, show, purge.", no_args_is_help=True)
 

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from rich.table import Table
 
 from egsu.cli import options
-from egsu.clock import format_astana
 from egsu.mail import delivery, outbox
 from egsu.mail.models import Mail
+from egsu_core.clock import format_astana
 
 TEST_SUBJECT = _("EGSU test message")
 app = typer.Typer(help="Outgoing e-mail: the outbox, a test message.", no_args_is_help=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import typer
 from rich.console import Console
 
-from egsu.clock import astana_midnight, from_astana
+from egsu_core.clock import astana_midnight, from_astana
 
 
 def console() -> Console:

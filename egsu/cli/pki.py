@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from egsu.clock import ASTANA, utcnow
-from egsu.pki.certs import CertificateError, load_certificates, load_crl
-from egsu.pki.path import Purpose, ValidationResult, validate, validate_crl
-from egsu.pki.revocation import RevocationChecker
-from egsu.pki.trust import TrustStore
+from egsu_core.clock import ASTANA, utcnow
+from egsu_core.pki.certs import CertificateError, load_certificates, load_crl
+from egsu_core.pki.path import Purpose, ValidationResult, validate, validate_crl
+from egsu_core.pki.revocation import RevocationChecker
+from egsu_core.pki.trust import TrustStore
 
 app = typer.Typer(help="Certificates: the test CA, and checking certificates and CRLs.", no_args_is_help=True)
 
@@ -47,7 +47,7 @@ def parse_moment(text: str | None) -> datetime:
 
 
 def _open_ca(directory: Path):
-    from egsu.pki.testca import TestCA
+    from egsu_core.pki.testca import TestCA
 
     if not (directory / "state.json").exists():
         console.print(f"[red]{directory} holds no test CA; run `egsu pki init-test-ca {directory}` first[/]")
@@ -66,7 +66,7 @@ def init_test_ca(
     ),
 ) -> None:
     """Create a test root and intermediate CA with an OCSP responder (test stand only)."""
-    from egsu.pki.testca import KEY_TYPES, TestCA
+    from egsu_core.pki.testca import KEY_TYPES, TestCA
 
     if key_type not in KEY_TYPES:
         console.print(f"[red]--key-type must be one of {', '.join(KEY_TYPES)}[/]")
@@ -100,7 +100,7 @@ def issue(
     ),
 ) -> None:
     """Issue a legal-entity certificate shaped like NCA's, or the System's certificate."""
-    from egsu.clock import timedelta
+    from egsu_core.clock import timedelta
 
     ca = _open_ca(directory)
     not_after = utcnow() + timedelta(days=days)
@@ -151,7 +151,7 @@ def serve_test_ca(
     port: int = typer.Option(8070, "--port"),
 ) -> None:
     """Answer OCSP, CRL and CA-certificate requests until interrupted."""
-    from egsu.pki.testca import TestCAServer
+    from egsu_core.pki.testca import TestCAServer
 
     ca = _open_ca(directory)
     server = TestCAServer(ca, host, port)
@@ -259,11 +259,11 @@ def verify_message(
 
     Exit 0 when every signature and certificate is valid, 1 when not, 2 when the input cannot be read.
     """
-    from egsu.pki.path import CertificatePolicy
-    from egsu.pki.wsse import verify_transport
-    from egsu.pki.xmldsig import find_business_signature, verify_enveloped
-    from egsu.shep.errors import GatewayError
-    from egsu.shep.xmlparse import parse_document
+    from egsu_core.pki.path import CertificatePolicy
+    from egsu_core.pki.wsse import verify_transport
+    from egsu_core.pki.xmldsig import find_business_signature, verify_enveloped
+    from egsu_core.shep.errors import GatewayError
+    from egsu_core.shep.xmlparse import parse_document
 
     moment = parse_moment(at).astimezone(UTC)
     try:
@@ -293,8 +293,8 @@ def verify_message(
     rewrites = dict(item.split("=", 1) for item in mirror if "=" in item)
     policy = CertificatePolicy(check_revocation=not no_revocation)
     valid = True
-    from egsu.pki import algorithms
-    from egsu.pki.certs import load_certificate
+    from egsu_core.pki import algorithms
+    from egsu_core.pki.certs import load_certificate
 
     for what, method, der in signatures:
         cert = load_certificate(der)
@@ -339,11 +339,11 @@ def verify_document(
     """
     from lxml import etree
 
-    from egsu.pki import algorithms
-    from egsu.pki.certs import load_certificate
-    from egsu.pki.path import CertificatePolicy
     from egsu.schemes import signing
-    from egsu.shep.errors import GatewayError
+    from egsu_core.pki import algorithms
+    from egsu_core.pki.certs import load_certificate
+    from egsu_core.pki.path import CertificatePolicy
+    from egsu_core.shep.errors import GatewayError
 
     try:
         store = TrustStore.from_paths(trust, intermediate)

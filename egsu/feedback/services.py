@@ -12,10 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import audit as audit_log
 from egsu.access import scope as gate
 from egsu.access.audit import Event
-from egsu.clock import astana_midnight, utcnow
 from egsu.feedback.models import Feedback, MonthlySummary
 from egsu.mail.outbox import send
 from egsu.reporting.definitions import month_start
+from egsu_core.clock import astana_midnight, utcnow
 
 MAX_SNAPSHOT = 2 * 1024 * 1024  # characters of page HTML kept; a larger snapshot is cut, and says so
 MAX_TEXT = 5000

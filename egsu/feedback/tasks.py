@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from egsu.clock import astana_date, utcnow
 from egsu.feedback import services
 from egsu.jobs.registry import job
 from egsu.reporting.definitions import month_start
+from egsu_core.clock import astana_date, utcnow
 
 
 @job(max_attempts=3)

@@ -21,13 +21,13 @@ from egsu.access import scope as gate
 from egsu.access.audit import Event
 from egsu.access.scope import Scope
 from egsu.cabinet.views_totals import DEFAULT_INTERVAL, daily_totals
-from egsu.clock import utcnow
 from egsu.inforequests.models import InfoRequest
 from egsu.mail.outbox import send
 from egsu.monitoring.summaries import arrivals_summary
 from egsu.reports.tables import Column, ExportTable
 from egsu.reports.xlsx import write_xlsx
 from egsu.spreadsheets import csv_cell
+from egsu_core.clock import utcnow
 
 PACKAGE_DAYS = 14  # how long an approved package may be downloaded
 MAX_DAYS = 366

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from egsu.access import throttle
 from egsu.access.models import LoginThrottle
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 
 def _password_key(sender_id: str) -> str:

@@ -13,7 +13,7 @@ The steps, in order, each with its own gateway code:
 6. the message journal entry, durable before anything else happens (INT-36, INT-51); a re-sent
    messageId gets the answer already given, byte for byte;
 7. the payload: each record checked against the registry and stored, or rejected with its
-   position and reason (egsu.isun.rules has the mixed-message policy);
+   position and reason (egsu_core.isun.rules has the mixed-message policy);
 8. the answer, journalled durably, then sent.
 
 Why this order (docs/decisions/0008-gateway-security-order.md): App.1 §51 has the System check
@@ -41,13 +41,7 @@ from django.conf import settings
 
 from egsu.access.audit import Event, audit
 from egsu.alarms import sources as alarm_sources
-from egsu.clock import utcnow
 from egsu.intake import limits
-from egsu.isun import receipt as isun_receipt
-from egsu.isun.records import parse_records
-from egsu.isun.rules import check_records
-from egsu.isun.units import UNITS
-from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.journal import services as journal
 from egsu.monitoring import ledger as arrivals
 from egsu.ops import metrics
@@ -55,10 +49,16 @@ from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry
 from egsu.registry.snapshot import DjangoRegistryView
-from egsu.shep import errors
-from egsu.shep.envelope import SyncRequest, SyncResponse, build_fault, build_response, parse_request
-from egsu.shep.xmlparse import parse_document
 from egsu.signatures import services as signatures
+from egsu_core.clock import utcnow
+from egsu_core.isun import receipt as isun_receipt
+from egsu_core.isun.records import parse_records
+from egsu_core.isun.rules import check_records
+from egsu_core.isun.units import UNITS
+from egsu_core.isun.verdicts import RecordStatus, Verdict
+from egsu_core.shep import errors
+from egsu_core.shep.envelope import SyncRequest, SyncResponse, build_fault, build_response, parse_request
+from egsu_core.shep.xmlparse import parse_document
 
 log = logging.getLogger("egsu.intake")
 

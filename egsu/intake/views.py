@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from egsu.intake import services
 from egsu.request_body import read_limited
-from egsu.shep.contract import schema_bytes, wsdl_bytes
+from egsu_core.shep.contract import schema_bytes, wsdl_bytes
 
 XML = "text/xml; charset=utf-8"
 

@@ -16,11 +16,11 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from django_tasks.signals import task_enqueued
 from django_tasks.utils import normalize_json
 
-from egsu.clock import utcnow
 from egsu.jobs import runner
 from egsu.jobs.models import Job
 from egsu.jobs.registry import options_for
 from egsu.jobs.results import result_of
+from egsu_core.clock import utcnow
 
 
 class QueueBackend(BaseTaskBackend):

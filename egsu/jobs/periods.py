@@ -2,7 +2,7 @@
 
 A schedule cuts time into periods; a periodic job runs once per period, however many schedulers
 look at it (the database keeps one row per job and period start). Daily times are on the business
-clock (Astana, egsu.clock), so a job "at 02:30" stays at 02:30 local across the 2024 offset change.
+clock (Astana, egsu_core.clock), so a job "at 02:30" stays at 02:30 local across the 2024 offset change.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from egsu.clock import ASTANA, to_astana
+from egsu_core.clock import ASTANA, to_astana
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -22,10 +22,10 @@ from django.utils.module_loading import import_string
 from django_tasks.base import Task, TaskContext
 from django_tasks.utils import normalize_json
 
-from egsu.clock import utcnow
 from egsu.jobs.models import Job
 from egsu.jobs.registry import options_for
 from egsu.jobs.results import result_of
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

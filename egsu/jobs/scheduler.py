@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from egsu.clock import utcnow
 from egsu.jobs.models import PeriodicRun
 from egsu.jobs.registry import Periodic
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from django.db.models import Min, Q
 
 from egsu.access import audit as trail
 from egsu.access.audit import Event
-from egsu.clock import utcnow
 from egsu.jobs.models import Job, PeriodicRun, Worker
+from egsu_core.clock import utcnow
 
 # How long finished rows are kept: done jobs a month, failed ones half a year (the operator may look).
 KEEP_DONE = timedelta(days=30)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from egsu.clock import utcnow
 from egsu.jobs import services
 from egsu.jobs.registry import job
+from egsu_core.clock import utcnow
 
 
 @job(max_attempts=1)

@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F
 
-from egsu.clock import utcnow
 from egsu.jobs import runner, scheduler
 from egsu.jobs.models import Worker
 from egsu.jobs.registry import Periodic
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from egsu.clock import format_astana
 from egsu.journal import services
 from egsu.journal.masking import mask_passwords
 from egsu.journal.models import JournalEntry
+from egsu_core.clock import format_astana
 
 
 @admin.register(JournalEntry)

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 
 class Direction(models.TextChoices):

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from egsu.clock import utcnow
 from egsu.journal.models import Direction, EntryKind, JournalEntry
+from egsu_core.clock import utcnow
 
 # INT-36: three years from the moment a message was sent. Three calendar years span 1,096
 # days when they hold a 29 February, so a shorter retention could remove a message that is

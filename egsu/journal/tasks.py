@@ -9,10 +9,10 @@ from django.conf import settings
 
 from egsu.access import audit as trail
 from egsu.access.audit import Event
-from egsu.clock import format_astana, utcnow
 from egsu.jobs.registry import job
 from egsu.jobs.runner import progress
 from egsu.journal import services
+from egsu_core.clock import format_astana, utcnow
 
 
 def purge_and_audit(

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import F
 
-from egsu.clock import utcnow
 from egsu.mail.models import Mail
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

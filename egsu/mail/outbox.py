@@ -17,9 +17,9 @@ from django.utils import translation
 
 from egsu.access import audit as trail
 from egsu.access.audit import Event
-from egsu.clock import utcnow
 from egsu.mail.models import Mail, MailAttachment
 from egsu.mail.tasks import deliver_mail
+from egsu_core.clock import utcnow
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all attachments of one message together
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from egsu.access import audit as trail
 from egsu.access.audit import Event
-from egsu.clock import utcnow
 from egsu.mail.models import Mail
+from egsu_core.clock import utcnow
 
 # Rows are kept well past a year: a dedupe key is only honoured while its row exists.
 KEEP = timedelta(days=400)

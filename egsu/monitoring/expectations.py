@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
-from egsu.clock import utcnow
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.slots import Slot
+from egsu_core.clock import utcnow
 
 DEFAULT_GRACE_MINUTES = 30
 

@@ -24,10 +24,6 @@ from functools import cache
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 
-from egsu.clock import astana_date, utcnow
-from egsu.isun.formats import parse_flag, parse_moment
-from egsu.isun.records import RawRecord
-from egsu.isun.verdicts import RecordStatus, Verdict
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.expectations import grace
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
@@ -35,7 +31,11 @@ from egsu.monitoring.slots import SlotInterval
 from egsu.points.models import MeteringPoint
 from egsu.readings.store import ReadingRow, WriteOutcome
 from egsu.registry.models import Facility, Subject
-from egsu.vocabulary import Energy
+from egsu_core.clock import astana_date, utcnow
+from egsu_core.isun.formats import parse_flag, parse_moment
+from egsu_core.isun.records import RawRecord
+from egsu_core.isun.verdicts import RecordStatus, Verdict
+from egsu_core.vocabulary import Energy
 
 _CHUNK = 500
 

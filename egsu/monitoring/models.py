@@ -18,7 +18,7 @@ from egsu.choices import energy_choices, interval_choices
 from egsu.monitoring.slots import SLOT_INTERVALS
 from egsu.points.models import MeteringPoint
 from egsu.registry.models import Subject
-from egsu.vocabulary import Energy
+from egsu_core.vocabulary import Energy
 
 INTERVAL_CHOICES = interval_choices(SLOT_INTERVALS)
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from egsu.access import scope as gate
-from egsu.clock import astana_date, utcnow
 from egsu.monitoring.expectations import expected_slots, owing
 from egsu.monitoring.models import Arrival, ArrivalStatus
 from egsu.monitoring.slots import Slot
 from egsu.registry.models import Subject
+from egsu_core.clock import astana_date, utcnow
 
 
 class OwedState:

@@ -26,10 +26,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from math import gcd
 
-from egsu.clock import ASTANA, astana_date, astana_midnight
-from egsu.vocabulary import Interval
+from egsu_core.clock import ASTANA, astana_date, astana_midnight
+from egsu_core.vocabulary import Interval
 
-# The monitoring's intervals are the vocabulary's (egsu.vocabulary.Interval); a month is no slot.
+# The monitoring's intervals are the vocabulary's (egsu_core.vocabulary.Interval); a month is no slot.
 SlotInterval = Interval
 SLOT_INTERVALS: tuple[Interval, ...] = tuple(i for i in Interval if i.stored)
 STEP = {interval: interval.step for interval in SLOT_INTERVALS}

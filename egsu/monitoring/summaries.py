@@ -25,10 +25,10 @@ from datetime import date, datetime
 from django.db.models import Count, F, Sum
 
 from egsu.access import scope as gate
-from egsu.clock import utcnow
 from egsu.monitoring.expectations import ExpectedCounter, owing
 from egsu.monitoring.models import PointDay, SubjectDay
 from egsu.registry.models import Subject
+from egsu_core.clock import utcnow
 
 GROUPS = ("subject", "region", "facility", "device", "national")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from egsu.vocabulary import Energy
+from egsu_core.vocabulary import Energy
 
 
 @dataclass(frozen=True)

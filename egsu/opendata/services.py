@@ -20,7 +20,6 @@ from django.db import transaction
 
 from egsu.access import audit as audit_log
 from egsu.access.audit import Event
-from egsu.clock import astana_date, utcnow
 from egsu.opendata.datasets import DATASETS, FIELDS, DataSet, passport
 from egsu.opendata.disclosure import NATIONAL, Family, Member, protect
 from egsu.opendata.models import Publication, PublishedCell
@@ -28,6 +27,7 @@ from egsu.reporting import figures
 from egsu.reporting.definitions import month_start
 from egsu.reporting.services import SYSTEM_SCOPE
 from egsu.spreadsheets import csv_cell
+from egsu_core.clock import astana_date, utcnow
 
 MONTHS = 12  # how many complete months each publication holds
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, connections
 
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 FORMAT = "egsu-backup/1"
 Progress = Callable[[int, int, str], None]  # (done, total, note)

@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 OK, WARN, FAIL, OFF = "ok", "warn", "fail", "off"  # off: not configured here (not a failure)
 HEARTBEAT_MAX_AGE = timedelta(minutes=5)  # the every-minute jobs.heartbeat job, with slack
@@ -137,8 +137,8 @@ def _contours() -> list[str | None]:
 
 def signing_key() -> Check:
     """The System signs a probe and verifies it (App.1 §51), at most once a minute per process."""
-    from egsu.pki.certs import load_certificate
     from egsu.signatures import services as signatures
+    from egsu_core.pki.certs import load_certificate
 
     cached = _SIGNING_CACHE.get("all")
     if cached is not None and time.monotonic() - cached[0] < SIGNING_RECHECK_S:

@@ -172,9 +172,9 @@ class DatabaseCollector:
 
 def _completeness():
     """Yesterday's national arrivals (Astana day): expected, arrived, on time, missing; completeness %."""
-    from egsu.clock import to_astana, utcnow
     from egsu.monitoring.summaries import arrivals_summary
     from egsu.reporting.services import SYSTEM_SCOPE
+    from egsu_core.clock import to_astana, utcnow
 
     day = (to_astana(utcnow()) - timedelta(days=1)).date()
     rows = arrivals_summary(SYSTEM_SCOPE, start=day, end=day, group_by="national")

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from egsu import conf
 from egsu.access.audit import Event, audit
-from egsu.clock import astana_midnight, format_astana, to_astana, utcnow
+from egsu_core.clock import astana_midnight, format_astana, to_astana, utcnow
 
 MINIMUM_DAYS = {
     "exports": conf.EXPORTS_MIN_RETENTION_DAYS,

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.choices import energy_choices
-from egsu.clock import utcnow
 from egsu.points.models import MeteringPoint
+from egsu_core.clock import utcnow
 
 # AMI-03: search by name, serial number, personal account, address and counterparty.
 SEARCH_FIELDS: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from egsu.ami.models import Meter
 from egsu.choices import energy_choices
 from egsu.registry.models import Device, Subject
-from egsu.vocabulary import Energy, Feed
+from egsu_core.vocabulary import Energy, Feed
 
 FEED_CHOICES = [(feed.value, feed.label) for feed in Feed]
 

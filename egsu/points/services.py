@@ -15,11 +15,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from egsu.ami.models import Meter
-from egsu.clock import astana_date, utcnow
 from egsu.monitoring import slots as slot_rules
 from egsu.points.models import MeteringPoint
 from egsu.registry.models import Device
-from egsu.vocabulary import Energy
+from egsu_core.clock import astana_date, utcnow
+from egsu_core.vocabulary import Energy
 
 _CHUNK = 2000
 _UPDATED = [

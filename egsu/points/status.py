@@ -12,10 +12,10 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
-from egsu.clock import utcnow
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, ReadingRow, series_of
-from egsu.vocabulary import Interval
+from egsu_core.clock import utcnow
+from egsu_core.vocabulary import Interval
 
 
 @dataclass(frozen=True)

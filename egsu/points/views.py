@@ -20,13 +20,13 @@ from egsu.access.roles import Module
 from egsu.cabinet.readings_selection import selection_from
 from egsu.cabinet.views_readings import DATA_MODULES, query_without_page, readings_context
 from egsu.choices import label
-from egsu.clock import astana_date
 from egsu.monitoring.models import PointDay
 from egsu.points.filters import GROUPS, PointFilter
 from egsu.points.status import statuses
 from egsu.quantities import info as quantity_info
 from egsu.vee.views import describe as describe_findings
-from egsu.vocabulary import Energy, Interval
+from egsu_core.clock import astana_date
+from egsu_core.vocabulary import Energy, Interval
 
 PAGE_SIZE = 50
 EVENTS_SHOWN = 20

@@ -7,10 +7,10 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from egsu.access.roles import Role
-from egsu.clock import to_astana
 from egsu.quality.act_pdf import ActDocument, ActLine, render_act
 from egsu.quality.models import ActStatus, CorrectionAct
 from egsu.readings.store import tidy_value
+from egsu_core.clock import to_astana
 
 
 def labels() -> dict[str, str]:

@@ -11,8 +11,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from egsu.clock import from_astana
 from egsu.readings.store import value_fits
+from egsu_core.clock import from_astana
 
 # A correction's source in the readings store points at its act (design.md: a revision
 # "points at its act"); the store keeps at most 100 characters of source.

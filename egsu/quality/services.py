@@ -24,7 +24,6 @@ from egsu.access.audit import Event, audit
 from egsu.access.roles import Module
 from egsu.access.scope import Scope
 from egsu.cabinet.readings_selection import TableRow, as_table_row
-from egsu.clock import to_astana, utcnow
 from egsu.quality.act_document import build_pdf
 from egsu.quality.errors import InvalidProposal, StaleReading, WrongState
 from egsu.quality.models import ActStatus, CorrectionAct, CorrectionLine
@@ -40,6 +39,7 @@ from egsu.readings.store import (
     series_of,
     value_fits,
 )
+from egsu_core.clock import to_astana, utcnow
 
 # How many values one act may correct: a device over a period range, not a bulk rewrite.
 MAX_LINES = 500

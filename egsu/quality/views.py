@@ -18,13 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from egsu.access import scope as gate
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
-from egsu.clock import to_astana
 from egsu.quality import services
 from egsu.quality.errors import CorrectionError
 from egsu.quality.models import ActStatus
 from egsu.quality.rules import PeriodSyntaxError, ValueSyntaxError, parse_period, parse_value
 from egsu.readings.store import KNOWN_INTERVALS, tidy_value
-from egsu.vocabulary import Interval
+from egsu_core.clock import to_astana
+from egsu_core.vocabulary import Interval
 
 PAGE_SIZE = 50
 

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from egsu.clock import format_astana
 from egsu.readings.models import Reading
 from egsu.readings.store import tidy_value
+from egsu_core.clock import format_astana
 
 
 class ExactTextFilter(admin.SimpleListFilter):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from egsu.clock import ASTANA
 from egsu.readings.store import (
     BUCKETS,
     GROUPS,
@@ -24,6 +23,7 @@ from egsu.readings.store import (
     check_grouping,
     tidy_value,
 )
+from egsu_core.clock import ASTANA
 
 # Exact sums of 27-digit values (15 integer + 12 decimal digits) over billions of rows.
 EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Inexact])

@@ -47,7 +47,7 @@ ORDER_BY = "(object_id, series, period_start, revision)"
 # materialized view fills it from every block inserted into the readings table, so it is exact
 # for every (series, day) whose values were never revised (top revision 1); reads recompute the few
 # others from the rows. A region's month then merges ~30 rows per series instead of ~2,880.
-ASTANA_ZONE = "Asia/Almaty"  # the business clock (INT-37); egsu.clock.ASTANA names the same zone
+ASTANA_ZONE = "Asia/Almaty"  # the business clock (INT-37); egsu_core.clock.ASTANA names the same zone
 DAY_EXPRESSION = f"toUInt32(toStartOfDay(period_start, '{ASTANA_ZONE}'))"
 DAILY_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("object_id", "String"),

@@ -11,11 +11,11 @@ import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.quantities import unit_of
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
-from egsu.vocabulary import Energy, Interval
+from egsu_core.clock import astana_date, astana_midnight, utcnow
+from egsu_core.vocabulary import Energy, Interval
 
 SOURCE = "demo-history"
 

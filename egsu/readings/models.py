@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from egsu.choices import interval_choices
-from egsu.clock import utcnow
 from egsu.readings.store import KNOWN_INTERVALS, VALUE_DECIMAL_PLACES, VALUE_INTEGER_DIGITS, Quality
+from egsu_core.clock import utcnow
 
 INTERVAL_CHOICES = interval_choices()
 QUALITY_CHOICES = [(flag.value, flag.value) for flag in Quality]

@@ -25,9 +25,9 @@ from enum import StrEnum
 from itertools import islice
 from typing import Literal, Protocol
 
-from egsu.vocabulary import Interval
+from egsu_core.vocabulary import Interval
 
-# The intervals a value may cover (ISO 8601 durations; egsu.vocabulary.Interval says what each is).
+# The intervals a value may cover (ISO 8601 durations; egsu_core.vocabulary.Interval says what each is).
 KNOWN_INTERVALS: frozenset[str] = Interval.stored_codes()
 
 # A value must survive every backend exactly: PostgreSQL numeric keeps any digits, but SQLite

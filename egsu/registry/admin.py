@@ -22,7 +22,7 @@ from egsu.registry.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Fixed App.2 dictionaries: loaded from egsu.isun.tables, viewable but never edited by hand."""
+    """Fixed App.2 dictionaries: loaded from egsu_core.isun.tables, viewable but never edited by hand."""
 
     def has_add_permission(self, request) -> bool:
         return False

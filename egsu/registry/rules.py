@@ -1,6 +1,6 @@
 """Registry rules that the admin forms, model ``clean()`` and the workbook importer share.
 
-Plain Python over the App.2 catalogues in :mod:`egsu.isun.tables`, so each rule is
+Plain Python over the App.2 catalogues in :mod:`egsu_core.isun.tables`, so each rule is
 written once (FMT-06, FMT-07) and reads the same everywhere it is applied.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from egsu.isun.tables import FACILITY_KINDS, TABLES
+from egsu_core.isun.tables import FACILITY_KINDS, TABLES
 
 # Only Table 1.3 carries pipelineId (§13.3 presence matrix).
 PIPELINE_KINDS = frozenset(kind for kind, layout in TABLES.items() if layout.has_pipeline)

@@ -12,8 +12,8 @@ from django.contrib.auth.hashers import check_password as _check_hash
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from egsu.isun.tables import DEVICE_TYPES, OPERATION_TYPES
 from egsu.registry.models import ConnectedSystem, DeviceType, OperationType, Service
+from egsu_core.isun.tables import DEVICE_TYPES, OPERATION_TYPES
 
 # A10 (requirements §18): the order spells the key both ways; both reach the same intake.
 SEEDED_SERVICES = {
@@ -114,7 +114,7 @@ def service_exists(service_id: str) -> bool:
 def load_dictionaries(
     *, device_type_model=DeviceType, operation_type_model=OperationType, service_model=Service
 ) -> dict:
-    """Make the fixed dictionaries match egsu.isun.tables (FMT-06, FMT-07) and seed the services; idempotent.
+    """Make the fixed dictionaries match egsu_core.isun.tables (FMT-06, FMT-07) and seed the services; idempotent.
 
     The data migration passes its historical models; everything else calls it bare.
     Services are only created, never overwritten, because the operator may rename or deactivate them.

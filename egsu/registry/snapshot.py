@@ -1,4 +1,4 @@
-"""The registry as the ISUN rules see it (egsu.isun.registry_view.RegistryView), read from the database.
+"""The registry as the ISUN rules see it (egsu_core.isun.registry_view.RegistryView), read from the database.
 
 One instance per request: it caches what it has read, so a 5,000-record message costs
 two queries for its facilities (after ``prefetch``) and one each for product types and
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import islice
 
-from egsu.isun.registry_view import DeviceInfo, FacilityInfo
 from egsu.registry.models import Device, Facility, Pipeline, ProductType
+from egsu_core.isun.registry_view import DeviceInfo, FacilityInfo
 
 _CHUNK = 500  # well under every backend's bound-parameter limit
 

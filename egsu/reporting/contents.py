@@ -16,7 +16,7 @@ from egsu.monitoring.summaries import arrivals_summary
 from egsu.registry.models import Subject
 from egsu.reporting import figures
 from egsu.reporting.definitions import BREAKDOWN, KIND_ENERGIES, Kind, Level, Period, bucket_for
-from egsu.vocabulary import Energy, gettext_noop
+from egsu_core.vocabulary import Energy, gettext_noop
 
 BREAKDOWN_TITLES = {
     "region": gettext_noop("Region"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from egsu.vocabulary import Energy, gettext_noop
+from egsu_core.vocabulary import Energy, gettext_noop
 
 
 class Kind(StrEnum):

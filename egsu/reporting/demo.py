@@ -7,9 +7,9 @@ from django.contrib.auth.models import User
 
 from egsu.access.models import Profile
 from egsu.access.roles import Role
-from egsu.clock import utcnow
 from egsu.reporting.definitions import Frequency, Kind, Level
 from egsu.reporting.models import Subscription
+from egsu_core.clock import utcnow
 
 DEMO_READER = "demo-analyst"
 DEMO_READER_EMAIL = "demo-analyst@egsu.demo.kz"

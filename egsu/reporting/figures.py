@@ -13,11 +13,11 @@ from decimal import Decimal
 
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
-from egsu.clock import astana_date, astana_midnight
 from egsu.quantities import quantities_of, summable, unit_of
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery
-from egsu.vocabulary import Energy, Interval
+from egsu_core.clock import astana_date, astana_midnight
+from egsu_core.vocabulary import Energy, Interval
 
 # Oil and gas come as 2-hourly and daily records of the same flows (INT-33/34): reports and open data
 # take the daily records, the day's official figures. Meters: every interval (one per quantity).

@@ -26,10 +26,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from egsu.clock import to_astana
 from egsu.reporting.definitions import Frequency, Kind, Level
 from egsu.reports.fonts import register_font
 from egsu.spreadsheets import as_text
+from egsu_core.clock import to_astana
 
 PALETTE = ["#1f5fa8", "#d9822b", "#2e8b57", "#a83232", "#6a4c93", "#3c8dbc", "#8c6d31", "#555555"]
 MAX_CATEGORIES = 25  # a chart shows at most this many bars per series (the table holds them all)

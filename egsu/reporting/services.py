@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.roles import Module, Role
 from egsu.access.scope import Scope, scope_for
-from egsu.clock import astana_date, utcnow
 from egsu.mail.outbox import Attachment, send
 from egsu.registry.models import Subject
 from egsu.reporting import figures, render
 from egsu.reporting.contents import build_contents, period_of
 from egsu.reporting.definitions import REGULAR, Frequency, Kind, Level, Period, last_complete
 from egsu.reporting.models import Report, ReportFile, Subscription
+from egsu_core.clock import astana_date, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from egsu.clock import astana_date, utcnow
 from egsu.jobs.registry import job
 from egsu.reporting import services
+from egsu_core.clock import astana_date, utcnow
 
 
 @job(max_attempts=3)

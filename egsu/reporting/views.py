@@ -15,11 +15,11 @@ from egsu.access import scope as gate
 from egsu.access.audit import Event
 from egsu.access.decorators import cabinet_view
 from egsu.access.roles import Module
-from egsu.clock import utcnow
 from egsu.reporting import render as drawing
 from egsu.reporting import services
 from egsu.reporting.forms import LibraryForm, ReportChoiceForm, SubscriptionForm
 from egsu.reporting.models import Report, Subscription
+from egsu_core.clock import utcnow
 
 PAGE_SIZE = 50
 

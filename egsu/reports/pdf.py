@@ -16,9 +16,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from egsu.clock import to_astana
 from egsu.reports.fonts import register_font
 from egsu.reports.tables import Column, ExportTable
+from egsu_core.clock import to_astana
 
 PAGE = landscape(A4)
 MARGIN = 12 * mm

@@ -22,12 +22,12 @@ from egsu.access import audit as audit_log
 from egsu.access.audit import Event
 from egsu.access.roles import NATIONAL_ROLES, Module
 from egsu.access.scope import Scope, require, scope_for
-from egsu.clock import to_astana, utcnow
 from egsu.jobs.runner import progress as job_progress
 from egsu.reports.models import ExportJob
 from egsu.reports.pdf import write_pdf
 from egsu.reports.tables import BUILDERS, ExportTable
 from egsu.reports.xlsx import write_xlsx
+from egsu_core.clock import to_astana, utcnow
 
 log = logging.getLogger(__name__)
 

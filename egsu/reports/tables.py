@@ -19,13 +19,13 @@ from egsu.cabinet.readings_selection import chart_bucket, reading_query, selecti
 from egsu.cabinet.readings_stats import quantity_stats
 from egsu.cabinet.views_totals import TotalsForm, daily_totals
 from egsu.choices import label
-from egsu.clock import to_astana, utcnow
 from egsu.monitoring.forms import ArrivalsForm
 from egsu.monitoring.summaries import arrivals_summary
 from egsu.points.filters import PointFilter
 from egsu.points.status import statuses
 from egsu.points.views import group_counts
 from egsu.readings.services import get_store
+from egsu_core.clock import to_astana, utcnow
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from egsu.clock import to_astana
 from egsu.reports.tables import ExportTable
 from egsu.spreadsheets import as_text
+from egsu_core.clock import to_astana
 
 PROGRESS_EVERY = 1000
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_noop
 
 from egsu.access.audit import audit
 from egsu.access.scope import Scope
-from egsu.clock import utcnow
 from egsu.schemes.models import (
     Document,
     Failure,
@@ -28,6 +27,7 @@ from egsu.schemes.models import (
     Verification,
 )
 from egsu.schemes.services import WorkflowError, today
+from egsu_core.clock import utcnow
 
 VERIFICATION_WARN_DAYS = 30
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
@@ -174,7 +174,7 @@ def watch_verifications(day: date | None = None) -> int:
     """An alarm and an e-mail for every active point past its verification date (OGM-09)."""
     from egsu.alarms.services import raise_alarm
     from egsu.points.models import MeteringPoint
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     day = day or today()
     overdue = overdue_point_ids(MeteringPoint.objects.filter(active=True).values_list("pk", flat=True), day)
@@ -221,8 +221,8 @@ def report_failure(
 
 def failures_from_device_status(faults: dict[tuple[str, str], object]) -> int:
     """Devices that reported deviceStatus = no, with the first faulty period: a failure each (once)."""
-    from egsu.clock import astana_date
     from egsu.points.models import MeteringPoint
+    from egsu_core.clock import astana_date
 
     started = 0
     for (object_code, device), first in faults.items():
@@ -254,7 +254,7 @@ REPLACEMENT_SOURCE = "metrology.replacement"
 
 def watch_replacements(day: date | None = None) -> int:
     from egsu.alarms.services import raise_alarm
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     day = day or today()
     overdue = Failure.objects.filter(replaced_on__isnull=True, due_on__lt=day).select_related(
@@ -349,7 +349,7 @@ OBLIGATION_SOURCE = "metrology.equipping"
 
 def watch_obligations(day: date | None = None) -> int:
     from egsu.alarms.services import clear_alarm, raise_alarm
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     day = day or today()
     count = 0

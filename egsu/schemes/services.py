@@ -23,12 +23,6 @@ from egsu import calendar_kz
 from egsu.access.audit import audit
 from egsu.access.roles import Module, Role
 from egsu.access.scope import Scope
-from egsu.clock import astana_date, utcnow
-from egsu.pki import algorithms
-from egsu.pki.certs import load_certificate
-from egsu.pki.keys import SigningIdentity, load_identity
-from egsu.pki.path import validate
-from egsu.pki.pkcs12 import KeyStoreError
 from egsu.schemes import graph, signing
 from egsu.schemes.models import (
     OPEN_FOR_REVIEW,
@@ -38,6 +32,12 @@ from egsu.schemes.models import (
     StepAction,
     VersionStatus,
 )
+from egsu_core.clock import astana_date, utcnow
+from egsu_core.pki import algorithms
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.keys import SigningIdentity, load_identity
+from egsu_core.pki.path import validate
+from egsu_core.pki.pkcs12 import KeyStoreError
 
 REVIEW_WORKING_DAYS = 30  # OGM-05
 REMIND_WORKING_DAYS = 5  # reminders and a warning alarm start this many working days before the deadline
@@ -442,7 +442,7 @@ def watch_deadlines(day: date | None = None) -> int:
     """Reminders and an alarm before and at the review deadline: a warning from REMIND_WORKING_DAYS
     working days before, critical on the deadline and after. Returns how many versions are alarmed."""
     from egsu.alarms.services import raise_alarm
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     day = day or today()
     alarmed = 0

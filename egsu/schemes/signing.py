@@ -2,7 +2,7 @@
 
 Plain Python. A step is a small XML statement (who does what to which scheme version, with the
 content's digest) carrying an enveloped XML signature made by the acting user's NCA key
-(egsu.pki.xmldsig: RSA or GOST). The decision PDF carries the reviewer's signed statement as an
+(egsu_core.pki.xmldsig: RSA or GOST). The decision PDF carries the reviewer's signed statement as an
 attached file ``signature.xml`` added by an incremental update, so the signed bytes — the
 document as rendered — stay the file's unchanged prefix; the statement names their length and
 SHA-256 (the same byte-range idea as PDF signatures, without tying it to one algorithm family).
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from egsu.pki.keys import SigningIdentity
-from egsu.pki.xmldsig import EnvelopedSignature, sign_enveloped, verify_enveloped
+from egsu_core.pki.keys import SigningIdentity
+from egsu_core.pki.xmldsig import EnvelopedSignature, sign_enveloped, verify_enveloped
 
 NS = "urn:egsu:schemes:1"
 ATTACHMENT = "signature.xml"

@@ -1,12 +1,12 @@
-"""The database behind egsu.pki.revocation.ReceiptStore and CrlStore."""
+"""The database behind egsu_core.pki.revocation.ReceiptStore and CrlStore."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from egsu.pki.certs import RevocationList
-from egsu.pki.revocation import OcspReceipt
 from egsu.signatures.models import OcspReceiptRecord, StoredCrl
+from egsu_core.pki.certs import RevocationList
+from egsu_core.pki.revocation import OcspReceipt
 
 
 def _receipt(record: OcspReceiptRecord) -> OcspReceipt:

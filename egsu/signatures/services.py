@@ -1,6 +1,6 @@
 """Signatures at the gateway: verify what arrives, sign what leaves (App.1 §16, §37, §51).
 
-The domain work is in egsu.pki (no Django); this module only chooses the trust
+The domain work is in egsu_core.pki (no Django); this module only chooses the trust
 store, the revocation checker and the System's identity from the settings, and
 turns verdicts into gateway errors:
 
@@ -36,10 +36,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from lxml import etree
 
-from egsu.pki import algorithms
-from egsu.pki.certs import Certificate, load_certificate
-from egsu.pki.keys import SigningIdentity, load_identity, load_identity_files
-from egsu.pki.path import (
+from egsu.signatures.receipts import DatabaseCrlStore, DatabaseReceiptStore
+from egsu_core.pki import algorithms
+from egsu_core.pki.certs import Certificate, load_certificate
+from egsu_core.pki.keys import SigningIdentity, load_identity, load_identity_files
+from egsu_core.pki.path import (
     INVALID,
     NOT_CURRENT,
     CertificatePolicy,
@@ -49,15 +50,14 @@ from egsu.pki.path import (
     validate_offline,
     with_revocation,
 )
-from egsu.pki.revocation import RevocationCache, RevocationChecker, _Unavailable
-from egsu.pki.testca import TestCA
-from egsu.pki.trust import TrustStore
-from egsu.pki.wsse import WSSE_SECURITY, sign_transport
-from egsu.pki.wsse import verify_transport as verify_transport_signature
-from egsu.pki.xmldsig import find_business_signature, verify_enveloped
-from egsu.shep import errors
-from egsu.shep.xmlparse import parse_document
-from egsu.signatures.receipts import DatabaseCrlStore, DatabaseReceiptStore
+from egsu_core.pki.revocation import RevocationCache, RevocationChecker, _Unavailable
+from egsu_core.pki.testca import TestCA
+from egsu_core.pki.trust import TrustStore
+from egsu_core.pki.wsse import WSSE_SECURITY, sign_transport
+from egsu_core.pki.wsse import verify_transport as verify_transport_signature
+from egsu_core.pki.xmldsig import find_business_signature, verify_enveloped
+from egsu_core.shep import errors
+from egsu_core.shep.xmlparse import parse_document
 
 TEST_PKI_BASE_URL = "http://egsu-test-pki.invalid"  # never resolvable: answered in process (see module doc)
 # The stand's second test CA, GOST 34.310-2004 like NCA's GOST chain, for the demo's GOST subjects.
@@ -267,8 +267,8 @@ def answer_verdict(contour: str | None = None) -> str:
 
 def check_signing_identity(contour: str | None = None) -> str:
     """Sign a probe with the System's key and verify it: production refuses to start otherwise (App.1 §51)."""
-    from egsu.clock import utcnow
-    from egsu.shep.envelope import build_fault
+    from egsu_core.clock import utcnow
+    from egsu_core.shep.envelope import build_fault
 
     probe = sign_answer(build_fault(errors.InternalError("signing self-test"), when=utcnow()), contour)
     verify_transport_signature(parse_document(probe))

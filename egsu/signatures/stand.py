@@ -15,8 +15,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from egsu.clock import utcnow
-from egsu.pki.certs import load_certificate
 from egsu.signatures.services import (
     TEST_CA_KEY_TYPES,
     TEST_PKI_BASE_URL,
@@ -24,6 +22,8 @@ from egsu.signatures.services import (
     pki_lock,
     test_ca,
 )
+from egsu_core.clock import utcnow
+from egsu_core.pki.certs import load_certificate
 
 DEMO_KEY_STORE_PASSWORD = "demo-key-store-1"  # test stand only: printed in the manifest on purpose
 

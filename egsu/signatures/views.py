@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 
 from egsu.access.scope import may_use_test_pki
-from egsu.pki.testca import respond
 from egsu.signatures.services import test_ca
+from egsu_core.pki.testca import respond
 
 
 @csrf_exempt

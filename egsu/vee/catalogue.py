@@ -3,7 +3,7 @@
 The database holds the same codes as data (egsu.vee.models.RuleSetting, seeded by a migration
 from DEFAULTS): an operator switches a rule off or changes its parameters for all values, for a
 device type, a quantity or one metering point, and the most specific setting wins. Limits of the
-range rule default to the physical limits the intakes already check (egsu.isun.units.Plausibility
+range rule default to the physical limits the intakes already check (egsu_core.isun.units.Plausibility
 for App.3 quantities, egsu.ami.catalog for AMI channels), so a limit is written down once.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from egsu.ami import catalog as ami_catalog
-from egsu.isun.units import UNITS as ISUN_UNITS
-from egsu.isun.units import Plausibility
 from egsu.quantities import info as quantity_info
-from egsu.vocabulary import gettext_noop
+from egsu_core.isun.units import UNITS as ISUN_UNITS
+from egsu_core.isun.units import Plausibility
+from egsu_core.vocabulary import gettext_noop
 
 
 class Code(StrEnum):

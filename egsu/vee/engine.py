@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from egsu.clock import ASTANA
 from egsu.vee import rules
 from egsu.vee.catalogue import Code, default_limits, is_amount, is_counter
 from egsu.vee.settings import Resolved
-from egsu.vocabulary import Interval
+from egsu_core.clock import ASTANA
+from egsu_core.vocabulary import Interval
 
 _SWITCH = int(datetime(2024, 2, 29, 18, tzinfo=UTC).timestamp())  # Astana UTC+6 → UTC+5 (INT-37)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from egsu.calendar_kz import is_working_day
-from egsu.clock import astana_date
+from egsu_core.clock import astana_date
 
 DAY = 86_400
 LINEAR_MAX = 2 * 3600  # a gap of up to 2 hours is interpolated

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.choices import energy_choices, severity_choices
-from egsu.clock import astana_midnight
 from egsu.vee.models import RULE_CHOICES, Finding
+from egsu_core.clock import astana_midnight
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -22,7 +22,6 @@ from django.db import transaction
 
 from egsu.alarms.models import ACTIVE_STATES, Alarm
 from egsu.alarms.services import clear_alarm, raise_alarm
-from egsu.clock import astana_midnight, utcnow
 from egsu.points.models import MeteringPoint
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingQuery, ReadingRow, SeriesKey
@@ -31,7 +30,8 @@ from egsu.vee.catalogue import ESTIMATE_SOURCE, SPECS, Code, is_amount
 from egsu.vee.estimation import estimate_series
 from egsu.vee.models import Finding, QualityDay, Run
 from egsu.vee.settings import Settings
-from egsu.vocabulary import Interval
+from egsu_core.clock import astana_midnight, utcnow
+from egsu_core.vocabulary import Interval
 
 SOURCE = "vee"
 BATCH_VALUES = 500_000  # values judged at once (cut at a metering point's boundary)
@@ -162,7 +162,7 @@ def run_window(start: datetime, end: datetime, *, now: datetime | None = None, e
 def run_recent(now: datetime | None = None) -> RunSummary:
     """The periodic run: the last LOOK_BACK_DAYS Astana days up to now, and what claims to be ahead."""
     now = now or utcnow()
-    from egsu.clock import astana_date
+    from egsu_core.clock import astana_date
 
     start = astana_midnight(astana_date(now) - timedelta(days=LOOK_BACK_DAYS))
     return run_window(start, now + AHEAD, now=now)
@@ -258,7 +258,7 @@ def _alarms(findings: list[Finding], now: datetime) -> tuple[int, int]:
 
 
 def _rank(severity: str) -> int:
-    from egsu.vocabulary import Severity
+    from egsu_core.vocabulary import Severity
 
     return Severity(severity).rank
 

@@ -15,7 +15,7 @@ from egsu.access.audit import MIN_RETENTION, Event
 from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
 from egsu.cli.audit import app
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 
 pytestmark = pytest.mark.django_db
 runner = CliRunner()

@@ -147,28 +147,44 @@ def test_check_config_command_exits_2_and_names_the_file(tmp_path, key_and_cert)
     assert ok.exit_code == 0 and "configuration is valid" in ok.output
 
 
-def test_the_readme_example_is_a_valid_configuration(tmp_path, key_and_cert):
-    # given the worked example of agent/README.md, with its machine-specific paths pointed here
+def test_the_readme_examples_are_valid_configurations(tmp_path, key_and_cert, monkeypatch):
+    # given the first-message example and the whole worked example of agent/README.md, their
+    # machine-specific paths pointed here and their key store made of the test key
     import re
     import tomllib
 
+    from cryptography.hazmat.primitives import serialization
+
+    from egsu_core.pki import pkcs12
+    from egsu_core.pki.certs import load_certificate
     from tests.agent.conftest import ROOT
 
-    readme = (ROOT / "agent" / "README.md").read_text("utf-8")
-    data = tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
-    data["system"].pop("password_env")
-    data["system"].update(
-        password="x",
-        sign_key=str(key_and_cert[0]),
-        sign_cert=str(key_and_cert[1]),
-        system_cert=str(key_and_cert[1]),
+    key = serialization.load_pem_private_key(key_and_cert[0].read_bytes(), password=None)
+    store = tmp_path / "owner.p12"
+    store.write_bytes(
+        pkcs12.dump(key, load_certificate(key_and_cert[1].read_bytes()), "p12-pw", iterations=1000)
     )
-    (tmp_path / "gas").mkdir()
-    next(s for s in data["sources"] if s["type"] == "folder")["path"] = str(tmp_path / "gas")
-    # when loaded, then it is valid as written
-    config = load_config(write_config(tmp_path / "agent.toml", data))
-    assert [d.kind for d in config.devices] == ["1.2", "1.3", "1.4", "1.9"]
-    assert {s.type for s in config.sources} == {"modbus", "opcua", "folder", "sql"}
+    (tmp_path / "p12.pass").write_text("p12-pw\n")
+    monkeypatch.setenv("OWNER_P12_PASSWORD", "p12-pw")
+    readme = (ROOT / "agent" / "README.md").read_text("utf-8")
+    first, whole = (tomllib.loads(block) for block in re.findall(r"```toml\n(.*?)```", readme, re.S))
+    kinds = []
+    for data in (first, whole):
+        data["system"].pop("password_env")
+        data["system"].update(password="x", key_store=str(store), system_cert=str(key_and_cert[1]))
+        if "key_store_password_file" in data["system"]:
+            data["system"]["key_store_password_file"] = str(tmp_path / "p12.pass")
+        data["agent"]["database"] = str(tmp_path / "agent.sqlite3")
+        (tmp_path / "exports").mkdir(exist_ok=True)
+        next(s for s in data["sources"] if s["type"] == "folder")["path"] = str(tmp_path / "exports")
+        # when loaded, then it is valid as written
+        config = load_config(write_config(tmp_path / "agent.toml", data))
+        assert config.system.identity.certificate_der == load_certificate(key_and_cert[1].read_bytes()).der
+        kinds.append(([d.kind for d in config.devices], {s.type for s in config.sources}))
+    assert kinds == [
+        (["1.2"], {"folder"}),
+        (["1.2", "1.3", "1.4", "1.9"], {"modbus", "opcua", "folder", "sql"}),
+    ]
 
 
 # ---------------------------------------------------------------- every unread or unknown tag, whatever the sources
@@ -212,7 +228,7 @@ def test_an_empty_folder_leaves_tags_unconfirmed_and_says_so(tmp_path, key_and_c
 def test_a_sql_source_is_checked_against_its_rows(tmp_path, key_and_cert):
     import sqlite3
 
-    from egsu.clock import to_astana, utcnow
+    from egsu_core.clock import to_astana, utcnow
 
     db = tmp_path / "lab.db"
     with sqlite3.connect(db) as connection:

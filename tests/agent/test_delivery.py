@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from egsu.clock import ASTANA
-from egsu.shep.envelope import SyncResponse, build_response
 from egsu_agent.config import load_config
 from egsu_agent.delivery import Outcome, RetryRule, read_answer
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
+from egsu_core.clock import ASTANA
+from egsu_core.shep.envelope import SyncResponse, build_response
 from tests.agent.conftest import FakeSystem, base_config, write_config
 
 DAY = date(2026, 3, 10)

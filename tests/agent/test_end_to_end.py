@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from egsu.clock import ASTANA
 from egsu_agent.config import load_config
 from egsu_agent.outbox import Outbox
 from egsu_agent.schedule import ManualClock
 from egsu_agent.service import Agent
+from egsu_core.clock import ASTANA
 from tests.agent.conftest import write_config
 from tests.agent.devices import ModbusSimulator, OpcUaSimulator
 from tests.agent.proxy import GatewayProxy
@@ -49,22 +49,19 @@ def mean(values: list[Decimal]) -> Decimal:
     return sum(values, Decimal(0)) / len(values)
 
 
-from egsu.readings.demo import SOURCE as DEMO_SOURCE  # noqa: E402
-
-
 def system_readings(
     var: Path, object_id: str
 ) -> dict[tuple[str, str, str, datetime], list[tuple[Decimal, int]]]:
     """(device, quantity, interval, period start UTC) → [(value, revision)] straight from the System's database.
 
-    The demo stand's own sample readings (`egsu demo`, source DEMO_SOURCE) are not the agent's: left out.
-    """
+    Only what arrived in messages (``source`` = the journal entry): the demo stand also seeds a
+    month of history (``demo-history``) for the same objects."""
     db = sqlite3.connect(var / "egsu.sqlite3")
     try:
         rows = db.execute(
             "SELECT device_id, quantity, interval, period_start, CAST(value AS TEXT), revision"
-            " FROM readings_reading WHERE object_id = ? AND source != ?",
-            (object_id, DEMO_SOURCE),
+            " FROM readings_reading WHERE object_id = ? AND source LIKE 'journal:%'",
+            (object_id,),
         ).fetchall()
     finally:
         db.close()

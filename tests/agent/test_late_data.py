@@ -15,11 +15,11 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from egsu.clock import ASTANA
 from egsu_agent.config import load_config
 from egsu_agent.outbox import SUPERSEDED, Outbox
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
+from egsu_core.clock import ASTANA
 from tests.agent.conftest import FakeSystem, base_config, write_config
 
 DAY = date(2026, 3, 10)

@@ -16,9 +16,9 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from egsu.clock import astana_date, to_astana, utcnow
 from egsu_agent.cli import app
 from egsu_agent.schedule import local_instant
+from egsu_core.clock import astana_date, to_astana, utcnow
 from tests.agent.conftest import ROOT, base_config, write_config
 from tests.agent.test_end_to_end import system_config, system_readings
 

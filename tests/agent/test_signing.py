@@ -2,9 +2,11 @@
 
 SIG-03: the records are signed with the owner's key (enveloped XMLDSig on ``data``), the
 Body with the transport signature (WS-Security). Keys and certificates come from the
-test PKI (egsu.pki.testca) as PEM files, RSA-2048, GOST 34.310-2004 and GOST 2015-512;
-what the agent posts is verified by egsu.pki's verifiers and by the real System (the demo
-stand, RSA). App.1 §51: the System signs its answers; the agent believes an answer only
+test PKI (egsu_core.pki.testca) as PEM files, RSA-2048, GOST 34.310-2004 and GOST 2015-512;
+what the agent posts is verified by egsu_core.pki's verifiers and by the real System (the demo
+stand, RSA), and as NCA hands them out: password-protected PKCS#12 key stores (the
+configuration's ``key_store``, its password from a file or the environment; the real NCA test
+key stores are in test_key_stores.py). App.1 §51: the System signs its answers; the agent believes an answer only
 when that signature verifies and its signer is the configured System certificate.
 """
 
@@ -16,20 +18,20 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from lxml import etree
 
-from egsu.clock import utcnow
-from egsu.isun.schema import SCHEMA_DIR
-from egsu.pki.certs import load_certificate
-from egsu.pki.keys import load_identity
-from egsu.pki.path import CertificatePolicy, validate
-from egsu.pki.testca import TestCA
-from egsu.pki.trust import TrustStore
-from egsu.pki.wsse import sign_transport, verify_transport
-from egsu.pki.xmldsig import find_business_signature, verify_enveloped
-from egsu.shep.envelope import SEND_MESSAGE, SyncResponse, build_response
 from egsu_agent.config import load_config
 from egsu_agent.delivery import NOT_TRUSTED, AnswerVerifier, Outcome, read_answer
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
+from egsu_core.clock import utcnow
+from egsu_core.isun.schema import SCHEMA_DIR
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.path import CertificatePolicy, validate
+from egsu_core.pki.testca import TestCA
+from egsu_core.pki.trust import TrustStore
+from egsu_core.pki.wsse import sign_transport, verify_transport
+from egsu_core.pki.xmldsig import find_business_signature, verify_enveloped
+from egsu_core.shep.envelope import SEND_MESSAGE, SyncResponse, build_response
 from tests.agent.conftest import base_config, message_id_of, write_config
 from tests.agent.proxy import GatewayProxy
 from tests.agent.test_end_to_end import system_config, system_readings
@@ -46,7 +48,7 @@ ALGORITHMS = {
 
 @pytest.fixture(scope="module", params=sorted(ALGORITHMS))
 def pki(request, tmp_path_factory):
-    """A test CA of one key type and a subject head's signing key and certificate, as PEM files."""
+    """A test CA of one key type and a subject head's signing key and certificate, as PEM files and a key store."""
     folder = tmp_path_factory.mktemp(request.param)
     ca = TestCA.create(folder / "ca", base_url=f"http://egsu-{request.param}.invalid", key_type=request.param,
                        root_key_size=2048)  # fmt: skip
@@ -54,11 +56,12 @@ def pki(request, tmp_path_factory):
     key, cert = folder / "sign.key", folder / "sign.crt"
     key.write_bytes(issued.key_pem)
     cert.write_bytes(issued.cert_pem)
-    return request.param, ca, key, cert
+    store = issued.write_p12("store-password-1", folder / "sign.p12")
+    return request.param, ca, key, cert, store
 
 
 class VerifyingSystem:
-    """Stands in for the gateway and the System: verifies both signatures with egsu.pki, as they would."""
+    """Stands in for the gateway and the System: verifies both signatures with egsu_core.pki, as they would."""
 
     def __init__(self, ca: TestCA, schema) -> None:
         self.trust = TrustStore.from_paths([ca.root_path], intermediates=[ca.intermediate_path])
@@ -87,11 +90,19 @@ class VerifyingSystem:
         return Outcome("delivered", "SCSS001", "Message has been processed successfully")
 
 
-def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_pem_keys(pki, tmp_path, key_and_cert):
-    # given an agent whose owner key is RSA or GOST (PEM files of the test PKI) and business signing on
-    kind, ca, key, cert = pki
+@pytest.mark.parametrize("form", ["pem", "pkcs12"])
+def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_keys(pki, form, tmp_path, key_and_cert):
+    # given an agent whose owner key is RSA or GOST (PEM files, or a PKCS#12 key store whose password
+    # is in a file) and business signing on
+    kind, ca, key, cert, store = pki
     data = base_config(tmp_path, key_and_cert)
-    data["system"].update(sign_key=str(key), sign_cert=str(cert), sign_business_data=True)
+    data["system"].update(sign_business_data=True)
+    if form == "pem":
+        data["system"].update(sign_key=str(key), sign_cert=str(cert))
+    else:
+        (tmp_path / "store.pass").write_text("store-password-1\n")
+        del data["system"]["sign_key"], data["system"]["sign_cert"]
+        data["system"].update(key_store=str(store), key_store_password_file="store.pass")
     data["schedule"]["daily"] = False
     lines = ["tag,time,value"] + [
         f"T1.{q},2026-03-10T00:{m:02d},{5 + m / 10}" for m in (0, 30) for q in ("level", "volume")
@@ -115,7 +126,7 @@ def test_the_payload_is_signed_end_to_end_with_rsa_and_gost_pem_keys(pki, tmp_pa
 
 
 def test_the_system_verifies_the_business_signature_and_the_agent_verifies_the_answer(stand, tmp_path):
-    # given the real System, the owner's RSA key, business signing on, and the System's certificate pinned
+    # given the real System, business signing on, the System's certificate pinned, and...
     var, manifest = stand
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -123,11 +134,18 @@ def test_the_system_verifies_the_business_signature_and_the_agent_verifies_the_a
     start = local_instant(day, 0)
     lines = ["tag,time,value"] + [f"T7.level,2026-03-28T00:{m:02d},{300 + m}" for m in (0, 30)]
     (drop / "a.csv").write_text("\n".join(lines) + "\n")
+    # ... the owner's key as a PKCS#12 key store, as NCA hands them out (the manifest's sign_p12),
+    # its password in a file (agent/README.md walks an engineer through exactly this)
+    owner = next(s for s in manifest["subjects"] if s["bin"] == manifest["facilities"][0]["subject_bin"])
+    (tmp_path / "p12.pass").write_text(manifest["key_store_password"] + "\n")
     system = {
         **system_config(manifest, tmp_path),
         "sign_business_data": True,
         "system_cert": manifest["system_cert"],
+        "key_store": owner["sign_p12"],
+        "key_store_password_file": "p12.pass",
     }
+    del system["sign_key"], system["sign_cert"]
     data = {
         "agent": {"database": str(tmp_path / "agent.sqlite3")},
         "system": system,

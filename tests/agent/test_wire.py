@@ -2,7 +2,7 @@
 
 The real schemas (read in place from ../shared) type ``data`` as anyType; real clients
 name ``xsi:type="cs:Request"`` on it, which those schemas do not declare (shep-notes §1).
-Our egsu/isun/schema/isun-cs-request.xsd declares it, so the message is validated exactly
+Our core/egsu_core/isun/schema/isun-cs-request.xsd declares it, so the message is validated exactly
 as it leaves the agent — xsi:type, records and business signature included.
 """
 
@@ -14,12 +14,12 @@ from datetime import date
 import pytest
 from lxml import etree
 
-from egsu.isun.samples import sample_record
-from egsu.isun.schema import SCHEMA_DIR
-from egsu.pki.keys import load_identity
-from egsu.shep.envelope import SEND_MESSAGE, XSI_TYPE
 from egsu_agent.delivery import build_messages
 from egsu_agent.schedule import local_instant
+from egsu_core.isun.samples import sample_record
+from egsu_core.isun.schema import SCHEMA_DIR
+from egsu_core.pki.keys import load_identity
+from egsu_core.shep.envelope import SEND_MESSAGE, XSI_TYPE
 from tests.conftest import shared_path
 from tests.shep.real_schemas import VARIANTS, compile_real_schema
 
@@ -111,7 +111,7 @@ def test_the_payload_has_the_shape_of_the_real_client_request(envelope):
 
 
 def test_the_body_is_signed_with_ws_security(envelope):
-    from egsu.pki.wsse import verify_transport
+    from egsu_core.pki.wsse import verify_transport
 
     verified = verify_transport(envelope)
     assert verified.body is envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")

@@ -9,9 +9,9 @@ import pytest
 
 from egsu.alarms import services
 from egsu.alarms.models import Alarm, AlarmEntry
-from egsu.clock import utcnow
 from egsu.registry.models import Subject
-from egsu.vocabulary import AlarmState, Severity
+from egsu_core.clock import utcnow
+from egsu_core.vocabulary import AlarmState, Severity
 
 
 @pytest.fixture

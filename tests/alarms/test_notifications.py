@@ -11,10 +11,10 @@ import pytest
 from egsu.access.roles import Role
 from egsu.alarms import notify, services
 from egsu.alarms.models import Subscription, SystemWindow
-from egsu.clock import astana_midnight, utcnow
 from egsu.mail import delivery
 from egsu.mail.models import Mail
 from egsu.points.models import MeteringPoint
+from egsu_core.clock import astana_midnight, utcnow
 
 
 def subscribe(user, language="ru", **fields) -> Subscription:

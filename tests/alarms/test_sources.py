@@ -10,8 +10,8 @@ import pytest
 from egsu.alarms import sources
 from egsu.alarms.models import Alarm, Notice
 from egsu.alarms.services import raise_alarm
-from egsu.clock import utcnow
 from egsu.points.models import MeteringPoint
+from egsu_core.clock import utcnow
 from tests.ami.conftest import DAY, document
 
 
@@ -49,8 +49,8 @@ def test_an_alarming_meter_event_opens_an_alarm_on_its_point_and_its_restore_clo
 
 @pytest.mark.django_db
 def test_device_status_no_is_an_alarm_at_once_and_yes_closes_it(world):
-    from egsu.isun.verdicts import RecordStatus, ValidRecord, Verdict
-    from egsu.vocabulary import Interval
+    from egsu_core.isun.verdicts import RecordStatus, ValidRecord, Verdict
+    from egsu_core.vocabulary import Interval
 
     def verdict(ok):
         record = ValidRecord(

@@ -18,9 +18,9 @@ from _pytest.outcomes import Skipped
 from django.test.utils import override_settings
 
 from egsu.ami import intake as _intake
-from egsu.clock import ASTANA
 from egsu.readings.services import _store
 from egsu.readings.services import get_store as _get_store
+from egsu_core.clock import ASTANA
 from tests.readings import store_backends
 
 DAY = datetime(2025, 6, 2, tzinfo=ASTANA)  # a past Monday: every period in it has ended

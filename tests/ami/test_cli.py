@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from egsu.ami import services
 from egsu.ami.models import HeadEndSystem, Meter
 from egsu.cli.ami import app
-from egsu.clock import astana_date, utcnow
+from egsu_core.clock import astana_date, utcnow
 
 
 @pytest.mark.django_db

@@ -22,10 +22,10 @@ import pytest
 from egsu.access.roles import Role
 from egsu.ami.models import Channel, Meter, MeteringObject
 from egsu.analytics import weather
-from egsu.clock import ASTANA, astana_date, astana_midnight, utcnow
 from egsu.points.models import MeteringPoint
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
+from egsu_core.clock import ASTANA, astana_date, astana_midnight, utcnow
 from tests.analytics.public_data import victoria_half_hourly
 from tests.cabinet.conftest import _user
 from tests.registry.factories import make_subject

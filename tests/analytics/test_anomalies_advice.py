@@ -11,7 +11,7 @@ from egsu.access.roles import Role
 from egsu.alarms.models import Alarm
 from egsu.analytics import anomalies, recommendations
 from egsu.analytics.models import Recommendation
-from egsu.clock import astana_midnight
+from egsu_core.clock import astana_midnight
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from egsu.access.models import AuditEvent
 from egsu.analytics.forecast import ForecastError, NotEnoughDataError
 from egsu.analytics.models import Forecast, ForecastModel
 from egsu.analytics.services import SeriesSpec, read_series, score_arrived_forecasts, train_and_forecast
-from egsu.clock import ASTANA
 from egsu.readings.store import Quality, ReadingRow, SeriesKey
+from egsu_core.clock import ASTANA
 from tests.analytics.public_data import victoria_half_hourly
 from tests.readings import store_backends
 

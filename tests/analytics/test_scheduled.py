@@ -15,12 +15,12 @@ from decimal import Decimal
 import pytest
 
 from egsu.analytics.models import Forecast, ForecastModel, ForecastTarget
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.jobs.models import PeriodicRun
 from egsu.jobs.schedule import SCHEDULE
 from egsu.jobs.scheduler import schedule_due
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
+from egsu_core.clock import astana_date, astana_midnight, utcnow
 from tests.analytics.public_data import victoria_half_hourly
 from tests.registry.factories import make_device, make_facility, make_product_type, make_subject
 

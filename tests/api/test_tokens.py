@@ -12,7 +12,7 @@ from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
 from egsu.api import tokens
 from egsu.api.models import ApiToken
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 from tests.api.conftest import ROLES, body
 
 pytestmark = pytest.mark.django_db

@@ -157,7 +157,7 @@ def _answer_code(answer) -> str:
 
 def _send(records, *, identity, sender_id: str, password: str, at: datetime | None = None) -> None:
     from egsu.intake.services import receive
-    from egsu.pki.sendmessage import signed_send_message
+    from egsu_core.pki.sendmessage import signed_send_message
     from tests.intake.conftest import events, new_message_id
 
     body = signed_send_message(
@@ -170,9 +170,9 @@ def _send(records, *, identity, sender_id: str, password: str, at: datetime | No
 
 def _backdated_identity(bin_: str, name: str):
     """A signing certificate valid since yesterday, so today's slots can be sent at their due time."""
-    from egsu.clock import utcnow
-    from egsu.pki.keys import load_identity
     from egsu.signatures import services as signatures
+    from egsu_core.clock import utcnow
+    from egsu_core.pki.keys import load_identity
 
     ca = signatures.test_ca()
     with signatures.pki_lock():
@@ -194,10 +194,10 @@ def _user(username: str, role: str | None, subjects=()):
 
 def build_picture(stand: dict) -> Picture:
     from egsu.access.roles import Role
-    from egsu.clock import astana_date, utcnow
     from egsu.monitoring.slots import SlotInterval, day_slots, slots_between
     from egsu.points.services import refresh_all
     from egsu.registry.models import Device, Facility, Service, Subject
+    from egsu_core.clock import astana_date, utcnow
     from tests.intake.conftest import DEMO_PASSWORD, device_record, subject_identity
     from tests.registry.factories import make_system
 

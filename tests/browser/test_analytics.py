@@ -21,8 +21,8 @@ def analysed(live_server, transactional_db):
     from egsu.analytics.forecast import ModelSpec
     from egsu.analytics.services import SeriesSpec, score_arrived_forecasts, train_and_forecast
     from egsu.analytics.targets import refresh_targets
-    from egsu.clock import astana_midnight, utcnow
     from egsu.registry.services import load_dictionaries
+    from egsu_core.clock import astana_midnight, utcnow
     from tests.analytics.conftest import build_power_world
 
     load_dictionaries()

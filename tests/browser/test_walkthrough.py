@@ -202,7 +202,7 @@ def test_each_role_does_its_daily_work(picture, new_page):
     assert page.locator("h1").inner_text() == "National totals"
     totals = {(r[0], r[1]): Decimal(r[4]) for r in _table(page, "table.totals")}
     full_device = sum(volume_at(h) for h in range(0, 24, 2)) - volume_at(CORRECTED_HOUR) + CORRECTED_VALUE
-    half_device = GAS_HALF_SLOTS * Decimal("106.7144")  # the sample volume (egsu.isun.samples)
+    half_device = GAS_HALF_SLOTS * Decimal("106.7144")  # the sample volume (egsu_core.isun.samples)
     assert totals[(yesterday, "2 Gas condensate")] == full_device + half_device
     shot(page, "analyst-1-national-totals")
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from egsu.isun.samples import records_element, sample_record
-from egsu.pki.keys import load_identity
-from egsu.shep.zeep_client import SyncChannelClient
+from egsu_core.isun.samples import records_element, sample_record
+from egsu_core.pki.keys import load_identity
+from egsu_core.shep.zeep_client import SyncChannelClient
 from tests import stand
 from tests.conftest import shared_path
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from egsu.shep.envelope import parse_request
-from egsu.shep.errors import FormatError
-from egsu.shep.xmlparse import MAX_MESSAGE_BYTES, parse_document
+from egsu_core.shep.envelope import parse_request
+from egsu_core.shep.errors import FormatError
+from egsu_core.shep.xmlparse import MAX_MESSAGE_BYTES, parse_document
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 DOCTYPE = "DOCTYPE is not allowed: DTDs and entity declarations are refused"

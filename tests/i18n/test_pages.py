@@ -21,10 +21,10 @@ from django.utils.html import escape
 from egsu.access.models import Profile
 from egsu.access.roles import Role
 from egsu.access.scope import scope_for
-from egsu.clock import utcnow
 from egsu.quality import act_document
 from egsu.quality import services as quality
 from egsu.reports.models import ExportJob
+from egsu_core.clock import utcnow
 from tests.cabinet.conftest import START
 
 pytestmark = [pytest.mark.django_db, pytest.mark.product_language]

@@ -14,9 +14,9 @@ from django.test import Client
 from egsu.access.audit import Event
 from egsu.access.models import AuditEvent, Profile
 from egsu.access.roles import Role
-from egsu.clock import utcnow
 from egsu.inforequests import services
 from egsu.inforequests.models import InfoRequest
+from egsu_core.clock import utcnow
 from tests.cabinet.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

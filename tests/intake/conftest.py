@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from egsu.isun.samples import records_element, sample_record
+from egsu_core.isun.samples import records_element, sample_record
 
 DEMO_PASSWORD = "demo-password-for-tests-1"
 
@@ -30,7 +30,7 @@ def identity(stand):
 def subject_identity(stand, bin_: str):
     from pathlib import Path
 
-    from egsu.pki.keys import load_identity
+    from egsu_core.pki.keys import load_identity
 
     subject = next(s for s in stand["subjects"] if s["bin"] == bin_)
     return load_identity(Path(subject["sign_key"]).read_bytes(), Path(subject["sign_cert"]).read_bytes())
@@ -38,7 +38,7 @@ def subject_identity(stand, bin_: str):
 
 def signed(body: bytes, identity) -> bytes:
     """What Kalkan's SignWSSE does for the real clients: a WS-Security signature on the Body."""
-    from egsu.pki.wsse import sign_transport
+    from egsu_core.pki.wsse import sign_transport
 
     return sign_transport(
         body,
@@ -55,7 +55,7 @@ def endpoint(live_server) -> str:
 
 @pytest.fixture
 def zeep_client(endpoint, stand, identity):
-    from egsu.shep.zeep_client import SyncChannelClient
+    from egsu_core.shep.zeep_client import SyncChannelClient
 
     return SyncChannelClient(f"{endpoint}?wsdl", timeout=30, identity=identity)
 
@@ -90,7 +90,7 @@ def events(records: list[dict]):
 def recent_two_hour_slot(hours_back: int = 4) -> datetime:
     """An even Astana hour in the past (the 2-hour grid is the same in UTC+5 and UTC+6)."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours_back)
-    from egsu.clock import to_astana
+    from egsu_core.clock import to_astana
 
     while to_astana(now).hour % 2:
         now -= timedelta(hours=1)

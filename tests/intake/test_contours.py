@@ -17,14 +17,14 @@ from lxml import etree
 
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki.certs import load_certificate
-from egsu.pki.keys import load_identity
-from egsu.pki.sendmessage import signed_send_message
-from egsu.pki.testca import TestCA
-from egsu.pki.wsse import verify_transport
 from egsu.registry.models import ConnectedSystem, Contour
-from egsu.shep.xmlparse import parse_document
 from egsu.signatures import services as signatures
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.pki.testca import TestCA
+from egsu_core.pki.wsse import verify_transport
+from egsu_core.shep.xmlparse import parse_document
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,11 +10,11 @@ from lxml import etree
 
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki.certs import load_certificate
-from egsu.pki.gost import gost3410
-from egsu.pki.keys import load_identity
-from egsu.pki.sendmessage import signed_send_message
 from egsu.registry.models import ConnectedSystem, Subject
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.sendmessage import signed_send_message
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,11 +12,11 @@ import pytest
 import zeep.exceptions
 from lxml import etree
 
-from egsu.clock import astana_date, astana_midnight, utcnow
-from egsu.isun.receipt import parse_receipt
-from egsu.isun.tables import QUANTITIES
 from egsu.journal.models import JournalEntry
 from egsu.readings.models import Reading
+from egsu_core.clock import astana_date, astana_midnight, utcnow
+from egsu_core.isun.receipt import parse_receipt
+from egsu_core.isun.tables import QUANTITIES
 from tests.intake.conftest import (
     DEMO_PASSWORD,
     device_record,

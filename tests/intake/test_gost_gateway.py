@@ -17,22 +17,22 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
-from egsu.clock import utcnow
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki.certs import load_certificate
-from egsu.pki.gost import gost3410
-from egsu.pki.gost.x509 import signature_algorithm_for
-from egsu.pki.keys import SigningIdentity, load_identity
-from egsu.pki.path import validate
-from egsu.pki.revocation import _Unavailable
-from egsu.pki.sendmessage import signed_send_message
-from egsu.pki.testca import IssuedCertificate, TestCA, respond
-from egsu.pki.trust import TrustStore
-from egsu.pki.wsse import sign_transport, verify_transport
 from egsu.readings.models import Reading
 from egsu.registry.models import ConnectedSystem
 from egsu.signatures import services as signatures
+from egsu_core.clock import utcnow
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.gost.x509 import signature_algorithm_for
+from egsu_core.pki.keys import SigningIdentity, load_identity
+from egsu_core.pki.path import validate
+from egsu_core.pki.revocation import _Unavailable
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.pki.testca import IssuedCertificate, TestCA, respond
+from egsu_core.pki.trust import TrustStore
+from egsu_core.pki.wsse import sign_transport, verify_transport
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 GOST_TYPES = ("gost2004", "gost2015")
@@ -267,7 +267,7 @@ def test_the_system_signs_its_answers_with_gost_and_we_verify_them(
 
 @by_scheme
 def test_unsigned_is_sce007(stand, pki, records, key_type):
-    from egsu.shep.envelope import build_request
+    from egsu_core.shep.envelope import build_request
 
     body = build_request(
         message_id=new_message_id(),

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from lxml import etree
 
-from egsu.clock import utcnow
 from egsu.intake import services
-from egsu.isun.tables import QUANTITIES
 from egsu.journal.models import JournalEntry
 from egsu.journal.services import content_kept, raw_bytes
 from egsu.readings.models import Reading
-from egsu.shep.envelope import build_request
+from egsu_core.clock import utcnow
+from egsu_core.isun.tables import QUANTITIES
+from egsu_core.shep.envelope import build_request
 from tests.intake.conftest import (
     DEMO_PASSWORD,
     device_record,

@@ -17,9 +17,9 @@ from lxml import etree
 
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki.sendmessage import signed_send_message
 from egsu.signatures import services as signatures
 from egsu.signatures.models import StoredCrl
+from egsu_core.pki.sendmessage import signed_send_message
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,7 +102,7 @@ def test_after_a_restart_the_crl_comes_from_the_database(stand, identity, outage
 def test_a_crl_past_its_next_update_is_downloaded_again(stand, identity, outage):
     from datetime import timedelta
 
-    from egsu.clock import utcnow
+    from egsu_core.clock import utcnow
 
     ca = signatures.test_ca()
     with signatures.pki_lock():

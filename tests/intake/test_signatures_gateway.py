@@ -12,17 +12,17 @@ from datetime import timedelta
 import pytest
 from lxml import etree
 
-from egsu.clock import utcnow
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki.keys import load_identity
-from egsu.pki.revocation import _Unavailable
-from egsu.pki.sendmessage import signed_send_message
-from egsu.pki.testca import TestCA
-from egsu.pki.trust import TrustStore
 from egsu.readings.models import Reading
 from egsu.registry.models import ConnectedSystem
 from egsu.signatures import services as signatures
+from egsu_core.clock import utcnow
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.revocation import _Unavailable
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.pki.testca import TestCA
+from egsu_core.pki.trust import TrustStore
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 
@@ -87,7 +87,7 @@ def test_a_valid_signature_is_accepted_and_its_verdict_journalled(stand, records
 
 
 def test_unsigned_is_sce007(stand, records):
-    from egsu.shep.envelope import build_request
+    from egsu_core.shep.envelope import build_request
 
     body = build_request(
         message_id=new_message_id(),
@@ -136,7 +136,7 @@ def test_tampered_business_payload_is_sce006(stand, records, identity, owner):
     volume.text = "9" + volume.text
     header = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Header")
     header.getparent().remove(header)
-    from egsu.pki.wsse import sign_transport
+    from egsu_core.pki.wsse import sign_transport
 
     resigned = sign_transport(
         etree.tostring(root),

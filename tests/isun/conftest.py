@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 from lxml import etree
 
-from egsu.clock import ASTANA
-from egsu.isun.registry_view import DeviceInfo, DictRegistry, FacilityInfo
-from egsu.isun.samples import sample_facility
-from egsu.isun.tables import TABLES
+from egsu_core.clock import ASTANA
+from egsu_core.isun.registry_view import DeviceInfo, DictRegistry, FacilityInfo
+from egsu_core.isun.samples import sample_facility
+from egsu_core.isun.tables import TABLES
 from tests.conftest import shared_path
 
 SENDER = "123456789012"

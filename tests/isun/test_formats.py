@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from egsu.isun.formats import parse_flag, parse_moment, parse_number
-from egsu.isun.units import UNITS, Plausibility
+from egsu_core.isun.formats import parse_flag, parse_moment, parse_number
+from egsu_core.isun.units import UNITS, Plausibility
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from egsu.isun.receipt import Receipt, ReceiptRecord, build_receipt, message_status, parse_receipt
-from egsu.isun.verdicts import RecordStatus, Verdict
+from egsu_core.isun.receipt import Receipt, ReceiptRecord, build_receipt, message_status, parse_receipt
+from egsu_core.isun.verdicts import RecordStatus, Verdict
 from tests.conftest import shared_path
 from tests.isun.conftest import REAL_RESPONSE
 

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu.isun.records import parse_records
-from egsu.isun.samples import records_element
-from egsu.shep.errors import FormatError
+from egsu_core.isun.records import parse_records
+from egsu_core.isun.samples import records_element
+from egsu_core.shep.errors import FormatError
 from tests.isun.conftest import real_data
 
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu.clock import ASTANA
-from egsu.isun.records import RawRecord, parse_records
-from egsu.isun.registry_view import DictRegistry
-from egsu.isun.rules import REASONS, check_records
-from egsu.isun.samples import SAMPLE_VALUES, records_element, sample_record
-from egsu.isun.tables import KNOWN_FIELDS, TABLES
-from egsu.isun.verdicts import Interval, RecordStatus, Verdict
+from egsu_core.clock import ASTANA
+from egsu_core.isun.records import RawRecord, parse_records
+from egsu_core.isun.registry_view import DictRegistry
+from egsu_core.isun.rules import REASONS, check_records
+from egsu_core.isun.samples import SAMPLE_VALUES, records_element, sample_record
+from egsu_core.isun.tables import KNOWN_FIELDS, TABLES
+from egsu_core.isun.verdicts import Interval, RecordStatus, Verdict
 from tests.isun.conftest import (
     NOW,
     OTHER_SENDER,

@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 from lxml import etree
 
-from egsu.clock import ASTANA
-from egsu.isun.samples import records_element, sample_record
-from egsu.isun.schema import data_errors, data_schema
-from egsu.isun.tables import TABLES
+from egsu_core.clock import ASTANA
+from egsu_core.isun.samples import records_element, sample_record
+from egsu_core.isun.schema import data_errors, data_schema
+from egsu_core.isun.tables import TABLES
 from tests.isun.conftest import real_data
 
 START = datetime(2024, 6, 10, 10, 0, tzinfo=ASTANA)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from egsu.isun.tables import (
+from egsu_core.isun.tables import (
     DEVICE_TYPES,
     FACILITY_KINDS,
     KNOWN_FIELDS,

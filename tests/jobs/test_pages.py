@@ -7,9 +7,9 @@ import pytest
 
 from egsu.access.models import AuditEvent
 from egsu.access.roles import Role
-from egsu.clock import utcnow
 from egsu.jobs.models import Job, Worker
 from egsu.mail.models import Mail
+from egsu_core.clock import utcnow
 from tests.cabinet.conftest import ROLES
 
 MANAGERS = {Role.AUTHORITY, Role.OPERATOR}

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from egsu.access.models import AuditEvent
-from egsu.clock import utcnow
 from egsu.jobs import runner, services
 from egsu.jobs.models import Job
+from egsu_core.clock import utcnow
 from tests.jobs.tasks import always_fails, counts_up, fails_first, record, rows
 
 LEASE = timedelta(seconds=60)

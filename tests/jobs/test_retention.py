@@ -9,12 +9,12 @@ import pytest
 
 from egsu.access import tasks as audit_tasks
 from egsu.access.models import AuditEvent
-from egsu.clock import utcnow
 from egsu.jobs import scheduler
 from egsu.jobs.models import Job
 from egsu.jobs.registry import load_schedule
 from egsu.journal import tasks as journal_tasks
 from egsu.journal.models import JournalEntry
+from egsu_core.clock import utcnow
 from tests.journal.factories import make_entry
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,7 @@ def test_the_schedule_of_the_system_is_one_checked_list():
     "broken",
     [
         [Periodic("x", Every(minutes=1), "egsu.jobs.tasks.heartbeat")] * 2,
-        [Periodic("x", Every(minutes=1), "egsu.clock.utcnow")],
+        [Periodic("x", Every(minutes=1), "egsu_core.clock.utcnow")],
         [Periodic("x", Every(minutes=1), "egsu.jobs.tasks.no_such_job")],
     ],
     ids=["duplicate-name", "not-a-task", "missing"],

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from egsu.cli.journal import app
-from egsu.clock import utcnow
 from egsu.journal import services
 from egsu.journal.models import JournalEntry
+from egsu_core.clock import utcnow
 from tests.journal.conftest import SAMPLE
 from tests.journal.factories import make_entry
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from egsu.isun.records import RawRecord
-from egsu.isun.verdicts import Interval, RecordStatus, ValidRecord, Verdict
+from egsu_core.isun.records import RawRecord
+from egsu_core.isun.verdicts import Interval, RecordStatus, ValidRecord, Verdict
 from tests.cabinet.conftest import ROLES, World, client_for, world  # noqa: F401 - fixtures reused
 
 INSTALLED = date(2025, 6, 1)

@@ -11,12 +11,12 @@ from egsu.access.roles import Module, Role
 from egsu.access.scope import Scope
 from egsu.ami import intake, wire
 from egsu.ami.models import Meter
-from egsu.clock import ASTANA
 from egsu.monitoring import owed as owed_slots
 from egsu.monitoring import summaries
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
 from egsu.monitoring.slots import SlotInterval, day_slots, meter_interval
 from egsu.points.services import refresh_points
+from egsu_core.clock import ASTANA
 from tests.ami.conftest import DAY, document, make_world, quarter_values
 
 NATIONAL = Scope(1, Role.AUTHORITY, True, frozenset(), frozenset(Module.values))

@@ -8,8 +8,8 @@ import pytest
 
 from egsu.access.roles import Role
 from egsu.ami.models import Meter
-from egsu.clock import ASTANA
 from egsu.points.services import refresh_points
+from egsu_core.clock import ASTANA
 from tests.points.conftest import make_meter as _meter
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from egsu.clock import astana_date
 from egsu.intake import services
 from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 from egsu.registry.models import Subject
+from egsu_core.clock import astana_date
 from tests.intake.conftest import stand  # noqa: F401 - the demo stand fixture
 from tests.intake.test_intake_services import _one_record, _request
 

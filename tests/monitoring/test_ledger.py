@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from egsu.isun.verdicts import RecordStatus
 from egsu.monitoring.ledger import record_verdicts
 from egsu.monitoring.models import Arrival, PointDay, SubjectDay
+from egsu_core.isun.verdicts import RecordStatus
 from tests.monitoring.conftest import accepted, rejected
 
 SLOT = datetime(2025, 6, 2, 5, tzinfo=UTC)  # 2025-06-02 10:00 Astana, due 12:00 Astana = 07:00 UTC

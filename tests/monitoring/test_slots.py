@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from egsu.clock import ASTANA, astana_midnight
 from egsu.monitoring.slots import (
     SLOT_INTERVALS,
     STEP,
@@ -18,6 +17,7 @@ from egsu.monitoring.slots import (
     slot_of,
     slots_between,
 )
+from egsu_core.clock import ASTANA, astana_midnight
 
 
 @pytest.mark.parametrize(

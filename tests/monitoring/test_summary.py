@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from egsu.access import scope as gate
-from egsu.clock import ASTANA
-from egsu.isun.verdicts import RecordStatus
 from egsu.monitoring.expectations import expected_slots
 from egsu.monitoring.ledger import record_verdicts
 from egsu.monitoring.owed import owed
 from egsu.monitoring.summaries import arrivals_summary
+from egsu_core.clock import ASTANA
+from egsu_core.isun.verdicts import RecordStatus
 from tests.monitoring.conftest import accepted, rejected
 from tests.registry.factories import make_device, make_facility, make_product_type, make_subject
 

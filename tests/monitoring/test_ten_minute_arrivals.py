@@ -17,11 +17,11 @@ from egsu.access.scope import Scope
 from egsu.ami import intake
 from egsu.ami import services as ami
 from egsu.ami.models import Meter, MeteringObject
-from egsu.clock import ASTANA
 from egsu.monitoring import owed as owed_slots
 from egsu.monitoring import summaries
 from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 from egsu.points.services import refresh_points
+from egsu_core.clock import ASTANA
 from tests.ami.conftest import DAY, document
 from tests.cabinet.conftest import client_for, world  # noqa: F401 - fixtures reused
 

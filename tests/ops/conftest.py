@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from egsu.pki.sendmessage import signed_send_message
+from egsu_core.pki.sendmessage import signed_send_message
 from tests.ami.conftest import document, expected_totals, make_world, quarter_values
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 from tests.intake.conftest import identity as identity  # noqa: F401 - fixtures used by the tests here

@@ -135,7 +135,7 @@ def run_drill(
     interval: tuple[float, float] = (0.2, 0.8), password: str,
 ) -> Outcome:  # fmt: skip
     """Start `egsu web`, send while killing gunicorn workers, stop it; the outcome (probe included)."""
-    from egsu.pki.keys import load_identity
+    from egsu_core.pki.keys import load_identity
     from tests.ami.conftest import document, quarter_values
     from tests.ops.conftest import isun_message
     from tests.readings.store_backends import free_port_block

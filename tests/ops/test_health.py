@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from typer.testing import CliRunner
 
-from egsu.clock import utcnow
 from egsu.jobs.models import Job, Worker
+from egsu_core.clock import utcnow
 
 TOKEN = "scrape-token-for-tests-0123456789"
 

@@ -191,7 +191,7 @@ def test_the_small_production_layout_stores_every_value_once(tmp_path):
             assert {c["name"]: c["state"] for c in ready["checks"]}["clickhouse"] == "ok"
         marks.append(("every process ready", time.monotonic()))
         # when ISUN messages and AMI batches arrive on both servers, and over MQTT, each sent twice
-        from egsu.pki.keys import load_identity
+        from egsu_core.pki.keys import load_identity
 
         stand = world["stand"]
         owner = next(s for s in stand["subjects"] if s["bin"] == stand["facilities"][0]["subject_bin"])

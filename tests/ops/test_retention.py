@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from egsu.access.models import AuditEvent
-from egsu.clock import utcnow
 from egsu.ops import retention
 from egsu.readings.store import ReadingQuery, ReadingRow, SeriesKey
+from egsu_core.clock import utcnow
 
 DAY = timedelta(days=1)
 
@@ -131,7 +131,7 @@ def test_readings_per_policy_go_by_whole_astana_days_every_revision(settings):
 
 
 def test_clickhouse_drops_rows_and_the_daily_rollup_together():
-    from egsu.clock import astana_midnight
+    from egsu_core.clock import astana_midnight
     from tests.readings import store_backends
 
     store = store_backends.clickhouse_store("server")  # skips loudly when no server can be started

@@ -12,9 +12,9 @@ from egsu.access.models import Profile
 from egsu.access.roles import Role
 from egsu.ami.events import MeterEventCode
 from egsu.ami.models import MeterEvent
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
+from egsu_core.clock import astana_date, astana_midnight, utcnow
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from egsu.clock import ASTANA
 from egsu.quality.rules import (
     ActState,
     PeriodSyntaxError,
@@ -20,6 +19,7 @@ from egsu.quality.rules import (
     parse_period,
     parse_value,
 )
+from egsu_core.clock import ASTANA
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.clock import ASTANA
 from egsu.readings.aggregation import aggregate_values, bucket_start
 from egsu.readings.store import BUCKETS, GROUPS, ReadingQuery
+from egsu_core.clock import ASTANA
 from tests.readings import store_backends
 from tests.readings.factories import make_row
 

@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from egsu.isun.tables import DEVICE_TYPES, OPERATION_TYPES
 from egsu.registry import services
 from egsu.registry.models import DeviceType, OperationType, Service
 from egsu.registry.services import authenticate_sender, load_dictionaries, service_exists, system_may_call
+from egsu_core.isun.tables import DEVICE_TYPES, OPERATION_TYPES
 from tests.registry.factories import make_system
 
 pytestmark = pytest.mark.django_db

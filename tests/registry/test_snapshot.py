@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from egsu.isun.registry_view import DeviceInfo, FacilityInfo, RegistryView
 from egsu.registry.models import ProductType
 from egsu.registry.snapshot import DjangoRegistryView
+from egsu_core.isun.registry_view import DeviceInfo, FacilityInfo, RegistryView
 from tests.registry.factories import (
     make_device,
     make_facility,

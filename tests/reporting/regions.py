@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from egsu.clock import astana_date, astana_midnight, utcnow
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
+from egsu_core.clock import astana_date, astana_midnight, utcnow
 from tests.registry.factories import make_device, make_facility, make_product_type, make_subject
 
 REGIONS = {"Region One": 1, "Region Two": 2, "Region Three": 3}

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from egsu.access.roles import Role
-from egsu.clock import utcnow
 from egsu.feedback.models import Feedback
 from egsu.reporting.models import Report
+from egsu_core.clock import utcnow
 from tests.cabinet.conftest import ROLES
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 
 from egsu.access.models import Profile
 from egsu.access.roles import Role
-from egsu.clock import utcnow
 from egsu.mail.models import Mail
 from egsu.reporting import services
 from egsu.reporting.models import Report, Subscription
+from egsu_core.clock import utcnow
 from tests.reporting.regions import REGIONS, build_region_world
 
 pytestmark = pytest.mark.django_db

@@ -198,7 +198,7 @@ def test_exports_mark_and_count_estimated_values(world, client_for, tmp_path):
 
 
 def _astana(moment) -> str:
-    from egsu.clock import to_astana
+    from egsu_core.clock import to_astana
 
     return to_astana(moment).strftime("%Y-%m-%d %H:%M")
 
@@ -278,7 +278,7 @@ def test_a_large_export_runs_as_a_job_and_reports_progress(world, client_for, mo
 
 
 def test_a_running_job_reports_its_progress_as_json(world, client_for):
-    from egsu.clock import utcnow
+    from egsu_core.clock import utcnow
 
     job = ExportJob.objects.create(created_by=world.users[Role.SUBJECT], created_at=utcnow(), what="readings",
                                    format="pdf", status="running", rows_done=5000, rows_total=20000)  # fmt: skip
@@ -292,7 +292,7 @@ def test_a_running_job_reports_its_progress_as_json(world, client_for):
 
 
 def test_a_job_is_built_through_the_gate_of_its_creator(world):
-    from egsu.clock import utcnow
+    from egsu_core.clock import utcnow
 
     job = ExportJob.objects.create(created_by=world.users[Role.SUBJECT], created_at=utcnow(), what="readings",
                                    format="xlsx", params={**PERIOD, "point": str(world.other_device.metering_point.pk)})  # fmt: skip

@@ -26,13 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 from lxml import etree
 
-from egsu.clock import utcnow
 from egsu.journal.models import JournalEntry
-from egsu.pki.keys import load_identity
-from egsu.pki.sendmessage import signed_send_message
-from egsu.pki.testca import EKU_CEO, POLICY_LEGAL_SIGN, key_usage_extension
 from egsu.readings.models import Reading
 from egsu.signatures import services as signatures
+from egsu_core.clock import utcnow
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.pki.testca import EKU_CEO, POLICY_LEGAL_SIGN, key_usage_extension
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 from tests.security.listeners import ConnectGuard, CountingListener
 

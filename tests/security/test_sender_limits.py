@@ -7,8 +7,8 @@ import pytest
 from lxml import etree
 
 from egsu.intake import services
-from egsu.pki.sendmessage import signed_send_message
 from egsu.registry import services as registry
+from egsu_core.pki.sendmessage import signed_send_message
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -24,16 +24,16 @@ from lxml import etree
 from egsu.access.models import AuditEvent
 from egsu.intake import services
 from egsu.journal.models import JournalEntry
-from egsu.pki import algorithms, pkcs12
-from egsu.pki.certs import load_certificate
-from egsu.pki.sendmessage import signed_send_message
-from egsu.pki.wsse import sign_transport
-from egsu.pki.xmldsig import sign_enveloped
 from egsu.readings.models import Reading
 from egsu.registry.models import ConnectedSystem
-from egsu.shep.envelope import build_request
-from egsu.shep.xmlparse import parse_document
 from egsu.signatures import services as signatures
+from egsu_core.pki import algorithms, pkcs12
+from egsu_core.pki.certs import load_certificate
+from egsu_core.pki.sendmessage import signed_send_message
+from egsu_core.pki.wsse import sign_transport
+from egsu_core.pki.xmldsig import sign_enveloped
+from egsu_core.shep.envelope import build_request
+from egsu_core.shep.xmlparse import parse_document
 from tests.intake.conftest import DEMO_PASSWORD, device_record, events, new_message_id, recent_two_hour_slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -199,7 +199,7 @@ def _start_production(tmp_path, key_store: Path, password: str) -> subprocess.Co
         "EGSU_SIGNING_PASSWORD_FILE": str(password_file),
         "EGSU_EMAIL_URL": "console://",
         "DJANGO_SETTINGS_MODULE": "egsu.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "agent")]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "core"), str(ROOT / "agent")]),
     }
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from egsu.shep.envelope import BODY, ENVELOPE, SOAP_ENV_NS, build_request
-from egsu.shep.xmlparse import parse_document
+from egsu_core.shep.envelope import BODY, ENVELOPE, SOAP_ENV_NS, build_request
+from egsu_core.shep.xmlparse import parse_document
 
 SESSION_ID = "{5a7540fd-3b13-4acc-848d-5bf33c94ef4b}"
 ISUN_DATA_TYPE = ("http://message.persistence.interactive.nat", "Request")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from egsu.shep.envelope import TYPES_NS
+from egsu_core.shep.envelope import TYPES_NS
 from tests.conftest import shared_path
 
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -65,7 +65,7 @@ def compile_real_schema(name: str, workdir: Path, *, data_type: Path | None = No
     """The real SendMessage/SendMessageResponse/fault schema of one published variant.
 
     ``data_type``: a schema declaring the type real clients name in ``data/@xsi:type``
-    (egsu/isun/schema/isun-cs-request.xsd), so a message validates with its xsi:type as sent.
+    (core/egsu_core/isun/schema/isun-cs-request.xsd), so a message validates with its xsi:type as sent.
     """
     variant = VARIANTS[name]
     root = shared_path("shep", "schema", variant.folder)

@@ -10,8 +10,8 @@ import zeep
 from lxml import etree
 from zeep.transports import Transport
 
-from egsu.shep import errors
-from egsu.shep.contract import (
+from egsu_core.shep import errors
+from egsu_core.shep.contract import (
     SCHEMA_NAMES,
     request_schema,
     schema_bytes,
@@ -19,7 +19,7 @@ from egsu.shep.contract import (
     wsdl_bytes,
     wsdl_path,
 )
-from egsu.shep.envelope import (
+from egsu_core.shep.envelope import (
     SEND_MESSAGE,
     SEND_MESSAGE_FAULT,
     SEND_MESSAGE_RESPONSE,
@@ -29,7 +29,7 @@ from egsu.shep.envelope import (
     build_response,
     parse_request,
 )
-from egsu.shep.errors import FormatError
+from egsu_core.shep.errors import FormatError
 from tests.conftest import shared_path
 from tests.shep.factories import ISUN_DATA_TYPE, SESSION_ID, request_bytes
 

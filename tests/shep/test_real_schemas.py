@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from lxml import etree
 
-from egsu.shep import errors
-from egsu.shep.envelope import (
+from egsu_core.shep import errors
+from egsu_core.shep.envelope import (
     SEND_MESSAGE,
     SEND_MESSAGE_FAULT,
     SEND_MESSAGE_RESPONSE,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu.shep.envelope import (
+from egsu_core.shep.envelope import (
     BODY,
     ENVELOPE,
     HEADER,
@@ -24,8 +24,8 @@ from egsu.shep.envelope import (
     build_request,
     parse_request,
 )
-from egsu.shep.errors import FormatError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.shep.errors import FormatError
+from egsu_core.shep.xmlparse import parse_document
 from tests.conftest import shared_path
 from tests.shep.factories import (
     ISUN_DATA_TYPE,

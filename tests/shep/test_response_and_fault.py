@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu.shep import errors
-from egsu.shep.envelope import (
+from egsu_core.shep import errors
+from egsu_core.shep.envelope import (
     BODY,
     ENVELOPE,
     FAULT,
@@ -26,8 +26,8 @@ from egsu.shep.envelope import (
     parse_fault,
     parse_response,
 )
-from egsu.shep.errors import FormatError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.shep.errors import FormatError
+from egsu_core.shep.xmlparse import parse_document
 from tests.conftest import shared_path
 from tests.shep.factories import SESSION_ID
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.shep.envelope import parse_request
-from egsu.shep.errors import FormatError
-from egsu.shep.xmlparse import MAX_ATTRIBUTE_CHARS, MAX_DEPTH, MAX_MESSAGE_BYTES, parse_document
+from egsu_core.shep.envelope import parse_request
+from egsu_core.shep.errors import FormatError
+from egsu_core.shep.xmlparse import MAX_ATTRIBUTE_CHARS, MAX_DEPTH, MAX_MESSAGE_BYTES, parse_document
 from tests.shep.factories import event, request_bytes
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from egsu.clock import format_astana
-from egsu.shep.xsdtime import parse_xsd_datetime
+from egsu_core.clock import format_astana
+from egsu_core.shep.xsdtime import parse_xsd_datetime
 
 # hypothesis takes naive bounds and attaches the zone itself
 EARLIEST = datetime(2000, 1, 1)  # noqa: DTZ001

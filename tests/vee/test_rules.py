@@ -27,7 +27,7 @@ def flagged(mask):
 
 
 def test_range_by_quantity_and_unit_uses_the_intakes_limits():
-    assert default_limits("density", "kg/m³") == (0.0, 1500.0)  # egsu.isun.units.Plausibility
+    assert default_limits("density", "kg/m³") == (0.0, 1500.0)  # egsu_core.isun.units.Plausibility
     assert default_limits("A+", "kWh") == (0.0, 1e7)  # egsu.ami.catalog
     assert default_limits("volume", "m3") == (0.0, 1e9)  # the spelling the intake also stores
     assert default_limits("A+", "MWh") is None  # another unit: only a configured limit applies

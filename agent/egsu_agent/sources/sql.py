@@ -32,11 +32,11 @@ import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from egsu.clock import to_astana
 from egsu_agent.config import SqlSourceConfig
 from egsu_agent.samples import Sample
 from egsu_agent.sources import Batch, SourceError
 from egsu_agent.sources.timestamps import parse_fault, parse_time, parse_value
+from egsu_core.clock import to_astana
 
 _NAMED = re.compile(r"(?<!:):(since|until|marker)\b")
 _TIME = "%Y-%m-%d %H:%M:%S"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from egsu.clock import ASTANA
+from egsu_core.clock import ASTANA
 
 
 def parse_time(value: object) -> datetime:

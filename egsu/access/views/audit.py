@@ -15,8 +15,8 @@ from egsu.access.audit import Event
 from egsu.access.decorators import cabinet_view
 from egsu.access.forms import AuditFilterForm
 from egsu.access.roles import Module
-from egsu.clock import format_astana
 from egsu.spreadsheets import csv_cell
+from egsu_core.clock import format_astana
 
 PAGE_SIZE = 50
 CSV_HEADER = ["time (Astana)", "event", "actor", "object type", "object id", "summary", "address", "source",

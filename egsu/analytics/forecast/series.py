@@ -33,7 +33,7 @@ from egsu.analytics.forecast.errors import (
 
 ID, TIME, TARGET = "unique_id", "ds", "y"
 DAY = pd.Timedelta(days=1)
-DEFAULT_TIMEZONE = "Asia/Almaty"  # the business clock (egsu.clock)
+DEFAULT_TIMEZONE = "Asia/Almaty"  # the business clock (egsu_core.clock)
 
 # Time forms read besides ISO 8601: the day-first dates that kk/ru spreadsheets write.
 _DAY_FIRST_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")

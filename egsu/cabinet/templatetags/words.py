@@ -1,4 +1,4 @@
-"""Template filters that show people words, not codes: {{ "PT2H"|words }} → "2 hours" (egsu.vocabulary)."""
+"""Template filters that show people words, not codes: {{ "PT2H"|words }} → "2 hours" (egsu_core.vocabulary)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
-from egsu.clock import ASTANA, utcnow
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -68,6 +67,7 @@ from egsu.readings.store import (
     repeats_stored,
     series_of,
 )
+from egsu_core.clock import ASTANA, utcnow
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ValueKey = tuple[str, str, str, str, int]

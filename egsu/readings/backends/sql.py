@@ -27,7 +27,6 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import Collate, RowNumber
 
-from egsu.clock import utcnow
 from egsu.readings.aggregation import EXACT, aggregate_stream
 from egsu.readings.models import Reading
 from egsu.readings.store import (
@@ -49,6 +48,7 @@ from egsu.readings.store import (
     repeats_stored,
     tidy_value,
 )
+from egsu_core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

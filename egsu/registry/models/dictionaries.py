@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DeviceType(models.Model):
-    """deviceTypeId exactly as App.2 defines it (FMT-06); loaded from egsu.isun.tables, never edited."""
+    """deviceTypeId exactly as App.2 defines it (FMT-06); loaded from egsu_core.isun.tables, never edited."""
 
     id = models.PositiveSmallIntegerField(_("code"), primary_key=True)
     name_en = models.CharField(_("name (English)"), max_length=200)

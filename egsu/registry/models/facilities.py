@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from egsu.isun.tables import FACILITY_KINDS
 from egsu.registry import rules
 from egsu.registry.models.dictionaries import DeviceType, OperationType, Pipeline, ProductType
 from egsu.registry.models.subjects import Subject
+from egsu_core.isun.tables import FACILITY_KINDS
 
 
 def validate_object_id(value: str) -> None:

@@ -166,7 +166,7 @@ class _Import:
         """The import, then each created or changed row (bulk: an import may touch thousands of rows)."""
         from egsu.access.audit import Event, audit
         from egsu.access.models import AuditEvent
-        from egsu.clock import utcnow
+        from egsu_core.clock import utcnow
 
         audit(
             Event.REGISTRY_IMPORTED,

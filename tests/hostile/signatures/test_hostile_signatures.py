@@ -17,10 +17,10 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from egsu.pki import c14n
-from egsu.pki.wsse import WSSE_NS, WSU_ID, verify_transport
-from egsu.shep.errors import FormatError, NotSignedError, SignatureInvalidError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.pki import c14n
+from egsu_core.pki.wsse import WSSE_NS, WSU_ID, verify_transport
+from egsu_core.shep.errors import FormatError, NotSignedError, SignatureInvalidError
+from egsu_core.shep.xmlparse import parse_document
 from tests.pki.xml.keys import rsa_signer
 from tests.pki.xml.messages import signed
 

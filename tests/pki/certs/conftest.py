@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from egsu.pki.revocation import RevocationChecker
-from egsu.pki.testca import TestCA
-from egsu.pki.trust import TrustStore
+from egsu_core.pki.revocation import RevocationChecker
+from egsu_core.pki.testca import TestCA
+from egsu_core.pki.trust import TrustStore
 
 BASE_URL = "http://pki.test"  # what the certificates name; checkers rewrite it to the live server
 BIN = "123456789021"

@@ -10,8 +10,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from egsu.pki.certs import CertificateError, _subject_bin, _subject_iin, load_certificates, load_crl
-from egsu.pki.trust import TrustStore
+from egsu_core.pki.certs import CertificateError, _subject_bin, _subject_iin, load_certificates, load_crl
+from egsu_core.pki.trust import TrustStore
 from tests.conftest import shared_path
 
 

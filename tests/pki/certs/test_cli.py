@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from egsu.cli.pki import app
-from egsu.clock import utcnow
+from egsu_core.clock import utcnow
 from tests.conftest import shared_path
 
 from .conftest import BASE_URL

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from egsu.clock import utcnow
-from egsu.pki.certs import load_crl
-from egsu.pki.path import validate_crl
-from egsu.pki.revocation import GOOD, REVOKED, UNKNOWN, RevocationChecker
+from egsu_core.clock import utcnow
+from egsu_core.pki.certs import load_crl
+from egsu_core.pki.path import validate_crl
+from egsu_core.pki.revocation import GOOD, REVOKED, UNKNOWN, RevocationChecker
 
 from .conftest import BASE_URL
 

@@ -7,12 +7,12 @@ from functools import partial
 
 import pytest
 
-from egsu.clock import utcnow
-from egsu.pki.certs import Certificate
-from egsu.pki.path import INVALID, NOT_CURRENT, VALID, CertificatePolicy, Purpose, validate
-from egsu.pki.revocation import RevocationChecker
-from egsu.pki.testca import EKU_CEO, EKU_EMAIL_PROTECTION, POLICY_LEGAL_AUTH, POLICY_LEGAL_SIGN
-from egsu.pki.trust import TrustStore
+from egsu_core.clock import utcnow
+from egsu_core.pki.certs import Certificate
+from egsu_core.pki.path import INVALID, NOT_CURRENT, VALID, CertificatePolicy, Purpose, validate
+from egsu_core.pki.revocation import RevocationChecker
+from egsu_core.pki.testca import EKU_CEO, EKU_EMAIL_PROTECTION, POLICY_LEGAL_AUTH, POLICY_LEGAL_SIGN
+from egsu_core.pki.trust import TrustStore
 
 from .conftest import BASE_URL, BIN
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.pki.algorithms import BadSignature, UnsupportedAlgorithm
-from egsu.pki.gost import asn1, gost3410
-from egsu.pki.gost.curves import CRYPTOPRO_A, CURVES_BY_OID, TC26_256_A, TC26_512_A, Curve, CurveError
-from egsu.pki.gost.gost3410 import (
+from egsu_core.pki.algorithms import BadSignature, UnsupportedAlgorithm
+from egsu_core.pki.gost import asn1, gost3410
+from egsu_core.pki.gost.curves import CRYPTOPRO_A, CURVES_BY_OID, TC26_256_A, TC26_512_A, Curve, CurveError
+from egsu_core.pki.gost.gost3410 import (
     GOST2004,
     GOST2015_256,
     GOST2015_512,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.pki.gost.gost3411_94 import CRYPTOPRO_PARAMSET, GOST341194, TEST_PARAMSET, gost3411_94
+from egsu_core.pki.gost.gost3411_94 import CRYPTOPRO_PARAMSET, GOST341194, TEST_PARAMSET, gost3411_94
 
 FOX = b"The quick brown fox jumps over the lazy dog"
 

@@ -1,6 +1,6 @@
 """The GOST test PKI (issue 4): the same API and files as the RSA one, every signature GOST.
 
-Certificates are validated through ``egsu.pki.path.validate`` with a real ``RevocationChecker``
+Certificates are validated through ``egsu_core.pki.path.validate`` with a real ``RevocationChecker``
 talking HTTP to ``ca.serve()`` (SIG-05..SIG-10): good, revoked by OCSP (SIG-08), revoked by
 CRL + delta CRL while OCSP is down (SIG-09). One CA and one subject key per scheme and module:
 GOST arithmetic is pure Python.
@@ -17,15 +17,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from egsu.clock import utcnow
-from egsu.pki import algorithms
-from egsu.pki.certs import Certificate, load_crl
-from egsu.pki.gost import gost3410
-from egsu.pki.keys import load_identity
-from egsu.pki.path import NOT_CURRENT, validate, validate_crl
-from egsu.pki.revocation import RevocationChecker
-from egsu.pki.testca import TestCA, respond
-from egsu.pki.trust import TrustStore
+from egsu_core.clock import utcnow
+from egsu_core.pki import algorithms
+from egsu_core.pki.certs import Certificate, load_crl
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.path import NOT_CURRENT, validate, validate_crl
+from egsu_core.pki.revocation import RevocationChecker
+from egsu_core.pki.testca import TestCA, respond
+from egsu_core.pki.trust import TrustStore
 
 BASE_URL = "http://gost-pki.test"  # what the certificates name; the checker rewrites it to the live server
 BIN = "123456789021"

@@ -11,10 +11,10 @@ import pytest
 from asn1crypto import crl, pem, x509
 from lxml import etree
 
-import egsu.pki.gost
-from egsu.pki import algorithms
-from egsu.pki.gost import gost3411_94 as gost94
-from egsu.pki.gost import streebog
+import egsu_core.pki.gost
+from egsu_core.pki import algorithms
+from egsu_core.pki.gost import gost3411_94 as gost94
+from egsu_core.pki.gost import streebog
 from tests.conftest import shared_path
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -24,8 +24,8 @@ CERTS = ("shep", "nca-test-certs")
 
 def _fresh_copy_without_extension(monkeypatch, name: str):
     """Import a second copy of module `name` as if _gosthash had failed to build."""
-    monkeypatch.delattr(egsu.pki.gost, "_gosthash", raising=False)
-    monkeypatch.setitem(sys.modules, "egsu.pki.gost._gosthash", None)  # import now raises ImportError
+    monkeypatch.delattr(egsu_core.pki.gost, "_gosthash", raising=False)
+    monkeypatch.setitem(sys.modules, "egsu_core.pki.gost._gosthash", None)  # import now raises ImportError
     spec = importlib.util.find_spec(name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,7 +34,7 @@ def _fresh_copy_without_extension(monkeypatch, name: str):
 
 def test_gost94_falls_back_to_python_when_the_extension_does_not_import(monkeypatch) -> None:
     # given no compiled extension, when the module is imported, then it says so and still hashes right
-    module = _fresh_copy_without_extension(monkeypatch, "egsu.pki.gost.gost3411_94")
+    module = _fresh_copy_without_extension(monkeypatch, "egsu_core.pki.gost.gost3411_94")
     assert module.IMPLEMENTATION == "python"
     assert module.GOST341194 is module.PythonGOST341194
     assert (
@@ -45,7 +45,7 @@ def test_gost94_falls_back_to_python_when_the_extension_does_not_import(monkeypa
 
 
 def test_streebog_falls_back_to_gostcrypto_when_the_extension_does_not_import(monkeypatch) -> None:
-    module = _fresh_copy_without_extension(monkeypatch, "egsu.pki.gost.streebog")
+    module = _fresh_copy_without_extension(monkeypatch, "egsu_core.pki.gost.streebog")
     assert module.IMPLEMENTATION == "python"
     assert type(module.new(512)).__module__.startswith("gostcrypto")
     assert module.streebog256(b"").hex() == "3f539a213e97c802cc229d474c6aa32a825a360b2a933a949fd925208d9ce1bb"
@@ -63,7 +63,7 @@ def implementation(request, monkeypatch) -> str:
         monkeypatch.setattr(gost94, "_gosthash", None)
         monkeypatch.setattr(streebog, "_gosthash", None)
     elif gost94._gosthash is None:
-        pytest.skip("egsu.pki.gost._gosthash is not built (run `pip install --no-deps -e .`)")
+        pytest.skip("egsu_core.pki.gost._gosthash is not built (run `pip install --no-deps -e .`)")
     return request.param
 
 

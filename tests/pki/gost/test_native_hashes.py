@@ -1,4 +1,4 @@
-"""The compiled GOST hashes (egsu.pki.gost._gosthash) against the published vectors and the pure code.
+"""The compiled GOST hashes (egsu_core.pki.gost._gosthash) against the published vectors and the pure code.
 
 Issue 4: the pure-Python hashes are too slow for a 15 MB Body (INT-07, INT-08), so a compiled
 implementation does the work; the pure modules stay the reference it must agree with everywhere.
@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.pki.gost import gost3411_94 as gost94
-from egsu.pki.gost import streebog
+from egsu_core.pki.gost import gost3411_94 as gost94
+from egsu_core.pki.gost import streebog
 from tests.pki.gost.test_gost3411_94 import CRYPTOPRO_VECTORS, TEST_VECTORS
 from tests.pki.gost.test_streebog import M1, M2
 
 needs_native = pytest.mark.skipif(
-    gost94._gosthash is None, reason="egsu.pki.gost._gosthash is not built (run `pip install --no-deps -e .`)"
+    gost94._gosthash is None,
+    reason="egsu_core.pki.gost._gosthash is not built (run `pip install --no-deps -e .`)",
 )
 
 SBOXES = [
@@ -65,7 +66,7 @@ def _bytes(length: int, seed: int) -> bytes:
 def test_the_extension_is_built_and_active() -> None:
     # given an install by `make install` on a machine with gcc, then the compiled hashes are in use
     assert (gost94.IMPLEMENTATION, streebog.IMPLEMENTATION) == ("native", "native"), (
-        "egsu.pki.gost._gosthash did not import: the GOST hashes run in pure Python "
+        "egsu_core.pki.gost._gosthash did not import: the GOST hashes run in pure Python "
         "(about 1 MB/s); rebuild with `.venv/bin/pip install --no-deps -e .`"
     )
     assert gost94.GOST341194 is gost94.NativeGOST341194

@@ -8,8 +8,8 @@ import pytest
 from asn1crypto import crl, pem, x509
 from lxml import etree
 
-from egsu.pki import algorithms
-from egsu.pki.gost import gost3410
+from egsu_core.pki import algorithms
+from egsu_core.pki.gost import gost3410
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.shared

@@ -6,10 +6,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from egsu.pki import algorithms
-from egsu.pki.gost import gost3410
-from egsu.pki.gost.gost3411_94 import gost3411_94
-from egsu.pki.gost.streebog import streebog256, streebog512
+from egsu_core.pki import algorithms
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.gost.gost3411_94 import gost3411_94
+from egsu_core.pki.gost.streebog import streebog256, streebog512
 
 PKIGOVKZ = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egsu.pki.gost.streebog import new, streebog256, streebog512
+from egsu_core.pki.gost.streebog import new, streebog256, streebog512
 
 # RFC 6986 prints messages and digests as big-endian numbers; these are the byte strings themselves.
 M1 = b"012345678901234567890123456789012345678901234567890123456789012"

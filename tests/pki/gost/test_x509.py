@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp as cryptography_ocsp
 from cryptography.x509.oid import NameOID
 
-from egsu.pki import algorithms
-from egsu.pki.gost import gost3410
-from egsu.pki.gost import x509 as gost_x509
+from egsu_core.pki import algorithms
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.gost import x509 as gost_x509
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 SCHEMES = [

@@ -110,8 +110,8 @@ def test_init_test_ca_makes_gost_authorities_and_key_stores(tmp_path, key_type):
         env=WIDE,
     )  # fmt: skip
     assert issued.exit_code == 0, issued.output
-    from egsu.pki.gost import gost3410
-    from egsu.pki.keys import load_identity
+    from egsu_core.pki.gost import gost3410
+    from egsu_core.pki.keys import load_identity
 
     store = next((tmp_path / "ca" / "issued").glob("*.p12"))
     identity = load_identity(store.read_bytes(), password="store-password-1")

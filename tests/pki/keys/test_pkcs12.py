@@ -1,4 +1,4 @@
-"""PKCS#12 key stores (egsu.pki.pkcs12, egsu.pki.keys.load_identity): the REAL NCA test key stores read
+"""PKCS#12 key stores (egsu_core.pki.pkcs12, egsu_core.pki.keys.load_identity): the REAL NCA test key stores read
 in place from ../shared/shep/nca-test-keys (password in its SOURCES.md), RC2 against RFC 2268 §5, our
 own key stores read back and by openssl (an independent tool)."""
 
@@ -10,10 +10,10 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from egsu.pki import pkcs12, rc2
-from egsu.pki.gost import gost3410
-from egsu.pki.keys import load_identity
-from egsu.pki.testca import TestCA
+from egsu_core.pki import pkcs12, rc2
+from egsu_core.pki.gost import gost3410
+from egsu_core.pki.keys import load_identity
+from egsu_core.pki.testca import TestCA
 from tests.conftest import shared_path
 
 NCA_PASSWORD = "Qwerty12"  # the NCA test kit's published password (shared/shep/SOURCES.md)
@@ -63,7 +63,7 @@ def test_the_real_nca_key_stores_are_read(kind, key_type, bin_, iin):
         assert store.certificate.subject_iin == iin
     # the key really is the certificate's: what it signs verifies with the certificate's key
     identity = load_identity(nca_store(kind).read_bytes(), password=NCA_PASSWORD)
-    from egsu.pki import algorithms
+    from egsu_core.pki import algorithms
 
     method = algorithms.signature_by_uri(identity.algorithm_uri)
     method.verify(store.certificate.spki_der, method.sign(identity.private_key, b"probe"), b"probe")
@@ -85,7 +85,7 @@ def test_openssl_agrees_on_the_rsa_store_certificate(tmp_path):
          "-clcerts", "-legacy"],
         capture_output=True, check=True,
     ).stdout  # fmt: skip
-    from egsu.pki.certs import load_certificate
+    from egsu_core.pki.certs import load_certificate
 
     assert (
         load_certificate(out).der == pkcs12.load(nca_store("rsa").read_bytes(), NCA_PASSWORD).certificate.der
@@ -122,7 +122,7 @@ def test_openssl_reads_our_key_stores(issued):
         capture_output=True,
     )
     assert result.returncode == 0, result.stderr.decode()
-    from egsu.pki.certs import load_certificate
+    from egsu_core.pki.certs import load_certificate
 
     assert load_certificate(result.stdout).der == cert.certificate.der
     if ca.key_type == "rsa":  # openssl knows RSA keys: the key it decrypts is ours

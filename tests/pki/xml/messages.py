@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from egsu.pki.wsse import sign_transport
+from egsu_core.pki.wsse import sign_transport
 from tests.pki.xml.keys import rsa_signer
 
 UNSIGNED = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from egsu.pki.wsse import verify_transport
-from egsu.pki.xmldsig import sign_enveloped, verify_enveloped
-from egsu.shep.errors import SignatureInvalidError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.pki.wsse import verify_transport
+from egsu_core.pki.xmldsig import sign_enveloped, verify_enveloped
+from egsu_core.shep.errors import SignatureInvalidError
+from egsu_core.shep.xmlparse import parse_document
 from tests.pki.xml.keys import rsa_signer
 from tests.pki.xml.messages import signed
 
@@ -154,7 +154,7 @@ def zeep_envelope():
     pytest.importorskip("xmlsec")
     import zeep
 
-    from egsu.shep.contract import wsdl_path
+    from egsu_core.shep.contract import wsdl_path
 
     client = zeep.Client(wsdl_path())
     return client.create_message(

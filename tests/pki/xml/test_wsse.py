@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu.pki import wsse
-from egsu.pki.wsse import KEY_INFO_KINDS, bare_inputs, bare_verify, sign_transport, verify_transport
-from egsu.shep.errors import NotSignedError, SignatureInvalidError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.pki import wsse
+from egsu_core.pki.wsse import KEY_INFO_KINDS, bare_inputs, bare_verify, sign_transport, verify_transport
+from egsu_core.shep.errors import NotSignedError, SignatureInvalidError
+from egsu_core.shep.xmlparse import parse_document
 from tests.conftest import shared_path
 from tests.pki.xml.keys import ec_signer, rsa_signer
 from tests.pki.xml.messages import UNSIGNED, signed

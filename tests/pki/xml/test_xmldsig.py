@@ -8,10 +8,10 @@ from xml.sax.saxutils import escape
 import pytest
 from lxml import etree
 
-from egsu.pki import c14n
-from egsu.pki.xmldsig import find_business_signature, sign_enveloped, verify_enveloped
-from egsu.shep.errors import NotSignedError, SignatureInvalidError
-from egsu.shep.xmlparse import parse_document
+from egsu_core.pki import c14n
+from egsu_core.pki.xmldsig import find_business_signature, sign_enveloped, verify_enveloped
+from egsu_core.shep.errors import NotSignedError, SignatureInvalidError
+from egsu_core.shep.xmlparse import parse_document
 from tests.pki.xml.keys import rsa_signer
 from tests.pki.xml.tokens import GEN_TIME, make_token
 

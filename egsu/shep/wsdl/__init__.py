@@ -1,1 +1,0 @@
-"""Our own WSDL and XSD of the SyncChannel v10 contract (App.5); loaded through egsu.shep.contract."""
