@@ -198,6 +198,9 @@ class Config:
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
+    # Where ClickHouse writes claim their values (ADR 0013): empty means beside the Django database
+    # (the same PostgreSQL database, or a SQLite file next to the SQLite one).
+    readings_claims_url: str = ""
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
     extra: dict = field(default_factory=dict)
 
@@ -407,4 +410,5 @@ def load() -> Config:
         readings_backend=_choice("EGSU_READINGS_BACKEND", {"sql", "clickhouse"}, "sql"),
         clickhouse_url=os.environ.get("EGSU_CLICKHOUSE_URL", ""),
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
+        readings_claims_url=os.environ.get("EGSU_READINGS_CLAIMS_URL", ""),
     )

@@ -137,6 +137,7 @@ EGSU_ARRIVAL_GRACE_MINUTES = CONFIG.arrival_grace_minutes
 READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
+READINGS_CLAIMS_URL = CONFIG.readings_claims_url
 
 # Background jobs: a durable queue in the database, run by `egsu worker` (egsu/jobs, decision 0007).
 # QUEUES empty: any queue name; a worker serves all of them unless told --queues.
