@@ -201,6 +201,9 @@ class Config:
     readings_backend: str = "sql"  # "sql" (embedded default) or "clickhouse" at national scale
     clickhouse_url: str = ""  # clickhouse://host:9000/db or chdb:///dir?database=db
     clickhouse_cluster: str = ""  # empty: one node; a cluster name or JSON of ClusterLayout fields
+    # Where ClickHouse writes claim their values (ADR 0013): empty means beside the Django database
+    # (the same PostgreSQL database, or a SQLite file next to the SQLite one).
+    readings_claims_url: str = ""
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
     missing_data_alarm_minutes: int = (
         150  # INT-10: a slot missing this long past due is an alarm (checked every 15 min)
@@ -478,4 +481,5 @@ def load() -> Config:
         )
         if _int("EGSU_READINGS_RETENTION_DAYS", 0)
         else 0,
+        readings_claims_url=os.environ.get("EGSU_READINGS_CLAIMS_URL", ""),
     )

@@ -146,6 +146,7 @@ EGSU_SITE_URL = CONFIG.site_url
 READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
+READINGS_CLAIMS_URL = CONFIG.readings_claims_url
 
 # Background jobs: a durable queue in the database, run by `egsu worker` (egsu/jobs, decision 0007).
 # QUEUES empty: any queue name; a worker serves all of them unless told --queues.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -16,8 +17,31 @@ from egsu.readings.store import ReadingsStore
 BACKENDS = ("sql", "clickhouse")
 
 
+def claims_url() -> str:
+    """Where ClickHouse writes claim their values (ADR 0013): READINGS_CLAIMS_URL, else beside the
+    Django database (the same PostgreSQL database; a SQLite file next to the SQLite one)."""
+    configured = getattr(settings, "READINGS_CLAIMS_URL", "")
+    if configured:
+        return configured
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = str(database["NAME"])
+        if name.startswith(":memory:") or name.startswith("file:"):
+            raise ImproperlyConfigured(
+                "an in-memory SQLite database cannot hold claims: set READINGS_CLAIMS_URL"
+            )
+        return f"sqlite:///{name}-claims"
+    if database["ENGINE"].endswith("postgresql"):
+        user, password = quote(database.get("USER") or ""), quote(database.get("PASSWORD") or "")
+        credentials = f"{user}:{password}@" if user else ""
+        host = database.get("HOST") or "127.0.0.1"
+        port = database.get("PORT") or 5432
+        return f"postgresql://{credentials}{host}:{port}/{database['NAME']}"
+    raise ImproperlyConfigured("set READINGS_CLAIMS_URL for the ClickHouse readings store")
+
+
 @cache
-def _store(backend: str, clickhouse_url: str | None, layout: str) -> ReadingsStore:
+def _store(backend: str, clickhouse_url: str | None, layout: str, claims: str = "") -> ReadingsStore:
     if backend == "sql":
         return SqlReadingsStore()
     if backend == "clickhouse":
@@ -25,7 +49,9 @@ def _store(backend: str, clickhouse_url: str | None, layout: str) -> ReadingsSto
             raise ImproperlyConfigured("READINGS_BACKEND 'clickhouse' needs CLICKHOUSE_URL")
         from egsu.readings.backends.clickhouse import ClickHouseReadingsStore  # its client only when chosen
 
-        return ClickHouseReadingsStore.from_url(clickhouse_url, layout=ClusterLayout.from_setting(layout))
+        return ClickHouseReadingsStore.from_url(
+            clickhouse_url, layout=ClusterLayout.from_setting(layout), claims_url=claims or None
+        )
     raise ImproperlyConfigured(f"READINGS_BACKEND {backend!r} is not one of: {', '.join(BACKENDS)}")
 
 
@@ -38,8 +64,10 @@ def get_store() -> ReadingsStore:
     """
     layout = getattr(settings, "CLICKHOUSE_LAYOUT", None)
     layout_key = layout if layout is None or isinstance(layout, str) else json.dumps(layout, sort_keys=True)
+    backend = getattr(settings, "READINGS_BACKEND", "sql")
     return _store(
-        getattr(settings, "READINGS_BACKEND", "sql"),
+        backend,
         getattr(settings, "CLICKHOUSE_URL", None),
         layout_key or "",
+        claims_url() if backend == "clickhouse" else "",
     )

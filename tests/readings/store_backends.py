@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import uuid
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from egsu.readings.backends.clickhouse import ChdbConnection, ClickHouseReadingsStore, DriverConnection
 from egsu.readings.backends.sql import SqlReadingsStore
+from egsu.readings.claims import SqliteClaims
 from egsu.readings.clickhouse_schema import ClusterLayout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +75,15 @@ def _chdb() -> ChdbConnection:
     return ChdbConnection()  # one engine per process; tests take databases of their own
 
 
+@cache
+def claims_file() -> str:
+    """A SQLite file of this test process for the claims of ClickHouse writes (ADR 0013)."""
+    return str(Path(tempfile.mkdtemp(prefix="egsu-claims-")) / "claims.sqlite3")
+
+
 def clickhouse_store(flavour: str, *, layout: ClusterLayout | None = None) -> ClickHouseReadingsStore:
-    """A store on a fresh database of the chosen flavour (drop it with `drop_database`)."""
+    """A store on a fresh database of the chosen flavour (drop it with `drop_database`), its writes
+    claimed in a SQLite file of the test process's own."""
     database = f"egsu_test_{uuid.uuid4().hex[:12]}"
     if flavour == "chdb":
         pytest.importorskip("chdb", reason="chDB is not installed (pip install chdb)")
@@ -83,11 +92,14 @@ def clickhouse_store(flavour: str, *, layout: ClusterLayout | None = None) -> Cl
         url = _server_url()
         connection = ClickHouseReadingsStore.from_url(url, create_schema=False).connection
         assert isinstance(connection, DriverConnection)
-    return ClickHouseReadingsStore(connection, database=database, layout=layout)
+    claims = SqliteClaims(claims_file(), database)
+    return ClickHouseReadingsStore(connection, database=database, layout=layout, claims=claims)
 
 
 def drop_database(store: ClickHouseReadingsStore) -> None:
     store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
+    if store.claims is not None:
+        store.claims.drop()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -6,14 +6,13 @@ revisions of the keys they carry with argMax(…, revision). Both are exact imme
 insert (no background merge needs to have run, unlike a ReplacingMergeTree without FINAL) and
 across the shards of a Distributed table. docs/decisions/0006-readings-at-scale.md gives the reasons.
 
-Writes. `write()` reads the newest revision of every key it is given (a few range queries),
-decides NEW / DUPLICATE / REVISED, and inserts only new revisions, so a replayed batch is all
-DUPLICATE and adds nothing. ClickHouse has no unique constraint to settle a race between two
-writers of the same key, so writers are serialised within the process by a lock, and across
-processes by routing each head-end's data to one writer (the intake does); a race that slips
-through costs a duplicated revision number, which reads tolerate (LIMIT 1 BY revision).
-An insert that fails raises (StoreUnavailableError when the server cannot be reached) and
-nothing is acknowledged; the caller retries, and rows that did land come back as DUPLICATE.
+Writes. With claims (egsu.readings.claims, docs/decisions/0013-exactly-once-writes.md) a write
+claims its values in a transactional database in one upsert, which decides NEW / DUPLICATE /
+REVISED for any number of writer processes, and then inserts only what it claimed; a failed or
+interrupted insert is finished by `recover()`. Without claims (chDB in one process), `write()`
+reads the newest revision of every key (a few range queries) under a lock of this process and
+decides itself. Either way a replayed batch is all DUPLICATE and adds nothing, and an insert that
+fails raises (StoreUnavailableError when the server cannot be reached).
 
 Reads of whole Astana days and months merge a daily rollup that a materialized view keeps at
 every insert (`_daily_aggregate_sql`); days with a revision are recomputed from the rows. Large
@@ -27,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
+from egsu.readings.claims import Claims, canonical, claims_from_url, pack, unpack
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -424,6 +425,8 @@ class ClickHouseReadingsStore:
         lookup_chunk_size: int = 20_000,
         revised_day_limit: int = 20_000,
         create_schema: bool = True,
+        claims: Claims | None = None,
+        recover_every_s: float = 10.0,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -433,14 +436,21 @@ class ClickHouseReadingsStore:
         self.lookup_chunk_size = lookup_chunk_size
         self.revised_day_limit = revised_day_limit
         self._write_lock = threading.Lock()
+        self.claims = claims
+        self.recover_every_s = recover_every_s
+        self._recovered_at = 0.0
         if create_schema:
             self.create_schema()
 
     @classmethod
     def from_url(
-        cls, url: str, *, layout: ClusterLayout | None = None, **options: Any
+        cls, url: str, *, layout: ClusterLayout | None = None, claims_url: str | None = None, **options: Any
     ) -> ClickHouseReadingsStore:
+        """A store on `url`; with `claims_url` (sqlite:///… or postgresql://…) writes are claimed there
+        (exactly once with any number of writer processes, ADR 0013)."""
         connection, database = connect(url)
+        if claims_url:
+            options["claims"] = claims_from_url(claims_url, database)
         return cls(connection, database=database, layout=layout, **options)
 
     def create_schema(self) -> None:
@@ -532,6 +542,8 @@ class ClickHouseReadingsStore:
             )
             for row in checked
         ]
+        if self.claims is not None:
+            return self._write_claimed(checked, keys)
         with self._write_lock:
             newest = self._newest_revisions(set(keys))
             outcomes: list[WriteOutcome] = []
@@ -564,6 +576,96 @@ class ClickHouseReadingsStore:
                 inserts.sort(key=lambda r: r[:6])  # object first, as the table: fewer, tidier parts
                 self._insert(inserts)
         return outcomes
+
+    def _write_claimed(self, rows: list[ReadingRow], keys: list[ValueKey]) -> list[WriteOutcome]:
+        """Claim the batch's values in the transactional database, then insert what was claimed.
+
+        One upsert per batch decides every answer (egsu.readings.claims, ADR 0013); the claim and
+        the rows to insert (an intent) commit together before ClickHouse sees them, and the intent
+        is dropped once the insert is acknowledged. A failed insert leaves it for `recover()`.
+        """
+        claims = self.claims
+        assert claims is not None
+        self._recover_now_and_then()
+        entries = [
+            (*key, canonical(row.value), row.unit, row.quality) for row, key in zip(rows, keys, strict=True)
+        ]
+        recorded_at = int(utcnow().timestamp())
+        inserts: list[tuple] = []
+
+        def intent_of(revisions: list[int | None]) -> bytes | None:
+            inserts.clear()
+            for row, key, revision in zip(rows, keys, revisions, strict=True):
+                if revision is not None:
+                    inserts.append(
+                        (*key, revision, row.value, row.unit, row.quality, int(row.commercial), row.source,
+                         recorded_at)
+                    )  # fmt: skip
+            return pack(inserts) if inserts else None
+
+        revisions, intent_id = claims.claim(entries, intent_of)
+        if intent_id is not None:
+            inserts.sort(key=lambda r: r[:6])  # object first, as the table: fewer, tidier parts
+            try:
+                self._insert(inserts)
+            except BaseException:
+                claims.failed(intent_id)
+                raise
+            claims.done(intent_id)
+        return [
+            WriteOutcome.DUPLICATE
+            if revision is None
+            else WriteOutcome.NEW
+            if revision == 1
+            else WriteOutcome.REVISED
+            for revision in revisions
+        ]
+
+    def _recover_now_and_then(self) -> None:
+        if time.monotonic() - self._recovered_at >= self.recover_every_s:
+            self._recovered_at = time.monotonic()
+            self.recover()
+
+    def recover(self) -> int:
+        """Insert the rows of claimed batches whose writer died or failed; how many rows it added.
+
+        Only (key, revision) rows the table lacks are inserted: each was claimed exactly once, so a
+        row already there is that claim's own (the writer died after its insert, before `done`).
+        """
+        if self.claims is None:
+            return 0
+        added = 0
+        for intent_id, blob in self.claims.take_stale():
+            rows = [
+                (o, d, q, du, int(p), int(r), Decimal(v), u, ql, int(c), src, int(rec))
+                for o, d, q, du, p, r, v, u, ql, c, src, rec in unpack(blob)
+            ]
+            missing = self._missing(rows)
+            if missing:
+                self._insert(missing)
+                added += len(missing)
+            self.claims.done(intent_id)
+        return added
+
+    def _missing(self, rows: list[tuple]) -> list[tuple]:
+        """The rows whose (key, revision) the table does not hold."""
+        sets = self._sets()
+        wanted = sorted({(*row[:4], row[4], row[5]) for row in rows})
+        member = sets.member(
+            "(object_id, device_id, quantity, duration, toUInt32(period_start), revision)",
+            ("String", "String", "String", "String", "UInt32", "UInt32"),
+            wanted,
+        )
+        objects = _in("object_id", {row[0] for row in rows}, sets)
+        present = {
+            (o, d, q, du, int(p), int(r))
+            for o, d, q, du, p, r in self._query(
+                "SELECT object_id, device_id, quantity, duration, toUInt32(period_start), revision"
+                f" FROM {self.table} WHERE {objects} AND {member}",
+                sets,
+            )
+        }
+        return sorted((row for row in rows if (*row[:4], row[4], row[5]) not in present), key=lambda r: r[:6])
 
     def write_many(self, rows: Iterable[ReadingRow], *, batch_size: int = 100_000) -> WriteSummary:
         """`write()` per batch of `batch_size` rows."""

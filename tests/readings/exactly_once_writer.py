@@ -1,0 +1,72 @@
+"""One writer process of tests/readings/test_exactly_once.py: writes its phases, each after a barrier.
+
+Run as `python -m tests.readings.exactly_once_writer SPEC.json`; the spec names the store (SQL
+through Django with EGSU_DATABASE_URL, or a ClickHouse server with its claims), the barrier
+folder, this writer's index and its batches. Outcomes go to SPEC.json.out, one list per phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+
+def _store(spec: dict):
+    if spec["backend"] == "sql":
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
+        import django
+
+        django.setup()
+        from egsu.readings.backends.sql import SqlReadingsStore
+
+        return SqlReadingsStore()
+    from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+    from egsu.readings.clickhouse_schema import ClusterLayout
+
+    layout = ClusterLayout(cluster=spec["cluster"]) if spec.get("cluster") else None
+    urls = spec["clickhouse_urls"]  # writers enter a cluster through different nodes
+    return ClickHouseReadingsStore.from_url(
+        urls[spec["index"] % len(urls)], layout=layout, claims_url=spec["claims_url"], create_schema=False
+    )
+
+
+def _barrier(folder: Path, phase: int, index: int, writers: int) -> None:
+    (folder / f"{phase}-{index}").touch()
+    deadline = time.monotonic() + 60
+    while sum(1 for _ in folder.glob(f"{phase}-*")) < writers:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"phase {phase}: not every writer arrived")
+        time.sleep(0.002)
+
+
+def main(path: str) -> None:
+    spec = json.loads(Path(path).read_text())
+    from egsu.readings.store import ReadingRow, SeriesKey
+
+    store = _store(spec)
+    results = []
+    for phase, batch in enumerate(spec["phases"]):
+        rows = [
+            ReadingRow(
+                SeriesKey(o, d, q),
+                interval,
+                datetime.fromisoformat(start),
+                Decimal(value),
+                "kWh",
+                "good",
+                source,
+            )
+            for o, d, q, interval, start, value, source in batch
+        ]
+        _barrier(Path(spec["barrier"]), phase, spec["index"], spec["writers"])
+        results.append([outcome.value for outcome in store.write(rows)])
+    Path(path + ".out").write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
