@@ -1,8 +1,16 @@
-"""Forecast models and forecasts are read-only in the admin: only the services write them."""
+"""Forecast models, forecasts, targets, weather and recommendations are read-only in the admin: only the
+services (and the recommendations page, for decisions) write them."""
 
 from django.contrib import admin
 
-from egsu.analytics.models import Forecast, ForecastModel, ForecastValue
+from egsu.analytics.models import (
+    Forecast,
+    ForecastModel,
+    ForecastTarget,
+    ForecastValue,
+    Recommendation,
+    Weather,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,3 +44,24 @@ class ForecastAdmin(ReadOnlyAdmin):
 class ForecastValueAdmin(ReadOnlyAdmin):
     list_display = ("forecast", "slot_start", "value", "lower", "upper", "actual")
     search_fields = ("forecast__series_key",)
+
+
+@admin.register(ForecastTarget)
+class ForecastTargetAdmin(ReadOnlyAdmin):
+    list_display = ("name", "level", "energy", "region", "active")
+    list_filter = ("level", "energy", "active")
+    search_fields = ("name", "area", "series_key")
+
+
+@admin.register(Weather)
+class WeatherAdmin(ReadOnlyAdmin):
+    list_display = ("region", "kind", "at", "temperature", "wind_speed", "precipitation", "source")
+    list_filter = ("kind", "region")
+    date_hierarchy = "at"
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "key", "energy", "subject", "status", "computed_at", "decided_by")
+    list_filter = ("kind", "status", "energy")
+    search_fields = ("key",)

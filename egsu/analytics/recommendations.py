@@ -162,7 +162,10 @@ class AlreadyDecided(ValueError):
 def decide(
     recommendation: Recommendation, *, accept: bool, reason: str, actor, request=None
 ) -> Recommendation:
-    """Accept or dismiss with a reason (required); audited with before and after."""
+    """Accept or dismiss with a reason (required); audited with before and after, and kept in the feedback
+    register too (GEN-07: what people think of the analytics is feedback), on the recommendations page."""
+    from egsu.feedback.services import submit
+
     if not reason.strip():
         raise ValueError("a decision needs a reason")
     with transaction.atomic():
@@ -179,5 +182,10 @@ def decide(
             summary=f"{found.kind} {found.key}: {found.status}", before={"status": "open"},
             after={"status": found.status, "reason": found.reason, "effect": found.effect},
             source="egsu.analytics.recommendations.decide",
+        )  # fmt: skip
+        submit(
+            actor, page="/cabinet/analytics/recommendations/", page_title="Recommendations", query=f"id={found.pk}",
+            topic="data", text=f"{found.get_kind_display()} ({found.key}): {found.status}. {found.reason}",
+            language=getattr(request, "LANGUAGE_CODE", "") if request is not None else "", request=request,
         )  # fmt: skip
     return found

@@ -65,6 +65,10 @@ def test_recommendations_have_an_effect_and_decisions_are_audited(power_world, c
     assert decided.status == "dismissed" and decided.decided_by == power_world.users[Role.SUBJECT]
     event = AuditEvent.objects.get(event=Event.RECOMMENDATION_DECIDED)
     assert event.object_id == str(profile.pk) and "Night pumping" in str(event.after)
+    from egsu.feedback.models import Feedback
+
+    feedback = Feedback.objects.get(page="/cabinet/analytics/recommendations/")  # the register has it too
+    assert "dismissed. Night pumping" in feedback.text and feedback.author == power_world.users[Role.SUBJECT]
     # Recomputed: the decided one stays decided, not offered again.
     recommendations.recompute(astana_midnight(power_world.today))
     assert Recommendation.objects.get(pk=profile.pk).status == "dismissed"
