@@ -213,6 +213,9 @@ class Config:
     # API does, and the regions to ask for (EGSU_WEATHER_REGIONS="Almaty=43.24:76.89;Astana=51.17:71.45").
     weather_url: str = ""
     weather_regions: dict = field(default_factory=dict)
+    # Levels the worker forecasts on schedule (EGSU_FORECAST_LEVELS, comma-separated of nation, region,
+    # subject, object, point); "point" is off by default: a model per meter is hours of CPU a day.
+    forecast_levels: tuple = ("nation", "region", "subject", "object")
     metrics_token: str = ""  # bearer token a Prometheus server sends to /metrics (else an operator login)
     backup_dir: Path | None = None  # where the scheduled backup writes (EGSU_BACKUP_DIR; default var/backups)
     backup_keep: int = 7  # scheduled backups kept (the oldest beyond this are removed)
@@ -456,6 +459,11 @@ def load() -> Config:
         clickhouse_cluster=os.environ.get("EGSU_CLICKHOUSE_CLUSTER", ""),
         weather_url=os.environ.get("EGSU_WEATHER_URL", ""),
         weather_regions=_weather_regions("EGSU_WEATHER_REGIONS"),
+        forecast_levels=tuple(
+            level.strip()
+            for level in os.environ.get("EGSU_FORECAST_LEVELS", "nation,region,subject,object").split(",")
+            if level.strip()
+        ),
         metrics_token=_secret_text("EGSU_METRICS_TOKEN"),
         backup_dir=Path(os.environ["EGSU_BACKUP_DIR"]).resolve()
         if os.environ.get("EGSU_BACKUP_DIR")

@@ -9,6 +9,7 @@ daily mass — what is under test is the schedule's path, not the model's skill.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -52,8 +53,18 @@ def oil_history():
     return rows, today
 
 
-def test_the_scheduled_jobs_forecast_every_level_and_score_when_the_data_arrives(oil_history):
+def test_per_point_forecasts_are_off_the_schedule_unless_asked_for(settings):
+    from egsu.analytics.tasks import scheduled_levels
+
+    assert scheduled_levels() == ("nation", "region", "subject", "object")
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, forecast_levels=("region", "point", "bogus"))
+    assert scheduled_levels() == ("region", "point")
+
+
+def test_the_scheduled_jobs_forecast_every_level_and_score_when_the_data_arrives(oil_history, settings):
     rows, today = oil_history
+    all_levels = ("nation", "region", "subject", "object", "point")
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, forecast_levels=all_levels)  # EGSU_FORECAST_LEVELS
     made = schedule_due(entry("analytics.forecast"), by="test")
     assert [r.name for r in made] == ["analytics.forecast"]
     targets = ForecastTarget.objects.filter(energy="oil_gas", active=True)
