@@ -286,21 +286,14 @@ class NoticeConfig(_Section):
     """A device whose last sample is this old is "silent": the INT-10 notice goes out at once,
     within three hours of that sample (set it above the usual lag of your exports)."""
     system_api: bool = False
-    """The System's notices API: not available yet (see notices.SystemNoticesApiChannel)."""
+    """Also file each notice through the System's notices API (POST /api/v1/notices, with the
+    system section's senderId and password): the System then raises no missing-data alarm for an
+    announced period (see notices.SystemNoticesApiChannel)."""
 
     @field_validator("smtp_password_env")
     @classmethod
     def _password(cls, value: str | None, info: ValidationInfo) -> str | None:
         _secret(info.data.get("smtp_password"), value, "smtp_password", required=False)
-        return value
-
-    @field_validator("system_api")
-    @classmethod
-    def _no_api_yet(cls, value: bool) -> bool:
-        if value:
-            raise _problem(
-                "the System publishes no notices API yet; notices go by e-mail only (leave system_api false)"
-            )
         return value
 
     @model_validator(mode="after")

@@ -22,21 +22,25 @@ delivery comes back; then a "restored" notice closes it.
 Channels: a notice is kept in the outbox first, then offered to every channel; each
 channel's acknowledgement (the SMTP server's answer and the Message-ID) is stored per
 channel, and a channel that failed is retried on the next tick without repeating the
-others. E-mail is the only channel today. ``SystemNoticesApiChannel`` is the slot for
-the System's notices API, which the System does not publish yet: it is documented
-below and refuses to run, and ``system_api = true`` is refused by the configuration.
+others. Channels: e-mail, and with ``system_api = true`` the System's notices API
+(``SystemNoticesApiChannel``), which files each notice as a record the System honours.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import smtplib
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from egsu_agent.config import NoticeConfig
 from egsu_core.clock import to_astana
@@ -194,17 +198,53 @@ class EmailChannel:
 
 
 class SystemNoticesApiChannel:
-    """SLOT, NOT IMPLEMENTED: the System's API for outage and maintenance notices (INT-11's reading).
+    """The System's notices API (``POST /api/v1/notices``), authenticated with the connected system's
+    senderId and password (HTTP Basic, the SendMessage credentials).
 
-    The System does not publish such an API yet, so this channel cannot work and says so:
-    ``send`` raises, and the configuration refuses ``system_api = true``. When the System
-    publishes it, implement ``send`` to file ``notice.fields`` there (authenticated like a
-    SendMessage: senderId/password and the subject's signature), return the System's
-    acknowledgement (its notice number) so the outbox stores it, and raise on any failure
-    so the notice is retried. Then allow ``system_api`` in config.NoticeConfig.
+    maintenance → a "maintenance" notice for its window; failure → an "outage" (or "device_failure"
+    when a device is named) from its start to the repair deadline; restored → the open failure
+    notices end at the restore time (``POST /api/v1/notices/end``). The System then raises no
+    missing-data alarm for the announced period; the data stays owed. Returns the System's notice
+    numbers; raises on any failure, so the outbox retries this channel alone.
     """
 
     name = "system-api"
 
+    def __init__(self, system, *, timeout: float = 20) -> None:
+        base = system.endpoint or system.wsdl
+        parts = urlsplit(base)
+        self.base = f"{parts.scheme}://{parts.netloc}/api/v1"
+        token = base64.b64encode(f"{system.sender_id}:{system.password or ''}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        self.timeout = timeout
+
     def send(self, notice: Notice) -> str:
-        raise NotImplementedError("the System's notices API does not exist yet; notices go by e-mail")
+        fields = notice.fields
+        kind = fields.get("kind")
+        if kind == "maintenance":
+            body = {"kind": "maintenance", "starts_at": fields["from"], "ends_at": fields["to"],
+                    "text": fields.get("reason", "")}  # fmt: skip
+            return f"notice {self._post('/notices', body)['id']}"
+        if kind == "restored":
+            answer = self._post("/notices/end", {"at": fields["restored"]})
+            return "ended " + (", ".join(str(n) for n in answer["ended"]) or "none open")
+        if kind in ("failure", None) and "since" in fields:
+            device = fields.get("device")
+            points = [f"{fields['object_id']}/{device}"] if fields.get("object_id") and device else []
+            body = {"kind": "device_failure" if points else "outage", "starts_at": fields["since"],
+                    "ends_at": fields["repair_deadline"], "metering_points": points,
+                    "text": f"{fields.get('what', '')}\n{fields.get('details', '')}".strip()}  # fmt: skip
+            return f"notice {self._post('/notices', body)['id']}"
+        raise ValueError(f"a notice of kind {kind!r} has no form in the System's notices API")
+
+    def _post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.base + path, data=json.dumps(body).encode(), headers=self.headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310 - configured URL
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(
+                f"the System refused the notice: {error.code} {error.read()[:300]!r}"
+            ) from error

@@ -27,7 +27,13 @@ from datetime import datetime, timedelta
 from egsu_agent import aggregate
 from egsu_agent.config import AgentConfig
 from egsu_agent.delivery import AnswerVerifier, RetryRule, ZeepChannel, build_messages
-from egsu_agent.notices import EmailChannel, Notice, NoticeChannel, maintenance_notice
+from egsu_agent.notices import (
+    EmailChannel,
+    Notice,
+    NoticeChannel,
+    SystemNoticesApiChannel,
+    maintenance_notice,
+)
 from egsu_agent.outbox import DELIVERED, PENDING, REJECTED, Outbox, iso, parse_iso
 from egsu_agent.schedule import Clock, Period, closed_periods, local_instant, next_day_start, next_slot
 from egsu_agent.sources import Source, SourceError, build_source
@@ -98,6 +104,8 @@ class Agent:
         self.channel = channel
         if notice_channels is None:
             notice_channels = [EmailChannel(config.notices)] if config.notices is not None else []
+            if config.notices is not None and config.notices.system_api:
+                notice_channels.append(SystemNoticesApiChannel(config.system))
         self.notice_channels = notice_channels
         self.rule = RetryRule(config.delivery.retry_after, config.delivery.attempts_per_day)
         self.progress = progress

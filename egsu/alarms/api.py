@@ -132,28 +132,66 @@ class NoticeOut(Schema):
 @router.post("/notices", response={201: NoticeOut}, auth=[SystemBasic(), HeadEndToken()],
              summary="A subject's notice: outage, maintenance window or device failure")  # fmt: skip
 def post_notice(request: HttpRequest, body: NoticeIn):
-    from egsu.points.models import MeteringPoint
-
     kind_of_caller, name, subject = request.auth
     if body.starts_at.tzinfo is None or body.ends_at.tzinfo is None:
         raise HttpError(400, "times need an offset (e.g. 2025-06-01T22:00:00+05:00)")
     if body.ends_at <= body.starts_at:
         raise HttpError(400, "ends_at must be after starts_at")
-    points = []
-    for ref in body.metering_points:
-        found = MeteringPoint.objects.filter(subject=subject)
-        if "/" in ref:
-            object_id, device_id = ref.split("/", 1)
-            found = found.filter(object_code=object_id, store_device_id=device_id)
-        else:
-            found = found.filter(serial_number=ref, meter__isnull=False)
-        point = found.first()
-        if point is None:
-            raise HttpError(400, f"metering point {ref!r} is not one of the subject's")
-        points.append(point)
+    points = [_point(subject, ref) for ref in body.metering_points]
     notice = file_notice(
         Notice(subject=subject, kind=body.kind, starts_at=body.starts_at, ends_at=body.ends_at, text=body.text[:5000]),
         points, via=f"api:{kind_of_caller}:{name}",
     )  # fmt: skip
     return Status(201, {"id": notice.pk, "subject": subject.bin, "kind": notice.kind, "starts_at": notice.starts_at,
                  "ends_at": notice.ends_at, "metering_points": [p.pk for p in points]})  # fmt: skip
+
+
+class NoticeEndIn(Schema):
+    at: datetime
+    kinds: list[NoticeKind] = [NoticeKind.OUTAGE, NoticeKind.DEVICE_FAILURE]
+    metering_points: list[str] = []
+
+
+@router.post("/notices/end", auth=[SystemBasic(), HeadEndToken()],
+             summary="The failure is over: the subject's open notices of these kinds end at `at`")  # fmt: skip
+def end_notices(request: HttpRequest, body: NoticeEndIn):
+    """The agent's "restored" (INT-10/11): the open failure notices it filed end now, not at their deadline."""
+    from django.db.models import Q
+
+    from egsu.access import audit as trail
+    from egsu.access.audit import Event
+
+    _kind, _name, subject = request.auth
+    if body.at.tzinfo is None:
+        raise HttpError(400, "at needs an offset (e.g. 2025-06-01T22:00:00+05:00)")
+    found = Notice.objects.filter(
+        subject=subject, kind__in=[str(k) for k in body.kinds], withdrawn_at__isnull=True, via__startswith="api:",
+        starts_at__lt=body.at, ends_at__gt=body.at,
+    )  # fmt: skip
+    if body.metering_points:
+        points = [_point(subject, ref) for ref in body.metering_points]
+        found = found.filter(Q(points__in=points) | Q(points__isnull=True)).distinct()
+    ended = []
+    for notice in found:
+        notice.ends_at = body.at
+        notice.save(update_fields=["ends_at"])
+        trail.audit(
+            Event.NOTICE_WITHDRAWN, obj=notice, request=request, source="api", summary=f"ended: {notice}"
+        )
+        ended.append(notice.pk)
+    return {"ended": ended}
+
+
+def _point(subject, ref: str):
+    from egsu.points.models import MeteringPoint
+
+    found = MeteringPoint.objects.filter(subject=subject)
+    if "/" in ref:
+        object_id, device_id = ref.split("/", 1)
+        found = found.filter(object_code=object_id, store_device_id=device_id)
+    else:
+        found = found.filter(serial_number=ref, meter__isnull=False)
+    point = found.first()
+    if point is None:
+        raise HttpError(400, f"metering point {ref!r} is not one of the subject's")
+    return point

@@ -90,8 +90,14 @@ def digest(day: date) -> int:
         if not user.email:
             continue
         seen = gate.alarms(gate.scope_for(user)).filter(first_seen__lt=end).exclude(closed_at__lt=start)
-        alarms = [a for a in seen.select_related("subject", "point").order_by("-severity", "-last_seen")
-                  if wants(subscription, a)]  # fmt: skip
+        alarms = sorted(
+            (
+                a
+                for a in seen.select_related("subject", "point").order_by("-last_seen")
+                if wants(subscription, a)
+            ),
+            key=lambda a: -Severity(a.severity).rank,
+        )  # worst first, newest first within a severity
         if not alarms:
             continue
         send(

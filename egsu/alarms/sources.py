@@ -17,19 +17,20 @@ for translation: pages and e-mails show them in the reader's language.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_noop
 
 from egsu.alarms.models import ACTIVE_STATES, Alarm, Notice
 from egsu.alarms.services import clear_alarm, clear_all_except, raise_alarm
 from egsu.ami.events import CLEARS, CRITICAL, MeterEventCode
-from egsu.monitoring.expectations import expected_slots, grace
 from egsu.monitoring.models import Arrival, ArrivalStatus
+from egsu.monitoring.slots import SLOT_INTERVALS, slots_between
 from egsu_core.clock import astana_date, utcnow
 from egsu_core.vocabulary import Severity
 
@@ -70,10 +71,12 @@ EVENT_TITLES: dict[MeterEventCode, str] = {
 }
 SUBJECT_SILENT = gettext_noop("The subject sends no data")
 POINT_SILENT = gettext_noop("Data missing past the grace time")
+MANY_SILENT = gettext_noop("Many metering points send no data")
 DEVICE_FAULT = gettext_noop("The device reports a fault (deviceStatus = no)")
 VERIFICATION_OVERDUE = gettext_noop("Metrological verification overdue")
 
 DEFAULT_MISSING_DATA_MINUTES = 150  # INT-10: noticed within 3 hours (checked every 15 minutes)
+MAX_POINT_ALARMS = 20  # more silent points of one subject make one subject alarm (no storm, MON-06)
 LOOKBACK = timedelta(days=1)  # the missing-data rule looks at slots due within the last day
 
 
@@ -197,42 +200,87 @@ def active_notices(subject_ids, since: datetime) -> dict[int, list[Notice]]:
 def silent_points(now: datetime | None = None) -> dict[int, tuple[list, dict]]:
     """Per subject id: (its owing points, {point id: missing slots}) — slots due at least the delay ago,
     within the lookback, with nothing accepted; a slot in an announced period waits until the
-    period is over (plus the delay)."""
+    period is over (plus the delay).
+
+    Cheap at national scale: the window's slots are laid out once per interval; a point is looked at
+    slot by slot only when fewer of its slots arrived than it owes (one grouped count for all points).
+    """
     from egsu.points.models import MeteringPoint
 
     now = now or utcnow()
     delay = missing_data_delay()
-    # expected_slots counts a slot once due_at + grace <= its `now`: shift so that due_at + delay <= now.
-    shifted = now - delay + grace()
     oldest_due = now - LOOKBACK
     start, end = astana_date(oldest_due - timedelta(days=1)), astana_date(now)
+    window = _window_slots(start, end, due_by=now - delay, oldest_due=oldest_due)
     by_subject: dict[int, list] = defaultdict(list)
-    for point in MeteringPoint.objects.filter(owes=True).exclude(owed_intervals="").order_by("pk"):
+    owing = MeteringPoint.objects.filter(owes=True).exclude(owed_intervals="").order_by("pk")
+    for point in owing.only("pk", "subject_id", "owed_intervals", "owes", "owes_from", "owes_until"):
         by_subject[point.subject_id].append(point)
+    # each interval's arrivals from its own first slot of the window, so counts compare like with like
+    in_window = Q(pk__in=[])
+    for interval, (slots, _days) in window.items():
+        if slots:
+            in_window |= Q(interval=interval, period_start__gte=slots[0].period_start,
+                           period_start__lte=slots[-1].period_start)  # fmt: skip
+    recent = Arrival.objects.filter(in_window, point__isnull=False).exclude(status=ArrivalStatus.REJECTED)
+    counts = dict(
+        ((point_id, interval), n)
+        for point_id, interval, n in recent.order_by().values("point_id", "interval").annotate(n=Count("pk"))
+        .values_list("point_id", "interval", "n")
+    )  # fmt: skip
     notices = active_notices(list(by_subject), oldest_due - timedelta(days=1))
     result: dict[int, tuple[list, dict]] = {}
     for subject_id, points in by_subject.items():
-        arrived = set(
-            Arrival.objects.filter(point__in=points, period_start__gte=oldest_due - timedelta(days=2))
-            .exclude(status=ArrivalStatus.REJECTED)
-            .values_list("point_id", "interval", "period_start")
-        )
-        missing: dict[int, list] = {}
+        owed = {}  # point → (interval, its slots in the window) where fewer arrived than owed
         for point in points:
             for interval in point.intervals:
-                for slot in expected_slots(point, interval, start, end, now=shifted):
-                    if slot.due_at < oldest_due or (point.pk, interval, slot.period_start) in arrived:
-                        continue
-                    notice = announced(notices.get(subject_id, []), point.pk, slot.period_start)
-                    if notice is not None and now < notice.ends_at + delay:
-                        continue  # announced: still owed, the alarm waits for the period's end
-                    missing.setdefault(point.pk, []).append(slot)
+                slots = _owed_in_window(window.get(interval), point)
+                if slots and counts.get((point.pk, interval), 0) < len(slots):
+                    owed.setdefault(point, []).append((interval, slots))
+        missing: dict[int, list] = {}
+        if owed:
+            arrived = set(
+                recent.filter(point__in=[p.pk for p in owed]).values_list(
+                    "point_id", "interval", "period_start"
+                )
+            )
+            for point, owed_slots in owed.items():
+                for interval, slots in owed_slots:
+                    for slot in slots:
+                        if (point.pk, interval, slot.period_start) in arrived:
+                            continue
+                        notice = announced(notices.get(subject_id, []), point.pk, slot.period_start)
+                        if notice is not None and now < notice.ends_at + delay:
+                            continue  # announced: still owed, the alarm waits for the period's end
+                        missing.setdefault(point.pk, []).append(slot)
         result[subject_id] = (points, missing)
     return result
 
 
+def _window_slots(
+    start: date, end: date, *, due_by: datetime, oldest_due: datetime
+) -> dict[str, tuple[list, list]]:
+    """Per interval: the slots of Astana days start..end due between oldest_due and due_by, and their days."""
+    found = {}
+    for interval in SLOT_INTERVALS:
+        slots = [s for s in slots_between(interval, start, end, due_by=due_by) if s.due_at >= oldest_due]
+        found[interval.value] = (slots, [s.day for s in slots])
+    return found
+
+
+def _owed_in_window(window: tuple[list, list] | None, point) -> list:
+    """The window's slots on the days the point owes (owes_from..owes_until)."""
+    if window is None or not point.owes:
+        return []
+    slots, days = window
+    low = bisect_left(days, point.owes_from)
+    high = bisect_right(days, point.owes_until) if point.owes_until else len(days)
+    return slots[low:high]
+
+
 def evaluate_missing_data(now: datetime | None = None) -> dict:
     """Raise and clear the missing-data alarms for the state at `now` (the periodic job's body)."""
+    from egsu.points.models import MeteringPoint
     from egsu.registry.models import Subject
 
     now = now or utcnow()
@@ -243,24 +291,28 @@ def evaluate_missing_data(now: datetime | None = None) -> dict:
         if not missing:
             continue
         subject = subjects[subject_id]
-        if len(missing) == len(points) and len(points) > 1:
+        if (len(missing) == len(points) and len(points) > 1) or len(missing) > MAX_POINT_ALARMS:
+            # a subject that stopped sending, or many of its points at once: one alarm, not a storm (MON-06)
             key = f"subject:{subject.bin}"
+            everything = len(missing) == len(points)
             oldest = min(s.period_start for slots in missing.values() for s in slots)
             raise_alarm(
-                source=MISSING_DATA, key=key, severity=Severity.CRITICAL, title=SUBJECT_SILENT, subject=subject,
-                evidence={"points": len(points), "missing_slots": sum(len(s) for s in missing.values()),
-                          "oldest_missing": oldest.isoformat()},
+                source=MISSING_DATA, key=key, severity=Severity.CRITICAL if everything else Severity.WARNING,
+                title=SUBJECT_SILENT if everything else MANY_SILENT, subject=subject,
+                evidence={"points": len(points), "silent_points": len(missing),
+                          "missing_slots": sum(len(s) for s in missing.values()), "oldest_missing": oldest.isoformat(),
+                          "sample_points": sorted(missing)[:50]},
                 at=now,
             )  # fmt: skip
             keys.add(key)
             continue
-        by_pk = {p.pk: p for p in points}
-        for point_id, slots in missing.items():
-            key = f"point:{point_id}"
+        for point in MeteringPoint.objects.filter(pk__in=list(missing)).select_related("subject"):
+            slots = missing[point.pk]
+            key = f"point:{point.pk}"
             raise_alarm(
                 source=MISSING_DATA, key=key,
                 severity=Severity.CRITICAL if len(points) == 1 else Severity.WARNING,
-                title=POINT_SILENT, point=by_pk[point_id],
+                title=POINT_SILENT, point=point,
                 evidence={"missing_slots": len(slots), "oldest_missing": slots[0].period_start.isoformat(),
                           "newest_missing": slots[-1].period_start.isoformat(),
                           "intervals": sorted({s.interval.value for s in slots})},

@@ -6,8 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from egsu_agent.config import ConfigError, load_config
-from egsu_agent.notices import MaintenanceTooLate, Notice, SystemNoticesApiChannel
+from egsu_agent.config import load_config
+from egsu_agent.notices import (
+    MaintenanceTooLate,
+    SystemNoticesApiChannel,
+    failure_notice,
+    maintenance_notice,
+    restored_notice,
+)
 from egsu_agent.schedule import ManualClock, local_instant
 from egsu_agent.service import Agent
 from tests.agent.conftest import FakeSystem, base_config, write_config
@@ -183,18 +189,46 @@ def test_repeated_delivery_failures_send_a_notice_then_a_restored_one(tmp_path, 
     assert "restored" in subjects[1]
 
 
-def test_the_system_notices_api_is_a_documented_slot_that_refuses_to_pretend(tmp_path, key_and_cert, smtp):
-    # given a configuration that asks for the System's notices API
+@pytest.mark.django_db(transaction=True)
+def test_notices_are_filed_through_the_systems_api_and_a_restore_ends_the_failure(
+    tmp_path, key_and_cert, smtp, live_server
+):
+    from egsu.alarms.models import Notice as SystemNotice
+    from egsu.registry.services import load_dictionaries
+    from tests.registry.factories import make_subject, make_system
+
+    # given the agent's connected system on a running System, and the API channel switched on
+    load_dictionaries()
+    subject = make_subject(name="Agent Oil LLP")
+    make_system("demo-isun", "secret", subject=subject)
     data = base_config(tmp_path, key_and_cert, notices={**notices_section(smtp), "system_api": True})
-    # then it is refused with the reason, and the channel itself never claims to have sent anything
-    with pytest.raises(ConfigError) as error:
-        load_config(write_config(tmp_path / "agent.toml", data))
-    assert any(
-        p.startswith("notices.system_api: the System publishes no notices API yet")
-        for p in error.value.problems
+    data["system"]["wsdl"] = f"{live_server.url}/shep/SyncChannel?wsdl"
+    config = load_config(write_config(tmp_path / "agent.toml", data))
+    channel = SystemNoticesApiChannel(config.system)
+    # when it announces maintenance, a delivery failure and its restore
+    maintenance = maintenance_notice(config.notices, start=START + timedelta(days=3),
+                                     end=START + timedelta(days=3, hours=4), now=START, reason="server upgrade")  # fmt: skip
+    assert channel.send(maintenance).startswith("notice ")
+    failure = failure_notice(config.notices, what="no link to the System", since=START, detected=START + THREE_HOURS,
+                             details="router down")  # fmt: skip
+    assert channel.send(failure).startswith("notice ")
+    restored = restored_notice(
+        config.notices, what="no link", since=START, restored=START + timedelta(hours=5)
     )
-    with pytest.raises(NotImplementedError):
-        SystemNoticesApiChannel().send(Notice("s", "b"))
+    assert channel.send(restored).startswith("ended ")
+    # then the System holds both notices, the outage ending at the restore
+    found = {n.kind: n for n in SystemNotice.objects.filter(subject=subject)}
+    assert (found["maintenance"].starts_at, found["maintenance"].ends_at) == (
+        START + timedelta(days=3),
+        START + timedelta(days=3, hours=4),
+    )
+    assert (found["outage"].starts_at, found["outage"].ends_at) == (START, START + timedelta(hours=5))
+    assert found["outage"].via == "api:system:demo-isun"
+    # and wrong credentials are refused, so the outbox retries
+    data["system"]["password"] = "wrong"
+    wrong = SystemNoticesApiChannel(load_config(write_config(tmp_path / "agent2.toml", data)).system)
+    with pytest.raises(RuntimeError, match="401"):
+        wrong.send(maintenance)
 
 
 def test_maintenance_is_announced_at_least_three_days_ahead(tmp_path, key_and_cert, smtp):

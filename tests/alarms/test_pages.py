@@ -160,3 +160,27 @@ def test_notices_filed_in_the_cabinet_and_through_the_api_reach_the_operators_re
     assert list(client_for(Role.STATE_BODY).get("/cabinet/alarms/notices/").context["page"]) == []
     assert Notice.objects.filter(points=point).count() == 2
     assert Alarm.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_subscriber_sees_the_alarms_of_its_own_meters_only(ami):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from egsu.access.models import Profile
+
+    mine, theirs = (MeteringPoint.objects.get(meter=m) for m in ami.meters[:2])
+    MeteringPoint.objects.filter(pk=mine.pk).update(account="ACC-1")
+    user = User.objects.create_user("home", "home@example.kz", "x")
+    Profile.objects.create(user=user, role=Role.SUBSCRIBER, meter_accounts=[[mine.supplier.bin, "ACC-1"]])
+    seen = services.raise_alarm(source="meter_event", key="a", severity="critical", title="Magnetic field detected",
+                                point=mine)  # fmt: skip
+    services.raise_alarm(
+        source="meter_event", key="b", severity="critical", title="Leak detected", point=theirs
+    )
+    client = Client()
+    client.force_login(user)
+    assert [a["id"] for a in client.get("/api/v1/alarms").json()] == [seen.pk]
+    page = client.get("/cabinet/alarms/")
+    assert [r["alarm"].pk for r in page.context["rows"]] == [seen.pk]
+    assert not page.context["rows"][0]["may_handle"]  # a subscriber reads, the utility handles
