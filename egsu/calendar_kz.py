@@ -8,8 +8,11 @@ module. Two sources make the calendar:
   day (art. 85.2; not for Kurban ait and Orthodox Christmas) — taken from the `holidays`
   package (country KZ), which tracks the law's changes;
 * the Government's yearly transfers of days off (art. 85.3): a weekend day made a working day
-  and a working day made a day off, decided by decree. They live in `TRANSFERS` below, one small
-  table per year with its source; this table is the only place the project states them.
+  and a working day made a day off, decided by decree. The years up to the code's writing live
+  in `TRANSFERS` below, one small table per year with its source. The operator keeps them
+  current as data (egsu.workdays: a year and its transfers, edited in the admin); a year the
+  operator has entered replaces this table's year (`set_transfer_source`). Nothing else in the
+  project states transfers.
 
 The `holidays` package knows some transfers too. The calendar ignores the package's transfers
 and uses ours; tests compare the two for the years both cover, so a disagreement is seen.
@@ -18,7 +21,8 @@ A five-day week is assumed (Saturday and Sunday off), as the transfers themselve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -78,9 +82,48 @@ class DayType(StrEnum):
         return self in (DayType.WORKING, DayType.WORKING_WEEKEND)
 
 
+TransferSource = Callable[[], Mapping[int, tuple[Transfer, ...]]]
+_source: TransferSource | None = None
+_loaded: tuple[float, dict[int, tuple[Transfer, ...]], dict[date, DayType]] | None = None
+SOURCE_TTL_S = 60.0  # another process's change to the operator's data is seen within this time
+
+
+def set_transfer_source(source: TransferSource | None) -> None:
+    """Where the operator's transfers come from (years it returns replace `TRANSFERS`' years)."""
+    global _source
+    _source = source
+    invalidate()
+
+
+def invalidate() -> None:
+    """Forget the loaded transfers (the operator changed them in this process)."""
+    global _loaded
+    _loaded = None
+
+
+def transfers() -> dict[int, tuple[Transfer, ...]]:
+    """The transfers per year in force: this module's table with the operator's years over it."""
+    return _state()[1]
+
+
+def _state() -> tuple[float, dict[int, tuple[Transfer, ...]], dict[date, DayType]]:
+    global _loaded
+    now = time.monotonic()
+    if _loaded is not None and now - _loaded[0] < SOURCE_TTL_S:
+        return _loaded
+    years = dict(TRANSFERS)
+    if _source is not None:
+        try:
+            years.update(_source())
+        except Exception:  # noqa: BLE001 - no database yet (migrations, tools): the built-in table
+            pass
+    _loaded = (now, years, _transfer_days(years))
+    return _loaded
+
+
 def transfers_known(year: int) -> bool:
-    """Whether this module holds the Government's transfers for `year` (otherwise the law alone)."""
-    return year in TRANSFERS
+    """Whether the Government's transfers for `year` are known (otherwise the law alone is applied)."""
+    return year in transfers()
 
 
 @lru_cache(maxsize=64)
@@ -113,22 +156,19 @@ def package_transfers(year: int) -> tuple[Transfer, ...]:
     return tuple(sorted(result, key=lambda t: t.day_off))
 
 
-def _transfer_days() -> dict[date, DayType]:
+def _transfer_days(years: Mapping[int, tuple[Transfer, ...]]) -> dict[date, DayType]:
     days: dict[date, DayType] = {}
-    for transfers in TRANSFERS.values():
-        for transfer in transfers:
+    for year_transfers in years.values():
+        for transfer in year_transfers:
             days[transfer.day_off] = DayType.TRANSFERRED_DAY_OFF
             worked = transfer.working_day
             days[worked] = DayType.WORKING_WEEKEND if worked.weekday() >= 5 else DayType.WORKING
     return days
 
 
-_TRANSFER_DAYS = _transfer_days()
-
-
 def day_type(day: date) -> DayType:
     """What kind of day `day` is in Kazakhstan (five-day week)."""
-    transferred = _TRANSFER_DAYS.get(day)
+    transferred = _state()[2].get(day)
     if transferred is not None:
         return transferred
     if day in public_holidays(day.year):
@@ -173,9 +213,12 @@ __all__ = [
     "Transfer",
     "add_working_days",
     "day_type",
+    "invalidate",
     "is_working_day",
     "package_transfers",
     "public_holidays",
+    "set_transfer_source",
+    "transfers",
     "transfers_known",
     "working_days_between",
 ]

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "egsu.inforequests",
     "egsu.feedback",
     "egsu.alarms",
+    "egsu.workdays",
+    "egsu.schemes",
 ]
 
 MIDDLEWARE = [

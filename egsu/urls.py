@@ -23,6 +23,7 @@ urlpatterns = [
     path("cabinet/", include("egsu.cabinet.urls")),
     path("cabinet/monitoring/", include("egsu.monitoring.urls")),
     path("cabinet/corrections/", include("egsu.quality.urls")),
+    path("cabinet/schemes/", include("egsu.schemes.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),

@@ -207,6 +207,12 @@ def points(scope: Scope, *, energies_seen: list[str] | None = None) -> QuerySet:
     if scope.all_subjects:
         return found
     owned = Q(subject__bin__in=scope.subject_bins)
+    if Energy.OIL_GAS in (energies(scope) if energies_seen is None else energies_seen):
+        # OGM-02: another company's device at an acceptance-delivery point metering a flow of an
+        # approved scheme of a subject in scope: both subjects see its values for that flow.
+        from egsu.schemes.services import shared_points_filter
+
+        owned |= Q(pk__in=shared_points_filter(scope.subject_bins))
     for supplier, account in sorted(scope.meter_accounts):
         owned |= Q(supplier__bin=supplier, account=account) & ~Q(account="")
     return found.filter(owned)

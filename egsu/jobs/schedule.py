@@ -31,4 +31,8 @@ SCHEDULE: list[Periodic] = [
     Periodic(
         "feedback.monthly-summary", Daily("04:00"), "egsu.feedback.tasks.monthly_summary", with_period=True
     ),
+    # Scheme agreement (OGM-05): reminders and alarms before and at the 30-working-day deadline.
+    Periodic("schemes.review-deadlines", Daily("07:00"), "egsu.schemes.tasks.watch_review_deadlines"),
+    # Overdue verification, replacement of failed devices and equipping of obligated objects (OGM-07/09, DIG-45).
+    Periodic("schemes.metrology", Daily("07:10"), "egsu.schemes.tasks.watch_metrology"),
 ]
