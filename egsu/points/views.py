@@ -147,9 +147,17 @@ def point_detail(request, pk: int):
             "arrivals": _arrivals(point, selection.start_date, selection.end_date),
             "events": _events(point),
             "energy_label": label(point.energy),
+            "verification": _verification(point),
         }
     )
     return render(request, "points/detail.html", context)
+
+
+def _verification(point):
+    """OGM-09: a device past its verification date is flagged on its values (egsu.schemes.registers)."""
+    from egsu.schemes.registers import verification_state
+
+    return verification_state(point)
 
 
 def _quantity_label(code: str) -> str:

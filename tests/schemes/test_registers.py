@@ -99,3 +99,12 @@ def test_the_document_store_keeps_versions_and_checksums(world, point):
         registers.store_document(scope_for(stranger), stranger, other_point, "passport", "x.pdf", b"x")
     with pytest.raises(WorkflowError):
         registers.store_document(scope, subject, point, "passport", "empty.pdf", b"")
+
+
+def test_a_point_past_its_verification_is_flagged_on_its_values_page(world, point, client_for):
+    subject = world.users[Role.SUBJECT]
+    day = today()
+    registers.record_verification(scope_for(subject), subject, point, verified_on=day - timedelta(days=400),
+                                  valid_until=day - timedelta(days=1), certificate_no="VC-9")  # fmt: skip
+    page = client_for(Role.SUBJECT).get(f"/cabinet/points/{point.pk}/")
+    assert page.status_code == 200 and b'id="verification-overdue"' in page.content
