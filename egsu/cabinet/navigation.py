@@ -36,7 +36,12 @@ MENU = [
         roles=(Role.SUBSCRIBER,),
     ),
     Item("quality:corrections", _("Corrections"), Module.CORRECTIONS),
-    Item("schemes:list", _("Metering schemes"), Module.OIL_GAS, roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT)),
+    Item(
+        "schemes:list",
+        _("Metering schemes"),
+        Module.OIL_GAS,
+        roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
+    ),
     Item("reporting:library", _("Reports"), Module.REPORTS),
     Item("inforequests:list", _("Information requests"), roles=(Role.AUTHORITY, Role.STATE_BODY)),
     Item("feedback:register", _("Feedback"), Module.OPERATIONS, edit=True),

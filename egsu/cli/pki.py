@@ -315,7 +315,9 @@ def verify_message(
 
 @app.command("verify-document")
 def verify_document(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A signed decision PDF, or a signed step XML."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A signed decision PDF, or a signed step XML."
+    ),
     trust: list[Path] = typer.Option(
         ..., "--trust", help="Trusted root(s): PEM/DER file or directory; repeatable."
     ),
@@ -364,8 +366,12 @@ def verify_document(
         console.print(f"[bold red]INVALID[/]: {exc}")
         raise typer.Exit(1) from exc
     cert = load_certificate(signature.certificate_der)
-    console.print(f"[bold]signature[/]: {algorithms.signature_by_uri(signature.signature_method).name}, verified")
-    console.print(f"  signer: {cert.subject} (serial {cert.serial:x}; BIN {cert.subject_bin}; IIN {cert.subject_iin})")
+    console.print(
+        f"[bold]signature[/]: {algorithms.signature_by_uri(signature.signature_method).name}, verified"
+    )
+    console.print(
+        f"  signer: {cert.subject} (serial {cert.serial:x}; BIN {cert.subject_bin}; IIN {cert.subject_iin})"
+    )
     for name in ("kind", "action", "decision", "subjectBin", "objectId", "version", "at", "reasons"):
         if fields.get(name):
             console.print(f"  {name}: {fields[name]}")
