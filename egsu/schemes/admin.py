@@ -51,3 +51,17 @@ class FailureAdmin(admin.ModelAdmin):
 @admin.register(models.ObligatedObject)
 class ObligatedObjectAdmin(admin.ModelAdmin):
     list_display = ("subject", "object_code", "name", "deadline", "equipped_on")
+
+
+@admin.register(models.SchemeStep)
+class SchemeStepAdmin(admin.ModelAdmin):
+    """Signed steps are evidence: read only."""
+
+    list_display = ("version", "action", "actor", "at", "signer", "algorithm", "verdict")
+    readonly_fields = [f.name for f in models.SchemeStep._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

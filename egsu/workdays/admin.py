@@ -12,3 +12,8 @@ class DayTransferInline(admin.TabularInline):
 class TransferYearAdmin(admin.ModelAdmin):
     list_display = ("year", "confirmed", "source", "updated_at")
     inlines = [DayTransferInline]
+
+
+@admin.register(DayTransfer)
+class DayTransferAdmin(admin.ModelAdmin):
+    list_display = ("day_off", "working_day", "year", "source")
