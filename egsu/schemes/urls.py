@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from egsu.schemes import views
+from egsu.schemes import views, views_registers
 
 app_name = "schemes"
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("v/<int:pk>/decision.pdf", views.decision_pdf, name="decision-pdf"),
     path("v/<int:pk>/drawing.pdf", views.drawing, name="drawing"),
     path("step/<int:pk>/signature.xml", views.step_signature, name="step-signature"),
+    path("point/<int:pk>/", views_registers.point_metrology, name="point-metrology"),
+    path("document/<int:pk>/", views_registers.document_file, name="document"),
+    path("obligations/", views_registers.obligations, name="obligations"),
 ]

@@ -1,0 +1,63 @@
+"""The metrology page of a metering point and the obligated objects page, through the cabinet."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import Workbook
+
+from egsu.access.roles import Role
+from egsu.points.models import MeteringPoint
+from egsu.schemes.models import Document, Failure, ObligatedObject, Verification
+from egsu.schemes.services import today
+
+
+def test_a_subject_keeps_its_device_papers_on_the_point_page(world, client_for):
+    point = MeteringPoint.objects.get(device=world.own_device)
+    client = client_for(Role.SUBJECT)
+    url = f"/cabinet/schemes/point/{point.pk}/"
+    day = today()
+    client.post(url, {"what": "metrology", "type_register_no": "KZ.02.03.777-2022", "method_ref": "MVI 8.587",
+                      "stated_error": "±0.25 %"})  # fmt: skip
+    client.post(url, {"what": "document", "kind": "passport",
+                      "file": SimpleUploadedFile("passport.pdf", b"%PDF-1.4 passport", "application/pdf")})  # fmt: skip
+    client.post(url, {"what": "verification", "verified_on": (day - timedelta(days=10)).isoformat(),
+                      "valid_until": (day + timedelta(days=355)).isoformat(), "certificate_no": "VC-77",
+                      "certificate_file": SimpleUploadedFile("vc.pdf", b"%PDF-1.4 vc", "application/pdf")})  # fmt: skip
+    client.post(url, {"what": "failure", "failed_on": day.isoformat(), "note": "display dead"})
+    other = MeteringPoint.objects.get(device=world.other_device)
+    # another subject's device is not in this subject's scope: no replacement by it
+    client.post(url, {"what": "replacement", "replacement": f"{other.object_code}/{other.store_device_id}",
+                      "replaced_on": day.isoformat()})  # fmt: skip
+    assert Failure.objects.get(point=point).replaced_on is None
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "KZ.02.03.777-2022" in text and "VC-77" in text and "passport.pdf" in text
+    assert (
+        Document.objects.filter(point=point).count() == 2
+        and Verification.objects.filter(point=point).exists()
+    )
+    document = Document.objects.get(point=point, kind="passport")
+    download = client.get(f"/cabinet/schemes/document/{document.pk}/")
+    assert download.content == b"%PDF-1.4 passport" and download["X-Content-SHA256"] == document.sha256
+    # the other subject's point and documents are not found
+    assert client.get(f"/cabinet/schemes/point/{other.pk}/").status_code == 404
+
+
+def test_the_operator_imports_the_order_357_list(world, client_for):
+    book = Workbook()
+    book.active.append(["BIN", "Object code", "Object name", "Deadline"])
+    book.active.append([world.own.bin, "OBJ-1", "Gathering point", date(2021, 6, 30)])
+    data = io.BytesIO()
+    book.save(data)
+    operator = client_for(Role.OPERATOR)
+    operator.post(
+        "/cabinet/schemes/obligations/", {"workbook": SimpleUploadedFile("list.xlsx", data.getvalue())}
+    )
+    assert ObligatedObject.objects.filter(object_code="OBJ-1").exists()
+    page = client_for(Role.SUBJECT).get("/cabinet/schemes/obligations/")
+    assert page.status_code == 200 and "OBJ-1" in page.content.decode()
+    assert client_for(Role.SUBJECT).post("/cabinet/schemes/obligations/", {}).status_code == 403
