@@ -95,6 +95,11 @@ def subject(request, bin):  # noqa: A002 - the URL names it so
         summaries.arrivals_summary(scope, start=start, end=end, group_by="device", subject=found),
         key=lambda r: r.label,
     )
+    from egsu.schemes.registers import overdue_point_ids
+
+    overdue = overdue_point_ids([row.key for row in devices])  # OGM-09: flagged in the arrivals
+    for row in devices:
+        row.extra["verification_overdue"] = row.key in overdue
     owed = owed_slots.owed(scope, found, start=start, end=end, limit=OWED_SHOWN + 1)
     back = reverse("monitoring:arrivals") + "?" + urlencode({"start": str(start), "end": str(end)})
     return render(request, "monitoring/subject.html", {

@@ -61,3 +61,22 @@ def test_the_operator_imports_the_order_357_list(world, client_for):
     page = client_for(Role.SUBJECT).get("/cabinet/schemes/obligations/")
     assert page.status_code == 200 and "OBJ-1" in page.content.decode()
     assert client_for(Role.SUBJECT).post("/cabinet/schemes/obligations/", {}).status_code == 403
+
+
+def test_a_device_past_its_verification_is_flagged_in_the_arrivals(world, client_for):
+    from egsu.access.scope import scope_for
+    from egsu.schemes import registers
+
+    for device in (world.own_device, world.other_device):  # installed: they owe data in the period
+        device.installed_at = date(2025, 6, 1)
+        device.save(update_fields=["installed_at"])
+    point = MeteringPoint.objects.get(device=world.own_device)
+    subject = world.users[Role.SUBJECT]
+    day = today()
+    registers.record_verification(scope_for(subject), subject, point, verified_on=day - timedelta(days=400),
+                                  valid_until=day - timedelta(days=2), certificate_no="VC-1")  # fmt: skip
+    page = client_for(Role.SUBJECT).get(
+        f"/cabinet/monitoring/subjects/{world.own.bin}/", {"start": "2025-06-01", "end": "2025-06-03"}
+    )
+    assert page.status_code == 200
+    assert page.content.decode().count("verification-overdue") == 1
