@@ -450,6 +450,16 @@ def _store(verdicts: list[Verdict], *, source: str) -> None:
     if not rows:
         return
     outcomes = get_store().write(rows)
+    faults = {}
+    for verdict, _start, _end in spans:
+        rec = verdict.record
+        if rec.device_ok is False:  # deviceStatus = no: the replacement clock starts (DIG-45)
+            key = (rec.object_id, rec.device_id)
+            faults[key] = min(faults.get(key, rec.period_start), rec.period_start)
+    if faults:
+        from egsu.schemes.registers import failures_from_device_status
+
+        failures_from_device_status(faults)
     for verdict, start, end in spans:
         mine = outcomes[start:end]
         if all(o is WriteOutcome.DUPLICATE for o in mine):

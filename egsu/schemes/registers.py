@@ -219,6 +219,22 @@ def report_failure(
     return failure
 
 
+def failures_from_device_status(faults: dict[tuple[str, str], object]) -> int:
+    """Devices that reported deviceStatus = no, with the first faulty period: a failure each (once)."""
+    from egsu.clock import astana_date
+    from egsu.points.models import MeteringPoint
+
+    started = 0
+    for (object_code, device), first in faults.items():
+        point = MeteringPoint.objects.filter(object_code=object_code, store_device_id=device).first()
+        if point is None or Failure.objects.filter(point=point, replaced_on__isnull=True).exists():
+            continue
+        report_failure(None, None, point, failed_on=astana_date(first), source="device_status",
+                       note="deviceStatus = no")  # fmt: skip
+        started += 1
+    return started
+
+
 def record_replacement(scope: Scope, user, failure: Failure, replacement, *, replaced_on: date) -> Failure:
     """Link the failed and the new device and stop the clock (OGM-12)."""
     _require_change(scope, failure.point)

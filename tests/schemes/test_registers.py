@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
@@ -108,3 +109,23 @@ def test_a_point_past_its_verification_is_flagged_on_its_values_page(world, poin
                                   valid_until=day - timedelta(days=1), certificate_no="VC-9")  # fmt: skip
     page = client_for(Role.SUBJECT).get(f"/cabinet/points/{point.pk}/")
     assert page.status_code == 200 and b'id="verification-overdue"' in page.content
+
+
+def test_a_device_reporting_a_fault_starts_the_replacement_clock(world, point):
+    # given an accepted record with deviceStatus = no, stored by the intake
+    from dataclasses import replace
+
+    from egsu.intake.services import _store
+    from egsu.schemes.models import Failure
+    from tests.cabinet.conftest import START
+    from tests.monitoring.conftest import accepted
+
+    verdict = accepted(world.own_device, "PT2H", START + timedelta(days=5))
+    verdict.record = replace(verdict.record, device_ok=False, values={"volume": Decimal("1")})
+    _store([verdict], source="test")
+    # then a failure of that point is open, due 30 calendar days after the faulty period's Astana day
+    failure = Failure.objects.get(point=point)
+    assert failure.source == "device_status" and failure.replaced_on is None
+    assert failure.due_on == date(2025, 6, 6) + timedelta(days=30)
+    _store([verdict], source="test")  # the same fault again: still one failure
+    assert Failure.objects.filter(point=point).count() == 1
