@@ -105,3 +105,27 @@ def test_only_the_authorized_body_decides(world, keys, drafted):
     operator = world.users[Role.OPERATOR]
     with pytest.raises(PermissionDenied):
         services.approve(scope_for(operator), operator, version, identity(keys[Role.AUTHORITY]))
+
+
+def test_reminders_and_an_alarm_before_and_at_the_review_deadline(world, keys, drafted):
+    subject, reviewer = world.users[Role.SUBJECT], world.users[Role.AUTHORITY]
+    version = services.submit(scope_for(subject), subject, drafted, identity(keys[Role.SUBJECT]))
+    deadline = version.deadline
+    alarm = Alarm.objects.filter(source=services.DEADLINE_SOURCE, key=f"version:{version.pk}")
+    # ten working days before: nothing yet
+    assert services.watch_deadlines(services.calendar_kz.add_working_days(deadline, -10)) == 0
+    assert not alarm.exists()
+    # three working days before: a warning and a reminder to the reviewers
+    assert services.watch_deadlines(services.calendar_kz.add_working_days(deadline, -3)) == 1
+    assert alarm.get().severity == "warning"
+    assert Mail.objects.filter(recipient=reviewer.email, subject__startswith="Reminder").count() == 1
+    # on the deadline: critical, and a message saying so
+    services.watch_deadlines(deadline)
+    assert alarm.get().severity == "critical"
+    assert (
+        Mail.objects.filter(recipient=reviewer.email, subject__startswith="Today is the deadline").count()
+        == 1
+    )
+    # the decision closes the alarm
+    services.approve(scope_for(reviewer), reviewer, version, identity(keys[Role.AUTHORITY]))
+    assert alarm.get().state == "closed"
