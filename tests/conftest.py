@@ -118,7 +118,7 @@ def _fresh_revocation_cache():
 # The ClickHouse pass of `make test` (scripts/test-all): EGSU_TEST_READINGS_BACKEND=clickhouse runs the
 # tests of every page, export and API answer against a fresh ClickHouse database each, so what works
 # on SQL works on ClickHouse through the same read path (the store interface).
-READ_PATH_DIRECTORIES = frozenset({"cabinet", "points", "reports", "api", "quality", "alarms"})
+READ_PATH_DIRECTORIES = frozenset({"cabinet", "points", "reports", "api", "quality", "alarms", "schemes"})
 
 
 @pytest.fixture(autouse=True)
