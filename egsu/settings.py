@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "egsu.alarms",
     "egsu.workdays",
     "egsu.schemes",
+    "egsu.connections",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,7 @@ urlpatterns = [
     path("cabinet/monitoring/", include("egsu.monitoring.urls")),
     path("cabinet/corrections/", include("egsu.quality.urls")),
     path("cabinet/schemes/", include("egsu.schemes.urls")),
+    path("cabinet/connections/", include("egsu.connections.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),
