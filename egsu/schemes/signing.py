@@ -86,6 +86,16 @@ def attach(
     return signed
 
 
+def signature_names(data: bytes) -> list[str]:
+    """The signed statements a PDF carries (signature.xml first, then any signature-*.xml)."""
+    from pypdf import PdfReader
+
+    names = [
+        n for n in PdfReader(io.BytesIO(data)).attachments if n.startswith("signature") and n.endswith(".xml")
+    ]
+    return sorted(names, key=lambda n: (n != ATTACHMENT, n))
+
+
 def attachment(data: bytes, name: str = ATTACHMENT) -> bytes:
     from pypdf import PdfReader
 

@@ -3,6 +3,9 @@ exchange with the test stand, signed by both sides, then to production (SBR-05..
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import date, timedelta
 
@@ -49,7 +52,7 @@ def _send(identity, password: str) -> str:
     return root.findtext(".//errorCode") or root.findtext(".//responseInfo/status/code")
 
 
-def test_an_application_to_a_signed_testing_act_and_production(world):
+def test_an_application_to_a_signed_testing_act_and_production(world, tmp_path):
     subject, operator = world.users[Role.SUBJECT], world.users[Role.OPERATOR]
     head = _issue(world.own.bin, "Subjectov Aidar")
     staff = _issue("000740000888", "Operatorova Aliya")
@@ -78,6 +81,16 @@ def test_an_application_to_a_signed_testing_act_and_production(world):
     by_subject = signing.verify_document(data, name=services.SUBJECT_SIGNATURE)
     assert by_operator.fields["action"] == "act_operator" and by_subject.fields["action"] == "act_subject"
     assert by_operator.signed_length == by_subject.signed_length  # both sign the same act bytes
+    act = tmp_path / "act.pdf"
+    act.write_bytes(data)
+    ca = signatures.test_ca()
+    checked = subprocess.run(
+        [sys.executable, "-m", "egsu.cli", "pki", "verify-document", str(act), "--trust", str(ca.root_path),
+         "--intermediate", str(ca.intermediate_path), "--no-revocation"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Operatorova" in checked.stdout and "Subjectov" in checked.stdout
 
     app = services.go_live(scope_for(operator), operator, app, date(2027, 1, 4))
     system.refresh_from_db()
