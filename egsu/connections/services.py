@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from egsu.access.audit import audit
+from egsu.access.audit import Event, audit
 from egsu.access.roles import Role
 from egsu.access.scope import Scope
 from egsu.clock import utcnow
@@ -98,7 +98,7 @@ def file(scope: Scope, user, subject, values: dict[str, str], *, test_password: 
     with transaction.atomic():
         app.save()
         _step(app, "file", user, at, signed)
-        audit("connection.filed", actor=user, obj=app, summary=login)  # passwords never enter the log
+        audit(Event.CONNECTION_FILED, actor=user, obj=app, summary=login)  # passwords never enter the log
     return app
 
 
@@ -116,7 +116,7 @@ def refuse(scope: Scope, user, app, note: str) -> ConnectionApplication:
     app.status, app.note = Status.REFUSED, note.strip()
     app.save()
     _step(app, "refuse", user, utcnow())
-    audit("connection.refused", actor=user, obj=app, after={"note": app.note})
+    audit(Event.CONNECTION_REFUSED, actor=user, obj=app, after={"note": app.note})
     return app
 
 
@@ -140,7 +140,7 @@ def grant_test_access(scope: Scope, user, app) -> ConnectionApplication:
         app.system, app.status, app.test_from = system, Status.TESTING, at
         app.save()
         _step(app, "test_access", user, at)
-        audit("connection.test_access", actor=user, obj=app, summary=f"{system.sender_id} test contour")
+        audit(Event.CONNECTION_TEST_ACCESS, actor=user, obj=app, summary=f"{system.sender_id} test contour")
     return app
 
 
@@ -194,7 +194,7 @@ def draw_act(
         app.status = Status.ACT_DRAWN
         app.save()
         _step(app, "act_operator", user, at, signed)
-        audit("connection.act_drawn", actor=user, obj=app, summary=f"{seen.messages} messages")
+        audit(Event.CONNECTION_ACT_DRAWN, actor=user, obj=app, summary=f"{seen.messages} messages")
     return app
 
 
@@ -216,7 +216,7 @@ def sign_act(scope: Scope, user, app, identity: SigningIdentity) -> ConnectionAp
         app.status = Status.ACT_SIGNED
         app.save()
         _step(app, "act_subject", user, at, signed)
-        audit("connection.act_signed", actor=user, obj=app)
+        audit(Event.CONNECTION_ACT_SIGNED, actor=user, obj=app)
     return app
 
 
@@ -235,5 +235,10 @@ def go_live(scope: Scope, user, app, live_on: date) -> ConnectionApplication:
         app.status, app.live_on = Status.LIVE, live_on
         app.save()
         _step(app, "go_live", user, utcnow())
-        audit("connection.live", actor=user, obj=app, summary=f"{system.sender_id} production from {live_on}")
+        audit(
+            Event.CONNECTION_LIVE,
+            actor=user,
+            obj=app,
+            summary=f"{system.sender_id} production from {live_on}",
+        )
     return app
