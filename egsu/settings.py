@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "egsu.schemes",
     "egsu.ops",
     "egsu.api",
+    "egsu.connections",
 ]
 
 MIDDLEWARE = [

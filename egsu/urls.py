@@ -31,6 +31,7 @@ urlpatterns = [
     path("cabinet/quality/", include("egsu.vee.urls")),
     path("cabinet/balances/", include("egsu.balances.urls")),
     path("cabinet/schemes/", include("egsu.schemes.urls")),
+    path("cabinet/connections/", include("egsu.connections.urls")),
     path("cabinet/exports/", include("egsu.reports.urls")),
     path("cabinet/access/", include("egsu.access.urls")),
     path("cabinet/operations/jobs/", include("egsu.jobs.urls")),

@@ -72,6 +72,26 @@ class Event(StrEnum):
     RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings (issue 17)
     API_TOKEN_CREATED = "api.token_created"
     API_TOKEN_REVOKED = "api.token_revoked"
+    # Schemes, metrology, failed devices, obligated objects, gateway connections (issue 16)
+    SCHEME_CREATED = "scheme.created"
+    SCHEME_EDITED = "scheme.edited"
+    SCHEME_NEW_VERSION = "scheme.new_version"
+    SCHEME_SUBMITTED = "scheme.submitted"
+    SCHEME_TAKEN = "scheme.taken"
+    SCHEME_APPROVED = "scheme.approved"
+    SCHEME_REFUSED = "scheme.refused"
+    DOCUMENT_STORED = "document.stored"
+    METROLOGY_CHANGED = "metrology.changed"
+    METROLOGY_VERIFIED = "metrology.verified"
+    DEVICE_FAILED = "device.failed"
+    DEVICE_REPLACED = "device.replaced"
+    OBLIGATIONS_IMPORTED = "obligations.imported"
+    CONNECTION_FILED = "connection.filed"
+    CONNECTION_REFUSED = "connection.refused"
+    CONNECTION_TEST_ACCESS = "connection.test_access"
+    CONNECTION_ACT_DRAWN = "connection.act_drawn"
+    CONNECTION_ACT_SIGNED = "connection.act_signed"
+    CONNECTION_LIVE = "connection.live"
 
 
 def audit(

@@ -64,6 +64,12 @@ MENU = [
         Module.OIL_GAS,
         roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
     ),
+    Item(
+        "connections:list",
+        _("Gateway connections"),
+        Module.OIL_GAS,
+        roles=(Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT),
+    ),
     Item("reporting:library", _("Reports"), Module.REPORTS),
     Item("inforequests:list", _("Information requests"), roles=(Role.AUTHORITY, Role.STATE_BODY)),
     Item("feedback:register", _("Feedback"), Module.OPERATIONS, edit=True),

@@ -352,36 +352,52 @@ def verify_document(
     except (OSError, CertificateError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
+    signed: list[tuple[str, object, dict]] = []
     try:
         if data.startswith(b"%PDF-"):
-            verdict = signing.verify_document(data)
-            signature, fields = verdict.signature, verdict.fields
-            console.print(
-                f"[bold]document[/]: {verdict.signed_length} of {verdict.total_length} bytes signed "
-                f"(the rest is the attached signature), SHA-256 {fields['documentSha256']}"
-            )
+            for name in signing.signature_names(data) or [signing.ATTACHMENT]:
+                verdict = signing.verify_document(data, name=name)
+                signed.append((name, verdict.signature, verdict.fields))
+                console.print(
+                    f"[bold]{name}[/]: covers {verdict.signed_length} of {verdict.total_length} bytes "
+                    f"(the rest are the attached signatures), SHA-256 {verdict.fields['documentSha256']}"
+                )
         else:
             signature, fields = signing.verify(data)
+            signed.append((file.name, signature, fields))
     except (signing.DocumentSignatureError, GatewayError, etree.XMLSyntaxError, ValueError) as exc:
         console.print(f"[bold red]INVALID[/]: {exc}")
         raise typer.Exit(1) from exc
-    cert = load_certificate(signature.certificate_der)
-    console.print(
-        f"[bold]signature[/]: {algorithms.signature_by_uri(signature.signature_method).name}, verified"
-    )
-    console.print(
-        f"  signer: {cert.subject} (serial {cert.serial:x}; BIN {cert.subject_bin}; IIN {cert.subject_iin})"
-    )
-    for name in ("kind", "action", "decision", "subjectBin", "objectId", "version", "at", "reasons"):
-        if fields.get(name):
-            console.print(f"  {name}: {fields[name]}")
-    moment = parse_moment(at or fields.get("at")).astimezone(UTC)
     rewrites = dict(item.split("=", 1) for item in mirror if "=" in item)
-    checker = RevocationChecker(crls=crls, timeout=timeout, url_rewrites=rewrites)
-    result = validate(
-        cert, trust=store, at=moment, policy=CertificatePolicy(check_revocation=not no_revocation),
-        revocation=checker, intermediates=store.intermediates,
-    )  # fmt: skip
-    console.print("  chain: " + " → ".join(c.common_name for c in result.chain))
-    _render(result, f"certificate {cert.common_name}")
-    raise typer.Exit(0 if result.valid else 1)
+    valid = True
+    for _name, signature, fields in signed:
+        cert = load_certificate(signature.certificate_der)
+        console.print(
+            f"[bold]signature[/]: {algorithms.signature_by_uri(signature.signature_method).name}, verified"
+        )
+        console.print(
+            f"  signer: {cert.subject} (serial {cert.serial:x}; BIN {cert.subject_bin}; IIN {cert.subject_iin})"
+        )
+        for key in (
+            "kind",
+            "action",
+            "decision",
+            "subjectBin",
+            "objectId",
+            "login",
+            "version",
+            "at",
+            "reasons",
+        ):
+            if fields.get(key):
+                console.print(f"  {key}: {fields[key]}")
+        moment = parse_moment(at or fields.get("at")).astimezone(UTC)
+        checker = RevocationChecker(crls=crls, timeout=timeout, url_rewrites=rewrites)
+        result = validate(
+            cert, trust=store, at=moment, policy=CertificatePolicy(check_revocation=not no_revocation),
+            revocation=checker, intermediates=store.intermediates,
+        )  # fmt: skip
+        console.print("  chain: " + " → ".join(c.common_name for c in result.chain))
+        _render(result, f"certificate {cert.common_name}")
+        valid = valid and result.valid
+    raise typer.Exit(0 if valid else 1)

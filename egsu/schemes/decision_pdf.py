@@ -4,6 +4,7 @@ and tables. Plain data in, bytes out; no Django. Fonts as the commission act (De
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from egsu.quality.act_pdf import _escape, _register_fonts
-from egsu.schemes.diagram import MEDIUM_COLOURS, UNMETERED, scheme_layout
+from egsu.schemes.diagram import MEDIUM_COLOURS, UNMETERED, label_anchor, scheme_layout
 from egsu.schemes.graph import Direction, Scheme
 from egsu.schemes.layout import NODE_H, NODE_W
 
@@ -47,13 +48,17 @@ def _drawing(scheme: Scheme, labels: Mapping[str, str], font: str, bold: str, wi
         group.add(
             PolyLine(pts, strokeColor=colour, strokeWidth=1.5, strokeDashArray=[4, 3] if unmetered else None)
         )
-        (x2, y2) = flip(*route.points[-1])
-        group.add(Polygon([x2, y2, x2 - 4, y2 + 8, x2 + 4, y2 + 8], fillColor=colour, strokeColor=colour))
-        (ax, ay), (bx, by) = route.points[len(route.points) // 2 - 1], route.points[len(route.points) // 2]
-        mx, my = flip((ax + bx) / 2 + 5, (ay + by) / 2)
+        (x1, y1), (x2, y2) = flip(*route.points[-2]), flip(*route.points[-1])
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length  # the last segment's direction: the arrow's
+        bx, by = x2 - 8 * ux, y2 - 8 * uy
+        group.add(Polygon([x2, y2, bx - 4 * uy, by + 4 * ux, bx + 4 * uy, by - 4 * ux], fillColor=colour,
+                          strokeColor=colour))  # fmt: skip
+        lx, ly = label_anchor(route.points)
+        mx, my = flip(lx + 5, ly)
         text = labels.get(f"medium:{flow.medium.value}", flow.medium.value)
         group.add(String(mx, my + 2, text, fontName=font, fontSize=7, fillColor=colour))
-        group.add(String(mx, my - 7, flow.point or labels.get("unmetered", "—"), fontName=font, fontSize=7,
+        group.add(String(mx, my - 7, flow.point or (labels.get("unmetered", "—") if unmetered else ""), fontName=font, fontSize=7,
                          fillColor=colour))  # fmt: skip
     names = {n.key: n for n in scheme.nodes}
     for key, placed in drawn.nodes.items():

@@ -22,6 +22,13 @@ def scheme_layout(scheme: Scheme) -> Layout:
     return layout([n.key for n in scheme.nodes], [(f.source, f.target) for f in scheme.flows])
 
 
+def label_anchor(points) -> tuple[float, float]:
+    """Where a flow's caption goes: a third of the way along its middle segment, so that flows meeting
+    at one node keep their captions apart."""
+    (x1, y1), (x2, y2) = points[len(points) // 2 - 1], points[len(points) // 2]
+    return x1 + (x2 - x1) / 3, y1 + (y2 - y1) / 3
+
+
 def _clip(text: str, limit: int = 22) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -51,14 +58,14 @@ def svg(scheme: Scheme, labels: Mapping[str, str], *, title: str = "") -> str:
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash} '
             f'marker-end="url(#arrow)" data-flow="{escape(flow.key)}"/>'
         )
-        (x1, y1), (x2, y2) = route.points[len(route.points) // 2 - 1], route.points[len(route.points) // 2]
+        lx, ly = label_anchor(route.points)
         caption = labels.get(f"medium:{flow.medium.value}", flow.medium.value)
         if flow.direction is not Direction.INTERNAL:
             caption += f" ({labels.get(f'direction:{flow.direction.value}', flow.direction.value)})"
-        point = flow.point or labels.get("unmetered", "no metering point")
+        point = flow.point or (labels.get("unmetered", "no metering point") if unmetered else "")
         parts.append(
-            f'<text x="{(x1 + x2) / 2 + 6:.1f}" y="{(y1 + y2) / 2 - 2:.1f}" fill="{colour}" font-size="10">'
-            f'<tspan>{escape(caption)}</tspan><tspan x="{(x1 + x2) / 2 + 6:.1f}" dy="12">{escape(point)}</tspan></text>'
+            f'<text x="{lx + 6:.1f}" y="{ly - 2:.1f}" fill="{colour}" font-size="10">'
+            f'<tspan>{escape(caption)}</tspan><tspan x="{lx + 6:.1f}" dy="12">{escape(point)}</tspan></text>'
         )
     for key, placed in drawn.nodes.items():
         node = nodes[key]

@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from egsu.access.audit import audit
+from egsu.access.audit import Event, audit
 from egsu.access.scope import Scope
 from egsu.schemes.models import (
     Document,
@@ -74,7 +74,7 @@ def store_document(
             point=point, kind=kind, name=name, version=last + 1, sha256=digest, size=len(data),
             content_type=content_type[:100], uploaded_by=user, uploaded_at=utcnow(),
         )  # fmt: skip
-        audit("document.stored", actor=user, obj=document, summary=f"{point.store_key} {kind} {name} v{last + 1}",
+        audit(Event.DOCUMENT_STORED, actor=user, obj=document, summary=f"{point.store_key} {kind} {name} v{last + 1}",
               after={"sha256": digest, "size": len(data)})  # fmt: skip
     return document
 
@@ -98,7 +98,7 @@ def set_metrology(scope: Scope, user, point, **fields) -> Metrology:
         setattr(metrology, name, value)
     metrology.save()
     audit(
-        "metrology.changed",
+        Event.METROLOGY_CHANGED,
         actor=user,
         obj=metrology,
         before=before,
@@ -118,7 +118,7 @@ def record_verification(scope: Scope, user, point, *, verified_on: date, valid_u
             document=document, recorded_by=user, recorded_at=utcnow(),
         )  # fmt: skip
         audit(
-            "metrology.verified",
+            Event.METROLOGY_VERIFIED,
             actor=user,
             obj=verification,
             summary=f"{point.store_key} until {valid_until}",
@@ -211,7 +211,7 @@ def report_failure(
         due_on=failed_on + timedelta(days=replacement_days(point.energy)), recorded_by=user, recorded_at=utcnow(),
     )  # fmt: skip
     audit(
-        "device.failed",
+        Event.DEVICE_FAILED,
         actor=user,
         obj=failure,
         summary=f"{'/'.join(point.store_key)} replace by {failure.due_on}",
@@ -242,7 +242,7 @@ def record_replacement(scope: Scope, user, failure: Failure, replacement, *, rep
         raise WorkflowError(_("The replacement must be another device."))
     failure.replacement, failure.replaced_on = replacement, replaced_on
     failure.save()
-    audit("device.replaced", actor=user, obj=failure, summary=f"by {'/'.join(replacement.store_key)}")
+    audit(Event.DEVICE_REPLACED, actor=user, obj=failure, summary=f"by {'/'.join(replacement.store_key)}")
     from egsu.alarms.services import clear_alarm
 
     clear_alarm(source=REPLACEMENT_SOURCE, key=f"failure:{failure.pk}", comment="replaced")
@@ -340,7 +340,7 @@ def import_obligations(user, data: bytes) -> tuple[int, list[str]]:
             defaults={"name": str(name or code).strip(), "deadline": deadline, "imported_at": now},
         )  # fmt: skip
         stored += 1
-    audit("obligations.imported", actor=user, summary=f"{stored} rows, {len(errors)} errors")
+    audit(Event.OBLIGATIONS_IMPORTED, actor=user, summary=f"{stored} rows, {len(errors)} errors")
     return stored, errors
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from egsu import calendar_kz
-from egsu.access.audit import audit
+from egsu.access.audit import Event, audit
 from egsu.access.roles import Module, Role
 from egsu.access.scope import Scope
 from egsu.schemes import graph, signing
@@ -146,7 +146,7 @@ def create_scheme(scope: Scope, user, facility) -> SchemeVersion:
         version = SchemeVersion.objects.create(
             scheme=scheme, number=1, content=graph.EMPTY.to_json(), created_by=user, created_at=utcnow()
         )
-        audit("scheme.created", actor=user, obj=version, summary=f"{facility.object_id} v1")
+        audit(Event.SCHEME_CREATED, actor=user, obj=version, summary=f"{facility.object_id} v1")
     return version
 
 
@@ -165,7 +165,7 @@ def save_draft(scope: Scope, user, version: SchemeVersion, nodes_text: str, flow
             version.drawing_sha256 = hashlib.sha256(data).hexdigest()
         version.save()
         _link_points(version, scheme)
-        audit("scheme.edited", actor=user, obj=version, after={"content": version.content})
+        audit(Event.SCHEME_EDITED, actor=user, obj=version, after={"content": version.content})
     return version
 
 
@@ -203,7 +203,7 @@ def new_version(scope: Scope, user, version: SchemeVersion) -> SchemeVersion:
             created_by=user, created_at=utcnow(),
         )  # fmt: skip
         fresh.points.set(version.points.all())
-        audit("scheme.new_version", actor=user, obj=fresh, summary=f"from v{version.number}")
+        audit(Event.SCHEME_NEW_VERSION, actor=user, obj=fresh, summary=f"from v{version.number}")
     return fresh
 
 
@@ -307,7 +307,7 @@ def submit(
         version.save()
         _record(version, StepAction.SUBMIT, user, at, signed)
         audit(
-            "scheme.submitted",
+            Event.SCHEME_SUBMITTED,
             actor=user,
             obj=version,
             request=request,
@@ -360,7 +360,7 @@ def _review_step(scope, user, version, identity, action, *, reasons: str = "", r
             version.status = VersionStatus.UNDER_REVIEW
             version.save()
             _record(version, action, user, at, signed)
-            audit("scheme.taken", actor=user, obj=version, request=request)
+            audit(Event.SCHEME_TAKEN, actor=user, obj=version, request=request)
             return version
         version.decided_by, version.decided_at, version.reasons = user, at, reasons
         version.status = VersionStatus.APPROVED if action == StepAction.APPROVE else VersionStatus.REFUSED
@@ -378,7 +378,7 @@ def _review_step(scope, user, version, identity, action, *, reasons: str = "", r
             )
         version.save()
         _record(version, action, user, at, signed)
-        audit(f"scheme.{'approved' if action == StepAction.APPROVE else 'refused'}", actor=user, obj=version,
+        audit(Event.SCHEME_APPROVED if action == StepAction.APPROVE else Event.SCHEME_REFUSED, actor=user, obj=version,
               request=request, after={"reasons": reasons})  # fmt: skip
         from egsu.alarms.services import clear_alarm
 

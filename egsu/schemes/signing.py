@@ -64,18 +64,42 @@ def document_fields(pdf: bytes) -> dict[str, str]:
     return {"documentLength": str(len(pdf)), "documentSha256": hashlib.sha256(pdf).hexdigest()}
 
 
-def attach(pdf: bytes, signed_xml: bytes) -> bytes:
-    """The PDF with the signed statement attached by an incremental update (the PDF stays a prefix)."""
+def attach(
+    pdf: bytes, signed_xml: bytes, *, name: str = ATTACHMENT, more: dict[str, bytes] | None = None
+) -> bytes:
+    """The PDF with the signed statement(s) attached by one incremental update (the PDF stays a prefix).
+
+    Several signatures over the same document (a two-party act) go into one update from the unsigned
+    bytes: `more` names the others.
+    """
     from pypdf import PdfWriter
 
     writer = PdfWriter(io.BytesIO(pdf), incremental=True)
-    writer.add_attachment(ATTACHMENT, signed_xml)
+    writer.add_attachment(name, signed_xml)
+    for other, data in (more or {}).items():
+        writer.add_attachment(other, data)
     out = io.BytesIO()
     writer.write(out)
     signed = out.getvalue()
     if not signed.startswith(pdf):  # pragma: no cover - a pypdf change would break verification
         raise DocumentSignatureError("the incremental update rewrote the signed bytes")
     return signed
+
+
+def signature_names(data: bytes) -> list[str]:
+    """The signed statements a PDF carries (signature.xml first, then any signature-*.xml)."""
+    from pypdf import PdfReader
+
+    names = [
+        n for n in PdfReader(io.BytesIO(data)).attachments if n.startswith("signature") and n.endswith(".xml")
+    ]
+    return sorted(names, key=lambda n: (n != ATTACHMENT, n))
+
+
+def attachment(data: bytes, name: str = ATTACHMENT) -> bytes:
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(data)).attachments[name][0]
 
 
 @dataclass(frozen=True)
@@ -86,16 +110,16 @@ class DocumentVerdict:
     total_length: int
 
 
-def verify_document(data: bytes) -> DocumentVerdict:
+def verify_document(data: bytes, *, name: str = ATTACHMENT) -> DocumentVerdict:
     """Verify a signed decision PDF: the statement's signature, and that it covers the document's bytes."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         attachments = PdfReader(io.BytesIO(data)).attachments
-        signed_xml = attachments[ATTACHMENT][0]
+        signed_xml = attachments[name][0]
     except (PdfReadError, KeyError, IndexError, ValueError) as exc:
-        raise DocumentSignatureError(f"the PDF carries no {ATTACHMENT}: {exc}") from exc
+        raise DocumentSignatureError(f"the PDF carries no {name}: {exc}") from exc
     result, fields = verify(signed_xml)
     try:
         length = int(fields["documentLength"])

@@ -80,3 +80,30 @@ def test_a_device_past_its_verification_is_flagged_in_the_arrivals(world, client
     )
     assert page.status_code == 200
     assert page.content.decode().count("verification-overdue") == 1
+
+
+def test_the_scheme_editor_lists_every_bad_line_and_keeps_the_text(world, client_for, approved_types):
+    from egsu.access.scope import scope_for
+    from egsu.schemes import services
+
+    subject = world.users[Role.SUBJECT]
+    version = services.create_scheme(scope_for(subject), subject, world.own_facility)
+    client = client_for(Role.SUBJECT)
+    page = client.post(f"/cabinet/schemes/v/{version.pk}/save/",
+                       {"nodes": "W1; well; W\nX1; volcano; X", "flows": "W1; Z9; gas; output"})  # fmt: skip
+    text = page.content.decode()
+    assert page.status_code == 200 and "nodes:2" in text and "volcano" in text and "flows:1" in text
+    # a wrong key store password is told, nothing changes
+    page = client.post(f"/cabinet/schemes/v/{version.pk}/step/submit/",
+                       {"key_store": SimpleUploadedFile("k.p12", b"not a key store"), "password": "x"}, follow=True)  # fmt: skip
+    assert page.status_code == 200 and "version-status" in page.content.decode()
+    version.refresh_from_db()
+    assert version.status == "draft"
+    # nobody else's facility: the reviewer cannot draw, a stranger's version is not found
+    assert (
+        client_for(Role.AUTHORITY)
+        .post("/cabinet/schemes/new/", {"facility": world.own_facility.pk})
+        .status_code
+        == 403
+    )
+    assert client_for(Role.STATE_BODY).get(f"/cabinet/schemes/v/{version.pk}/").status_code in (403, 404)
