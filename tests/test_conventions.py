@@ -21,6 +21,12 @@ DOMAIN_MODULES = [
     "egsu.jobs.periods",
     "egsu.calendar_kz",
     "egsu.analytics.forecast",
+    "egsu.vee.rules",
+    "egsu.vee.engine",
+    "egsu.vee.estimation",
+    "egsu.vee.catalogue",
+    "egsu.vee.settings",
+    "egsu.balances.core",
 ]
 
 
