@@ -77,6 +77,23 @@ def arrivals(request):
     })  # fmt: skip
 
 
+def period_score(scope, found, start, end) -> dict | None:
+    """The subject's data-quality score over the period (egsu.vee: values not flagged, weighted)."""
+    from django.db.models import Sum
+
+    from egsu.access import scope as gate
+
+    sums = (
+        gate.quality_days(scope)
+        .filter(subject=found, day__gte=start, day__lte=end)
+        .aggregate(checked=Sum("checked"), flagged=Sum("flagged"), findings=Sum("findings"))
+    )
+    if not sums["checked"]:
+        return None
+    score = 100.0 * (sums["checked"] - (sums["flagged"] or 0)) / sums["checked"]
+    return {"score": score, "findings": sums["findings"] or 0}
+
+
 @cabinet_view(Module.MONITORING)
 @require_GET
 def subject(request, bin):  # noqa: A002 - the URL names it so
@@ -102,4 +119,5 @@ def subject(request, bin):  # noqa: A002 - the URL names it so
         "summary": summary[0] if summary else summaries.SummaryRow(key=found.pk, label=str(found)),
         "devices": devices, "owed": owed[:OWED_SHOWN], "owed_more": len(owed) > OWED_SHOWN,
         "back": back if scope.all_subjects or len(scope.subject_bins) > 1 else "",
+        "quality": period_score(scope, found, start, end),
     })  # fmt: skip
