@@ -13,7 +13,7 @@ What it does:
    in a thousand has a negative value (slot 40), one a spike (slot 50, 500 kWh), one four missing
    slots (60–63).
 3. Timed: `egsu.vee.services.run_window()` over that day exactly as the periodic job runs it —
-   reading the newest revisions through the store's `rows()` (series order, batches of 500,000
+   reading the newest revisions through the store (`value_stream`, series order, batches of 500,000
    values cut at a meter's boundary), judging each batch column-wise (egsu.vee.engine), replacing the
    window's findings, raising an alarm (source "vee") per rule and meter whose findings carry a
    severity (negative consumption: warning by default), computing the quality score. Estimation is
@@ -127,7 +127,7 @@ def main() -> None:
         print(f"run_window: {summary.values:,} values in {summary.seconds:.1f} s = {rate:,.0f} values/s;"
               f" of which judging (egsu.vee.engine) {summary.judge_seconds:.1f} s ="
               f" {summary.values / max(summary.judge_seconds, 1e-9):,.0f} values/s, the rest reading through"
-              f" rows(), storing {summary.findings} findings and the scores, {summary.alarms_raised} alarms")  # fmt: skip
+              f" the store (value_stream), storing {summary.findings} findings and the scores, {summary.alarms_raised} alarms")  # fmt: skip
     finally:
         store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
     print(f"vee_values_per_s={rate:.0f} alarms_raised={summary.alarms_raised}")

@@ -187,6 +187,10 @@ def check_day(day: date | None = None) -> dict:
         key = f"oil_gas:{subject.bin}:{product}"
         setting = settings.resolve(Code.TANK_BALANCE, point_id=None, device_type="", quantity="volume")
         found = oil_gas_balance(subject, product, day, day)
+        only = found.days[0][1]
+        _finding(Code.TANK_BALANCE, found.violated and setting.enabled, subject.bin, product, "volume", day,
+                 setting.alarm, at, subject=subject, energy=Energy.OIL_GAS,
+                 detail={"imbalance": round(only.imbalance, 3), "relative": round(only.relative, 4)})  # fmt: skip
         _verdict(key, found.violated and setting.enabled, setting.alarm, at, subject=subject, energy=Energy.OIL_GAS,
                  title=f"Balance of {product}: {subject.short_name or subject.name} {day.isoformat()}",
                  evidence={"day": day.isoformat(), "imbalance": found.days[0][1].imbalance,
@@ -199,6 +203,10 @@ def check_day(day: date | None = None) -> dict:
             Code.ENERGY_BALANCE, point_id=None, device_type="", quantity=found.quantity
         )
         only = found.days[0][1]
+        _finding(Code.ENERGY_BALANCE, found.violated and setting.enabled, obj.code, "", found.quantity, day,
+                 setting.alarm, at, subject=obj.subject, energy=found.energy,
+                 detail={"input": round(only.input, 3), "outputs": round(only.outputs, 3),
+                         "loss_pct": None if only.loss_pct is None else round(only.loss_pct, 2)})  # fmt: skip
         _verdict(f"energy:{obj.code}", found.violated and setting.enabled, setting.alarm, at, subject=obj.subject,
                  energy=found.energy, region=obj.region,
                  title=f"Balance of {obj.code} {obj.name}: losses {only.loss_pct or 0:.1f} % on {day.isoformat()}",
@@ -207,6 +215,23 @@ def check_day(day: date | None = None) -> dict:
         counts["balances"] += 1
         counts["violated"] += found.violated
     return counts
+
+
+def _finding(code: Code, violated: bool, object_id: str, device_id: str, quantity: str, day: date,
+             severity: str, at, *, subject, energy: str, detail: dict) -> None:  # fmt: skip
+    """The balance's day as a data-quality finding (the findings page lists it), or none when it closes."""
+    from egsu.vee.models import Finding
+
+    start = astana_midnight(day)
+    key = dict(rule=code.value, object_id=object_id, device_id=device_id, quantity=quantity, interval="P1D",
+               first_slot=start)  # fmt: skip
+    if not violated:
+        Finding.objects.filter(**key).delete()
+        return
+    Finding.objects.update_or_create(**key, defaults=dict(
+        subject=subject, energy=energy, last_slot=astana_midnight(day + timedelta(days=1)), values=1,
+        detail=detail, severity=severity, found_at=at,
+    ))  # fmt: skip
 
 
 def _verdict(key: str, violated: bool, severity: str, at, **alarm) -> None:

@@ -38,7 +38,7 @@ SCHEDULE: list[Periodic] = [
     Periodic("alarms.verification", Daily("01:30"), "egsu.alarms.tasks.evaluate_verification"),
     Periodic("alarms.digest", Daily("07:00"), "egsu.alarms.tasks.daily_digest", with_period=True),
     # Data quality (VEE, issue 14): the rule catalogue over the values of the last days; alarms "vee".
-    Periodic("vee.rules", Every(minutes=15), "egsu.vee.tasks.run_rules"),
+    Periodic("vee.rules", Every(hours=1), "egsu.vee.tasks.run_rules"),
     # Balances (Tech.req. §7): yesterday's oil and gas and energy balances; alarms "balance".
     Periodic("balances.daily", Daily("07:00"), "egsu.balances.tasks.daily_balances"),
     # Feedback (GEN-07): last month's counts by page and topic.

@@ -80,6 +80,23 @@ def arrivals(request):
     })  # fmt: skip
 
 
+def period_score(scope, found, start, end) -> dict | None:
+    """The subject's data-quality score over the period (egsu.vee: values not flagged, weighted)."""
+    from django.db.models import Sum
+
+    from egsu.access import scope as gate
+
+    sums = (
+        gate.quality_days(scope)
+        .filter(subject=found, day__gte=start, day__lte=end)
+        .aggregate(checked=Sum("checked"), flagged=Sum("flagged"), findings=Sum("findings"))
+    )
+    if not sums["checked"]:
+        return None
+    score = 100.0 * (sums["checked"] - (sums["flagged"] or 0)) / sums["checked"]
+    return {"score": score, "findings": sums["findings"] or 0}
+
+
 @cabinet_view(Module.MONITORING)
 @require_GET
 def subject(request, bin):  # noqa: A002 - the URL names it so
@@ -112,4 +129,5 @@ def subject(request, bin):  # noqa: A002 - the URL names it so
         "back": back if scope.all_subjects or len(scope.subject_bins) > 1 else "",
         "alarm_rows": [{"alarm": a} for a in gate.alarms(scope).filter(subject=found, state__in=ACTIVE_STATES)
                        .select_related("subject", "point").order_by("-last_seen")[:ALARMS_SHOWN]],
+        "quality": period_score(scope, found, start, end),
     })  # fmt: skip

@@ -450,3 +450,26 @@ class ReadingsStore(Protocol):
 
     def write_many(self, rows: Iterable[ReadingRow], *, batch_size: int = 100_000) -> WriteSummary:
         """Bulk path for loads and replays: `write()` per batch of `batch_size`; each batch atomic."""
+
+
+def value_stream(store: ReadingsStore, query: ReadingQuery) -> Iterator[tuple]:
+    """The newest revisions of `query` in series order as lean tuples: (object_id, device_id, quantity,
+    interval, period start in whole seconds UTC, value as a float, unit, quality).
+
+    For column-wise readers (data quality): a backend that can stream these without building a
+    ReadingRow per value offers `value_stream()` (ClickHouse); any other answers from `rows()`.
+    """
+    lean = getattr(store, "value_stream", None)
+    if lean is not None:
+        yield from lean(query)
+        return
+    stamps: dict[datetime, int] = {}
+    for row in store.rows(query, order="series"):
+        key, moment = row.key, row.period_start
+        stamp = stamps.get(moment)
+        if stamp is None:
+            if len(stamps) > 100_000:
+                stamps.clear()
+            stamp = stamps[moment] = int(moment.timestamp())
+        yield (key.object_id, key.device_id, key.quantity, row.interval, stamp, float(row.value), row.unit,
+               row.quality)  # fmt: skip

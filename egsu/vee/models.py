@@ -47,12 +47,17 @@ class RuleSetting(models.Model):
         verbose_name = _("quality rule setting")
         verbose_name_plural = _("quality rule settings")
         ordering = ["code", "point_id", "device_type", "quantity"]
-        constraints = [
+        constraints = [  # one row per scope (partial constraints: NULL points never compare equal)
+            models.UniqueConstraint(
+                fields=["code", "quantity", "device_type"],
+                condition=models.Q(point__isnull=True),
+                name="vee_rule_setting_unique",
+            ),
             models.UniqueConstraint(
                 fields=["code", "quantity", "device_type", "point"],
-                name="vee_rule_setting_unique",
-                nulls_distinct=False,
-            )
+                condition=models.Q(point__isnull=False),
+                name="vee_rule_setting_point_unique",
+            ),
         ]
 
     def __str__(self) -> str:

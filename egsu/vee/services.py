@@ -24,7 +24,7 @@ from egsu.alarms.models import ACTIVE_STATES, Alarm
 from egsu.alarms.services import clear_alarm, raise_alarm
 from egsu.points.models import MeteringPoint
 from egsu.readings.services import get_store
-from egsu.readings.store import Quality, ReadingQuery, ReadingRow, SeriesKey
+from egsu.readings.store import Quality, ReadingQuery, ReadingRow, SeriesKey, value_stream
 from egsu.vee import engine
 from egsu.vee.catalogue import ESTIMATE_SOURCE, SPECS, Code, is_amount
 from egsu.vee.estimation import estimate_series
@@ -78,40 +78,34 @@ def point_index() -> dict[tuple[str, str], PointInfo]:
 
 
 def read_batches(query: ReadingQuery, points: dict, *, batch_values: int = BATCH_VALUES, store=None):
-    """The values of `query` as engine batches, read through the store in series order."""
+    """The values of `query` as engine batches, read through the store in series order (store.value_stream)."""
     store = store or get_store()
     batch = engine.Batch()
-    current_key, current_interval, current_pair = None, None, None
+    current = None
+    current_pair = None
     series, sid, times, values = batch.series, batch.sid, batch.t, batch.v
     index = -1
-    stamps: dict[datetime, int] = {}  # the store repeats instants and key objects: convert each once
-    for row in store.rows(query, order="series"):
-        if row.quality == ESTIMATED:
+    for object_id, device_id, quantity, interval, seconds, value, unit, quality in value_stream(store, query):
+        if quality == ESTIMATED:
             continue  # what the System wrote itself is not judged (a quality filter in the query costs more)
-        key = row.key
-        if (key is not current_key and key != current_key) or row.interval != current_interval:
-            pair = (key.object_id, key.device_id)
+        ident = (object_id, device_id, quantity, interval)
+        if ident != current:
+            pair = (object_id, device_id)
             if pair != current_pair and len(values) >= batch_values:
                 yield batch
                 batch = engine.Batch()
                 series, sid, times, values = batch.series, batch.sid, batch.t, batch.v
             point = points.get(pair)
             series.append(engine.SeriesInfo(
-                key.object_id, key.device_id, key.quantity, row.interval, row.unit,
+                object_id, device_id, quantity, interval, unit,
                 point.pk if point else None, point.subject_id if point else None,
                 point.device_type if point else "", point.installed_from if point else 0,
             ))  # fmt: skip
             index = len(series) - 1
-            current_key, current_interval, current_pair = key, row.interval, pair
-        moment = row.period_start
-        stamp = stamps.get(moment)
-        if stamp is None:
-            if len(stamps) > 100_000:
-                stamps.clear()
-            stamp = stamps[moment] = int(moment.timestamp())
+            current, current_pair = ident, pair
         sid.append(index)
-        times.append(stamp)
-        values.append(float(row.value))
+        times.append(int(seconds))
+        values.append(float(value))
     if len(values):
         yield batch
 

@@ -10,6 +10,7 @@ from egsu.alarms.models import Alarm
 from egsu.ami.models import MeteringObject
 from egsu.balances import services
 from egsu.balances.core import Line, OilGasDay, line_of, settle_oil_gas
+from egsu.vee.models import Finding
 from tests.balances.conftest import JUNE_2, JUNE_3
 
 
@@ -42,6 +43,10 @@ def test_oil_balance_per_day_and_its_alarm(oil, django_capture_on_commit_callbac
         services.check_day(JUNE_3)
         alarm = Alarm.objects.get(source="balance", key=f"oil_gas:{oil.own.bin}:oil")
         assert (alarm.state, alarm.severity, alarm.subject_id) == ("open", "warning", oil.own.pk)
+        assert Finding.objects.get(rule="tank_balance", object_id=oil.own.bin).detail == {
+            "imbalance": -8.0,
+            "relative": -0.16,
+        }  # on the findings page, with the subject's other findings
         services.check_day(JUNE_2)
     assert Alarm.objects.get(pk=alarm.pk).state == "closed"
 
@@ -54,6 +59,12 @@ def test_energy_balance_losses_against_the_allowed_imbalance(feeder, django_capt
     with django_capture_on_commit_callbacks(execute=True):
         services.check_day(JUNE_2)
     assert Alarm.objects.get(source="balance", key="energy:F-1").state == "open"
+    finding = Finding.objects.get(rule="energy_balance", object_id="F-1")
+    assert (finding.energy, finding.detail["loss_pct"], finding.subject_id) == (
+        "electricity",
+        7.0,
+        feeder.subject_id,
+    )
     assert list(MeteringObject.objects.filter(code="F-1")) == list(services.energy_objects())
 
 

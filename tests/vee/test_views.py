@@ -48,3 +48,12 @@ def test_the_overview_shows_the_newest_quality_score(judged, client_for):
     page = client_for(Role.SUBJECT).get("/cabinet/").content.decode()
     assert 'id="quality-title"' in page and "quality score on" in page
     assert 'id="quality-title"' not in client_for(Role.SUBSCRIBER).get("/cabinet/").content.decode()
+
+
+def test_the_subjects_arrivals_page_shows_its_quality_score(judged, world, client_for):
+    page = client_for(Role.OPERATOR).get(
+        f"/cabinet/monitoring/subjects/{world.own.bin}/", {"start": "2025-06-02", "end": "2025-06-02"}
+    )
+    assert page.status_code == 200
+    assert "80.99" not in page.content.decode()  # one decimal on screen
+    assert "81.0 %" in page.content.decode() and f"subject={world.own.bin}" in page.content.decode()
