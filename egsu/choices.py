@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
-from egsu.vocabulary import METER_ENERGIES, Energy, Interval
+from egsu.vocabulary import METER_ENERGIES, AlarmState, Energy, Interval, Severity
 
 _lazy_text = lazy(gettext, str)
 
 
-def label(word: Interval | Energy | str) -> str:
+def label(word: Interval | Energy | Severity | AlarmState | str) -> str:
     """The translated label of a vocabulary word (or of its code); the code itself when unknown."""
-    for vocabulary in (Interval, Energy):
+    for vocabulary in (Interval, Energy, Severity, AlarmState):
         try:
             return gettext(vocabulary(word).label)
         except ValueError:
@@ -39,3 +39,11 @@ def energy_choices(energies: Iterable[Energy] | None = None) -> list[tuple[str, 
 
 def meter_energy_choices() -> list[tuple[str, str]]:
     return energy_choices(METER_ENERGIES)
+
+
+def severity_choices() -> list[tuple[str, str]]:
+    return [(s.value, _lazy_text(s.label)) for s in Severity]
+
+
+def alarm_state_choices() -> list[tuple[str, str]]:
+    return [(s.value, _lazy_text(s.label)) for s in AlarmState]

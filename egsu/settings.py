@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "egsu.opendata",
     "egsu.inforequests",
     "egsu.feedback",
+    "egsu.alarms",
     "egsu.api",
 ]
 

@@ -138,3 +138,50 @@ _ENERGY_LABELS = {
 
 # The energies AMI meters measure (the order of the energy switch in the cabinet).
 METER_ENERGIES: tuple[Energy, ...] = (Energy.ELECTRICITY, Energy.HEAT, Energy.GAS)
+
+
+class Severity(StrEnum):
+    """How urgent an alarm is (MON-05): what it is shown as, who is told and how fast."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def label(self) -> str:
+        return _SEVERITY_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        """Orders severities: a subscription to WARNING also receives CRITICAL."""
+        return list(Severity).index(self)
+
+
+_SEVERITY_LABELS = {
+    Severity.INFO: gettext_noop("Information"),
+    Severity.WARNING: gettext_noop("Warning"),
+    Severity.CRITICAL: gettext_noop("Critical"),
+}
+
+
+class AlarmState(StrEnum):
+    """An alarm's lifecycle: open until someone acknowledges it, closed when its condition clears."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return _ALARM_STATE_LABELS[self]
+
+    @property
+    def active(self) -> bool:
+        return self is not AlarmState.CLOSED
+
+
+_ALARM_STATE_LABELS = {
+    AlarmState.OPEN: gettext_noop("Open"),
+    AlarmState.ACKNOWLEDGED: gettext_noop("Acknowledged"),
+    AlarmState.CLOSED: gettext_noop("Closed"),
+}

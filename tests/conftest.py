@@ -6,6 +6,13 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Properties are about behaviour, not speed (speed lives in benchmarks/): on a loaded 2-core machine
+# generation may be slow, and that must not fail a test.
+hypothesis_settings.register_profile("egsu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("egsu")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -49,16 +49,22 @@ def mean(values: list[Decimal]) -> Decimal:
     return sum(values, Decimal(0)) / len(values)
 
 
+from egsu.readings.demo import SOURCE as DEMO_SOURCE  # noqa: E402
+
+
 def system_readings(
     var: Path, object_id: str
 ) -> dict[tuple[str, str, str, datetime], list[tuple[Decimal, int]]]:
-    """(device, quantity, interval, period start UTC) → [(value, revision)] straight from the System's database."""
+    """(device, quantity, interval, period start UTC) → [(value, revision)] straight from the System's database.
+
+    The demo stand's own sample readings (`egsu demo`, source DEMO_SOURCE) are not the agent's: left out.
+    """
     db = sqlite3.connect(var / "egsu.sqlite3")
     try:
         rows = db.execute(
             "SELECT device_id, quantity, interval, period_start, CAST(value AS TEXT), revision"
-            " FROM readings_reading WHERE object_id = ?",
-            (object_id,),
+            " FROM readings_reading WHERE object_id = ? AND source != ?",
+            (object_id, DEMO_SOURCE),
         ).fetchall()
     finally:
         db.close()
