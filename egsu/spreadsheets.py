@@ -15,13 +15,37 @@ def looks_like_formula(value: object) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
-def csv_cell(value: object) -> str:
-    """A CSV cell: text that would run as a formula gets a leading apostrophe; numbers stay numbers."""
+def csv_cell(value: object) -> str | int | float:
+    """A CSV cell: text that would run as a formula gets a leading apostrophe; numbers stay numbers.
+
+    A number (int, float, or a number's text such as "-12.5") is written as it is: a spreadsheet reads
+    it as a number, never as a formula.
+    """
     if value is None:
         return ""
-    if looks_like_formula(value):
-        return "'" + value
-    return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text and text.lower() not in {
+        "nan",
+        "inf",
+        "-inf",
+        "+inf",
+        "infinity",
+        "-infinity",
+    }
 
 
 def as_text(cell):

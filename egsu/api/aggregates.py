@@ -117,6 +117,11 @@ def aggregates(request, params: Query[AggregateParams]):
     if cursor is not None and cursor[0] is not None:
         query = replace(query, after_series=cursor[0])
     labels = point_labels(chosen, label_field) if label_field else None
+    if labels is not None and scope.all_subjects:
+        # A national role: the labels name exactly the points chosen, and the store reads only theirs
+        # (group "label" leaves the rest out), so it need not read the same pairs again from the
+        # registry to intersect them with `series` (2.5 s → 1 s for a region of 20,000 meters).
+        query = replace(query, series=None)
     if labels is not None and not labels:
         return pages.answer(request, items=iter(()), key=lambda item: item[0], row=lambda item: {},
                             columns=COLUMNS, name="aggregates")  # fmt: skip

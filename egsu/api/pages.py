@@ -20,7 +20,7 @@ from django.http import QueryDict, StreamingHttpResponse
 from ninja.errors import HttpError
 
 from egsu.access.scope import Scope
-from egsu.reports.csv_cells import csv_cell
+from egsu.spreadsheets import csv_cell
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000

@@ -84,7 +84,7 @@ def test_csv_is_the_whole_answer_and_safe_in_a_spreadsheet(api_for, world, meter
 def test_negative_numbers_stay_numbers_in_csv():
     from decimal import Decimal
 
-    from egsu.reports.csv_cells import csv_cell
+    from egsu.spreadsheets import csv_cell
 
     assert [csv_cell(v) for v in ("-12.5", "=1+2", "+7", "@x", Decimal("-3"), None, True)] == [
         "-12.5", "'=1+2", "+7", "'@x", "-3", "", "yes"]  # fmt: skip

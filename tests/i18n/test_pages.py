@@ -76,6 +76,7 @@ PAGES = [
     Page("user-deactivate", Role.OPERATOR, "/cabinet/access/users/{user}/status/", "Deactivate user"),
     Page("audit", Role.OPERATOR, "/cabinet/access/audit/", "Audit log"),
     Page("password", Role.SUBJECT, "/cabinet/access/password/", "Change password"),
+    Page("api-tokens", Role.SUBJECT, "/cabinet/api-tokens/", "Your tokens"),
     Page("not-found", Role.SUBJECT, "/cabinet/points/{other_point}/", "Not found", status=404),
     Page("not-allowed", Role.SUBJECT, "/cabinet/access/users/", "Not allowed", status=403),
 ]
