@@ -31,6 +31,7 @@ test: install
 lint: install
 	$(BIN)/ruff check egsu core agent tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r egsu core/egsu_core agent/egsu_agent -ll -ii -x '*/migrations/*'
 	$(BIN)/ruff format --check egsu core agent tests benchmarks
 
 format: install

@@ -306,7 +306,8 @@ class Outbox:
             return out
         marks = ",".join("?" * len(tags))
         rows = self.db.execute(
-            f"SELECT tag, at, value, fault, note FROM samples WHERE tag IN ({marks}) AND at >= ? AND at <= ?"
+            # SQL built from our own table and column names; values travel as parameters
+            f"SELECT tag, at, value, fault, note FROM samples WHERE tag IN ({marks}) AND at >= ? AND at <= ?"  # nosec B608
             " ORDER BY at",
             (*tags, iso(start), iso(end)),
         )
@@ -520,19 +521,23 @@ class Outbox:
         """Undelivered messages, oldest period first (INT-15), daily after the two hours closing with
         it, and a period's versions in order."""
         rows = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM messages WHERE state = ? {self._ORDER}", (PENDING,)
+            # SQL built from our own table and column names; values travel as parameters
+            f"SELECT {self._COLUMNS} FROM messages WHERE state = ? {self._ORDER}",  # nosec B608
+            (PENDING,),
         )
         return [self._message(row) for row in rows]
 
     def messages_for(self, interval: str, start: datetime) -> list[Message]:
         rows = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM messages WHERE interval = ? AND period_start = ? ORDER BY version, chunk",
+            # SQL built from our own table and column names; values travel as parameters
+            f"SELECT {self._COLUMNS} FROM messages WHERE interval = ? AND period_start = ? ORDER BY version, chunk",  # nosec B608
             (interval, iso(start)),
         )
         return [self._message(row) for row in rows]
 
     def all_messages(self) -> list[Message]:
-        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM messages {self._ORDER}")
+        # SQL built from our own table and column names; values travel as parameters
+        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM messages {self._ORDER}")  # nosec B608
         return [self._message(row) for row in rows]
 
     def reschedule(self, message_id: str, when: datetime) -> None:
@@ -698,7 +703,8 @@ class Outbox:
 
     def _notices(self, where: str, args: tuple) -> list[StoredNotice]:
         rows = self.db.execute(
-            "SELECT id, kind, key, opened_at, closed_at, subject, body, sent_at, last_error, fields FROM notices "
+            # SQL built from our own table and column names; values travel as parameters
+            "SELECT id, kind, key, opened_at, closed_at, subject, body, sent_at, last_error, fields FROM notices "  # nosec B608
             f"{where} ORDER BY id",
             args,
         )

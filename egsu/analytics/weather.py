@@ -189,11 +189,14 @@ def fetch_provider(url_template: str, regions: dict[str, tuple[float, float]], *
     `get(url) -> str` is the HTTP client (urllib by default); the operator configures the address and
     the regions' coordinates. Not called by the tests, which parse a stored answer instead.
     """
+    if not url_template.startswith(("https://", "http://")):
+        raise ValueError("EGSU_WEATHER_URL must be an http(s) address")  # no file:// or custom schemes
     if get is None:
         from urllib.request import urlopen
 
         def get(url: str) -> str:
-            with urlopen(url, timeout=30) as answer:  # noqa: S310 - the operator's configured https address
+            # the operator's configured http(s) address, checked above
+            with urlopen(url, timeout=30) as answer:  # noqa: S310  # nosec B310
                 return answer.read().decode()
 
     written = 0

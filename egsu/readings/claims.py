@@ -172,7 +172,8 @@ class Claims:
                 blob = intent_of(revisions)
                 if blob is not None:
                     cursor.execute(
-                        f"INSERT INTO {self.intents_table} (host, pid, failed, touched_at, rows_blob)"
+                        # SQL built from our own table and column names; values travel as parameters
+                        f"INSERT INTO {self.intents_table} (host, pid, failed, touched_at, rows_blob)"  # nosec B608
                         f" VALUES ({p}, {p}, 0, {p}, {p}) RETURNING id",
                         (HOST, os.getpid(), int(time.time()), blob),
                     )
@@ -299,7 +300,8 @@ class SqliteClaims(Claims):
         fields = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(5))
         values = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(5, 8))
         cursor.execute(
-            f"INSERT INTO {self.claims_table} ({_KEY}, revision, value, unit, quality)"
+            # SQL built from our own table and column names; values travel as parameters
+            f"INSERT INTO {self.claims_table} ({_KEY}, revision, value, unit, quality)"  # nosec B608
             f" SELECT {fields}, 1, {values} FROM json_each(?) WHERE true"
             f" ON CONFLICT ({_KEY}) DO UPDATE SET revision = {self.claims_table}.revision + 1, value = excluded.value,"
             f" unit = excluded.unit, quality = excluded.quality WHERE {_CHANGED.format(t=self.claims_table)}"
@@ -357,7 +359,8 @@ class PostgresClaims(Claims):
     def _upsert(self, cursor, entries: list[ClaimEntry]) -> list[tuple]:
         columns = list(zip(*entries, strict=True))
         cursor.execute(
-            f"INSERT INTO {self.claims_table} AS c ({_KEY}, revision, value, unit, quality)"
+            # SQL built from our own table and column names; values travel as parameters
+            f"INSERT INTO {self.claims_table} AS c ({_KEY}, revision, value, unit, quality)"  # nosec B608
             " SELECT o, d, q, du, p, 1, v, u, ql FROM unnest(%s::text[], %s::text[], %s::text[],"
             " %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[]) AS t(o, d, q, du, p, v, u, ql)"
             " ORDER BY o, d, q, du, p"

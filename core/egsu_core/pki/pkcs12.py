@@ -301,7 +301,8 @@ def dump(
     """A password-protected PKCS#12 key store (PBES2 AES-256, SHA-256 MAC) for an RSA or GOST key."""
     if not password:
         raise KeyStoreError("a key store needs a password")
-    local_id = hashlib.sha1(certificate.der).digest()  # noqa: S324 - an identifier, not security
+    # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+    local_id = hashlib.sha1(certificate.der).digest()  # noqa: S324 - an identifier, not security  # nosec B324
     attributes = [{"type": "local_key_id", "values": [local_id]}]
     if friendly_name:
         attributes.append({"type": "friendly_name", "values": [friendly_name]})

@@ -406,7 +406,8 @@ class RevocationChecker:
 
     def _ask_ocsp(self, url: str, cert: Certificate, issuer: Certificate, at: datetime) -> RevocationStatus:
         last: _Unavailable | None = None
-        for algorithm in (hashes.SHA256(), hashes.SHA1()):  # NCANode sends SHA-256; SHA-1 for old responders
+        # SHA-1 where the protocol names it (old signatures, OCSP CertID); refused or allowed by settings
+        for algorithm in (hashes.SHA256(), hashes.SHA1()):  # NCANode sends SHA-256; SHA-1 for old responders  # nosec B303
             nonce = os.urandom(16)
             request = (
                 ocsp.OCSPRequestBuilder()
@@ -562,7 +563,8 @@ class RevocationChecker:
         name = response.responder_name
         signer = None
         for candidate in candidates:
-            if key_hash is not None and hashlib.sha1(candidate.public_key_bits).digest() == key_hash:  # noqa: S324
+            # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+            if key_hash is not None and hashlib.sha1(candidate.public_key_bits).digest() == key_hash:  # noqa: S324  # nosec B324
                 signer = candidate
                 break
             if name is not None and candidate.subject_der == name.public_bytes():

@@ -173,12 +173,14 @@ def build_certificate(
         {
             "extn_id": "key_identifier",
             "critical": False,
-            "extn_value": hashlib.sha1(_key_octets(subject_spki)).digest(),
+            # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+            "extn_value": hashlib.sha1(_key_octets(subject_spki)).digest(),  # nosec B324
         },  # noqa: S324 - RFC 5280 §4.2.1.2 method 1
         {
             "extn_id": "authority_key_identifier",
             "critical": False,
-            "extn_value": {"key_identifier": hashlib.sha1(_key_octets(issuer_spki)).digest()},  # noqa: S324
+            # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+            "extn_value": {"key_identifier": hashlib.sha1(_key_octets(issuer_spki)).digest()},  # noqa: S324  # nosec B324
         },
     ]
     if extended_key_usage:
@@ -373,7 +375,8 @@ def issue_crl(
                 {
                     "extn_id": "authority_key_identifier",
                     "critical": False,
-                    "extn_value": {"key_identifier": hashlib.sha1(_key_octets(issuer.spki)).digest()},  # noqa: S324
+                    # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+                    "extn_value": {"key_identifier": hashlib.sha1(_key_octets(issuer.spki)).digest()},  # noqa: S324  # nosec B324
                 },
                 *(
                     [{"extn_id": "delta_crl_indicator", "critical": True, "extn_value": delta_base}]
@@ -428,7 +431,9 @@ def issue_ocsp_response(
     tbs = ocsp.ResponseData(
         {
             "responder_id": ocsp.ResponderId(
-                name="by_key", value=hashlib.sha1(_key_octets(responder.spki)).digest()
+                # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
+                name="by_key",
+                value=hashlib.sha1(_key_octets(responder.spki)).digest(),  # nosec B324
             ),  # noqa: S324 - RFC 6960 KeyHash
             "produced_at": produced_at,
             "responses": [
