@@ -204,6 +204,11 @@ class Config:
     # Where ClickHouse writes claim their values (ADR 0013): empty means beside the Django database
     # (the same PostgreSQL database, or a SQLite file next to the SQLite one).
     readings_claims_url: str = ""
+    # The project's Mosquitto (issue 12 item 6): where `egsu mqtt acl` keeps its password file and ACL,
+    # rewritten on every head-end change when set; and the consumer's own credentials there.
+    mqtt_acl_dir: str = ""
+    mqtt_username: str = ""
+    mqtt_password: str = ""
     arrival_grace_minutes: int = 30  # monitoring: how late after its due time a slot still counts on time
     missing_data_alarm_minutes: int = (
         150  # INT-10: a slot missing this long past due is an alarm (checked every 15 min)
@@ -490,4 +495,7 @@ def load() -> Config:
         if _int("EGSU_READINGS_RETENTION_DAYS", 0)
         else 0,
         readings_claims_url=os.environ.get("EGSU_READINGS_CLAIMS_URL", ""),
+        mqtt_acl_dir=os.environ.get("EGSU_MQTT_ACL_DIR", ""),
+        mqtt_username=os.environ.get("EGSU_MQTT_USERNAME", ""),
+        mqtt_password=os.environ.get("EGSU_MQTT_PASSWORD", ""),
     )

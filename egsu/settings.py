@@ -148,6 +148,9 @@ READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
 READINGS_CLAIMS_URL = CONFIG.readings_claims_url
+MQTT_ACL_DIR = CONFIG.mqtt_acl_dir
+MQTT_USERNAME = CONFIG.mqtt_username
+MQTT_PASSWORD = CONFIG.mqtt_password
 
 # Background jobs: a durable queue in the database, run by `egsu worker` (egsu/jobs, decision 0007).
 # QUEUES empty: any queue name; a worker serves all of them unless told --queues.

@@ -226,6 +226,10 @@ class HeadEndSystem(models.Model):
     )  # fmt: skip
     token_prefix = models.CharField(_("token prefix"), max_length=12, editable=False)
     mqtt_username = models.CharField(_("MQTT username"), max_length=64, blank=True)
+    mqtt_password_hash = models.CharField(
+        _("MQTT password hash"), max_length=200, blank=True, editable=False,
+        help_text=_("The broker's hash of the bearer token, which is also the MQTT password."),
+    )  # fmt: skip
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

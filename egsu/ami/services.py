@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from egsu.ami import catalog
+from egsu.ami.broker import password_hash
 from egsu.ami.models import Channel, HeadEndSystem, Meter
 from egsu.ami.obis import default_obis
 from egsu.points.services import refresh_points
@@ -38,6 +39,7 @@ def create_head_end(name: str, subject: Subject, *, mqtt_username: str = "") -> 
         token_hash=token_hash(token),
         token_prefix=token[:12],
         mqtt_username=mqtt_username or name,
+        mqtt_password_hash=password_hash(token),
     )
     head_end.full_clean()
     head_end.save()
@@ -60,14 +62,15 @@ def rotate_token(head_end: HeadEndSystem, *, actor=None, request=None, source: s
     old_prefix = head_end.token_prefix
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     head_end.token_hash, head_end.token_prefix = token_hash(token), token[:12]
-    head_end.save(update_fields=["token_hash", "token_prefix"])
+    head_end.mqtt_password_hash = password_hash(token)  # the token is its MQTT password too
+    head_end.save(update_fields=["token_hash", "token_prefix", "mqtt_password_hash"])
     audit(
         Event.HEAD_END_TOKEN_CHANGED,
         actor=actor,
         obj=head_end,
         request=request,
         source=source,
-        summary=f"bearer token of head-end {head_end.name} replaced",
+        summary=f"bearer token (and MQTT password) of head-end {head_end.name} replaced",
         before={"token_prefix": old_prefix},
         after={"token_prefix": head_end.token_prefix},
     )

@@ -23,28 +23,50 @@ def _console() -> Console:
 @app.command()
 def mqtt(
     host: str = typer.Option("127.0.0.1", envvar="EGSU_MQTT_HOST", help="Broker host."),
-    port: int = typer.Option(1883, envvar="EGSU_MQTT_PORT", help="Broker port."),
+    port: int = typer.Option(1883, envvar="EGSU_MQTT_PORT", help="Broker port (8883 for TLS, usually)."),
     client_id: str = typer.Option(
-        "egsu-ami-intake", envvar="EGSU_MQTT_CLIENT_ID", help="Fixed: the session is persistent."
+        "",
+        envvar="EGSU_MQTT_CLIENT_ID",
+        help="Default: egsu-ami-<host>-<slot>, the lowest slot no running consumer here holds.",
     ),
-    username: str | None = typer.Option(None, envvar="EGSU_MQTT_USERNAME"),
+    group: str = typer.Option(
+        "egsu-ami", envvar="EGSU_MQTT_GROUP", help="Shared-subscription group: its consumers share the load."
+    ),
+    username: str | None = typer.Option(None, envvar="EGSU_MQTT_USERNAME", help="The consumer's own."),
     password: str | None = typer.Option(None, envvar="EGSU_MQTT_PASSWORD"),
-    member: str = typer.Option(
-        "", envvar="EGSU_MQTT_MEMBER", help="I/N: one of N consumers, for its share of the head-ends."
+    tls: bool = typer.Option(False, envvar="EGSU_MQTT_TLS", help="Connect over TLS."),
+    ca_file: str | None = typer.Option(
+        None, envvar="EGSU_MQTT_CA_FILE", help="CA certificates for the broker (default: the system's)."
     ),
+    cert_file: str | None = typer.Option(None, envvar="EGSU_MQTT_CERT_FILE", help="Client certificate."),
+    key_file: str | None = typer.Option(None, envvar="EGSU_MQTT_KEY_FILE", help="Its private key."),
+    slot_dir: str | None = typer.Option(None, envvar="EGSU_MQTT_SLOT_DIR", help="Where slot locks live."),
 ) -> None:
-    """Consume batches from egsu/ami/v1/+/batches until interrupted (QoS 1, acked after commit)."""
+    """Consume batches from $share/<group>/egsu/ami/v1/+/batches until interrupted (MQTT 5, QoS 1,
+    acked after commit). Start as many as the load needs; each takes an id of its own."""
     from egsu.ami.mqtt import AmiConsumer, BrokerSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     consumer = AmiConsumer(
         BrokerSettings(
-            host=host, port=port, client_id=client_id, username=username, password=password, member=member
+            host=host,
+            port=port,
+            client_id=client_id or None,
+            group=group,
+            username=username,
+            password=password,
+            tls=tls or bool(ca_file),
+            tls_ca_file=ca_file,
+            tls_cert_file=cert_file,
+            tls_key_file=key_file,
+            slot_dir=slot_dir,
         )
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: consumer.stop())
-    _console().print(f"consuming egsu/ami/v1/+/batches on {host}:{port} as {client_id}")
+    _console().print(
+        f"consuming $share/{group}/egsu/ami/v1/+/batches on {host}:{port} as {consumer.client_id}"
+    )
     gc.freeze()  # long-lived startup objects out of the collector's full passes (as egsu/wsgi.py)
     consumer.run()
 

@@ -18,6 +18,7 @@ from egsu.cli import forecast as forecast_cli
 from egsu.cli import jobs as jobs_cli
 from egsu.cli import journal as journal_cli
 from egsu.cli import mail as mail_cli
+from egsu.cli import mqtt as mqtt_cli
 from egsu.cli import ops as ops_cli
 from egsu.cli import pki as pki_cli
 from egsu.cli import registry as registry_cli
@@ -34,6 +35,7 @@ app.add_typer(
     jobs_cli.app, name="jobs", help="Background jobs: list, show, retry; workers and periodic jobs."
 )
 app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
+app.add_typer(mqtt_cli.app, name="mqtt", help="The MQTT broker: per head-end credentials and ACL.")
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
 app.command()(ops_cli.doctor)

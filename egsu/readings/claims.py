@@ -127,6 +127,8 @@ class Claims:
 
     def _begin(self, connection) -> None: ...
 
+    def _lock_schema(self, cursor) -> None: ...
+
     def _retryable(self, exc: Exception) -> bool: ...
 
     placeholder = "?"
@@ -141,6 +143,7 @@ class Claims:
         if held is None or held[0] != os.getpid():  # a forked worker opens its own
             held = self._local.held = (os.getpid(), self._connect())
             cursor = held[1].cursor()
+            self._lock_schema(cursor)  # writers starting together must not create the tables twice
             for statement in self.ddl:
                 cursor.execute(
                     statement.format(claims=self.claims_table, intents=self.intents_table, **self.types)
@@ -290,6 +293,9 @@ class SqliteClaims(Claims):
         connection.execute("PRAGMA synchronous=NORMAL")
         return _AutocommitSqlite(connection)
 
+    def _lock_schema(self, cursor) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
     def _begin(self, connection) -> None:
         connection.execute("BEGIN IMMEDIATE")  # one writer at a time: the claim's read is its write
 
@@ -349,6 +355,9 @@ class PostgresClaims(Claims):
         import psycopg
 
         return psycopg.connect(self.dsn, autocommit=False)
+
+    def _lock_schema(self, cursor) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('egsu_readings_claims'))")
 
     def _begin(self, connection) -> None:  # psycopg opens a transaction at the first statement
         return None

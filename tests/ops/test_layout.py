@@ -182,7 +182,7 @@ def test_the_small_production_layout_stores_every_value_once(tmp_path):
             processes.start(f"web{n}", env(ch_ports[n]), "web", "--port", str(webs[n]), "--workers", "2")
             processes.start(f"worker{n}", env(ch_ports[n]), "worker", *(["--schedule"] if n == 0 else []))
             processes.start(
-                f"mqtt{n}", env(ch_ports[n], EGSU_MQTT_MEMBER=f"{n + 1}/2"), "ami", "mqtt", "--port", str(broker.port),
+                f"mqtt{n}", env(ch_ports[n]), "ami", "mqtt", "--port", str(broker.port),
                 "--client-id", f"egsu-ami-{n}",
             )  # fmt: skip
         bases = [f"http://127.0.0.1:{port}" for port in webs]

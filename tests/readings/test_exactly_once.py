@@ -221,4 +221,5 @@ def test_two_clickhouse_shards_with_writer_processes_store_each_value_once(two_s
     finally:
         for store in stores:
             store.connection.command(f"DROP DATABASE IF EXISTS {database}")
+            store.claims.close()
         stores[0].claims.drop()

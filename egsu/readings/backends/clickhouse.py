@@ -277,15 +277,27 @@ class DriverConnection:
         self._run(sql)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-        self._run(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", rows=rows)
+        """Rows, sent as columns: the driver then serialises each column in one pass (issue 13 item 3)."""
+        self.insert_columns(table, columns, list(zip(*rows, strict=True)) if rows else [])
+
+    def insert_columns(self, table: str, columns: Sequence[str], data: Sequence[Sequence]) -> None:
+        """One insert of `data`, a sequence per column (clickhouse-driver `columnar=True`)."""
+        if not data or not len(data[0]):
+            return
+        self._run(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", rows=data, columnar=True)
 
     def _run(
-        self, sql: str, *, rows: list[tuple] | None = None, external: list[dict] | None = None
+        self,
+        sql: str,
+        *,
+        rows: Sequence | None = None,
+        external: list[dict] | None = None,
+        columnar: bool = False,
     ) -> list[tuple]:
         try:
             if rows is None:
                 return self.client.execute(sql, external_tables=external)
-            self.client.execute(sql, rows)
+            self.client.execute(sql, rows, columnar=columnar)
             return []
         except _UNREACHABLE as exc:
             self.client.disconnect()  # the next call reconnects

@@ -1,0 +1,130 @@
+"""MQTT consumers scale out (issue 13 item 2, AMI-13..21, DIG): several `egsu ami mqtt` processes
+share the batches through an MQTT 5 shared subscription, each acks only after commit, and one
+killed with SIGKILL in the middle loses nothing and doubles nothing — its replacement takes its
+client id, resumes its session and gets what was unacknowledged; values are stored exactly once
+whoever stores them (docs/decisions/0013-exactly-once-writes.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from egsu.ami.models import AmiBatch
+from egsu.ami.mqtt import wait_until
+from egsu.readings.services import get_store
+from egsu.readings.store import ReadingQuery
+from tests.ami.conftest import document, expected_totals, make_world, quarter_values
+from tests.ami.test_mqtt import HeadEnd
+
+ROOT = Path(__file__).resolve().parents[2]
+METERS = 300  # × 4 channels × 4 quarter hours = 4,800 values in 24 batches of 200
+
+
+def _database_url() -> str:
+    settings = connections["default"].settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return "sqlite:///" + str(settings["NAME"])
+    return (
+        f"postgresql://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+class Consumers:
+    """`egsu ami mqtt` processes on the test's broker and database."""
+
+    def __init__(self, port: int, slots: Path) -> None:
+        from django.conf import settings
+
+        self.env = {
+            **os.environ,
+            "EGSU_DATABASE_URL": _database_url(),
+            "EGSU_MQTT_PORT": str(port),
+            "EGSU_MQTT_SLOT_DIR": str(slots),
+            "EGSU_READINGS_BACKEND": settings.READINGS_BACKEND,
+            "EGSU_CLICKHOUSE_URL": settings.CLICKHOUSE_URL or "",
+        }
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "egsu.cli", "ami", "mqtt"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for line in process.stdout:  # wait until it has subscribed
+            if "MQTT subscribed" in line:
+                break
+        else:
+            raise AssertionError(f"consumer exited: {process.wait()}")
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # never let its log block it
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _run(broker, tmp_path) -> None:
+    # given meters of one head-end and 24 batches, each published twice (a retrying head-end)
+    world = make_world(METERS)
+    items = quarter_values(world.meters)
+    documents = [
+        document(f"s-{n}", intervals=items[i : i + 200]) for n, i in enumerate(range(0, len(items), 200))
+    ]
+    consumers = Consumers(broker.port, tmp_path / "slots")
+    first, _second = consumers.start(), consumers.start()
+    head_end = HeadEnd(broker.port, "hes-a")
+    try:
+        head_end.publish(documents + documents)
+        # when the first consumer is killed while batches are being stored
+        assert wait_until(lambda: AmiBatch.objects.count() >= 3, 30)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        # and a replacement starts (the slot it finds free is the dead one's: same id, same session)
+        consumers.start()
+        # then every batch is stored once and answered
+        assert wait_until(lambda: AmiBatch.objects.count() == len(documents), 60), AmiBatch.objects.count()
+        answered = lambda: {a["batchId"] for a in head_end.answers} == {d["batchId"] for d in documents}  # noqa: E731
+        assert wait_until(answered, 30)
+        store = get_store()
+        # (a value claimed by the killed consumer but not yet inserted is inserted by recovery)
+        assert wait_until(lambda: store.count(ReadingQuery()) == len(items), 30), store.count(ReadingQuery())
+        assert store.totals(ReadingQuery()) == expected_totals(world.meters)
+        # and each batch has one answer (a replay repeats it), every value in it new or already stored
+        answers = {a["batchId"]: a for a in head_end.answers}
+        for answer in head_end.answers:
+            assert answer == answers[answer["batchId"]]
+        assert all(a["status"] == "stored" for a in answers.values())
+        assert sum(a["values"]["new"] + a["values"]["duplicate"] for a in answers.values()) == len(items)
+        assert sum(a["values"]["revised"] for a in answers.values()) == 0
+    finally:
+        head_end.close()
+        consumers.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consumers_share_the_load_and_a_killed_one_loses_and_doubles_nothing(broker, tmp_path):
+    _run(broker, tmp_path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consumers_on_clickhouse_lose_and_double_nothing(broker, clickhouse, tmp_path):
+    _run(broker, tmp_path)
