@@ -21,6 +21,8 @@ from functools import wraps
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from egsu.processes import alive as _alive
+
 FEEDS = ("isun", "ami")
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -231,13 +233,3 @@ def clean_multiprocess_dir(directory: str) -> None:
         if pid.isdigit() and not _alive(int(pid)):
             multiprocess.mark_process_dead(int(pid), str(path))
             file.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from egsu.processes import alive as _alive
 from egsu.readings.store import Quality, tidy_value
 
 CLAIMS = "egsu_readings_claim"  # + "_" + the ClickHouse database the claims are of
@@ -93,16 +94,6 @@ def rounds(entries: Sequence[ClaimEntry]) -> list[list[int]]:
             out.append([])
         out[n].append(index)
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Claims:
