@@ -16,6 +16,7 @@ from egsu.access.models import Profile
 from egsu.access.roles import Role
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
+from egsu.registry.services import load_dictionaries
 from tests.registry.factories import make_device, make_facility, make_product_type, make_subject
 
 PASSWORD = "cabinet-Password-123"
@@ -56,6 +57,7 @@ def _readings(facility, device, *, days: int = 3, base: str = "100.0") -> None:
 
 @pytest.fixture
 def world(db) -> World:
+    load_dictionaries()  # a transactional test before this one (a live server) flushed the seeded rows
     make_product_type()
     own, other = (
         make_subject(name="Own Oil LLP", region="Atyrau"),
