@@ -83,9 +83,11 @@ def _run(tmp_path: Path, spec: dict, env: dict | None = None) -> list[list[list[
                 text=True,
             )
         )
+    errors = []
     for process in processes:
-        _out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err[-3000:]
+        _out, err = process.communicate(timeout=360)
+        errors.append(err[-2000:])
+    assert [p.returncode for p in processes] == [0] * len(processes), "\n---\n".join(errors)
     return [json.loads(Path(str(path) + ".out").read_text()) for path in paths]
 
 
