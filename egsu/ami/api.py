@@ -50,6 +50,23 @@ api = AmiApi(
     docs_url="/v1/docs",
 )
 
+
+@api.exception_handler(DatabaseError)
+def database_unavailable(request: HttpRequest, exc: DatabaseError):
+    """The database failed before the batch was read (e.g. authenticating the token on a full disk):
+    503 and Retry-After, as for a store that is down — never a 500 page (issue 17 disk-full drill)."""
+    log.warning("AMI request refused, database unavailable: %s", exc)
+    body = {
+        "format": wire.FORMAT,
+        "status": "unavailable",
+        "code": "store-unavailable",
+        "reason": "nothing was stored; send the same batch again later",
+    }
+    response = JsonResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 _BODY = {
     "requestBody": {
         "required": True,

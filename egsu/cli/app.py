@@ -105,8 +105,12 @@ def _gunicorn_argv(host: str, port: int, workers: int, threads: int) -> list[str
         # SQLite has one writer lock: threads in a worker only queue on it (benchmarks/README.md).
         threads = 1 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
     # Prometheus' multiprocess mode: every gunicorn worker's counters in one directory per server
-    # (egsu.ops.gunicorn cleans it at start); /metrics merges them.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.CONFIG.var_dir / "metrics" / str(port)))
+    # (egsu.ops.gunicorn cleans it at start); /metrics merges them. Not on the var/ volume: its files
+    # are memory-mapped, and a full var/ would crash the workers with SIGBUS (the disk-full drill).
+    import tempfile
+
+    default = Path(tempfile.gettempdir()) / f"egsu-metrics-{os.getuid()}-{port}"
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default))
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return [
         sys.executable, "-m", "gunicorn", "egsu.wsgi:application",

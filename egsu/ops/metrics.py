@@ -11,6 +11,7 @@ The intakes call one function each: `observe_isun` (egsu.intake.services.receive
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -44,6 +45,17 @@ REVOCATION = Counter(
 
 # ---------------------------------------------------------------- the intakes
 
+log = logging.getLogger(__name__)
+
+
+def _safely(update: Callable[[], None]) -> None:
+    """A metric that cannot be written (a full disk under PROMETHEUS_MULTIPROC_DIR) never changes an answer."""
+    try:
+        update()
+    except Exception:  # noqa: BLE001
+        log.warning("a metric could not be updated", exc_info=True)
+
+
 _CODE = re.compile(rb"\b(SCE\d{3}|SCSS\d{3}|SCBR\d{3})\b")
 
 
@@ -62,8 +74,9 @@ def observe_isun(receive: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         started = time.perf_counter()
         answer = receive(*args, **kwargs)
-        LATENCY.labels("isun").observe(time.perf_counter() - started)
-        MESSAGES.labels("isun", isun_verdict(answer.http_status, answer.body)).inc()
+        seconds = time.perf_counter() - started
+        _safely(lambda: LATENCY.labels("isun").observe(seconds))
+        _safely(lambda: MESSAGES.labels("isun", isun_verdict(answer.http_status, answer.body)).inc())
         return answer
 
     return wrapper
@@ -78,7 +91,7 @@ def count_isun_values(verdicts: Iterable) -> None:
         values = len(verdict.record.values) if verdict.record is not None else 1
         counts[status.lower()] = counts.get(status.lower(), 0) + max(values, 1)
     for status, number in counts.items():
-        VALUES.labels("isun", status).inc(number)
+        _safely(lambda status=status, number=number: VALUES.labels("isun", status).inc(number))
 
 
 def observe_ami(receive: Callable) -> Callable:
@@ -93,31 +106,36 @@ def observe_ami(receive: Callable) -> Callable:
         try:
             answer = receive(*args, **kwargs)
         except Exception:
-            MESSAGES.labels("ami", "unavailable").inc()
+            _safely(lambda: MESSAGES.labels("ami", "unavailable").inc())
             raise
         finally:
-            LATENCY.labels("ami").observe(time.perf_counter() - started)
-        body = answer.body
-        verdict = "replay" if answer.replay else str(body.get("status") or f"http-{answer.status}")
-        MESSAGES.labels("ami", verdict).inc()
-        if not answer.replay and isinstance(body.get("values"), dict):
-            for outcome, number in body["values"].items():
-                if number:
-                    VALUES.labels("ami", outcome).inc(number)
-            if body.get("refused"):
-                VALUES.labels("ami", "refused").inc(len(body["refused"]))
+            seconds = time.perf_counter() - started
+            _safely(lambda: LATENCY.labels("ami").observe(seconds))
+        _safely(lambda: _count_ami(answer))
         return answer
 
     return wrapper
 
 
+def _count_ami(answer) -> None:
+    body = answer.body
+    verdict = "replay" if answer.replay else str(body.get("status") or f"http-{answer.status}")
+    MESSAGES.labels("ami", verdict).inc()
+    if not answer.replay and isinstance(body.get("values"), dict):
+        for outcome, number in body["values"].items():
+            if number:
+                VALUES.labels("ami", outcome).inc(number)
+        if body.get("refused"):
+            VALUES.labels("ami", "refused").inc(len(body["refused"]))
+
+
 def count_signature(verdict: str) -> None:
     """`valid` for a message whose signatures all passed, else its code (SCE005, SCE006, SCE007)."""
-    SIGNATURES.labels(verdict).inc()
+    _safely(lambda: SIGNATURES.labels(verdict).inc())
 
 
 def count_revocation(source: str, state: str) -> None:
-    REVOCATION.labels(source, state).inc()
+    _safely(lambda: REVOCATION.labels(source, state).inc())
 
 
 # ---------------------------------------------------------------- alarms (the alarms app plugs in)

@@ -77,7 +77,10 @@ def _postgres_admin():
         pytest.skip(f"NO POSTGRESQL on 127.0.0.1:5432 for the layout test: {exc}")
 
 
-def _clickhouse_two_shards(tmp_path: Path) -> tuple[list[int], list[Path]]:
+def _clickhouse_two_shards(tmp_path: Path) -> tuple[list[int], list[Path], list]:
+    """Two ClickHouse servers as the shards of cluster `egsu_layout`, started in the background."""
+    from concurrent.futures import ThreadPoolExecutor
+
     ports = [store_backends.free_port_block(3)]
     while True:
         other = store_backends.free_port_block(3)
@@ -92,12 +95,25 @@ def _clickhouse_two_shards(tmp_path: Path) -> tuple[list[int], list[Path]]:
         f"<yandex><remote_servers><egsu_layout>{shards}</egsu_layout></remote_servers></yandex>"
     )
     dirs = [tmp_path / f"ch{n}" for n in range(2)]
-    for port, directory in zip(ports, dirs, strict=True):
-        store_backends.ensure_clickhouse(
-            "--port", str(port), "--http-port", str(port + 1), "--interserver-port", str(port + 2),
-            "--config-d", str(remote), "--dir", str(directory),
+    pool = ThreadPoolExecutor(2)
+    started = [
+        pool.submit(
+            store_backends.ensure_clickhouse,
+            "--port",
+            str(port),
+            "--http-port",
+            str(port + 1),
+            "--interserver-port",
+            str(port + 2),
+            "--config-d",
+            str(remote),
+            "--dir",
+            str(directory),
         )  # fmt: skip
-    return ports, dirs
+        for port, directory in zip(ports, dirs, strict=True)
+    ]
+    pool.shutdown(wait=False)
+    return ports, dirs, started
 
 
 class Processes:
@@ -147,7 +163,7 @@ def test_the_small_production_layout_stores_every_value_once(tmp_path):
     admin = _postgres_admin()
     database = f"egsu_layout_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE DATABASE "{database}"')
-    ch_ports, ch_dirs = _clickhouse_two_shards(tmp_path)
+    ch_ports, ch_dirs, ch_started = _clickhouse_two_shards(tmp_path)
     broker = Broker(tmp_path)
     broker.start()
     processes = Processes(tmp_path)
@@ -170,16 +186,27 @@ def test_the_small_production_layout_stores_every_value_once(tmp_path):
                 **extra,
             )
 
+        # the web servers start while ClickHouse starts and the database is migrated: they touch neither yet
+        var.mkdir()
+        (var / "secret_key").write_text("layout-test-secret-key")
+        webs = [store_backends.free_port_block(1) for _ in range(2)]
+        for n in range(2):
+            processes.start(f"web{n}", env(ch_ports[n]), "web", "--port", str(webs[n]), "--workers", "2")
+        for future in ch_started:
+            future.result()  # skips loudly when a server cannot be started
         shards = " ".join(f"clickhouse://127.0.0.1:{p}/{ch_database}" for p in ch_ports)
         seed = subprocess.run([sys.executable, "-c", SEED % DEMO_PASSWORD], env=env(ch_ports[0], LAYOUT_SHARDS=shards),
                               capture_output=True, text=True, timeout=180)  # fmt: skip
         assert seed.returncode == 0, seed.stderr[-3000:]
         world = json.loads(seed.stdout.strip().splitlines()[-1])
-        marks.append(("servers started, database migrated and seeded", time.monotonic()))
+        marks.append(
+            (
+                "servers started, database migrated and seeded (web servers starting meanwhile)",
+                time.monotonic(),
+            )
+        )
         # the layout: each web server and worker enters the cluster through its own shard
-        webs = [store_backends.free_port_block(1) for _ in range(2)]
         for n in range(2):
-            processes.start(f"web{n}", env(ch_ports[n]), "web", "--port", str(webs[n]), "--workers", "2")
             processes.start(f"worker{n}", env(ch_ports[n]), "worker", *(["--schedule"] if n == 0 else []))
             processes.start(
                 f"mqtt{n}", env(ch_ports[n]), "ami", "mqtt", "--port", str(broker.port),
