@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from egsu.admin_views import ViewOnlyAdmin, ViewOrDeleteAdmin
 from egsu.alarms.models import Alarm, AlarmEntry, Notice, Subscription, SystemWindow
 
 
@@ -11,7 +12,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Alarm)
-class AlarmAdmin(admin.ModelAdmin):
+class AlarmAdmin(ViewOrDeleteAdmin):
     """Read-only: alarms change through their lifecycle (egsu.alarms.services), never by hand here."""
 
     list_display = ("title", "severity", "state", "subject", "count", "last_seen")
@@ -19,28 +20,13 @@ class AlarmAdmin(admin.ModelAdmin):
     search_fields = ("title", "key", "subject__name", "subject__bin")
     inlines = [EntryInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AlarmEntry)
-class AlarmEntryAdmin(admin.ModelAdmin):
+class AlarmEntryAdmin(ViewOnlyAdmin):
     """The history is written by the lifecycle only: readable here, never changed."""
 
     list_display = ("alarm", "action", "state", "user", "at")
     list_filter = ("action",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notice)

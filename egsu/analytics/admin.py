@@ -3,6 +3,7 @@ services (and the recommendations page, for decisions) write them."""
 
 from django.contrib import admin
 
+from egsu.admin_views import ViewOnlyAdmin
 from egsu.analytics.models import (
     Forecast,
     ForecastModel,
@@ -13,19 +14,8 @@ from egsu.analytics.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ForecastModel)
-class ForecastModelAdmin(ReadOnlyAdmin):
+class ForecastModelAdmin(ViewOnlyAdmin):
     list_display = ("series_key", "horizon", "version", "algorithm", "train_start", "train_end", "trained_at")
     list_filter = ("horizon", "algorithm")
     search_fields = ("series_key",)
@@ -33,7 +23,7 @@ class ForecastModelAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Forecast)
-class ForecastAdmin(ReadOnlyAdmin):
+class ForecastAdmin(ViewOnlyAdmin):
     list_display = ("series_key", "horizon", "period_start", "issued_at", "scored_at", "mape", "coverage")
     list_filter = ("horizon",)
     search_fields = ("series_key",)
@@ -41,27 +31,27 @@ class ForecastAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ForecastValue)
-class ForecastValueAdmin(ReadOnlyAdmin):
+class ForecastValueAdmin(ViewOnlyAdmin):
     list_display = ("forecast", "slot_start", "value", "lower", "upper", "actual")
     search_fields = ("forecast__series_key",)
 
 
 @admin.register(ForecastTarget)
-class ForecastTargetAdmin(ReadOnlyAdmin):
+class ForecastTargetAdmin(ViewOnlyAdmin):
     list_display = ("name", "level", "energy", "region", "active")
     list_filter = ("level", "energy", "active")
     search_fields = ("name", "area", "series_key")
 
 
 @admin.register(Weather)
-class WeatherAdmin(ReadOnlyAdmin):
+class WeatherAdmin(ViewOnlyAdmin):
     list_display = ("region", "kind", "at", "temperature", "wind_speed", "precipitation", "source")
     list_filter = ("kind", "region")
     date_hierarchy = "at"
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(ReadOnlyAdmin):
+class RecommendationAdmin(ViewOnlyAdmin):
     list_display = ("kind", "key", "energy", "subject", "status", "computed_at", "decided_by")
     list_filter = ("kind", "status", "energy")
     search_fields = ("key",)

@@ -2,22 +2,12 @@
 
 from django.contrib import admin
 
+from egsu.admin_views import ViewOnlyAdmin
 from egsu.monitoring.models import Arrival, PointDay, SubjectDay
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Arrival)
-class ArrivalAdmin(ReadOnlyAdmin):
+class ArrivalAdmin(ViewOnlyAdmin):
     list_display = (
         "object_id",
         "device_id",
@@ -34,7 +24,7 @@ class ArrivalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PointDay)
-class PointDayAdmin(ReadOnlyAdmin):
+class PointDayAdmin(ViewOnlyAdmin):
     list_display = ("point", "day", "interval", "on_time", "late", "rejected")
     list_filter = ("interval",)
     date_hierarchy = "day"
@@ -42,7 +32,7 @@ class PointDayAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SubjectDay)
-class SubjectDayAdmin(ReadOnlyAdmin):
+class SubjectDayAdmin(ViewOnlyAdmin):
     list_display = ("subject", "energy", "day", "interval", "on_time", "late", "rejected")
     list_filter = ("energy", "interval")
     date_hierarchy = "day"

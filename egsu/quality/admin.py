@@ -2,18 +2,8 @@
 
 from django.contrib import admin
 
+from egsu.admin_views import ViewOnlyAdmin
 from egsu.quality.models import CorrectionAct, CorrectionLine
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CorrectionLineInline(admin.TabularInline):
@@ -36,7 +26,7 @@ class CorrectionLineInline(admin.TabularInline):
 
 
 @admin.register(CorrectionAct)
-class CorrectionActAdmin(ReadOnlyAdmin):
+class CorrectionActAdmin(ViewOnlyAdmin):
     list_display = ("number", "status", "subject", "facility", "proposed_by", "proposed_at", "decided_at")
     list_filter = ("status",)
     search_fields = ("number", "subject__bin", "subject__name", "facility__object_id", "reason")
@@ -46,7 +36,7 @@ class CorrectionActAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CorrectionLine)
-class CorrectionLineAdmin(ReadOnlyAdmin):
+class CorrectionLineAdmin(ViewOnlyAdmin):
     list_display = (
         "act",
         "object_id",

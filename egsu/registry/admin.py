@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from egsu.admin_views import ViewOnlyAdmin
 from egsu.registry import rules
 from egsu.registry.audit import AuditedAdmin
 from egsu.registry.models import (
@@ -19,19 +20,6 @@ from egsu.registry.models import (
     Service,
     Subject,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Fixed App.2 dictionaries: loaded from egsu_core.isun.tables, viewable but never edited by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Subject)
@@ -102,13 +90,13 @@ class DeviceAdmin(AuditedAdmin):
 
 
 @admin.register(DeviceType)
-class DeviceTypeAdmin(ReadOnlyAdmin):
+class DeviceTypeAdmin(ViewOnlyAdmin):  # fixed App.2 dictionaries, loaded from egsu_core.isun.tables
     list_display = ["id", "name_en", "name_kk"]
     search_fields = ["name_en", "name_kk"]
 
 
 @admin.register(OperationType)
-class OperationTypeAdmin(ReadOnlyAdmin):
+class OperationTypeAdmin(ViewOnlyAdmin):
     list_display = ["id", "name_en", "name_kk", "kinds"]
     list_filter = ["kinds"]
     search_fields = ["name_en", "name_kk"]
