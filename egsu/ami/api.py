@@ -56,8 +56,14 @@ def database_unavailable(request: HttpRequest, exc: DatabaseError):
     """The database failed before the batch was read (e.g. authenticating the token on a full disk):
     503 and Retry-After, as for a store that is down — never a 500 page (issue 17 disk-full drill)."""
     log.warning("AMI request refused, database unavailable: %s", exc)
+    return _unavailable()
+
+
+def _unavailable(batch_id: str | None = None) -> JsonResponse:
+    """503 with Retry-After: nothing was stored, the head-end sends the same batch again later."""
     body = {
         "format": wire.FORMAT,
+        **({"batchId": batch_id} if batch_id is not None else {}),
         "status": "unavailable",
         "code": "store-unavailable",
         "reason": "nothing was stored; send the same batch again later",
@@ -134,14 +140,5 @@ def post_batch(request: HttpRequest):
         answer = intake.receive(head_end, batch, transport="rest")
     except (StoreUnavailableError, DatabaseError) as exc:
         log.warning("AMI batch %s of %s not stored: %s", batch.batch_id, head_end.name, exc)
-        body = {
-            "format": wire.FORMAT,
-            "batchId": batch.batch_id,
-            "status": "unavailable",
-            "code": "store-unavailable",
-            "reason": "nothing was stored; send the same batch again later",
-        }
-        response = JsonResponse(body, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_S)
-        return response
+        return _unavailable(batch.batch_id)
     return JsonResponse(answer.body, status=answer.status)
