@@ -380,17 +380,19 @@ class Claims:
         """How many intents are open (monitoring, tests)."""
         return self._run(f"SELECT count(*) FROM {self.intents_table}", (), fetch=True)[0][0]
 
-    def intents(self) -> list[Intent]:
-        """Every open intent, oldest first, with its state as this process sees it (the operator's list)."""
+    def intents(self, *, count_rows: bool = True) -> list[Intent]:
+        """Every open intent, oldest first, with its state as this process sees it (the operator's list);
+        `rows` is 0 unless `count_rows` (which unpacks each intent)."""
         now = time.time()
+        blob = "rows_blob" if count_rows else "NULL"
         rows = self._run(
-            f"SELECT id, host, pid, failed, touched_at, oldest, rows_blob FROM {self.intents_table} ORDER BY id",
+            f"SELECT id, host, pid, failed, touched_at, oldest, {blob} FROM {self.intents_table} ORDER BY id",  # nosec B608
             (),
             fetch=True,
         )
         return [
             Intent(int(i), host, int(pid), bool(failed), int(touched), None if oldest is None else int(oldest),
-                   len(unpack(blob)), self._state(host, int(pid), failed, int(touched), now))
+                   len(unpack(blob)) if count_rows else 0, self._state(host, int(pid), failed, int(touched), now))
             for i, host, pid, failed, touched, oldest, blob in rows
         ]  # fmt: skip
 

@@ -22,10 +22,10 @@ def claimed_store():
     return store if getattr(store, "claims", None) is not None else None
 
 
-def open_intents() -> list[Intent] | None:
+def open_intents(*, count_rows: bool = True) -> list[Intent] | None:
     """Every open intent (rows claimed, not yet known to be in ClickHouse) with its state."""
     store = claimed_store()
-    return None if store is None else store.claims.intents()
+    return None if store is None else store.claims.intents(count_rows=count_rows)
 
 
 def recover(*, source: str, actor=None) -> dict | None:

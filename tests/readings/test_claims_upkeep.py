@@ -383,6 +383,8 @@ def _crash_rows(start: datetime, n: int = 5, value: str = "1.5") -> list[list[st
 
 
 def test_a_writer_killed_between_claim_and_insert_is_recovered_by_the_command(configured, tmp_path):
+    from egsu.ops import checks
+
     store = configured
     start = _now_hour() - 10 * HOUR
     _crash(store, tmp_path, "before_insert", _crash_rows(start))
@@ -392,8 +394,12 @@ def test_a_writer_killed_between_claim_and_insert_is_recovered_by_the_command(co
     assert (
         result.exit_code == 1 and "writer dead" in result.output and "1 open, 1 for recovery" in result.output
     )
+    assert (
+        checks.claims().state == "warn" and "1 waiting for recovery (writer dead)" in checks.claims().detail
+    )
     result = _cli("readings", "claims", "recover")
     assert result.exit_code == 0, result.output
+    assert checks.claims() == checks.Check("claims", "ok", "0 intent(s) open, 0 waiting for recovery")
     assert "1 intents recovered: 5 of 5 claimed rows were missing and are inserted" in result.output
     assert store.count(ReadingQuery()) == 5 and store.totals(ReadingQuery()) == {
         "energyActiveImport": Decimal("7.5")
@@ -448,3 +454,6 @@ def test_nothing_to_keep_up_on_the_sql_store(settings):
     services._store.cache_clear()
     assert upkeep.recover(source="test") is None and upkeep.open_intents() is None
     assert "does not claim" in _cli("readings", "claims", "pending").output
+    from egsu.ops import checks
+
+    assert checks.claims().state == "off"
