@@ -194,6 +194,9 @@ class Claims:
 
     def _has_column(self, cursor, table: str, column: str) -> bool: ...
 
+    def _analyze(self) -> None:
+        """Fresh statistics before a prune, so that its batches walk the primary key."""
+
     placeholder = "?"
     greatest = "max"
     ddl: tuple[str, ...] = _DDL
@@ -446,6 +449,7 @@ class Claims:
             )
         if batch < 1:
             raise ValueError("a batch holds at least one claim")
+        self._analyze()
         p, key = self.placeholder, f"({_KEY})"
         marks = ", ".join([p] * 5)
         deleted, lower, held_back_to, failures = 0, None, None, 0
@@ -692,6 +696,10 @@ class PostgresClaims(Claims):
         return f"unnest({arrays}) AS t({', '.join(columns)})", [
             list(column) for column in zip(*rows, strict=True)
         ]
+
+    def _analyze(self) -> None:
+        # A table just filled has no statistics yet: the planner would sort it whole for every batch.
+        self._run(f"ANALYZE {self.claims_table}", ())
 
     def _prune_lock(self, cursor, *, exclusive: bool) -> None:
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
