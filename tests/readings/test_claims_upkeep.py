@@ -261,7 +261,7 @@ def test_writer_processes_racing_the_pruner_store_each_value_once(store, tmp_pat
 def _written_without_claims(store: ClickHouseReadingsStore, start: datetime) -> list[ReadingRow]:
     """Values written as before claims existed (the in-process lock), revisions included."""
     bare = ClickHouseReadingsStore(
-        store.connection, database=store.database, claims=None, create_schema=False
+        store.connection, database=store.database, layout=store.layout, claims=None, create_schema=False
     )
     rows = [_row(start + n * HOUR, f"{n}.5", device=f"M{n % 3}") for n in range(12)]
     assert bare.write(rows) == [NEW] * 12
@@ -272,7 +272,8 @@ def _written_without_claims(store: ClickHouseReadingsStore, start: datetime) -> 
     return rows
 
 
-def test_fill_gives_a_store_written_without_claims_its_claims(store):
+def test_fill_gives_a_store_written_without_claims_its_claims(any_layout):
+    store = any_layout
     start = _now_hour() - timedelta(days=20)
     rows = _written_without_claims(store, start)
     # without claims a writer would be told NEW for a stored value: the fill comes first
