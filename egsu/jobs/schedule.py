@@ -20,6 +20,8 @@ SCHEDULE: list[Periodic] = [
     Periodic("jobs.prune", Daily("02:50"), "egsu.jobs.tasks.prune"),
     # Exports (≥ 1 month), AMI batch records (≥ 12 months), readings per the operator's policy (≥ 3 years).
     Periodic("ops.retention", Daily("03:10"), "egsu.ops.tasks.purge_expired"),
+    # Claimed ClickHouse rows a dead or failed writer left (ADR 0013), inserted even when nobody writes.
+    Periodic("readings.recover-claims", Every(minutes=5), "egsu.readings.tasks.recover_claims"),
     # Backups (DIG-13, DIG-27): a dated, checksummed archive; the newest EGSU_BACKUP_KEEP are kept.
     Periodic("ops.backup", Daily("01:30"), "egsu.ops.tasks.backup"),
     # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
