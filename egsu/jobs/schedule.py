@@ -22,6 +22,8 @@ SCHEDULE: list[Periodic] = [
     Periodic("ops.retention", Daily("03:10"), "egsu.ops.tasks.purge_expired"),
     # Backups (DIG-13, DIG-27): a dated, checksummed archive; the newest EGSU_BACKUP_KEEP are kept.
     Periodic("ops.backup", Daily("01:30"), "egsu.ops.tasks.backup"),
+    # ClickHouse writes claimed but not inserted (an outage, a writer that died) are finished (ADR 0013).
+    Periodic("readings.recover-writes", Every(minutes=1), "egsu.readings.tasks.recover_writes"),
     # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
     Periodic("mail.deliver-due", Every(minutes=1), "egsu.mail.tasks.deliver_due"),
     Periodic("mail.prune", Daily("03:00"), "egsu.mail.tasks.prune"),
