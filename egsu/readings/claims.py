@@ -197,6 +197,10 @@ class Claims:
     def _analyze(self) -> None:
         """Fresh statistics before a prune, so that its batches walk the primary key."""
 
+    def _broken(self, connection) -> bool:
+        """The connection was lost (its server restarted): it must be replaced, never used again."""
+        return False
+
     placeholder = "?"
     greatest = "max"
     ddl: tuple[str, ...] = _DDL
@@ -207,6 +211,9 @@ class Claims:
     @property
     def connection(self):
         held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid() and self._broken(held[1]):
+            self._forget(held[1])  # the database restarted: the next statement runs on a new connection
+            held = None
         if held is None or held[0] != os.getpid():  # a forked worker opens its own
             held = self._local.held = (os.getpid(), self._connect())
             cursor = held[1].cursor()
@@ -272,7 +279,7 @@ class Claims:
                 connection.commit()
                 return revisions, intent_id
             except Exception as exc:
-                connection.rollback()
+                self._rollback(connection)
                 if not self._retryable(exc) or attempt == self.max_attempts:
                     raise
             time.sleep(0.01 * attempt)
@@ -336,6 +343,21 @@ class Claims:
             ("pruned_before", before),
         )
 
+    def _rollback(self, connection) -> None:
+        """Roll back after a failed statement; a lost connection is dropped (the caller's error stands,
+        nothing was committed on it, and the next call connects again: no operator needed)."""
+        if self._broken(connection):
+            self._forget(connection)
+            return
+        connection.rollback()
+
+    def _forget(self, connection) -> None:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001, S110 - it is gone already
+            pass
+        self._local.held = None
+
     def done(self, intent_id: int) -> None:
         """The intent's rows are in the store: forget it."""
         self._run(f"DELETE FROM {self.intents_table} WHERE id = {self.placeholder}", (intent_id,))
@@ -350,7 +372,9 @@ class Claims:
             return "failed"
         if host == HOST and not mine and not _alive(pid):
             return "writer dead"
-        if not mine and touched_at < now - self.lease_s:
+        if touched_at < now - self.lease_s:
+            # past the lease whoever holds it, this process too: no write takes that long, so an intent
+            # its own writer lost track of (a commit whose answer was lost) is not kept forever
             return "past lease"
         return "in flight"
 
@@ -574,7 +598,7 @@ class Claims:
                 connection.commit()
                 return result if fetch or rowcount else None
             except Exception as exc:
-                connection.rollback()
+                self._rollback(connection)
                 if not self._retryable(exc) or attempt == self.max_attempts:
                     raise
             time.sleep(0.01 * attempt)

@@ -668,9 +668,15 @@ class ClickHouseReadingsStore:
                 (o, d, q, du, int(p), int(r), Decimal(v), u, ql, int(c), src, int(rec))
                 for o, d, q, du, p, r, v, u, ql, c, src, rec in unpack(blob)
             ]
-            missing = self._missing(rows)
-            if missing:
-                self._insert(missing)
+            try:
+                missing = self._missing(rows)
+                if missing:
+                    self._insert(missing)
+            except BaseException:
+                # ClickHouse still away: give the intent back, so that the next recovery (of any process)
+                # takes it again, instead of keeping it as this live process's own until the lease ends
+                self.claims.failed(intent_id)
+                raise
             self.claims.done(intent_id)
             report.append((intent_id, len(rows), len(missing)))
         return report
