@@ -84,8 +84,18 @@ def test_the_scheduled_retention_job_purges_exports_and_ami_batches_and_is_audit
 
 @pytest.mark.parametrize(
     ("purge", "days"),
-    [(retention.purge_exports, 30), (retention.purge_ami_batches, 365), (retention.purge_readings, 1095)],
-    ids=["exports-under-a-month", "ami-batches-under-12-months", "readings-under-3-years"],
+    [
+        (retention.purge_exports, 30),
+        (retention.purge_ami_batches, 365),
+        (retention.purge_readings, 1095),
+        (retention.purge_readings_claims, 6),
+    ],
+    ids=[
+        "exports-under-a-month",
+        "ami-batches-under-12-months",
+        "readings-under-3-years",
+        "claims-under-a-week",
+    ],
 )
 def test_a_period_under_the_minimum_is_refused_and_nothing_is_deleted(purge, days, db):
     with pytest.raises(ValueError, match="at least"):
@@ -99,6 +109,7 @@ def test_a_period_under_the_minimum_is_refused_and_nothing_is_deleted(purge, day
         ("EGSU_EXPORTS_RETENTION_DAYS", "7"),
         ("EGSU_AMI_BATCHES_RETENTION_DAYS", "90"),
         ("EGSU_READINGS_RETENTION_DAYS", "365"),
+        ("EGSU_READINGS_CLAIMS_RETENTION_DAYS", "6"),
     ],
 )
 def test_the_configuration_refuses_a_short_period_at_start(monkeypatch, variable, value):
@@ -147,5 +158,8 @@ def test_clickhouse_drops_rows_and_the_daily_rollup_together():
         assert store.totals(ReadingQuery()) == {"volume": Decimal(12)}
         daily = store.aggregate(ReadingQuery(), bucket="P1D", group="all")
         assert sum(row.sum for row in daily) == Decimal(12) and len(list(daily)) == 2
+        # the claims of the purged slots went with them (ADR 0013): sent again, a value is NEW
+        assert store.claims.count() == 2 and store.claims.horizon() == int(cutoff.timestamp())
+        assert [o.value for o in store.write([_reading(cutoff - timedelta(hours=2), "2")])] == ["NEW"]
     finally:
         store_backends.drop_database(store)

@@ -504,7 +504,8 @@ class ClickHouseReadingsStore:
 
     def purge_before(self, cutoff: datetime) -> int:
         """Delete the rows whose period starts before `cutoff` (an Astana midnight) and the rollup's days
-        before it, together: whole monthly partitions are dropped, the rest deleted by a mutation."""
+        before it, together: whole monthly partitions are dropped, the rest deleted by a mutation.
+        The claims of those slots are pruned after them."""
         if self.layout.distributed and not self.layout.on_cluster:
             raise ValueError("a cluster layout without on_cluster: purge each shard's local tables there")
         on = f" ON CLUSTER {self.layout.cluster}" if self.layout.on_cluster else ""
@@ -526,6 +527,8 @@ class ClickHouseReadingsStore:
         if int(self._query(f"SELECT count() FROM {self.daily_table} WHERE day_start < {seconds}")[0][0]):
             self._command(f"ALTER TABLE {daily_table}{on} DELETE WHERE day_start < {seconds}")
         self._await_mutations((self.layout.storage_table, self.layout.daily_storage_table))
+        if self.claims is not None:  # their claims go too: a value sent again is then NEW, as the store says
+            self.claims.prune(min(seconds, int(time.time() - self.claims.prune_min_age_s)))
         return count
 
     def _await_mutations(self, tables: tuple[str, ...], timeout_s: float = 300.0) -> None:
