@@ -192,6 +192,36 @@ def _values(store, args) -> int:
     return total
 
 
+def _bare(store, args, national: dict) -> tuple[float, float]:
+    """The building block: plain GROUP BY queries over the same rows straight from the rows table
+    (no revisions, no registry, no rollups): the region's month per Astana day (sum, min, max, count;
+    its objects by name) and the country's week per day (sum, count)."""
+    from egsu_core.clock import astana_midnight
+
+    def seconds(day: date) -> int:
+        return int(astana_midnight(day).timestamp())
+
+    objects = ", ".join(f"'OBJ-{o}'" for o in range((args.region_meters + PER_OBJECT - 1) // PER_OBJECT))
+    month = f"period_start >= toDateTime({seconds(MONTH_START)}) AND period_start < toDateTime({seconds(MONTH_START + timedelta(days=DAYS))})"
+    week = (f"period_start >= toDateTime({seconds(date.fromisoformat(national['start']))})"
+            f" AND period_start < toDateTime({seconds(MONTH_START + timedelta(days=DAYS))})")  # fmt: skip
+    day = "toStartOfDay(period_start, 'Asia/Almaty')"
+    queries = (
+        f"SELECT {day} AS d, sum(value), min(value), max(value), count() FROM {store.table}"
+        f" WHERE object_id IN ({objects}) AND {month} GROUP BY d",
+        f"SELECT quantity, {day} AS d, sum(value), count() FROM {store.table} WHERE {week} GROUP BY quantity, d",
+    )
+    timings = []
+    for sql in queries:
+        runs = []
+        for _ in range(3):
+            began = time.perf_counter()
+            store.connection.query(sql)
+            runs.append(time.perf_counter() - began)
+        timings.append(statistics.median(runs))
+    return timings[0], timings[1]
+
+
 def _expected_region_sum(args) -> Decimal:
     return Decimal(sum((m % 97) * DAYS + sum(range(DAYS)) for m in range(1, args.region_meters + 1)))
 
@@ -299,6 +329,10 @@ def main() -> None:
         totals_ms = statistics.median(timings[1:]) * 1000
         print(f"national totals page ({args.meters:,} meters, {args.national_days} days): "
               f"{', '.join(f'{t * 1000:.0f}' for t in timings)} ms (first is cold)")  # fmt: skip
+        bare_region, bare_totals = _bare(get_store(), args, national)
+        print(f"bare ClickHouse, the same rows (median of 3): region month per day {bare_region:.2f} s"
+              f" (API ÷ bare {region_s / bare_region:.1f}); national week per day {bare_totals * 1000:.0f} ms"
+              f" (page ÷ bare {totals_ms / (bare_totals * 1000):.2f})")  # fmt: skip
         print(f"api_region_month_s={region_s:.2f} totals_page_ms={totals_ms:.0f}")
     finally:
         from django.db import connections

@@ -105,9 +105,14 @@ def daily_totals(
     store = get_store()
     labels = point_labels(points, group) if group else None
     grouping = "label" if group else "quantity"
-    rows = store.aggregate(query, bucket="P1D", group=grouping, labels=labels)
+    # sums and counts only: nationally the store answers them from its day totals (ClickHouse)
+    rows = store.aggregate(query, bucket="P1D", group=grouping, labels=labels, measures="sums")
     flagged = store.aggregate(
-        replace(query, qualities=(Quality.ESTIMATED.value,)), bucket="P1D", group=grouping, labels=labels
+        replace(query, qualities=(Quality.ESTIMATED.value,)),
+        bucket="P1D",
+        group=grouping,
+        labels=labels,
+        measures="sums",
     )
     estimated = {(r.label or "", r.quantity, r.bucket_start): r.count for r in flagged}
     found = [

@@ -484,9 +484,8 @@ def restore(archive: Path, *, force: bool = False, progress: Progress = _noop, s
             store = _clickhouse_store()
             if force:
                 store.connection.command(f"TRUNCATE TABLE {store.database}.{store.layout.storage_table}")
-                store.connection.command(
-                    f"TRUNCATE TABLE {store.database}.{store.layout.daily_storage_table}"
-                )
+                for rollup, _fill in store.layout.rollups(store.database):  # refilled by their views
+                    store.connection.command(f"TRUNCATE TABLE {rollup}")
             _clickhouse_load(store, sorted((staging / "clickhouse").glob("readings-*.jsonl.gz")), progress)
             clickhouse_rows = sum(p["rows"] for p in manifest.clickhouse["partitions"].values())
         progress(2, 3, "var files")

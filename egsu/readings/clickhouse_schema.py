@@ -97,6 +97,36 @@ def daily_select(source: str, where: str = "1") -> str:
     return f"SELECT {keys}, {DAY_EXPRESSION} AS day_start, {states} FROM {source}{condition} GROUP BY {keys}, day_start"
 
 
+# National day totals (issue 11): per quantity, interval, Astana day, commercial flag and quality, the
+# sum and count of every row inserted, and how many of them were revisions (revision > 1). A second
+# materialized view keeps it at every insert, like the daily rollup. A national total (every point,
+# a quantity's day or month) then reads a handful of rows instead of every point's values. Only sum
+# and count are kept: they are exact to correct for revisions, by subtracting the superseded rows,
+# which the read lists only when a group in range counts a revision (min, max, first and last
+# could not be corrected, so they are not here). The commercial flag and quality are keys, so a
+# filter on them applies per value, as on the rows.
+TOTALS_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("quantity", "String"),
+    ("duration", "String"),
+    ("commercial", "UInt8"),
+    ("quality", "String"),
+    ("day_start", "UInt32"),  # last, as `totals_select` gives it (INSERT … SELECT goes by position)
+)
+TOTALS_STATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("s_sum", "AggregateFunction(sum, Decimal128(12))", "sumState(value)"),
+    ("s_count", "AggregateFunction(count)", "countState()"),
+    ("s_revised", "AggregateFunction(sum, UInt64)", "sumState(toUInt64(revision > 1))"),
+)
+TOTALS_ORDER_BY = "(quantity, duration, day_start, commercial, quality)"
+
+
+def totals_select(source: str) -> str:
+    """The day-total rows of `source` (a table): the view's and the backfill's."""
+    keys = ", ".join(name for name, _type in TOTALS_KEY_COLUMNS if name != "day_start")
+    states = ", ".join(f"{expression} AS {name}" for name, _type, expression in TOTALS_STATE_COLUMNS)
+    return f"SELECT {keys}, {DAY_EXPRESSION} AS day_start, {states} FROM {source} GROUP BY {keys}, day_start"
+
+
 def _name(value: str, what: str) -> str:
     if not _NAME.match(value):
         raise ValueError(f"{what} {value!r} is not a plain ClickHouse identifier")
@@ -117,6 +147,8 @@ class ClusterLayout:
     local_table: str = "readings_local"
     daily_table: str = "readings_daily"
     daily_local_table: str = "readings_daily_local"
+    totals_table: str = "readings_day_totals"
+    totals_local_table: str = "readings_day_totals_local"
     cluster: str | None = None
     sharding_key: str = "cityHash64(object_id)"
     replicated: bool = False
@@ -127,9 +159,15 @@ class ClusterLayout:
         _name(self.local_table, "local table")
         _name(self.daily_table, "daily table")
         _name(self.daily_local_table, "daily local table")
+        _name(self.totals_table, "totals table")
+        _name(self.totals_local_table, "totals local table")
         if self.cluster is not None:
             _name(self.cluster, "cluster")
-            if self.table == self.local_table or self.daily_table == self.daily_local_table:
+            if (
+                self.table == self.local_table
+                or self.daily_table == self.daily_local_table
+                or self.totals_table == self.totals_local_table
+            ):
                 raise ValueError("a cluster layout needs distinct table and local table names")
         if (self.replicated or self.on_cluster) and self.cluster is None:
             raise ValueError("replicated and on_cluster layouts need a cluster name")
@@ -152,6 +190,24 @@ class ClusterLayout:
     def daily_view(self) -> str:
         """The materialized view that feeds the rollup from every insert into the storage table."""
         return f"{self.daily_storage_table}_feed"
+
+    @property
+    def totals_storage_table(self) -> str:
+        """The AggregatingMergeTree table that holds the day totals on a node."""
+        return self.totals_local_table if self.distributed else self.totals_table
+
+    @property
+    def totals_view(self) -> str:
+        """The materialized view that feeds the day totals from every insert into the storage table."""
+        return f"{self.totals_storage_table}_feed"
+
+    def rollups(self, database: str) -> list[tuple[str, str]]:
+        """(this node's rollup table, the SELECT that fills it from this node's rows) of each rollup."""
+        rows = f"{database}.{self.storage_table}"
+        return [
+            (f"{database}.{self.daily_storage_table}", daily_select(rows)),
+            (f"{database}.{self.totals_storage_table}", totals_select(rows)),
+        ]
 
     @classmethod
     def from_setting(cls, setting: str | Mapping[str, Any] | None) -> ClusterLayout:
@@ -178,9 +234,14 @@ class ClusterLayout:
             [f"{name} {type_}" for name, type_ in DAILY_KEY_COLUMNS]
             + [f"{name} {type_}" for name, type_, _expression in DAILY_STATE_COLUMNS]
         )
-        engine, daily_engine = (
+        totals_columns = ",\n    ".join(
+            [f"{name} {type_}" for name, type_ in TOTALS_KEY_COLUMNS]
+            + [f"{name} {type_}" for name, type_, _expression in TOTALS_STATE_COLUMNS]
+        )
+        engine, daily_engine, totals_engine = (
             self._engine("MergeTree", database, self.storage_table),
             self._engine("AggregatingMergeTree", database, self.daily_storage_table),
+            self._engine("AggregatingMergeTree", database, self.totals_storage_table),
         )
         statements = [
             f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}",
@@ -195,13 +256,24 @@ class ClusterLayout:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{self.daily_view}{on_cluster}"
             f" TO {database}.{self.daily_storage_table}"
             f" AS {daily_select(f'{database}.{self.storage_table}')}",
+            f"CREATE TABLE IF NOT EXISTS {database}.{self.totals_storage_table}{on_cluster}"
+            f" (\n    {totals_columns}\n) ENGINE = {totals_engine}"
+            " PARTITION BY toYYYYMM(toDateTime(day_start, 'UTC'))"
+            f" ORDER BY {TOTALS_ORDER_BY}",
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{self.totals_view}{on_cluster}"
+            f" TO {database}.{self.totals_storage_table}"
+            f" AS {totals_select(f'{database}.{self.storage_table}')}",
         ]
         if self.distributed:
-            for table, local in ((self.table, self.local_table), (self.daily_table, self.daily_local_table)):
+            for table, local, key in (
+                (self.table, self.local_table, f", {self.sharding_key}"),
+                (self.daily_table, self.daily_local_table, f", {self.sharding_key}"),
+                (self.totals_table, self.totals_local_table, ""),  # read only: the views fill each shard's
+            ):
                 statements.append(
                     f"CREATE TABLE IF NOT EXISTS {database}.{table}{on_cluster}"
                     f" AS {database}.{local}"
-                    f" ENGINE = Distributed({self.cluster}, {database}, {local}, {self.sharding_key})"
+                    f" ENGINE = Distributed({self.cluster}, {database}, {local}{key})"
                 )
         return statements
 
@@ -214,7 +286,7 @@ class ClusterLayout:
         """DROP statements for this layout's tables (tests and benchmarks)."""
         database = _name(database, "database")
         on_cluster = f" ON CLUSTER {self.cluster}" if self.on_cluster else ""
-        tables = [self.daily_view, self.table, self.daily_table]
+        tables = [self.daily_view, self.totals_view, self.table, self.daily_table, self.totals_table]
         if self.distributed:
-            tables += [self.local_table, self.daily_local_table]
+            tables += [self.local_table, self.daily_local_table, self.totals_local_table]
         return [f"DROP TABLE IF EXISTS {database}.{table}{on_cluster}" for table in tables]

@@ -18,7 +18,7 @@ set of metering points, `after_series` pages per series or object.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
@@ -59,6 +59,12 @@ BUCKETS: tuple[str, ...] = Interval.bucket_codes()
 # (object, device) pair, per quantity: a subject, a region (ANA-05/07: local, regional, national).
 Group = Literal["series", "object", "quantity", "all", "label"]
 GROUPS: tuple[str, ...] = ("series", "object", "quantity", "all", "label")
+
+# What an aggregate computes: every figure, or only sum and count (totals: ANA-04..07), which lets a
+# backend answer from coarser pre-aggregates (ClickHouse's national day totals, ADR 0006); the
+# figures not asked for (min, max, first, last) are then None on every backend.
+Measures = Literal["all", "sums"]
+MEASURES: tuple[str, ...] = ("all", "sums")
 
 # The orders `rows()` can stream in, and the key each sorts by (text by code point, as Python
 # compares str: bytewise UTF-8 on ClickHouse and SQLite, COLLATE "C" on PostgreSQL when needed).
@@ -288,6 +294,7 @@ class AggregateRow:
     first/last are the values with the earliest/latest period_start; when several series of a
     group share that instant, the smallest (first) or largest (last) (object, device, quantity).
     `label` is set for group "label" only (which keeps the quantity, like group "object").
+    min/max/first/last are None when only sums were asked for (`measures="sums"`).
     """
 
     object_id: str | None
@@ -295,12 +302,16 @@ class AggregateRow:
     quantity: str | None
     bucket_start: datetime  # UTC, aware
     sum: Decimal
-    min: Decimal
-    max: Decimal
+    min: Decimal | None
+    max: Decimal | None
     count: int
-    first: Decimal
-    last: Decimal
+    first: Decimal | None
+    last: Decimal | None
     label: str | None = None
+
+    def sums_only(self) -> AggregateRow:
+        """The same row with only sum and count (what `measures="sums"` answers)."""
+        return replace(self, min=None, max=None, first=None, last=None)
 
 
 @dataclass(frozen=True)
@@ -366,8 +377,12 @@ def check_page(order: str, after: tuple | None, offset: int, limit: int | None) 
     return (*after[:at], after[at].astimezone(UTC), *after[at + 1 :])
 
 
-def check_grouping(bucket: str, group: str, labels: Mapping[SeriesPair, str] | None) -> None:
-    """Refuse an unknown bucket or group, and labels without group "label" (or the reverse)."""
+def check_grouping(
+    bucket: str, group: str, labels: Mapping[SeriesPair, str] | None, measures: str = "all"
+) -> None:
+    """Refuse an unknown bucket, group or measures, and labels without group "label" (or the reverse)."""
+    if measures not in MEASURES:
+        raise ValueError(f"unknown measures {measures!r}; known: {', '.join(MEASURES)}")
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}; known: {', '.join(BUCKETS)}")
     if group not in GROUPS:
@@ -425,8 +440,12 @@ class ReadingsStore(Protocol):
         bucket: Bucket,
         group: Group,
         labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
     ) -> list[AggregateRow]:
         """sum/min/max/count/first/last of the newest revisions per group and bucket (Astana clock).
+
+        `measures="sums"` computes sum and count only (min/max/first/last None): totals, which
+        ClickHouse answers for a whole quantity from its day totals (national pages).
 
         Ordered by (label, object_id, device_id, quantity, bucket_start); None sorts first.
         Group "label" needs `labels`: (object_id, device_id) → label (a subject's BIN, a region);
@@ -441,6 +460,7 @@ class ReadingsStore(Protocol):
         bucket: Bucket,
         group: Group,
         labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
     ) -> Iterator[AggregateRow]:
         """`aggregate()` streamed, for answers too large to hold (a region per object per quarter
         hour is 3 million rows); page it with `ReadingQuery.after_series`."""

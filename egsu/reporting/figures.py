@@ -79,7 +79,9 @@ def sums(
         end=astana_midnight(end + timedelta(days=1)), series=gate.series(scope, points),
     )  # fmt: skip
     cells: dict[tuple, Cell] = {}
-    for row in get_store().aggregate(query, bucket=bucket or "P1D", group="label", labels=labels):
+    for row in get_store().aggregate(
+        query, bucket=bucket or "P1D", group="label", labels=labels, measures="sums"
+    ):  # sums and counts only
         name, product, bin_ = (row.label or "").split(_SEP)
         day = astana_date(row.bucket_start) if bucket else None
         key = (day, name, product, row.quantity)

@@ -313,3 +313,36 @@ def test_first_and_last_span_series_ordered_by_time_then_object_device_quantity(
     # then first is the earliest value, ties to the lowest (object, device, quantity); last the latest,
     # ties to the highest; the revised value (99) is replaced by its newest revision (70)
     assert [(r.object_id, r.device_id, r.quantity, r.sum, r.first, r.last) for r in got] == expected
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize("bucket", ("PT1H", "P1D", "P1M"))
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(ReadingQuery(), id="open"),
+        pytest.param(ReadingQuery(commercial=True, quantities=["heat"]), id="commercial-heat"),
+        pytest.param(ReadingQuery(qualities=("good",), object_ids=["A1", "C3"]), id="quality-objects"),
+        pytest.param(ReadingQuery(start=datetime(2024, 2, 28, 18, 45, tzinfo=UTC)), id="part-day"),
+        pytest.param(
+            ReadingQuery(start=datetime(2024, 2, 27, 18, tzinfo=UTC), end=datetime(2024, 3, 1, 19, tzinfo=UTC)),
+            id="whole-days",
+        ),
+    ],
+)  # fmt: skip
+def test_sums_only_are_the_sums_and_counts_of_every_figure(loaded, query, bucket, group):
+    # given values of which 5 % were revised, when only sums are asked for (totals, ANA-04..07)
+    labels = labels_for(group)
+    got = loaded.aggregate(query, bucket=bucket, group=group, labels=labels, measures="sums")
+    # then every backend answers the same groups, sums and counts as the full aggregate, and no more
+    full = loaded.aggregate(query, bucket=bucket, group=group, labels=labels)
+    assert got == [row.sums_only() for row in full]
+    assert got and all(r.min is r.max is r.first is r.last is None for r in got)
+    assert (
+        list(loaded.aggregate_iter(query, bucket=bucket, group=group, labels=labels, measures="sums")) == got
+    )
+
+
+def test_unknown_measures_are_refused(any_store):
+    with pytest.raises(ValueError, match="unknown measures"):
+        any_store.aggregate(ReadingQuery(), bucket="P1D", group="all", measures="median")

@@ -8,7 +8,7 @@ from egsu.readings.clickhouse_schema import ClusterLayout
 
 
 def test_one_node_is_a_merge_tree_partitioned_by_month():
-    (database, table, daily, view) = ClusterLayout().ddl("egsu")
+    (database, table, daily, view, totals, totals_view) = ClusterLayout().ddl("egsu")
     assert database == "CREATE DATABASE IF NOT EXISTS egsu"
     assert table.startswith("CREATE TABLE IF NOT EXISTS egsu.readings (")
     assert table.endswith(
@@ -28,11 +28,23 @@ def test_one_node_is_a_merge_tree_partitioned_by_month():
     assert view.endswith(
         " FROM egsu.readings GROUP BY object_id, series, device_id, quantity, duration, commercial, day_start"
     )
+    # and national day totals (sum, count, revisions) per quantity, interval, flag, quality and day (issue 11)
+    assert totals.startswith("CREATE TABLE IF NOT EXISTS egsu.readings_day_totals (")
+    assert totals.endswith(" ORDER BY (quantity, duration, day_start, commercial, quality)")
+    assert "s_revised AggregateFunction(sum, UInt64)" in totals
+    assert totals_view.startswith(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS egsu.readings_day_totals_feed TO egsu.readings_day_totals AS SELECT"
+    )
+    assert totals_view.endswith(
+        " FROM egsu.readings GROUP BY quantity, duration, commercial, quality, day_start"
+    )
 
 
 def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():
     layout = ClusterLayout(cluster="egsu_prod", replicated=True, on_cluster=True)
-    _database, local, daily_local, view, distributed, daily = layout.ddl("egsu")
+    _database, local, daily_local, view, totals_local, _totals_view, distributed, daily, totals = layout.ddl(
+        "egsu"
+    )
     assert local.startswith("CREATE TABLE IF NOT EXISTS egsu.readings_local ON CLUSTER egsu_prod (")
     assert (
         "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/egsu/readings_local', '{replica}')" in local
@@ -54,6 +66,15 @@ def test_a_replicated_cluster_has_local_tables_and_a_distributed_one():
     assert daily == (
         "CREATE TABLE IF NOT EXISTS egsu.readings_daily ON CLUSTER egsu_prod AS egsu.readings_daily_local"
         " ENGINE = Distributed(egsu_prod, egsu, readings_daily_local, cityHash64(object_id))"
+    )
+    # and so are the day totals (only read through the Distributed table: no sharding key)
+    assert (
+        "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/egsu/readings_day_totals_local'"
+        in totals_local
+    )
+    assert totals == (
+        "CREATE TABLE IF NOT EXISTS egsu.readings_day_totals ON CLUSTER egsu_prod AS egsu.readings_day_totals_local"
+        " ENGINE = Distributed(egsu_prod, egsu, readings_day_totals_local)"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -236,3 +237,69 @@ def test_ties_on_time_break_by_object_device_quantity_even_for_prefixes(clickhou
     assert clickhouse_any.aggregate(ReadingQuery(), bucket="P1D", group="object") == _rows_only(
         clickhouse_any
     ).aggregate(ReadingQuery(), bucket="P1D", group="object")
+
+
+def _spy_day_totals(store: ClickHouseReadingsStore, monkeypatch) -> list[bool]:
+    used: list[bool] = []
+    original = store._day_totals
+
+    def spy(*args, **kwargs):
+        used.append(True)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_day_totals", spy)
+    return used
+
+
+@pytest.mark.parametrize("bucket", DAILY_BUCKETS)
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(ReadingQuery(), id="open"),
+        pytest.param(WHOLE_DAYS, id="whole-days"),
+        pytest.param(ReadingQuery(commercial=True, quantities=["heat"]), id="commercial-heat"),
+        pytest.param(ReadingQuery(commercial=False, interval="PT15M"), id="non-commercial-interval"),
+        pytest.param(ReadingQuery(qualities=("estimated",)), id="estimated"),
+        pytest.param(ReadingQuery(qualities=("good",), start=WHOLE_DAYS.start), id="good"),
+    ],
+)
+def test_national_sums_come_from_the_day_totals_with_revisions_subtracted(loaded, monkeypatch, query, bucket):
+    # given values of which 5 % were revised (some flipping the commercial flag), and a few revised
+    # again as head-end estimates and then delivered (the quality changes with the revision, AMI-16)
+    estimated = [replace(row, quality="estimated", value=row.value + 1) for row in FIRST[:400:7]]
+    loaded.write(estimated)
+    loaded.write([replace(row, quality="good", value=row.value + 2) for row in estimated[::3]])
+    used = _spy_day_totals(loaded, monkeypatch)
+    # when the sums of every point's values are asked per quantity and in all, per day or month
+    for group in ("quantity", "all"):
+        got = loaded.aggregate(query, bucket=bucket, group=group, measures="sums")
+        # then the day totals answered, exactly as the newest rows' sums and counts
+        assert got == [row.sums_only() for row in loaded.aggregate(query, bucket=bucket, group=group)]
+        assert got
+    assert used == [True, True]
+    # and a restriction to points, or a part day, is not answered from them
+    loaded.aggregate(ReadingQuery(object_ids=["A1"]), bucket=bucket, group="all", measures="sums")
+    loaded.aggregate(ReadingQuery(start=datetime(2024, 2, 28, 1, tzinfo=UTC)), bucket=bucket, group="all",
+                     measures="sums")  # fmt: skip
+    assert used == [True, True]
+
+
+def test_the_day_totals_are_filled_for_a_database_from_before_them(clickhouse_any):
+    # given rows stored in a database made before the day totals existed (drop them to make one)
+    clickhouse_any.write(FIRST)
+    clickhouse_any.write(REVISIONS)
+    layout, database = clickhouse_any.layout, clickhouse_any.database
+    clickhouse_any.connection.command(f"DROP TABLE {database}.{layout.totals_view}")
+    clickhouse_any.connection.command(f"DROP TABLE {database}.{layout.totals_table}")
+    # when the store opens it again, then they hold every row once and answer like the rows
+    reopened = ClickHouseReadingsStore(clickhouse_any.connection, database=database, layout=layout)
+    ((count,),) = reopened.connection.query(
+        f"SELECT countMerge(s_count) FROM {database}.{layout.totals_table}"
+    )
+    assert int(count) == len(FIRST) + len(REVISIONS)
+    ((rollup,),) = reopened.connection.query(
+        f"SELECT countMerge(s_count) FROM {database}.{layout.daily_table}"
+    )
+    assert int(rollup) == len(FIRST) + len(REVISIONS)  # the daily rollup was not filled twice
+    got = reopened.aggregate(ReadingQuery(), bucket="P1D", group="quantity", measures="sums")
+    assert got == [r.sums_only() for r in reopened.aggregate(ReadingQuery(), bucket="P1D", group="quantity")]

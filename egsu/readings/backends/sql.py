@@ -33,6 +33,7 @@ from egsu.readings.store import (
     AggregateRow,
     Bucket,
     Group,
+    Measures,
     ReadingQuery,
     ReadingRow,
     RowOrder,
@@ -320,13 +321,14 @@ class SqlReadingsStore:
         bucket: Bucket,
         group: Group,
         labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
     ) -> list[AggregateRow]:
         """Aggregates of the newest revisions, computed in Python over the streamed values.
 
         Exact on both SQLite (whose decimal column is a double) and PostgreSQL; the embedded
         default serves a region or a country badly, which is what the ClickHouse backend is for.
         """
-        return list(self.aggregate_iter(query, bucket=bucket, group=group, labels=labels))
+        return list(self.aggregate_iter(query, bucket=bucket, group=group, labels=labels, measures=measures))
 
     def aggregate_iter(
         self,
@@ -335,11 +337,12 @@ class SqlReadingsStore:
         bucket: Bucket,
         group: Group,
         labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
     ) -> Iterator[AggregateRow]:
         """`aggregate()` as a stream: values are read in series order and each series' (or
         object's) rows are emitted when the next one starts (`aggregate_stream`); groups across
         series (quantity, all, label) hold one row per group and bucket until the end."""
-        check_grouping(bucket, group, labels)
+        check_grouping(bucket, group, labels, measures)
         readings = self._latest(query)
         if labels is not None:
             readings = self._pairs_filter(readings, list(labels))
@@ -348,7 +351,8 @@ class SqlReadingsStore:
         else:
             readings = readings.order_by()
         values = readings.values_list("object_id", "device_id", "quantity", "period_start", "value")
-        return aggregate_stream(values.iterator(chunk_size=5000), bucket=bucket, group=group, labels=labels)
+        rows = aggregate_stream(values.iterator(chunk_size=5000), bucket=bucket, group=group, labels=labels)
+        return rows if measures == "all" else (row.sums_only() for row in rows)
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions per quantity."""
