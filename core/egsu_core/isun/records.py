@@ -46,15 +46,19 @@ def _is_element(node: etree._Element) -> bool:
 
 
 def _local(node: etree._Element) -> str:
-    return etree.QName(node).localname
+    tag = node.tag
+    return tag.rpartition("}")[2] if tag.startswith("{") else tag  # Clark notation: {namespace}local
 
 
 def _elements(node: etree._Element) -> list[etree._Element]:
-    return [child for child in node if _is_element(child)]
+    # lxml's filter keeps elements only (no comments, no processing instructions)
+    return list(node.iterchildren(etree.Element)) if len(node) else []
 
 
 def _own_text(node: etree._Element) -> str:
     """The element's character data, comments skipped, whitespace stripped."""
+    if not len(node):
+        return (node.text or "").strip()
     parts = [node.text or ""]
     parts += [child.tail or "" for child in node]
     return "".join(parts).strip()
