@@ -54,7 +54,7 @@ from egsu.signatures import receipts as signature_receipts
 from egsu.signatures import services as signatures
 from egsu_core.clock import utcnow
 from egsu_core.isun import receipt as isun_receipt
-from egsu_core.isun.records import parse_records
+from egsu_core.isun.records import RawRecord, record_chunks
 from egsu_core.isun.rules import check_records
 from egsu_core.isun.units import UNITS
 from egsu_core.isun.verdicts import RecordStatus, Verdict
@@ -427,23 +427,29 @@ def _repeat(
     return _process(entry, request, system, business, now=now)
 
 
+# Records judged and stored per chunk: a small message is one chunk, judged before the write
+# transaction opens; a 15 MB message (INT-07, about 38,000 records) never holds all of its records'
+# Python objects at once, and its parsed tree shrinks as its records are read (item: ≤ 300 MB).
+RECORD_CHUNK = 2000
+
+
 def _process(entry, request: SyncRequest, system, business, *, now: datetime) -> Answer:
     # Trust only what was verified: a signed payload is read from the element the verifier returned.
     payload = business.element if business.element is not None else request.data
     if payload is None:
         raise errors.FormatError("requestData/data is missing")
-    raw_records = parse_records(payload)  # raises FormatError when data holds no records
-    view = DjangoRegistryView()
-    view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
-    verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
+    chunks = record_chunks(payload, RECORD_CHUNK, release=True)  # FormatError when data holds no records
+    first = _judge(next(chunks), system, now=now)  # outside the write transaction
+    verdicts: list[Verdict] = []
     # The values, the alarms, the arrivals ledger and the journalled answer commit together, in one
     # durable transaction before the answer is sent (INT-36, INT-51): one commit per message instead
     # of four, which on SQLite is one turn at the single writer lock instead of four. Any failure
     # rolls all of it back, and the sender's retry processes the message again (INT-13).
     with transaction.atomic(durable=True):
-        _store(verdicts, source=f"journal:{entry.pk}")
-        alarm_sources.device_statuses(verdicts)  # INT-11: deviceStatus = no is an alarm at once
-        arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=now)
+        _keep(first, entry, system, verdicts, now=now)
+        del first
+        for raw_records in chunks:
+            _keep(_judge(raw_records, system, now=now), entry, system, verdicts, now=now)
 
         code, message = isun_receipt.message_status(verdicts)
         response = SyncResponse(
@@ -457,11 +463,13 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
                 request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
             ),
         )
+        answer_id = response.message_id
         body, verdict = _signed(build_response(response), system.contour)
+        del response  # the receipt text: a 15 MB message's is megabytes
         rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
         journal.record_answer(
             entry,
-            message_id=response.message_id,
+            message_id=answer_id,
             raw=body,
             status_code=code,
             status_message=message[:250],
@@ -471,8 +479,25 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
             signature_verdict=verdict,
             within_durable=True,
         )
-    metrics.count_isun_values(verdicts)
     return Answer(200, body, verdict)
+
+
+def _judge(raw_records: list[RawRecord], system, *, now: datetime) -> tuple[list[RawRecord], list[Verdict]]:
+    view = DjangoRegistryView()
+    view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
+    return raw_records, check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
+
+
+def _keep(judged, entry, system, verdicts: list[Verdict], *, now: datetime) -> None:
+    """Store one chunk's values, raise its alarms, put it in the arrivals ledger; keep its verdicts."""
+    raw_records, chunk = judged
+    _store(chunk, source=f"journal:{entry.pk}")
+    alarm_sources.device_statuses(chunk)  # INT-11: deviceStatus = no is an alarm at once
+    arrivals.record_verdicts(chunk, raw_records, entry.pk, system.subject.bin, now=now)
+    metrics.count_isun_values(chunk)
+    for verdict in chunk:
+        verdict.record = None  # stored: the receipt needs only the verdict itself
+    verdicts.extend(chunk)
 
 
 def _quality(device_ok: bool | None) -> str:

@@ -23,6 +23,7 @@ real client's configuration) is read as ``tankLevel`` with a warning.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -119,6 +120,32 @@ def _read_record(position: int, element: etree._Element) -> RawRecord:
             continue
         record.fields[name] = _own_text(child)
     return record
+
+
+def record_chunks(data: etree._Element, size: int, *, release: bool = False) -> Iterator[list[RawRecord]]:
+    """``parse_records`` in chunks of ``size`` records, in document order (positions as there).
+
+    Raises FormatError, before the first chunk, when data holds no records. ``release``: each
+    chunk's elements are detached from the tree once read (what is judged is the RawRecord, never
+    the tree again), so that the parsed tree of a 15 MB message (INT-07) shrinks while its records
+    are processed instead of being held beside all of their Python objects.
+    """
+    elements: list[etree._Element | None] = list(_record_elements(data))
+    if not elements:
+        raise FormatError("data holds no records")
+    for start in range(0, len(elements), size):
+        chunk = [
+            _read_record(position, element)
+            for position, element in enumerate(elements[start : start + size], start=start + 1)
+        ]
+        if release:
+            for index in range(start, min(start + size, len(elements))):
+                element, elements[index] = elements[index], None
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+            del element
+        yield chunk
 
 
 def parse_records(data: etree._Element) -> list[RawRecord]:

@@ -19,18 +19,21 @@ ETS trend) is offered as a statistical model for series without regressors.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMRegressor
-from mlforecast import MLForecast
-from statsforecast import StatsForecast
-from statsforecast.models import MSTL, AutoETS, SeasonalNaive
 
 from egsu.analytics.forecast.errors import ForecastError, MissingRegressorError, NotEnoughDataError
 from egsu.analytics.forecast.features import DayCalendar, calendar_features, calendar_for
 from egsu.analytics.forecast.series import ID, TARGET, TIME, PreparedSeries, Resolution
+
+if TYPE_CHECKING:
+    from mlforecast import MLForecast
+
+# lightgbm, mlforecast and statsforecast (with scipy and scikit-learn) are imported where a model is
+# built, not with this module: the web workers import the analytics pages, and these libraries
+# added about 110 MB to every worker's memory (benchmarks/README.md, the 15 MB ISUN message).
 
 ALGORITHMS = ("lightgbm", "mstl", "seasonal_naive")
 # Conformal windows: two at least; seven (a week of day-ahead windows) covered 77 % at a nominal
@@ -135,6 +138,9 @@ class StatisticalForecaster:
         return self
 
     def predict(self, regressors: pd.DataFrame | None = None) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+        from statsforecast.models import MSTL, AutoETS, SeasonalNaive
+
         series = _fitted(self._series)
         seasons = self.seasons(series.resolution)
         if self.spec.algorithm == "seasonal_naive":
@@ -234,6 +240,9 @@ class LightGBMForecaster:
         return self
 
     def _model(self, series: PreparedSeries) -> MLForecast:
+        from lightgbm import LGBMRegressor
+        from mlforecast import MLForecast
+
         spec = self.spec
         regressor = LGBMRegressor(
             n_estimators=spec.n_estimators,
