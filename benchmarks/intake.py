@@ -137,6 +137,13 @@ def _options(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also send, alone, one message of as many records as fit in the 15 MB packet limit (INT-07)",
     )
+    parser.add_argument(
+        "--signature",
+        default="rsa",
+        help="signature kinds, comma-separated: rsa (RSA-SHA256) and/or gost2004 (GOST 34.310-2004, a GOST "
+        "signing certificate of the same subject from the stand's GOST test CA). Every size runs with the "
+        "first; the 100-record messages run with each, in the same server run (default rsa)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
     parser.add_argument("--keep", action="store_true", help="keep the temporary var dir (and its logs)")
     return parser.parse_args(argv)
@@ -223,23 +230,33 @@ class Message:
         return sum(1 for record in self.records for name in record if name in UNITS)
 
 
-_identities: dict[str, object] = {}
+KINDS = ("rsa", "gost2004")
+_identities: dict[tuple[str, str], object] = {}
 
 
-def _identity(manifest: dict):
-    """The signing key of the subject that owns the sender's facilities (stand.json, issue 3)."""
+def _identity(manifest: dict, kind: str = "rsa"):
+    """The signing key of the subject that owns the sender's facilities (stand.json, issue 3).
+
+    rsa: the demo subject's own RSA key. gost2004: a GOST 34.310-2004 signing certificate for the
+    same subject (same BIN, same sender) from the stand's GOST test CA, issued here through
+    ``egsu.signatures.stand.subject_files`` (Django must be set up on the stand's var dir).
+    """
     owner = manifest["facilities"][0]["subject_bin"]
-    if owner not in _identities:
+    if (owner, kind) not in _identities:
         from egsu_core.pki.keys import load_identity
 
         subject = next(s for s in manifest["subjects"] if s["bin"] == owner)
-        _identities[owner] = load_identity(
-            Path(subject["sign_key"]).read_bytes(), Path(subject["sign_cert"]).read_bytes()
-        )
-    return _identities[owner]
+        if kind == "rsa":
+            key_path, cert_path = Path(subject["sign_key"]), Path(subject["sign_cert"])
+        else:
+            from egsu.signatures.stand import subject_files
+
+            key_path, cert_path, _p12 = subject_files(owner, subject["name"], key_type=kind)
+        _identities[(owner, kind)] = load_identity(key_path.read_bytes(), cert_path.read_bytes())
+    return _identities[(owner, kind)]
 
 
-def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
+def build_message(slots: Iterator[Slot], size: int, manifest: dict, kind: str = "rsa") -> Message:
     """A SendMessage as a real client sends it: records in data, the Body signed (WS-Security)."""
     from egsu_core.pki.wsse import sign_transport
 
@@ -253,7 +270,7 @@ def build_message(slots: Iterator[Slot], size: int, manifest: dict) -> Message:
         payload=list(records_element(records)),
         data_type=DATA_TYPE,
     )
-    identity = _identity(manifest)
+    identity = _identity(manifest, kind)
     body = sign_transport(
         body,
         private_key=identity.private_key,
@@ -829,6 +846,11 @@ def main(argv: list[str] | None = None) -> int:
     if HEADLINE_SIZE not in SIZES:
         raise SystemExit("the headline size must be one of the sizes")
 
+    kinds = [k.strip() for k in options.signature.split(",") if k.strip()]
+    if not kinds or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds):
+        raise SystemExit(
+            f"--signature takes kinds from {', '.join(KINDS)}, comma-separated, got {options.signature!r}"
+        )
     var_dir = Path(tempfile.mkdtemp(prefix="egsu-bench-"))
     pg = Postgres(options.database_url) if options.database_url else None
     database_url = options.database_url or f"sqlite:///{var_dir / 'egsu.sqlite3'}"
@@ -865,6 +887,15 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"egsu demo failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
         manifest = json.loads((var_dir / "demo" / "stand.json").read_text(encoding="utf-8"))
         _log(f"database prepared and demo registry loaded in {time.perf_counter() - started:.1f} s")
+        import django
+
+        django.setup()  # the stand's GOST test CA (--signature gost2004) and the store's count
+        from django.db import connections
+
+        from egsu.readings.models import Reading
+
+        values_before = Reading.objects.count()  # the demo may store sample values of its own
+        connections.close_all()
 
         server = Server(env, port, options.workers, options.threads, var_dir / "server.log")
         ready = server.wait_ready(manifest["wsdl"])
@@ -874,18 +905,34 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         slots = _slots(manifest)
         threads = options.threads or (4 if options.database_url else 1)
-        warmup = [build_message(slots, 1, manifest) for _ in range(4 * options.workers * threads)]
+        first = kinds[0]
+        # Every kind warms every worker: the first GOST message of a process verifies its chain.
+        warmup = [
+            build_message(slots, 1, manifest, kind)
+            for kind in kinds
+            for _ in range(4 * options.workers * threads)
+        ]
         plan = {
-            size: [build_message(slots, size, manifest) for _ in range(count)]
+            size: [build_message(slots, size, manifest, first) for _ in range(count)]
             for size, count in zip(SIZES, options.requests, strict=True)
         }
-        warm_in_process = build_message(slots, 1, manifest)
-        plain_messages = {
-            1: [build_message(slots, 1, manifest) for _ in range(9)],
-            100: [build_message(slots, 100, manifest) for _ in range(5)],
-            5000: [build_message(slots, 5000, manifest)],
+        headline_count = options.requests[SIZES.index(HEADLINE_SIZE)]
+        other_kinds = {
+            kind: [build_message(slots, HEADLINE_SIZE, manifest, kind) for _ in range(headline_count)]
+            for kind in kinds[1:]
         }
-        profiled = {size: build_message(slots, size, manifest) for size in (100, 5000)}
+        warm_in_process = [build_message(slots, 1, manifest, kind) for kind in kinds]
+        plain_messages = {
+            1: [build_message(slots, 1, manifest, first) for _ in range(9)],
+            100: [build_message(slots, 100, manifest, first) for _ in range(5)],
+            5000: [build_message(slots, 5000, manifest, first)],
+        }
+        plain_kinds = (
+            {kind: [build_message(slots, 100, manifest, kind) for _ in range(9)] for kind in kinds}
+            if len(kinds) > 1
+            else {}
+        )
+        profiled = {size: build_message(slots, size, manifest, first) for size in (100, 5000)}
         if options.largest:
             # As many records as fit under INT-07's 15 MB, from the size of a 5,000-record body.
             per_record = len(plan[5000][0].body) / 5000
@@ -893,10 +940,13 @@ def main(argv: list[str] | None = None) -> int:
             plan[largest] = [build_message(slots, largest, manifest)]
             if len(plan[largest][0].body) > PACKET_LIMIT:
                 raise SystemExit(f"the {largest}-record body is over the 15 MB limit")
-        records = sum(len(m.records) for ms in plan.values() for m in ms)
-        rows = sum(m.rows for ms in plan.values() for m in ms) + sum(m.rows for m in warmup)
+        records = sum(len(m.records) for ms in (*plan.values(), *other_kinds.values()) for m in ms)
+        rows = sum(m.rows for ms in (*plan.values(), *other_kinds.values()) for m in ms) + sum(
+            m.rows for m in warmup
+        )
         _log(
-            f"built {sum(len(ms) for ms in plan.values()) + len(warmup)} request bodies "
+            f"built {sum(len(ms) for ms in (*plan.values(), *other_kinds.values())) + len(warmup)} request bodies "
+            f"(signature: {', '.join(kinds)}; every size {first}) "
             f"({records + len(warmup):,} records, {rows:,} values) in {time.perf_counter() - started:.1f} s (not timed)"
         )
         for size in plan:
@@ -921,20 +971,69 @@ def main(argv: list[str] | None = None) -> int:
             f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'mean ms':>8} {'failed':>6}"
         )
         results: dict[int, RunResult] = {}
-        runs = list(zip(SIZES, options.concurrency, strict=True))
-        runs += [(size, 1) for size in plan if size not in SIZES]  # the largest message, alone
-        for size, concurrency in runs:
-            result = run_size(endpoint, plan[size], size, concurrency, options.timeout)
-            results[size] = result
+        by_kind: dict[str, RunResult] = {}
+        headline_concurrency = options.concurrency[SIZES.index(HEADLINE_SIZE)]
+        runs = [
+            (size, concurrency, first) for size, concurrency in zip(SIZES, options.concurrency, strict=True)
+        ]
+        runs += [(HEADLINE_SIZE, headline_concurrency, kind) for kind in other_kinds]
+        runs += [(size, 1, first) for size in plan if size not in SIZES]  # the largest message, alone
+        workers_before = _worker_memory(server.process.pid)
+        for size, concurrency, kind in runs:
+            messages = plan[size] if kind == first else other_kinds[kind]
+            if size not in SIZES:
+                workers_before = _worker_memory(server.process.pid)
+            result = run_size(endpoint, messages, size, concurrency, options.timeout)
+            if kind == first:
+                results[size] = result
+            if size == HEADLINE_SIZE:
+                by_kind[kind] = result
             lat = result.latencies
             _log(
                 f"{size:>7} {result.requests:>8} {concurrency:>5} {result.wall:>7.1f} {result.msgs_per_s:>8.1f} "
                 f"{result.records_per_s:>10,.0f} {_fmt_ms(percentile(lat, 50)):>8} {_fmt_ms(percentile(lat, 99)):>8} "
-                f"{_fmt_ms(lat[-1]):>8} {_fmt_ms(result.mean):>8} {len(result.failures):>6}"
+                f"{_fmt_ms(lat[-1]):>8} {_fmt_ms(result.mean):>8} {len(result.failures):>6}  {kind}"
             )
+        workers_after = _worker_memory(server.process.pid)
         all_failures = [(1, i, r) for i, r in warm.failures] + [
             (size, i, reason) for size, result in results.items() for i, reason in result.failures
         ]
+        all_failures += [
+            (HEADLINE_SIZE, i, f"{kind}: {reason}")
+            for kind, result in by_kind.items()
+            if kind != first
+            for i, reason in result.failures
+        ]
+        if len(by_kind) > 1:
+            base = by_kind[first]
+            for kind, result in by_kind.items():
+                if kind == first:
+                    continue
+                _log(
+                    f"  {kind} ÷ {first}, {HEADLINE_SIZE} records at concurrency {headline_concurrency}: "
+                    f"msgs/s {result.msgs_per_s / base.msgs_per_s:.2f}×, p50 "
+                    f"{percentile(result.latencies, 50) / percentile(base.latencies, 50):.2f}×, p99 "
+                    f"{percentile(result.latencies, 99) / percentile(base.latencies, 99):.2f}×"
+                )
+        _log(
+            "worker memory (VmHWM = peak RSS since the worker started; VmRSS now), MB: "
+            + "; ".join(
+                f"pid {pid}: peak {hwm:,.0f} (before the last run {workers_before.get(pid, (0, 0))[0]:,.0f}), "
+                f"now {rss:,.0f}"
+                for pid, (hwm, rss) in sorted(workers_after.items())
+            )
+        )
+        if any(size not in SIZES for size in plan):
+            grew = max(
+                (hwm - workers_before.get(pid, (0.0, 0.0))[0], pid, hwm)
+                for pid, (hwm, _rss) in workers_after.items()
+            )
+            largest_size = max(plan)
+            _log(
+                f"  the {largest_size:,}-record message ({len(plan[largest_size][0].body) / 1e6:.1f} MB): peak RSS of "
+                f"the worker that took it {grew[2]:,.0f} MB (+{grew[0]:,.0f} MB over its peak before), "
+                f"{grew[2] / 300:.2f}× the 300 MB aim"
+            )
         if not server.alive():
             all_failures.append((0, 0, f"the server died during the run:\n{server.log_tail()}"))
         if all_failures:
@@ -974,7 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
         from egsu.intake.services import receive
         from egsu.readings.models import Reading
 
-        stored = Reading.objects.count()
+        stored = Reading.objects.count() - values_before
         if stored != rows:
             all_failures.append((0, 0, f"the store holds {stored:,} values, {rows:,} were sent as new"))
             _log(f"FAILED: the store holds {stored:,} values, expected {rows:,}")
@@ -986,8 +1085,9 @@ def main(argv: list[str] | None = None) -> int:
             _log("")
             _log("Where the time goes: egsu.intake.services.receive in this process, same database, no HTTP")
             # The first call hashes the password and fills lazy caches: not measured.
-            answer = receive(warm_in_process.body)
-            _expect_ok(answer.http_status, answer.body, 1)
+            for message in warm_in_process:
+                answer = receive(message.body)
+                _expect_ok(answer.http_status, answer.body, 1)
             for size, messages in plain_messages.items():
                 times = []
                 for message in messages:
@@ -1002,6 +1102,28 @@ def main(argv: list[str] | None = None) -> int:
                     f"{size} records {_fmt_ms(plain[size])} ms (of {len(ms)})"
                     for size, ms in plain_messages.items()
                 )
+            )
+            # The kinds interleaved, message by message, so that the machine's load drifts alike for
+            # each; CPU time (this thread's) as well as wall time, the steadier of the two here.
+            wall: dict[str, list[float]] = {kind: [] for kind in plain_kinds}
+            cpu: dict[str, list[float]] = {kind: [] for kind in plain_kinds}
+            for index in range(len(next(iter(plain_kinds.values()), []))):
+                for kind, messages in plain_kinds.items():
+                    start, start_cpu = time.perf_counter(), time.thread_time()
+                    answer = receive(messages[index].body)
+                    cpu[kind].append(time.thread_time() - start_cpu)
+                    wall[kind].append(time.perf_counter() - start)
+                    _expect_ok(answer.http_status, answer.body, 100)
+            for kind in plain_kinds:
+                wall_ratio = statistics.median(wall[kind]) / statistics.median(wall[first])
+                cpu_ratio = statistics.median(cpu[kind]) / statistics.median(cpu[first])
+                _log(
+                    f"  receive(), 100 records signed {kind}, interleaved with the other kinds, median: wall "
+                    f"{_fmt_ms(statistics.median(wall[kind]))} ms ({wall_ratio:.2f}× {first}), "
+                    f"CPU {_fmt_ms(statistics.median(cpu[kind]))} ms ({cpu_ratio:.2f}× {first})"
+                )
+            _signature_blocks(
+                manifest, {first: plan[HEADLINE_SIZE][0], **{k: m[0] for k, m in other_kinds.items()}}
             )
             for size, message in profiled.items():
                 profile = cProfile.Profile()
@@ -1029,6 +1151,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         _log(f"  {db_name} one-row insert + durable commit: {_fmt_ms(bare.commit)} ms")
         head = results[HEADLINE_SIZE]
+        _log(
+            f"  empty Django round trip (the GET floor above) at concurrency 8: {floor_rate:,.0f} req/s, p50 "
+            f"{_fmt_ms(floor_p50)} ms; 100-record messages ({first}) run at {head.msgs_per_s / floor_rate:.1%} of it"
+        )
         if plain:
             floor100 = bare.lxml_parse + bare.insert[rows100]
             floor5000 = bare.insert[rows5000]
@@ -1070,6 +1196,65 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {var_dir} (server.log inside)", file=sys.stderr)
         else:
             shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _worker_memory(master_pid: int) -> dict[int, tuple[float, float]]:
+    """pid → (VmHWM, VmRSS) in MB of every process under the server's (gunicorn's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: dict[int, tuple[float, float]] = {}
+    todo = list(children.get(master_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if children.get(pid):
+            continue  # a process with children of its own is a master, not a worker
+        values = {}
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                name, _, rest = line.partition(":")
+                if name in ("VmHWM", "VmRSS"):
+                    values[name] = int(rest.split()[0]) / 1024
+        if len(values) == 2:
+            found[pid] = (values["VmHWM"], values["VmRSS"])
+    return found
+
+
+def _signature_blocks(manifest: dict, messages: dict[str, Message]) -> None:
+    """The signature work alone, per 100-record message of each kind (denominators for the pipeline).
+
+    xml signature: egsu_core.pki.wsse.verify_transport (c14n, digest, signature) of a parsed body;
+    whole check: the gateway's egsu.signatures.services verify_transport + complete, i.e. the XML
+    signature, the certificate path and a fresh OCSP round trip (a new document id each time, as
+    every new message does, SIG-08), answered in process by the stand's test CA.
+    """
+    import uuid as _uuid
+
+    from egsu.registry.services import system_for_sender
+    from egsu.signatures import services as signatures
+    from egsu_core.pki.wsse import verify_transport as verify_xml
+    from egsu_core.shep.envelope import parse_request
+    from egsu_core.shep.xmlparse import parse_document
+
+    system = system_for_sender(manifest["senderId"])
+    for kind, message in messages.items():
+        request = parse_request(parse_document(message.body))
+        xml = _median_time(lambda request=request: verify_xml(request.envelope), 15)
+
+        def whole(request=request) -> None:
+            now = datetime.now(UTC)
+            check = signatures.verify_transport(request, system, at=now)
+            signatures.complete(check, system, document_id="bench:" + _uuid.uuid4().hex)
+
+        whole()  # the first one verifies the chain; every later message of the sender reuses that
+        full = _median_time(whole, 15)
+        _log(
+            f"  signature alone, 100 records, {kind}: XML signature {_fmt_ms(xml)} ms; whole check with path and "
+            f"OCSP {_fmt_ms(full)} ms"
+        )
 
 
 def _expect_ok(status: int, body: bytes, size: int) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 
 from egsu.access.audit import Event, audit
 from egsu.alarms import sources as alarm_sources
@@ -50,10 +51,11 @@ from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry
 from egsu.registry.snapshot import DjangoRegistryView
+from egsu.signatures import receipts as signature_receipts
 from egsu.signatures import services as signatures
 from egsu_core.clock import utcnow
 from egsu_core.isun import receipt as isun_receipt
-from egsu_core.isun.records import parse_records
+from egsu_core.isun.records import RawRecord, record_chunks
 from egsu_core.isun.rules import check_records
 from egsu_core.isun.units import UNITS
 from egsu_core.isun.verdicts import RecordStatus, Verdict
@@ -145,8 +147,33 @@ def receive(
     on time takes it, never the sender's messageDate and never a web server's own clock.
     """
     now = now or system_time(utcnow())
-    request: SyncRequest | None = None
     trace = _Trace()
+    # The OCSP receipts of this message's checks are written with its journal entry (one commit).
+    with signature_receipts.holding() as held:
+        answer = _check(raw, now=now, remote_addr=remote_addr, trace=trace, oversized=oversized)
+    if isinstance(answer, Answer):
+        _write_alone(held)
+        return answer
+    request, system, business = answer
+    return _journal_and_process(
+        raw, request, system, business, held=held, now=now, remote_addr=remote_addr, trace=trace
+    )
+
+
+def _write_alone(held: signature_receipts.HeldReceipts) -> None:
+    """Receipts of a refused message: kept as before, in a transaction of their own (best effort)."""
+    if not held.items:
+        return
+    try:
+        with transaction.atomic(durable=True):
+            held.write()
+    except Exception:  # noqa: BLE001 - the refusal still goes out
+        log.exception("could not keep the OCSP receipts of a refused message")
+
+
+def _check(raw: bytes, *, now: datetime, remote_addr: str, trace: _Trace, oversized: bool):
+    """Steps 1–5: (request, system, business check), or the refusal's Answer."""
+    request: SyncRequest | None = None
     try:
         if oversized:
             raise errors.FormatError(
@@ -198,7 +225,21 @@ def receive(
         return _fault(
             errors.InternalError("please retry later"), session_id=None, now=now, contour=trace.contour
         )
+    return request, system, business
 
+
+def _journal_and_process(
+    raw: bytes,
+    request: SyncRequest,
+    system,
+    business,
+    *,
+    held: signature_receipts.HeldReceipts,
+    now: datetime,
+    remote_addr: str,
+    trace: _Trace,
+) -> Answer:
+    """Steps 6–8: the journal entry (with the message's OCSP receipts), then the payload and the answer."""
     try:
         entry, created = journal.record_incoming(
             message_id=request.message_id,
@@ -209,6 +250,7 @@ def receive(
             correlation_id=request.correlation_id,
             addressee=ADDRESSEE,
             signature_verdict=trace.verdict,
+            also=held.write,
         )
     except Exception:  # noqa: BLE001 - no journal entry, no acknowledgement (nothing is lost)
         log.exception("could not journal message %s of %s", request.message_id, request.sender_id)
@@ -390,50 +432,81 @@ def _repeat(
     return _process(entry, request, system, business, now=now)
 
 
+# Records judged and stored per chunk: a small message is one chunk, judged before the write
+# transaction opens; a 15 MB message (INT-07, about 38,000 records) never holds all of its records'
+# Python objects at once, and its parsed tree shrinks as its records are read (item: ≤ 300 MB).
+RECORD_CHUNK = 2000
+
+
 def _process(entry, request: SyncRequest, system, business, *, now: datetime) -> Answer:
     # Trust only what was verified: a signed payload is read from the element the verifier returned.
     payload = business.element if business.element is not None else request.data
     if payload is None:
         raise errors.FormatError("requestData/data is missing")
-    raw_records = parse_records(payload)  # raises FormatError when data holds no records
+    chunks = record_chunks(payload, RECORD_CHUNK, release=True)  # FormatError when data holds no records
+    first = _judge(next(chunks), system, now=now)  # outside the write transaction
+    verdicts: list[Verdict] = []
+    # The values, the alarms, the arrivals ledger and the journalled answer commit together, in one
+    # durable transaction before the answer is sent (INT-36, INT-51): one commit per message instead
+    # of four, which on SQLite is one turn at the single writer lock instead of four. Any failure
+    # rolls all of it back, and the sender's retry processes the message again (INT-13).
+    with transaction.atomic(durable=True):
+        _keep(first, entry, system, verdicts, now=now)
+        del first
+        for raw_records in chunks:
+            _keep(_judge(raw_records, system, now=now), entry, system, verdicts, now=now)
+
+        code, message = isun_receipt.message_status(verdicts)
+        response = SyncResponse(
+            message_id=str(uuid.uuid4()),
+            correlation_id=request.message_id,
+            response_date=now,
+            status_code=code,
+            status_message=message,
+            session_id=request.session_id,
+            data_text=isun_receipt.build_receipt(
+                request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
+            ),
+        )
+        answer_id = response.message_id
+        body, verdict = _signed(build_response(response), system.contour)
+        del response  # the receipt text: a 15 MB message's is megabytes
+        rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
+        journal.record_answer(
+            entry,
+            message_id=answer_id,
+            raw=body,
+            status_code=code,
+            status_message=message[:250],
+            records_total=len(verdicts),
+            records_accepted=len(verdicts) - rejected,
+            records_rejected=rejected,
+            signature_verdict=verdict,
+            within_durable=True,
+        )
+    return Answer(200, body, verdict)
+
+
+def _judge(raw_records: list[RawRecord], system, *, now: datetime) -> tuple[list[RawRecord], list[Verdict]]:
     view = DjangoRegistryView()
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
-    verdicts = check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
-    _store(verdicts, source=f"journal:{entry.pk}")
-    alarm_sources.device_statuses(verdicts)  # INT-11: deviceStatus = no is an alarm at once
-    metrics.count_isun_values(verdicts)
+    return raw_records, check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
+
+
+def _keep(judged, entry, system, verdicts: list[Verdict], *, now: datetime) -> None:
+    """Store one chunk's values, raise its alarms, put it in the arrivals ledger; keep its verdicts."""
+    raw_records, chunk = judged
+    _store(chunk, source=f"journal:{entry.pk}")
+    alarm_sources.device_statuses(chunk)  # INT-11: deviceStatus = no is an alarm at once
     # On time or late by the first receipt the journal holds (INT-51): a message the System could not
     # process then (SCE909: a store down) and processed on the sender's resend (INT-13) is not made late
     # by the System's own outage.
     received = min(now, entry.occurred_at)
-    arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=received)
-
-    code, message = isun_receipt.message_status(verdicts)
-    response = SyncResponse(
-        message_id=str(uuid.uuid4()),
-        correlation_id=request.message_id,
-        response_date=now,
-        status_code=code,
-        status_message=message,
-        session_id=request.session_id,
-        data_text=isun_receipt.build_receipt(
-            request_number=str(entry.pk) + "-" + request.message_id[:60], verdicts=verdicts
-        ),
-    )
-    body, verdict = _signed(build_response(response), system.contour)
-    rejected = sum(1 for v in verdicts if v.status is RecordStatus.REJECTED)
-    journal.record_answer(
-        entry,
-        message_id=response.message_id,
-        raw=body,
-        status_code=code,
-        status_message=message[:250],
-        records_total=len(verdicts),
-        records_accepted=len(verdicts) - rejected,
-        records_rejected=rejected,
-        signature_verdict=verdict,
-    )
-    return Answer(200, body, verdict)
+    arrivals.record_verdicts(chunk, raw_records, entry.pk, system.subject.bin, now=received)
+    metrics.count_isun_values(chunk)
+    for verdict in chunk:
+        verdict.record = None  # stored: the receipt needs only the verdict itself
+    verdicts.extend(chunk)
 
 
 def _quality(device_ok: bool | None) -> str:

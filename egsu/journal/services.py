@@ -65,14 +65,18 @@ def record_incoming(
     correlation_id: str | None = None,
     addressee: str = SYSTEM_ADDRESSEE,
     signature_verdict: str = "",
+    also: Callable[[], None] | None = None,
 ) -> tuple[JournalEntry, bool]:
     """Journal a received message durably; (existing entry, False) when it was re-sent.
 
     Re-sending is recognised by (sender, messageId) through a unique constraint, so two
-    copies arriving at the same moment in two processes still give one entry.
+    copies arriving at the same moment in two processes still give one entry. ``also`` runs
+    inside the same transaction (the OCSP receipts that proved the message's signature: one
+    commit instead of two); for a re-sent message it runs in a transaction of its own.
     """
     existing = _incoming(sender_id, message_id)
     if existing is not None:
+        _also_alone(also)
         return existing, False
     entry = JournalEntry(
         message_id=message_id,
@@ -92,14 +96,23 @@ def record_incoming(
     try:
         with transaction.atomic(durable=True):
             entry.save(force_insert=True)
+            if also is not None:
+                also()
     except IntegrityError:
         existing = _incoming(sender_id, message_id)
         if existing is None:  # the constraint fired for another reason
             raise JournalWriteError(f"could not journal incoming message {message_id!r}") from None
+        _also_alone(also)
         return existing, False
     except DatabaseError as exc:
         raise JournalWriteError(f"could not journal incoming message {message_id!r}") from exc
     return entry, True
+
+
+def _also_alone(also: Callable[[], None] | None) -> None:
+    if also is not None:
+        with transaction.atomic(durable=True):
+            also()
 
 
 def record_refused(
@@ -256,14 +269,19 @@ def record_answer(
     records_accepted: int | None = None,
     records_rejected: int | None = None,
     signature_verdict: str = "",
+    within_durable: bool = False,
 ) -> JournalEntry:
     """What became of a received message and the answer to it, in one durable transaction.
 
     One write instead of two matters on SQLite, where every transaction queues for the
-    single writer lock.
+    single writer lock. ``within_durable``: the caller already holds a durable transaction
+    (``transaction.atomic(durable=True)``) that commits before the answer is sent, so what the
+    message changed (values, ledger) and its answer commit together, in one commit.
     """
+    if within_durable and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("within_durable needs the caller's durable transaction around this call")
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic(durable=not within_durable):
             update_incoming(
                 request,
                 status_code=status_code,

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cache
 
 from django.db import IntegrityError, connections, transaction
@@ -197,7 +198,7 @@ def _record_verdicts(
                         counts = target[(pk, row.day, row.interval)]
                         for n, d in enumerate(delta):
                             counts[n] += d
-        Arrival.objects.bulk_create(new.values(), batch_size=500)
+        _insert_new_slots(list(new.values()))
         Arrival.objects.bulk_update(
             changed.values(),
             ["status", "last_received_at", "accepted_at", "on_time", "record_count", "journal_entry_id",
@@ -206,6 +207,44 @@ def _record_verdicts(
         )  # fmt: skip
         _add(SubjectDay, "subject_id", subject_delta, energy=Energy.OIL_GAS)
         _add(PointDay, "point_id", point_delta)
+
+
+@cache
+def _ledger_columns() -> tuple[tuple[str, str, str], ...]:
+    """(attribute, column, kind) of every ledger column but the id; kind: datetime, date or plain."""
+    kinds = {"DateTimeField": "datetime", "DateField": "date"}
+    return tuple(
+        (f.attname, f.column, kinds.get(f.get_internal_type(), "plain"))
+        for f in Arrival._meta.concrete_fields
+        if not f.primary_key
+    )
+
+
+def _plain(value):
+    return value.value if isinstance(value, Enum) else value  # ArrivalStatus: its text, as the ORM writes
+
+
+def _insert_new_slots(rows: list[_NewSlot]) -> None:
+    """INSERT new ISUN slots as plain tuples, one executemany per chunk (a slot taken meanwhile by
+    another writer raises IntegrityError, and ``retrying_slot_races`` runs the update again)."""
+    if not rows:
+        return
+    connection = connections[Arrival.objects.db]
+    ops = connection.ops
+    columns = _ledger_columns()
+    instant = cache(ops.adapt_datetimefield_value)  # period starts, due times and now repeat
+    day = cache(ops.adapt_datefield_value)
+    adapt = {"datetime": lambda v: None if v is None else instant(v), "date": day, "plain": _plain}
+    adapters = [(attname, adapt[kind]) for attname, _column, kind in columns]
+    params = [tuple(fn(getattr(row, attname)) for attname, fn in adapters) for row in rows]
+    quote = ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for _a, c, _k in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        for chunk in _chunks(params):
+            cursor.executemany(sql, chunk)
 
 
 def _key(item: _Item, journal_entry_id: int | None) -> tuple:
@@ -219,23 +258,57 @@ def _existing_rows(items: list[_Item], journal_entry_id: int | None) -> dict[tup
     found: dict[tuple, Arrival] = {}
     if keyed:
         starts = {i.period_start for i in keyed}
-        rows = Arrival.objects.filter(
+        wanted = {(i.object_id, i.device_id, i.interval, i.period_start) for i in keyed}
+        # Keys first, as plain values: a message's slots are almost always new, and model
+        # instances of the neighbouring slots cost more than the query (benchmarks/README.md).
+        candidates = Arrival.objects.filter(
             object_id__in={i.object_id for i in keyed},
             interval__in={i.interval for i in keyed},
             period_start__gte=min(starts),
             period_start__lte=max(starts),
-        )
-        for row in rows:
-            found[(row.object_id, row.device_id, row.interval, row.period_start)] = row
+        ).values_list("pk", "object_id", "device_id", "interval", "period_start")
+        pks = [pk for pk, *key in candidates if tuple(key) in wanted]
+        if pks:
+            for row in Arrival.objects.filter(pk__in=pks):
+                found[(row.object_id, row.device_id, row.interval, row.period_start)] = row
     if journal_entry_id is not None and len(keyed) < len(items):
         for row in Arrival.objects.filter(journal_entry_id=journal_entry_id, period_start__isnull=True):
             found[("slotless", journal_entry_id, row.position)] = row
     return found
 
 
-def _new_row(item, subject_pk, point_pk, journal_entry_id, now) -> Arrival:
+@dataclass(slots=True)
+class _NewSlot:
+    """A ledger row not yet inserted: the columns of ``Arrival`` by attribute name, without the ORM.
+
+    A model instance per slot, then ``bulk_create``, was most of the ledger's cost for a
+    100-record message (benchmarks/README.md, intake); these are inserted as plain tuples.
+    """
+
+    object_id: str
+    device_id: str
+    interval: str
+    period_start: datetime | None
+    day: date
+    subject_id: int | None
+    point_id: int | None
+    due_at: datetime | None
+    first_received_at: datetime
+    last_received_at: datetime
+    status: str
+    record_count: int
+    journal_entry_id: int | None
+    position: int
+    reason_code: str
+    reason: str
+    accepted_at: datetime | None = None
+    on_time: bool | None = None
+    pk: None = None  # not in the ledger yet
+
+
+def _new_row(item, subject_pk, point_pk, journal_entry_id, now) -> _NewSlot:
     slot_due = slot_rules.due_at(item.interval, item.period_start) if item.period_start else None
-    return Arrival(
+    return _NewSlot(
         object_id=item.object_id[:64],
         device_id=item.device_id[:64],
         interval=item.interval,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import IntegrityError, transaction
 
 from egsu.signatures.models import OcspReceiptRecord, StoredCrl
@@ -18,8 +22,67 @@ def _receipt(record: OcspReceiptRecord) -> OcspReceipt:
     )
 
 
+class HeldReceipts:
+    """OCSP receipts obtained while checking one message, not yet written (see ``holding``)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[OcspReceipt, str | None]] = []
+
+    def find(self, document_id: str, issuer_key_hash: bytes, serial: int) -> OcspReceipt | None:
+        for receipt, held_for in self.items:
+            if held_for == document_id and (receipt.issuer_key_hash, receipt.serial) == (
+                issuer_key_hash,
+                serial,
+            ):
+                return receipt
+        return None
+
+    def write(self) -> None:
+        """Write them (inside the caller's transaction, e.g. the message's journal entry's)."""
+        items, self.items = self.items, []
+        for receipt, document_id in items:
+            _save(receipt, document_id)
+
+
+_held = threading.local()
+
+
+@contextmanager
+def holding() -> Iterator[HeldReceipts]:
+    """Hold the receipts this thread obtains until the caller writes them with ``HeldReceipts.write``.
+
+    The gateway writes a message's receipts in the transaction that journals the message (INT-36,
+    SIG-08), one commit instead of two; receipts not written when the block ends are dropped, like
+    the check of a message that was never journalled.
+    """
+    outer = getattr(_held, "receipts", None)
+    held = _held.receipts = HeldReceipts()
+    try:
+        yield held
+    finally:
+        _held.receipts = outer
+
+
+def _save(receipt: OcspReceipt, document_id: str | None) -> None:
+    try:
+        with transaction.atomic():
+            OcspReceiptRecord.objects.create(
+                issuer_key_hash=receipt.issuer_key_hash.hex(),
+                serial=format(receipt.serial, "x"),
+                response_der=receipt.response_der,
+                produced_at=receipt.produced_at,
+                document_id=document_id or "",
+            )
+    except IntegrityError:
+        pass  # this document already has its receipt: the first one stands (SIG-08)
+
+
 class DatabaseReceiptStore:
     def for_document(self, document_id: str, issuer_key_hash: bytes, serial: int) -> OcspReceipt | None:
+        held = getattr(_held, "receipts", None)
+        found = held.find(document_id, issuer_key_hash, serial) if held is not None else None
+        if found is not None:
+            return found
         record = OcspReceiptRecord.objects.filter(
             document_id=document_id, issuer_key_hash=issuer_key_hash.hex(), serial=format(serial, "x")
         ).first()
@@ -36,17 +99,11 @@ class DatabaseReceiptStore:
         return _receipt(record) if record else None
 
     def save(self, receipt: OcspReceipt, document_id: str | None = None) -> None:
-        try:
-            with transaction.atomic():
-                OcspReceiptRecord.objects.create(
-                    issuer_key_hash=receipt.issuer_key_hash.hex(),
-                    serial=format(receipt.serial, "x"),
-                    response_der=receipt.response_der,
-                    produced_at=receipt.produced_at,
-                    document_id=document_id or "",
-                )
-        except IntegrityError:
-            pass  # this document already has its receipt: the first one stands (SIG-08)
+        held = getattr(_held, "receipts", None)
+        if held is not None:
+            held.items.append((receipt, document_id))
+            return
+        _save(receipt, document_id)
 
 
 class DatabaseCrlStore:

@@ -131,6 +131,22 @@ def test_after_a_crash_mid_write_the_same_message_is_processed_once(stand, monke
     assert Reading.objects.filter(revision__gt=1).count() == 0
 
 
+def test_a_message_judged_and_stored_in_chunks_gets_one_verdict_per_record_in_order(stand, monkeypatch):
+    # A 15 MB message (INT-07) is processed a chunk of records at a time; the answer is the same.
+    monkeypatch.setattr(services, "RECORD_CHUNK", 2)
+    records = [_one_record(stand, hours_back=4 + 2 * n) for n in range(5)]
+    records.insert(2, {**records[0], "ID": "999999"})  # an unknown object, rejected in the second chunk
+
+    answer = services.receive(_request(stand, records))
+
+    receipt = etree.fromstring(etree.fromstring(answer.body).findtext(".//responseData/data").encode())
+    verdicts = [(r.get("position"), r.get("status")) for r in receipt.iter("record")]
+    assert verdicts == [(str(n), "REJECTED" if n == 3 else "ACCEPTED") for n in range(1, 7)]
+    assert _code(answer) == "SCSS002"
+    stored = sum(1 for record in records if record["ID"] != "999999" for k in record if k in QUANTITIES)
+    assert Reading.objects.count() == stored
+
+
 def test_a_reused_message_id_with_other_content_is_refused(stand):
     message_id = new_message_id()
     services.receive(_request(stand, [_one_record(stand)], message_id=message_id))

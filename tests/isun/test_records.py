@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from egsu_core.isun.records import parse_records
+from egsu_core.isun.records import parse_records, record_chunks
 from egsu_core.isun.samples import records_element
 from egsu_core.shep.errors import FormatError
 from tests.isun.conftest import real_data
@@ -182,3 +182,27 @@ def test_built_records_parse_back(records):
     parsed = parse_records(records_element(records))
     # then
     assert [r.fields for r in parsed] == [{k: v.strip() for k, v in record.items()} for record in records]
+
+
+def test_records_read_in_chunks_are_the_same_records_and_release_empties_the_tree():
+    # given data with five records (INT-07: a large message is read a chunk at a time)
+    xml = (
+        "<data>"
+        + "".join(f"<events><ID>{n}</ID><volume> {n}.5 </volume></events>" for n in range(1, 6))
+        + "</data>"
+    )
+    whole = parse_records(data(xml))
+    kept, released = data(xml), data(xml)
+    # when
+    chunks = list(record_chunks(kept, 2))
+    freed = list(record_chunks(released, 2, release=True))
+    # then: positions and fields as parse_records gives them, in chunks of two
+    assert [len(c) for c in chunks] == [2, 2, 1] == [len(c) for c in freed]
+    assert [(r.position, r.fields) for c in chunks for r in c] == [(r.position, r.fields) for r in whole]
+    assert [(r.position, r.fields) for c in freed for r in c] == [(r.position, r.fields) for r in whole]
+    assert len(kept) == 5 and len(released) == 0  # released: the records left the tree once read
+
+
+def test_record_chunks_refuse_data_without_records():
+    with pytest.raises(FormatError, match="no records"):
+        next(record_chunks(data("<data/>"), 10))

@@ -23,6 +23,7 @@ real client's configuration) is read as ``tankLevel`` with a warning.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -46,15 +47,19 @@ def _is_element(node: etree._Element) -> bool:
 
 
 def _local(node: etree._Element) -> str:
-    return etree.QName(node).localname
+    tag = node.tag
+    return tag.rpartition("}")[2] if tag.startswith("{") else tag  # Clark notation: {namespace}local
 
 
 def _elements(node: etree._Element) -> list[etree._Element]:
-    return [child for child in node if _is_element(child)]
+    # lxml's filter keeps elements only (no comments, no processing instructions)
+    return list(node.iterchildren(etree.Element)) if len(node) else []
 
 
 def _own_text(node: etree._Element) -> str:
     """The element's character data, comments skipped, whitespace stripped."""
+    if not len(node):
+        return (node.text or "").strip()
     parts = [node.text or ""]
     parts += [child.tail or "" for child in node]
     return "".join(parts).strip()
@@ -115,6 +120,32 @@ def _read_record(position: int, element: etree._Element) -> RawRecord:
             continue
         record.fields[name] = _own_text(child)
     return record
+
+
+def record_chunks(data: etree._Element, size: int, *, release: bool = False) -> Iterator[list[RawRecord]]:
+    """``parse_records`` in chunks of ``size`` records, in document order (positions as there).
+
+    Raises FormatError, before the first chunk, when data holds no records. ``release``: each
+    chunk's elements are detached from the tree once read (what is judged is the RawRecord, never
+    the tree again), so that the parsed tree of a 15 MB message (INT-07) shrinks while its records
+    are processed instead of being held beside all of their Python objects.
+    """
+    elements: list[etree._Element | None] = list(_record_elements(data))
+    if not elements:
+        raise FormatError("data holds no records")
+    for start in range(0, len(elements), size):
+        chunk = [
+            _read_record(position, element)
+            for position, element in enumerate(elements[start : start + size], start=start + 1)
+        ]
+        if release:
+            for index in range(start, min(start + size, len(elements))):
+                element, elements[index] = elements[index], None
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+            del element
+        yield chunk
 
 
 def parse_records(data: etree._Element) -> list[RawRecord]:

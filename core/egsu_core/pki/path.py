@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from egsu_core.pki.algorithms import BadSignature, UnsupportedAlgorithm, signature_by_oid
@@ -152,8 +153,23 @@ def _validity(cert: Certificate, at: datetime, role: str) -> str | None:
 
 
 def _signed_by(cert: Certificate, issuer: Certificate) -> bool:
+    """Does the issuer's key verify the signature on ``cert``? Remembered per pair of DER encodings.
+
+    The answer is a fact about two byte strings (the certificate, signature included, and the
+    issuer's public key), true at any time; every message of a sender brings the same chain, so
+    each pair is verified once per process (a pure-Python GOST verification costs milliseconds).
+    Nothing else is remembered: validity, key usage, policy and revocation are judged for every
+    message (SIG-06, SIG-08, SIG-11).
+    """
+    return _verifies(cert.der, cert.signature_oid, cert.signature, cert.tbs_der, issuer.spki_der)
+
+
+@lru_cache(maxsize=4096)
+def _verifies(
+    _cert_der: bytes, signature_oid: str, signature: bytes, tbs_der: bytes, spki_der: bytes
+) -> bool:
     try:
-        signature_by_oid(cert.signature_oid).verify(issuer.spki_der, cert.signature, cert.tbs_der)
+        signature_by_oid(signature_oid).verify(spki_der, signature, tbs_der)
     except (BadSignature, UnsupportedAlgorithm, ValueError):
         return False
     return True

@@ -578,12 +578,8 @@ class RevocationChecker:
             raise _Rejected(
                 f"signed by an unauthorised responder {signer.subject!r}: not issued by {issuer.subject!r}"
             )
-        try:
-            _verify_with_table(signer.signature_oid, issuer.spki_der, signer.signature, signer.tbs_der)
-        except (BadSignature, UnsupportedAlgorithm) as exc:
-            raise _Rejected(
-                f"signed by an unauthorised responder {signer.subject!r}: not issued by the CA"
-            ) from exc
+        if not self.cache.issued_by(signer, issuer):  # remembered per (certificate, issuer key)
+            raise _Rejected(f"signed by an unauthorised responder {signer.subject!r}: not issued by the CA")
         if signer.extended_key_usage is None or OID_OCSP_SIGNING not in signer.extended_key_usage:
             raise _Rejected(f"signed by an unauthorised responder {signer.subject!r}: no id-kp-OCSPSigning")
         if not signer.valid_at(produced_at):

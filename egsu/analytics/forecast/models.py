@@ -31,8 +31,9 @@ from egsu.analytics.forecast.series import ID, TARGET, TIME, PreparedSeries, Res
 if TYPE_CHECKING:
     from mlforecast import MLForecast
 
-# The model libraries (about 90 MB resident with their dependencies) are imported where a model is
-# fitted or used, so the web workers, which only show forecasts, never load them.
+# lightgbm, mlforecast and statsforecast (with scipy and scikit-learn) are imported where a model is
+# built, not with this module: the web workers import the analytics pages, and these libraries
+# added about 110 MB to every worker's memory (benchmarks/README.md, the 15 MB ISUN message).
 
 ALGORITHMS = ("lightgbm", "mstl", "seasonal_naive")
 # Conformal windows: two at least; seven (a week of day-ahead windows) covered 77 % at a nominal
