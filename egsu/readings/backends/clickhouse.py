@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
-from egsu.readings.claims import Claims, canonical, claims_from_url, pack, unpack
+from egsu.readings.claims import Claims, canonical, claims_from_url, pack, pack_columns, unpack
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -52,6 +52,7 @@ from egsu.readings.store import (
     AggregateRow,
     Bucket,
     Group,
+    ReadingColumns,
     ReadingQuery,
     ReadingRow,
     RowOrder,
@@ -62,6 +63,7 @@ from egsu.readings.store import (
     WriteOutcome,
     WriteSummary,
     batched,
+    check_columns,
     check_grouping,
     check_page,
     check_row,
@@ -632,6 +634,72 @@ class ClickHouseReadingsStore:
             else WriteOutcome.REVISED
             for revision in revisions
         ]
+
+    def write_columns(self, columns: ReadingColumns) -> list[WriteOutcome]:
+        """`write()` of values given as columns (the AMI intake's bulk form), without a row object per value.
+
+        The same claim (one upsert for the batch, ADR 0013) and the same answers; the claimed
+        values go to ClickHouse as one columnar insert, their value column as the canonical text
+        the claim compared (the driver reads each into the Decimal128 column), and the intent holds
+        them as columns too. Without claims (chDB in one process) it is `write(columns.rows())`.
+        """
+        check_columns(columns)
+        count = len(columns)
+        if not count:
+            return []
+        claims = self.claims
+        if claims is None:
+            return self.write(columns.rows())
+        seconds: dict[datetime, int] = {}
+        for moment in set(columns.period_start):  # a batch holds few distinct instants: each once
+            if moment.microsecond:
+                raise ValueError("period_start must be a whole second")
+            second = _seconds(moment)
+            if not 0 <= second < _DATETIME_MAX:
+                raise ValueError(f"period_start {moment.isoformat()} is outside 1970–2106")
+            seconds[moment] = second
+        self._recover_now_and_then()
+        starts = list(map(seconds.__getitem__, columns.period_start))
+        texts = list(map(canonical, columns.value))
+        entries = list(
+            zip(columns.object_id, columns.device_id, columns.quantity, columns.interval, starts, texts,
+                columns.unit, columns.quality, strict=True)
+        )  # fmt: skip
+        recorded_at = int(utcnow().timestamp())
+        commercial = [1 if flag else 0 for flag in columns.commercial]
+        data: list[Sequence] = []
+
+        def intent_of(revisions: list[int | None]) -> bytes | None:
+            keys = (columns.object_id, columns.device_id, columns.quantity, columns.interval, starts)
+            fields = (columns.unit, columns.quality, commercial)
+            if None not in revisions:  # all claimed (the usual new batch): the columns as they are
+                picked = [*keys, revisions, texts, *fields]
+            else:
+                chosen = [i for i, revision in enumerate(revisions) if revision is not None]
+                if not chosen:
+                    return None
+                picked = [[column[i] for i in chosen] for column in (*keys, revisions, texts, *fields)]
+            data[:] = [*picked, [columns.source] * len(picked[0]), [recorded_at] * len(picked[0])]
+            return pack_columns(picked, columns.source, recorded_at)
+
+        revisions, intent_id = claims.claim(entries, intent_of)
+        if intent_id is not None:
+            try:
+                self._insert_columns(data)
+            except BaseException:
+                claims.failed(intent_id)
+                raise
+            claims.done(intent_id)
+        new, revised, duplicate = WriteOutcome.NEW, WriteOutcome.REVISED, WriteOutcome.DUPLICATE
+        return [duplicate if r is None else new if r == 1 else revised for r in revisions]
+
+    def _insert_columns(self, data: Sequence[Sequence]) -> None:
+        """One insert of rows given as columns in COLUMN_NAMES order (a server takes them as columns)."""
+        insert_columns = getattr(self.connection, "insert_columns", None)
+        if insert_columns is not None:
+            insert_columns(self.table, COLUMN_NAMES, data)
+        else:
+            self.connection.insert(self.table, COLUMN_NAMES, list(zip(*data, strict=True)))
 
     def _recover_now_and_then(self) -> None:
         if time.monotonic() - self._recovered_at >= self.recover_every_s:
