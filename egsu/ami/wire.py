@@ -321,12 +321,16 @@ def _interval_columns(items: list, times: dict[str, datetime], into: IntervalCol
             append(value)
     except (TypeError, _ItemError, InvalidOperation):  # unhashable, a bad time, not a number
         return False
+    # One text object per distinct meter and channel (json gives each item its own copies), and the
+    # items' dicts let go at once: a 15 MB batch holds 200,000 of them (issue 13, memory).
+    texts: dict[str, str] = {}
     into.index.extend(range(len(items)))
-    into.meter.extend(meters)
-    into.channel.extend(channels)
+    into.meter.extend([texts.setdefault(text, text) for text in meters])
+    into.channel.extend([texts.setdefault(text, text) for text in channels])
     into.start.extend(map(moments.__getitem__, starts))
     into.value.extend(values)
-    into.quality.extend(qualities)
+    into.quality.extend([texts.setdefault(text, text) for text in qualities])
+    items.clear()  # the section's list (in the parsed document): nothing reads its items again
     return True
 
 

@@ -270,6 +270,8 @@ def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store
     """write_columns (the AMI intake's bulk form, issue 13) keeps write()'s contract on every backend:
     NEW/DUPLICATE/REVISED in order, repeats of a key in one batch in turn, AMI-16's estimate rule."""
     estimated = Quality.ESTIMATED.value
+    if isinstance(any_store, ClickHouseReadingsStore):
+        any_store.claim_chunk_size = 2  # a large batch is claimed in chunks: repeats across them too
     first = [make_row("1.50", object_id=f"O{i}", commercial=i == 2) for i in range(4)]
     assert write_columns(any_store, _columns(first)) == [NEW] * 4
     again = [

@@ -19,14 +19,13 @@ ETS trend) is offered as a statistical model for series without regressors.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMRegressor
-from mlforecast import MLForecast
-from statsforecast import StatsForecast
-from statsforecast.models import MSTL, AutoETS, SeasonalNaive
+
+if TYPE_CHECKING:
+    from mlforecast import MLForecast
 
 from egsu.analytics.forecast.errors import ForecastError, MissingRegressorError, NotEnoughDataError
 from egsu.analytics.forecast.features import DayCalendar, calendar_features, calendar_for
@@ -135,6 +134,11 @@ class StatisticalForecaster:
         return self
 
     def predict(self, regressors: pd.DataFrame | None = None) -> pd.DataFrame:
+        # Imported when a model runs: a web or intake worker that never forecasts does not hold
+        # statsforecast, LightGBM and their dependencies (about 250 MB of RSS per worker).
+        from statsforecast import StatsForecast
+        from statsforecast.models import MSTL, AutoETS, SeasonalNaive
+
         series = _fitted(self._series)
         seasons = self.seasons(series.resolution)
         if self.spec.algorithm == "seasonal_naive":
@@ -234,6 +238,9 @@ class LightGBMForecaster:
         return self
 
     def _model(self, series: PreparedSeries) -> MLForecast:
+        from lightgbm import LGBMRegressor  # when a model runs (see StatisticalForecaster.predict)
+        from mlforecast import MLForecast
+
         spec = self.spec
         regressor = LGBMRegressor(
             n_estimators=spec.n_estimators,

@@ -441,6 +441,7 @@ class ClickHouseReadingsStore:
         create_schema: bool = True,
         claims: Claims | None = None,
         recover_every_s: float = 10.0,
+        claim_chunk_size: int = 25_000,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -452,6 +453,7 @@ class ClickHouseReadingsStore:
         self._write_lock = threading.Lock()
         self.claims = claims
         self.recover_every_s = recover_every_s
+        self.claim_chunk_size = claim_chunk_size  # values claimed and inserted together (write_columns)
         self._recovered_at = 0.0
         if create_schema:
             self.create_schema()
@@ -658,6 +660,28 @@ class ClickHouseReadingsStore:
             if not 0 <= second < _DATETIME_MAX:
                 raise ValueError(f"period_start {moment.isoformat()} is outside 1970–2106")
             seconds[moment] = second
+        if count > self.claim_chunk_size:
+            # A large batch (a 15 MB one holds 200,000 values) is claimed and inserted a chunk at a
+            # time, which bounds the memory of the claim's answer and of the insert. Each chunk
+            # commits its claims before its insert as a whole batch does; if a later chunk fails,
+            # nothing is acknowledged and the retry finds the earlier chunks' values DUPLICATE,
+            # as it finds a batch whose intake transaction failed after its write (ADR 0013).
+            outcomes: list[WriteOutcome] = []
+            size = self.claim_chunk_size
+            for first in range(0, count, size):
+                part = ReadingColumns(
+                    columns.source,
+                    *(column[first : first + size] for column in _value_columns(columns)),
+                )
+                outcomes += self._write_claimed_columns(part, claims, seconds)
+            return outcomes
+        return self._write_claimed_columns(columns, claims, seconds)
+
+    def _write_claimed_columns(
+        self, columns: ReadingColumns, claims: Claims, seconds: dict[datetime, int]
+    ) -> list[WriteOutcome]:
+        """Claim checked columns (one upsert), then insert what was claimed (ADR 0013); `seconds`
+        gives each period start in Unix seconds."""
         self._recover_now_and_then()
         starts = list(map(seconds.__getitem__, columns.period_start))
         texts = list(map(canonical, columns.value))
@@ -1244,6 +1268,12 @@ def _after_sql(columns: tuple[str, ...], key: tuple) -> str:
     if len(columns) == 1:
         return f"{columns[0]} > {values[0]}"
     return f"{columns[0]} >= {values[0]} AND ({', '.join(columns)}) > ({', '.join(values)})"
+
+
+def _value_columns(columns: ReadingColumns) -> tuple[list, ...]:
+    """The per-value lists of `columns`, in the order ReadingColumns takes them after `source`."""
+    return (columns.object_id, columns.device_id, columns.quantity, columns.interval, columns.period_start,
+            columns.value, columns.unit, columns.quality, columns.commercial)  # fmt: skip
 
 
 def _checked(row: ReadingRow) -> ReadingRow:
