@@ -229,7 +229,15 @@ class _Work:
         gas_parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]] = defaultdict(dict)
         periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
         meters, channels, now, rows = self.meters, self.channels, self.now, self.rows
-        append, gas = rows.append, catalog.Energy.GAS
+        gas = catalog.Energy.GAS
+        # each column's append, bound once (a batch appends to each tens of thousands of times)
+        add_object, add_device, add_quantity = (
+            rows.object_id.append,
+            rows.device_id.append,
+            rows.quantity.append,
+        )
+        add_interval, add_start, add_value = rows.interval.append, rows.period_start.append, rows.value.append
+        add_unit, add_quality, add_commercial = rows.unit.append, rows.quality.append, rows.commercial.append
         items, before = self.batch.intervals, len(rows)
         for index, serial, code, start, value, wire_quality in zip(
             items.index, items.meter, items.channel, items.start, items.value, items.quality, strict=True
@@ -253,17 +261,15 @@ class _Work:
                 self.refuse("intervals", index, serial, code, *problem)
                 continue
             quality = _QUALITY[wire_quality]
-            append(
-                meter.object_code,
-                meter.device_id,
-                code,
-                interval,
-                start,
-                value,
-                unit,
-                quality,
-                meter.commercial,
-            )
+            add_object(meter.object_code)
+            add_device(meter.device_id)
+            add_quantity(code)
+            add_interval(interval)
+            add_start(start)
+            add_value(value)
+            add_unit(unit)
+            add_quality(quality)
+            add_commercial(meter.commercial)
             if meter.energy == gas and quality in _USABLE:
                 gas_parts[(meter.id, start)][code] = (value, quality)
         self.stored_values += len(rows) - before
