@@ -63,7 +63,7 @@ def without_arrivals_ledger() -> None:
     if os.environ.get("EGSU_BENCH_NO_LEDGER") == "1":
         from egsu.ami import intake
 
-        intake.record_meter_values = lambda *args, **kwargs: None
+        intake.record_values = lambda *args, **kwargs: None
 
 
 def wsgi():
