@@ -1,26 +1,30 @@
-"""AMI intake throughput: REST and MQTT into a readings backend, next to a bare insert.
+"""AMI intake throughput: REST and MQTT into a readings backend, next to a bare columnar insert.
 
-    .venv/bin/python benchmarks/ami.py --backend clickhouse   # ClickHouse via scripts/ensure-clickhouse, ~20 min
+    .venv/bin/python benchmarks/ami.py --backend clickhouse                  # the full run: 600 s per path
+    .venv/bin/python benchmarks/ami.py --backend clickhouse --seconds 60 --store-backends ""   # a quick run
     .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir; region on chDB
-    .venv/bin/python benchmarks/ami.py --store-region-meters 2000   # a quick run (~2 min)
-    .venv/bin/python benchmarks/ami.py --meters 5000 --quarters 4 --store-backends chdb
 
 --backend sql stores values in the Django database (SQLite unless EGSU_DATABASE_URL is set);
 --backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives
-(the registry, batch records and events stay in the Django database), dropped at the end.
+(the registry, batch records, events, the arrivals ledger and the claims stay in the Django
+database, PostgreSQL when EGSU_DATABASE_URL names one), dropped at the end.
 
-In one run, on a fresh temporary database (SQLite unless EGSU_DATABASE_URL is set):
+In one run, on a fresh temporary database:
 
 1. registers --meters electricity meters × 4 channels (A+, A-, R+, R-) in bulk (not timed);
-2. REST: a gunicorn server (2 sync workers) serves the AMI API on a free port; --quarters quarter
-   hours of values go as batches of --batch-size values from 2 client threads; every answer must
-   be 200 with every value NEW. values/s = values ÷ wall time;
-3. MQTT: a Mosquitto of our own (free port, temporary config) and the consumer (egsu.ami.mqtt, in
-   this process) take the next quarter hours as the same batches; values/s from the first publish
-   until the last batch is committed;
-4. bare insert: the same number of rows as plain tuples through the same database client into a
-   table with the readings table's columns and key (executemany; COPY on PostgreSQL; on ClickHouse
-   one native insert through the store's own connection into a copy of its table);
+2. REST: a gunicorn server (2 sync workers, egsu.wsgi's settings) serves the AMI API on a free port.
+   First one batch of about 15 MB (the largest the intake takes, INT-07) is sent and the workers'
+   peak RSS (VmHWM) is read; then, for --seconds, 2 client threads send batches of --batch-size
+   values of ever new quarter hours; every answer must be 200 with every value NEW. values/s =
+   values acknowledged ÷ wall time. The workers' RSS is sampled every 5 s (growth = last − first);
+3. MQTT: a Mosquitto of our own (free port, temporary config) and the consumer as its own process
+   (`egsu ami mqtt`), fed the same way for --seconds with at most --mqtt-window batches unanswered;
+   values/s from the first publish until the last answer on the acks topic; its RSS sampled too;
+4. bare insert: rows with the readings table's columns through the same client, in blocks of
+   100,000 (at most 2 million rows): SQLite executemany / PostgreSQL COPY into a table with the same
+   key; on ClickHouse one columnar native insert per block (clickhouse-driver `columnar=True`) into
+   a copy of the store's table without its daily rollup view, and, for reference, into the store's
+   own table with it;
 5. region month: benchmarks/ami_store.measure_store (the store engineer's helper) on --store-backends
    when present, else a month of daily totals of one region (--region-meters meters, 15-minute
    values written straight into the readings table) aggregated by the configured store.
@@ -32,6 +36,7 @@ Durability: SQLite runs WAL + synchronous=FULL as the project configures it.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -58,7 +63,7 @@ def without_arrivals_ledger() -> None:
     if os.environ.get("EGSU_BENCH_NO_LEDGER") == "1":
         from egsu.ami import intake
 
-        intake.record_meter_values = lambda *args, **kwargs: None
+        intake.record_values = lambda *args, **kwargs: None
 
 
 def wsgi():
@@ -75,7 +80,9 @@ def wsgi():
 
     if not any(str(p.pattern).startswith("api/ami/") for p in egsu.urls.urlpatterns):
         settings.ROOT_URLCONF = "tests.ami.urls"
-    return get_wsgi_application()
+    application = get_wsgi_application()
+    gc.freeze()  # as egsu.wsgi does in production
+    return application
 
 
 def free_port() -> int:
@@ -95,146 +102,295 @@ def wait_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def documents(meters, quarters: range, batch_size: int, prefix: str) -> list[dict]:
-    items = []
-    for q in quarters:
-        start = (DAY + timedelta(minutes=15 * q)).isoformat()
-        for meter in meters:
-            for c, channel in enumerate(CHANNELS):
-                items.append(
-                    {
-                        "meter": meter.serial_number,
-                        "channel": channel,
-                        "start": start,
-                        "value": str(Decimal(meter.pk % 89 + c) / 4),
-                    }
-                )
-    return [
-        {"format": "ami/1", "batchId": f"{prefix}-{n}", "intervals": items[i : i + batch_size]}
-        for n, i in enumerate(range(0, len(items), batch_size))
-    ]
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident set (VmRSS) or its peak (VmHWM) in KiB, from /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
-def run_rest(token: str, docs: list[dict], threads: int = 2) -> float:
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Sampler(threading.Thread):
+    """RSS of some processes every `step` seconds until stopped: (seconds since start, KiB per process)."""
+
+    def __init__(self, pids, step: float = 5.0) -> None:
+        super().__init__(daemon=True)
+        self.pids, self.step, self.samples = pids, step, []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while True:
+            self.samples.append((time.monotonic() - started, [rss_kib(pid) for pid in self.pids()]))
+            if self.done.wait(self.step):
+                self.samples.append((time.monotonic() - started, [rss_kib(pid) for pid in self.pids()]))
+                return
+
+    def report(self, label: str) -> str:
+        if len(self.samples) < 2:
+            return f"{label}: no samples"
+        first, last = self.samples[0][1], self.samples[-1][1]
+        peak = [max(s[1][n] for s in self.samples if n < len(s[1])) for n in range(len(first))]
+        parts = [
+            f"{a / 1024:.0f} → {b / 1024:.0f} MiB (max {m / 1024:.0f})"
+            for a, b, m in zip(first, last, peak, strict=False)
+        ]
+        growth = max((b - a) / 1024 for a, b in zip(first, last, strict=False)) if first and last else 0.0
+        return (
+            f"{label} RSS over {self.samples[-1][0]:.0f} s: "
+            + "; ".join(parts)
+            + f"; growth {growth:+.0f} MiB"
+        )
+
+
+class Feed:
+    """Batches of ever new quarter hours, made on demand: one template per batch of a quarter."""
+
+    def __init__(self, meters, batch_size: int, prefix: str, first_quarter: int) -> None:
+        items = [
+            {"meter": m.serial_number, "channel": channel, "start": "@START@",
+             "value": str(Decimal(m.pk % 89 + c) / 4)}
+            for m in meters for c, channel in enumerate(CHANNELS)
+        ]  # fmt: skip
+        self.templates = [
+            (json.dumps({"format": "ami/1", "batchId": "@ID@", "intervals": items[i : i + batch_size]}).encode(),
+             len(items[i : i + batch_size]))
+            for i in range(0, len(items), batch_size)
+        ]  # fmt: skip
+        self.prefix, self.quarter, self.position, self.lock = prefix, first_quarter, 0, threading.Lock()
+        self.first_quarter = first_quarter
+
+    def next(self) -> tuple[bytes, int, str]:
+        with self.lock:
+            quarter, position = self.quarter, self.position
+            self.position += 1
+            if self.position == len(self.templates):
+                self.position, self.quarter = 0, self.quarter + 1
+        template, count = self.templates[position]
+        start = (DAY + timedelta(minutes=15 * quarter)).isoformat().encode()
+        batch_id = f"{self.prefix}-{quarter}-{position}"
+        return template.replace(b"@START@", start).replace(b"@ID@", batch_id.encode()), count, batch_id
+
+
+def big_batch(meters, limit: int) -> tuple[bytes, int]:
+    """The largest batch of whole quarter hours (before the runs' own) that fits in `limit` bytes."""
+    quarters, body, count = 0, b"", 0
+    while True:
+        items = [
+            {"meter": m.serial_number, "channel": channel,
+             "start": (DAY - timedelta(minutes=15 * (q + 1))).isoformat(), "value": str(Decimal(m.pk % 89 + c) / 4)}
+            for q in range(quarters + 1) for m in meters for c, channel in enumerate(CHANNELS)
+        ]  # fmt: skip
+        candidate = json.dumps({"format": "ami/1", "batchId": "big", "intervals": items}).encode()
+        if len(candidate) > limit or len(items) > 200_000:
+            if not body:  # not even one quarter fits: cut it
+                while len(candidate) > limit:
+                    items = items[: len(items) * 9 // 10]
+                    candidate = json.dumps({"format": "ami/1", "batchId": "big", "intervals": items}).encode()
+                return candidate, len(items)
+            return body, count
+        body, count, quarters = candidate, len(items), quarters + 1
+
+
+def run_rest(token: str, feed: Feed, seconds: float, big: tuple[bytes, int], threads: int = 2) -> dict:
     import httpx
 
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "benchmarks.ami:wsgi()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--timeout", "120", "--log-level", "warning", "--chdir", str(ROOT)],
+         "--timeout", "300", "--log-level", "warning", "--chdir", str(ROOT)],
         env=os.environ.copy(),
     )  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     try:
         wait_port(port)
-        bodies = [json.dumps(doc).encode() for doc in docs]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
+            for n in range(4):  # both workers load everything before anything is measured
+                warm = json.dumps({"format": "ami/1", "batchId": f"warm-{n}"}).encode()
+                client.post("/api/ami/v1/batches", content=warm, headers=headers)
+            workers = children(server.pid)
+            before = {pid: rss_kib(pid) for pid in workers}
+            started = time.perf_counter()
+            response = client.post("/api/ami/v1/batches", content=big[0], headers=headers)
+            big_s = time.perf_counter() - started
+            if response.status_code != 200 or response.json()["values"]["new"] != big[1]:
+                raise SystemExit(f"the large batch failed: {response.status_code} {response.text[:300]}")
+        peaks = {pid: rss_kib(pid, "VmHWM") for pid in workers}
+        figures = {
+            "big_bytes": len(big[0]), "big_values": big[1], "big_s": big_s,
+            "big_peak_mib": max(peaks.values()) / 1024, "big_before_mib": max(before.values()) / 1024,
+        }  # fmt: skip
         failures: list[str] = []
+        acknowledged = [0]
         lock = threading.Lock()
-        queue = list(reversed(bodies))
 
-        def worker():
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-                while True:
-                    with lock:
-                        if not queue:
-                            return
-                        body = queue.pop()
-                    response = client.post(
-                        "/api/ami/v1/batches", content=body,
-                        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                    )  # fmt: skip
+        def worker(deadline: float):
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
+                while time.perf_counter() < deadline:
+                    body, count, _batch_id = feed.next()
+                    response = http.post("/api/ami/v1/batches", content=body, headers=headers)
                     answer = response.json() if response.status_code == 200 else {}
-                    if response.status_code != 200 or answer["values"]["new"] != answer["received"]:
+                    if response.status_code != 200 or answer["values"]["new"] != count:
                         failures.append(f"{response.status_code} {response.text[:200]}")
+                        return
+                    with lock:
+                        acknowledged[0] += count
 
+        sampler = Sampler(lambda: workers)
+        sampler.start()
         started = time.perf_counter()
-        pool = [threading.Thread(target=worker) for _ in range(threads)]
+        pool = [threading.Thread(target=worker, args=(started + seconds,)) for _ in range(threads)]
         for thread in pool:
             thread.start()
         for thread in pool:
             thread.join()
         elapsed = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
         if failures:
             raise SystemExit(f"REST failures: {failures[:3]}")
-        return elapsed
+        return {
+            **figures,
+            "values": acknowledged[0],
+            "elapsed": elapsed,
+            "rss": sampler.report("REST workers"),
+        }
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
 
-def run_mqtt(docs: list[dict], workdir: Path) -> float:
+def run_mqtt(feed: Feed, seconds: float, workdir: Path, window: int) -> dict:
     import paho.mqtt.client as mqtt
 
-    from egsu.ami.models import AmiBatch
-    from egsu.ami.mqtt import AmiConsumer, BrokerSettings, batches_topic, wait_until
+    from egsu.ami.mqtt import acks_topic, batches_topic, wait_until
 
     port = free_port()
     config = workdir / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n"
-        "max_queued_messages 1000000\nmax_inflight_messages 100\n"
+        "max_queued_messages 100000\nmax_inflight_messages 100\n"
     )
     broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    consumer = AmiConsumer(BrokerSettings(port=port, client_id="egsu-ami-bench"))
+    consumer = None
     try:
         wait_port(port)
-        consumer.start()
-        consumer.wait_connected(10)
+        consumer = subprocess.Popen(
+            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", "egsu-ami-bench",
+             "--slot-dir", str(workdir)],
+            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        )  # fmt: skip
+        answers: dict[str, dict] = {}
+        cond = threading.Condition()
+
+        def on_message(client, userdata, message):
+            answer = json.loads(message.payload)
+            with cond:
+                answers[answer.get("batchId") or ""] = answer
+                cond.notify_all()
+
         publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-head-end")
-        publisher.max_inflight_messages_set(20)
+        publisher.on_message = on_message
         publisher.connect("127.0.0.1", port)
+        publisher.subscribe(acks_topic("bench"), qos=1)
         publisher.loop_start()
-        bodies = [json.dumps(doc) for doc in docs]
-        before = AmiBatch.objects.count()
+        probe = 0
+        while not answers:  # until the consumer is subscribed and answers
+            probe += 1
+            publisher.publish(
+                batches_topic("bench"), json.dumps({"format": "ami/1", "batchId": f"probe-{probe}"}), qos=1
+            )
+            wait_until(lambda: bool(answers), 1.0, step=0.05)
+            if probe > 60:
+                raise SystemExit("MQTT: the consumer never answered")
+        with cond:
+            answers.clear()
+        sampler = Sampler(lambda: [consumer.pid])
+        sampler.start()
+        sent: dict[str, int] = {}
+        values = 0
         started = time.perf_counter()
-        for body in bodies:
+        deadline = started + seconds
+        while time.perf_counter() < deadline:
+            with cond:
+                while len(sent) - len(answers) >= window:
+                    cond.wait(1.0)
+            body, count, batch_id = feed.next()
+            sent[batch_id] = count
             publisher.publish(batches_topic("bench"), body, qos=1)
-        if not wait_until(lambda: consumer.handled == len(bodies), 600, step=0.02):
-            raise SystemExit(f"MQTT: {consumer.handled} of {len(bodies)} handled")
+        with cond:
+            cond.wait_for(lambda: len(answers) >= len(sent), 600)
         elapsed = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
         publisher.loop_stop()
         publisher.disconnect()
-        if AmiBatch.objects.count() - before != len(bodies):
-            raise SystemExit("MQTT: not every batch was stored")
-        return elapsed
+        for batch_id, count in sent.items():
+            answer = answers.get(batch_id)
+            if answer is None or answer["values"]["new"] != count:
+                raise SystemExit(f"MQTT: batch {batch_id} answered {answer}")
+            values += count
+        return {"values": values, "elapsed": elapsed, "rss": sampler.report("MQTT consumer")}
     finally:
-        consumer.stop()
+        if consumer is not None:
+            consumer.send_signal(signal.SIGTERM)
+            consumer.wait(timeout=30)
         broker.send_signal(signal.SIGTERM)
         broker.wait(timeout=10)
 
 
-def bare_insert_clickhouse(count: int) -> float:
-    """The same number of rows, built as columns, in one columnar insert into a copy of the store's
-    table (clickhouse-driver `columnar=True`; on chDB, its TabSeparated insert)."""
+BARE_BLOCK = 100_000
+BARE_MAX = 2_000_000
+
+
+def bare_insert_clickhouse(count: int) -> tuple[float, float]:
+    """Rows/s of `count` rows (at most BARE_MAX), built as columns, one columnar insert per block of
+    BARE_BLOCK: into a copy of the store's table (no rollup view), and into the store's own table
+    with its daily rollup view (object "BARE", apart from the intake's rows). chDB: TabSeparated."""
     from egsu.readings.clickhouse_schema import COLUMN_NAMES
     from egsu.readings.services import get_store
 
     store = get_store()
     bare = f"{store.database}.ami_bare"
+    count = min(count, BARE_MAX)
     day, now = int(DAY.timestamp()), int(time.time())
     quarters = [Decimal(n) / 4 for n in range(89)]
-    columns = [
-        ["TP-1"] * count,
-        [str(n // 4) for n in range(count)],
-        [CHANNELS[n % 4] for n in range(count)],
-        ["PT15M"] * count,
-        [day + 900 * (n // 100_000) for n in range(count)],
-        [1] * count,
-        [quarters[n % 89] for n in range(count)],
-        ["kWh"] * count,
-        ["good"] * count,
-        [1] * count,
-        ["bare"] * count,
-        [now] * count,
-    ]
+
+    def block(first: int, size: int, object_id: str) -> list[list]:
+        numbers = range(first, first + size)
+        return [
+            [object_id] * size, [str(n // 4 % 25_000) for n in numbers], [CHANNELS[n % 4] for n in numbers],
+            ["PT15M"] * size, [day - 900 * (1 + n // 100_000) for n in numbers], [1] * size,
+            [quarters[n % 89] for n in numbers], ["kWh"] * size, ["good"] * size, [1] * size, ["bare"] * size,
+            [now] * size,
+        ]  # fmt: skip
+
     store.connection.command(f"DROP TABLE IF EXISTS {bare}")
     store.connection.command(f"CREATE TABLE {bare} AS {store.table}")
-    started = time.perf_counter()
-    if hasattr(store.connection, "insert_columns"):
-        store.connection.insert_columns(bare, COLUMN_NAMES, columns)
-    else:
-        store.connection.insert(bare, COLUMN_NAMES, list(zip(*columns, strict=True)))
-    return time.perf_counter() - started
+    rates = []
+    for table, object_id in ((bare, "TP-1"), (store.table, "BARE")):
+        spent = 0.0
+        for first in range(0, count, BARE_BLOCK):
+            columns = block(first, min(BARE_BLOCK, count - first), object_id)
+            started = time.perf_counter()
+            if hasattr(store.connection, "insert_columns"):
+                store.connection.insert_columns(table, COLUMN_NAMES, columns)
+            else:
+                store.connection.insert(table, COLUMN_NAMES, list(zip(*columns, strict=True)))
+            spent += time.perf_counter() - started
+        rates.append(count / spent)
+    return rates[0], rates[1]
 
 
 def clickhouse_url() -> str:
@@ -248,20 +404,16 @@ def clickhouse_url() -> str:
     return f"{server.rsplit('/', 1)[0]}/egsu_ami_bench_{os.getpid()}"
 
 
-def bare_insert(count: int) -> float:
-    """The same number of rows as plain tuples into a table with the readings columns and key."""
+def bare_insert(count: int) -> tuple[float, float | None]:
+    """Rows/s of the same rows (at most BARE_MAX) as plain tuples into a table with the readings
+    columns and key, one transaction per block of BARE_BLOCK; on ClickHouse `bare_insert_clickhouse`."""
     from django.db import connection, transaction
 
     from egsu.readings.services import get_store
 
     if not hasattr(get_store(), "using"):
         return bare_insert_clickhouse(count)
-
-    rows = [
-        ("TP-1", str(n // 4), CHANNELS[n % 4], "PT15M", DAY + timedelta(minutes=15 * (n // 100_000)), 1,
-         Decimal(n % 89) / 4, "kWh", "good", True, "bare", DAY)
-        for n in range(count)
-    ]  # fmt: skip
+    count = min(count, BARE_MAX)
     ops = connection.ops
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS ami_bare")
@@ -271,20 +423,28 @@ def bare_insert(count: int) -> float:
             "quality varchar(32), commercial boolean, source varchar(100), recorded_at timestamp, "
             "PRIMARY KEY (object_id, device_id, quantity, interval, period_start, revision))"
         )
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy("COPY ami_bare FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            adapted = [
-                (*r[:4], ops.adapt_datetimefield_value(r[4]), r[5], ops.adapt_decimalfield_value(r[6], 27, 12), *r[7:11],
-                 ops.adapt_datetimefield_value(r[11]))
-                for r in rows
-            ]  # fmt: skip
-            cursor.executemany(f"INSERT INTO ami_bare VALUES ({', '.join(['%s'] * 12)})", adapted)
-    return time.perf_counter() - started
+    spent = 0.0
+    for first in range(0, count, BARE_BLOCK):
+        rows = [
+            ("TP-1", str(n // 4), CHANNELS[n % 4], "PT15M", DAY + timedelta(minutes=15 * (n // 100_000)), 1,
+             Decimal(n % 89) / 4, "kWh", "good", True, "bare", DAY)
+            for n in range(first, min(first + BARE_BLOCK, count))
+        ]  # fmt: skip
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy("COPY ami_bare FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                adapted = [
+                    (*r[:4], ops.adapt_datetimefield_value(r[4]), r[5], ops.adapt_decimalfield_value(r[6], 27, 12),
+                     *r[7:11], ops.adapt_datetimefield_value(r[11]))
+                    for r in rows
+                ]  # fmt: skip
+                cursor.executemany(f"INSERT INTO ami_bare VALUES ({', '.join(['%s'] * 12)})", adapted)
+        spent += time.perf_counter() - started
+    return count / spent, None
 
 
 def region_month_own(region_meters: int) -> float:
@@ -343,7 +503,12 @@ def main() -> None:
         help="Diagnostic: skip egsu.monitoring's arrivals ledger update per batch (not the real intake).",
     )
     parser.add_argument("--meters", type=int, default=5000)
-    parser.add_argument("--quarters", type=int, default=4, help="Quarter hours per path.")
+    parser.add_argument(
+        "--seconds", type=float, default=600, help="How long each path is fed (600: the full run)."
+    )
+    parser.add_argument(
+        "--mqtt-window", type=int, default=8, help="MQTT batches published and not yet answered."
+    )
     parser.add_argument("--batch-size", type=int, default=4000)
     parser.add_argument("--region-meters", type=int, default=300, help="Own region query (no ami_store).")
     parser.add_argument(
@@ -413,27 +578,45 @@ def main() -> None:
         CHANNELS,
         validate=False,
     )
-    values = args.meters * len(CHANNELS) * args.quarters
-    rest_docs = documents(meters, range(args.quarters), args.batch_size, "rest")
-    mqtt_docs = documents(meters, range(args.quarters, 2 * args.quarters), args.batch_size, "mqtt")
-    print(f"{args.meters:,} meters × {len(CHANNELS)} channels × {args.quarters} quarter hours = {values:,} values per path, "
-          f"batches of {args.batch_size:,}")  # fmt: skip
+    per_quarter = args.meters * len(CHANNELS)
+    print(f"{args.meters:,} meters × {len(CHANNELS)} channels = {per_quarter:,} values a quarter hour, batches of "
+          f"{args.batch_size:,}, {args.seconds:.0f} s per path")  # fmt: skip
+    big = big_batch(meters, settings.CONFIG.max_message_bytes)
+    rest_feed = Feed(meters, args.batch_size, "rest", 0)
 
     from django.db import connections
 
     connections.close_all()
-    rest_s = run_rest(token, rest_docs)
-    rest_rate = values / rest_s
-    print(f"REST  {values:,} values in {rest_s:.2f} s: {rest_rate:,.0f} values/s")
-    mqtt_s = run_mqtt(mqtt_docs, workdir)
-    mqtt_rate = values / mqtt_s
-    print(f"MQTT  {values:,} values in {mqtt_s:.2f} s: {mqtt_rate:,.0f} values/s")
-    bare_s = bare_insert(values)
-    bare_rate = values / bare_s
-    print(f"bare  {values:,} rows executemany/COPY, one commit, in {bare_s:.2f} s: {bare_rate:,.0f} rows/s")
-    print(f"ratios: REST {rest_rate / bare_rate:.1%} of bare, MQTT {mqtt_rate / bare_rate:.1%} of bare")
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
+    rest = run_rest(token, rest_feed, args.seconds, big)
+    rest_rate = rest["values"] / rest["elapsed"]
+    print(f"largest batch: {rest['big_bytes'] / 2**20:.1f} MiB, {rest['big_values']:,} values, stored in "
+          f"{rest['big_s']:.1f} s; worker peak RSS (VmHWM) {rest['big_peak_mib']:.0f} MiB "
+          f"(RSS before it {rest['big_before_mib']:.0f} MiB)")  # fmt: skip
+    print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s")
+    print(rest["rss"])
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
+    mqtt_feed = Feed(meters, args.batch_size, "mqtt", rest_feed.quarter + 1)
+    mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window)
+    mqtt_rate = mqtt["values"] / mqtt["elapsed"]
+    print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s")
+    print(mqtt["rss"])
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
+    bare_count = min(max(rest["values"], mqtt["values"]), BARE_MAX)
+    bare_rate, bare_view_rate = bare_insert(bare_count)
+    print(f"bare  {bare_count:,} rows in blocks of {BARE_BLOCK:,}: {bare_rate:,.0f} rows/s"
+          + (f"; into the store's table with its rollup view: {bare_view_rate:,.0f} rows/s" if bare_view_rate else ""))  # fmt: skip
+    print(f"ratios: REST {rest_rate / bare_rate:.1%} of bare, MQTT {mqtt_rate / bare_rate:.1%} of bare"
+          + (f"; of the bare insert with the view: REST {rest_rate / bare_view_rate:.1%}, "
+             f"MQTT {mqtt_rate / bare_view_rate:.1%}" if bare_view_rate else ""))  # fmt: skip
+    slower = min(rest_rate, mqtt_rate)
+    burst = 10_000_000 / 300  # a national quarter hour (10 M values) stored within 5 minutes
+    print(f"servers for a billion values a day: the day's mean is {1e9 / 86400:,.0f} values/s, a quarter hour's "
+          f"burst of 10 M values in 5 min {burst:,.0f} values/s; at {slower:,.0f} values/s per 2-core intake server "
+          f"that is {-(-burst // slower):.0f} intake server(s) for the burst (×2 for one to fail or be upgraded)")  # fmt: skip
     for label, country in (
         ("5 M values (1.25 M meters × 4 channels)", 5_000_000),
+        ("10 M values (2.5 M meters × 4 channels)", 10_000_000),
         ("20 M values (5 M meters × 4 channels)", 20_000_000),
     ):
         print(f"a quarter hour of {label}: REST {country / rest_rate / 60:.1f} min, "

@@ -29,7 +29,14 @@ from egsu.monitoring.slots import slot_of
 from egsu.ops import metrics
 from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
-from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
+from egsu.readings.store import (
+    KNOWN_INTERVALS,
+    Quality,
+    ReadingColumns,
+    WriteOutcome,
+    value_fits,
+    write_columns,
+)
 from egsu_core.clock import to_astana, utcnow
 
 log = logging.getLogger(__name__)
@@ -125,7 +132,7 @@ def receive(
 def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: str, now: datetime) -> dict:
     """Values, ledger, events, states and the batch record, in one transaction; the answer body."""
     with transaction.atomic():
-        outcomes = get_store().write(work.rows) if work.rows else []
+        outcomes = write_columns(get_store(), work.rows)
         # the arrivals ledger (issue 5)
         record_values(work.rows, outcomes, now=now, points=work.slot_points())
         events_new, events_duplicate = _store_events(work.events, batch.batch_id)
@@ -162,8 +169,8 @@ class _Work:
         self.head_end, self.batch, self.now = head_end, batch, now
         self.source = f"ami:{head_end.name}:{batch.batch_id}"[:100]
         self.refused: list[wire.Refusal] = list(batch.refused)
-        self.rows: list[ReadingRow] = []
-        self.row_items: list[tuple[str, int]] = []  # (section, index) per row; derived rows: ("derived", -1)
+        self.rows = ReadingColumns(source=self.source)  # the values to store, as columns
+        self.stored_values = 0  # items among them (derived values are not items)
         self.events: list[MeterEvent] = []
         self.states: list[MeterState] = []
         self.derived = 0
@@ -176,7 +183,7 @@ class _Work:
 
     def check(self) -> None:
         batch = self.batch
-        serials = {i.meter for i in batch.intervals} | {r.meter for r in batch.registers}
+        serials = set(batch.intervals.meter) | {r.meter for r in batch.registers}
         serials |= {e.meter for e in batch.events} | {s.meter for s in batch.states}
         self.meters = _meters(self.head_end.subject_id, serials)
         self.channels = _channels([m.id for m in self.meters.values()])
@@ -219,46 +226,54 @@ class _Work:
         return meter
 
     def _intervals(self) -> None:
+        """Check the interval values column by column: a batch repeats few meters, channels and periods."""
         gas_parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]] = defaultdict(dict)
         periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
-        meters, channels = self.meters, self.channels
-        for item in self.batch.intervals:
-            meter = meters.get(item.meter)
+        meters, channels, now, rows = self.meters, self.channels, self.now, self.rows
+        gas = catalog.Energy.GAS
+        # each column's append, bound once (a batch appends to each tens of thousands of times)
+        add_object, add_device, add_quantity = (
+            rows.object_id.append,
+            rows.device_id.append,
+            rows.quantity.append,
+        )
+        add_interval, add_start, add_value = rows.interval.append, rows.period_start.append, rows.value.append
+        add_unit, add_quality, add_commercial = rows.unit.append, rows.quality.append, rows.commercial.append
+        items, before = self.batch.intervals, len(rows)
+        for index, serial, code, start, value, wire_quality in zip(
+            items.index, items.meter, items.channel, items.start, items.value, items.quality, strict=True
+        ):
+            meter = meters.get(serial)
             if meter is None or not meter.active:  # rare: _meter() refuses the item
-                self._meter("intervals", item.index, item.meter, item.channel)
+                self._meter("intervals", index, serial, code)
                 continue
-            channel = channels.get((meter.id, item.channel))
+            channel = channels.get((meter.id, code))
             if channel is None:
                 self.refuse(
-                    "intervals",
-                    item.index,
-                    item.meter,
-                    item.channel,
-                    "unknown-channel",
-                    f"the meter has no channel {item.channel}",
+                    "intervals", index, serial, code, "unknown-channel", f"the meter has no channel {code}"
                 )
                 continue
             unit, interval = channel
-            period = (interval, item.start)
+            period = (interval, start)
             if period not in periods:  # a batch holds few distinct periods: check each once
-                periods[period] = _interval_problem(interval, item.start, self.now)
-            problem = periods[period] or _value_problem(item.channel, item.value)
+                periods[period] = _interval_problem(interval, start, now)
+            problem = periods[period] or _value_problem(code, value)
             if problem:
-                self.refuse("intervals", item.index, item.meter, item.channel, *problem)
+                self.refuse("intervals", index, serial, code, *problem)
                 continue
-            quality = _QUALITY[item.quality]
-            self._row(
-                meter,
-                item.channel,
-                interval,
-                item.start,
-                item.value,
-                unit,
-                quality,
-                ("intervals", item.index),
-            )
-            if meter.energy == catalog.Energy.GAS and quality in _USABLE:
-                gas_parts[(meter.id, item.start)][item.channel] = (item.value, quality)
+            quality = _QUALITY[wire_quality]
+            add_object(meter.object_code)
+            add_device(meter.device_id)
+            add_quantity(code)
+            add_interval(interval)
+            add_start(start)
+            add_value(value)
+            add_unit(unit)
+            add_quality(quality)
+            add_commercial(meter.commercial)
+            if meter.energy == gas and quality in _USABLE:
+                gas_parts[(meter.id, start)][code] = (value, quality)
+        self.stored_values += len(rows) - before
         self._derive_standard_volumes(gas_parts)
 
     def _derive_standard_volumes(
@@ -301,19 +316,10 @@ class _Work:
         quality: str,
         item: tuple[str, int],
     ) -> None:
-        self.rows.append(
-            ReadingRow(
-                key=SeriesKey(meter.object_code, meter.device_id, quantity),
-                interval=interval,
-                period_start=start,
-                value=value,
-                unit=unit,
-                quality=quality,
-                source=self.source,
-                commercial=meter.commercial,
-            )
-        )
-        self.row_items.append(item)
+        self.rows.append(meter.object_code, meter.device_id, quantity, interval, start, value, unit, quality,
+                         meter.commercial)  # fmt: skip
+        if item[0] != "derived":
+            self.stored_values += 1
 
     def _registers(self) -> None:
         for item in self.batch.registers:
@@ -442,7 +448,7 @@ class _Work:
         counts = dict.fromkeys(WriteOutcome, 0)
         for outcome in outcomes:
             counts[outcome] += 1
-        stored_items = sum(1 for section, _index in self.row_items if section != "derived") + self.accepted
+        stored_items = self.stored_values + self.accepted
         refused = sorted(self.refused, key=lambda r: (wire.SECTIONS.index(r.section), r.index))
         if not refused:
             status = "stored"

@@ -30,7 +30,7 @@ from egsu.monitoring.expectations import grace
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
 from egsu.monitoring.slots import SlotInterval
 from egsu.points.models import MeteringPoint
-from egsu.readings.store import ReadingRow, WriteOutcome
+from egsu.readings.store import ReadingColumns, ReadingRow, WriteOutcome
 from egsu.registry.models import Facility, Subject
 from egsu_core.clock import astana_date, utcnow
 from egsu_core.isun.formats import parse_flag, parse_moment
@@ -429,7 +429,7 @@ def value_points(store_keys: set[tuple[str, str]]) -> dict[tuple[str, str], Poin
 
 
 def record_values(
-    rows: list[ReadingRow],
+    rows: list[ReadingRow] | ReadingColumns,
     outcomes: list[WriteOutcome],
     *,
     now: datetime | None = None,
@@ -445,30 +445,36 @@ def record_values(
 
 
 def _record_values(
-    rows: list[ReadingRow],
+    rows: list[ReadingRow] | ReadingColumns,
     outcomes: list[WriteOutcome],
     *,
     now: datetime | None,
     points: dict[tuple[str, str], PointSlot] | None,
 ) -> None:
-    if not rows:
+    if not len(rows):
         return
     now = now or utcnow()
+    if isinstance(rows, ReadingColumns):
+        objects, devices, intervals, starts = rows.object_id, rows.device_id, rows.interval, rows.period_start
+    else:
+        objects, devices = [r.key.object_id for r in rows], [r.key.device_id for r in rows]
+        intervals, starts = [r.interval for r in rows], [r.period_start for r in rows]
     if points is None:
-        points = value_points({(r.key.object_id, r.key.device_id) for r in rows})
+        points = value_points(set(zip(objects, devices, strict=True)))
     # slot key (object_id, device_id, interval, period_start) → (point pk, revised)
     slots: dict[tuple, tuple[int, bool]] = {}
     revision = WriteOutcome.REVISED
-    for row, outcome in zip(rows, outcomes, strict=False):
-        series = row.key
-        point = points.get((series.object_id, series.device_id))
-        if point is None or row.interval != point[3]:
+    for object_id, device_id, interval, start, outcome in zip(
+        objects, devices, intervals, starts, outcomes, strict=False
+    ):
+        point = points.get((object_id, device_id))
+        if point is None or interval != point[3]:
             continue
-        key = (series.object_id, series.device_id, row.interval, row.period_start)
+        key = (object_id, device_id, interval, start)
         if outcome == revision:
             slots[key] = (point[0], True)
-        else:
-            slots[key] = (point[0], slots.get(key, (0, False))[1])  # revised by an earlier row stays so
+        elif key not in slots:
+            slots[key] = (point[0], False)  # revised by an earlier row stays so
     if not slots:
         return
     by_pk = {point[0]: point for point in points.values()}

@@ -18,7 +18,7 @@ set of metering points, `after_series` pages per series or object.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Context, Decimal, InvalidOperation
 from enum import StrEnum
@@ -208,6 +208,102 @@ class ReadingRow:
     commercial: bool = False
     revision: int = 1  # ignored by write(): the store assigns revisions
     recorded_at: datetime | None = None  # set by the store on read; ignored by write()
+
+
+@dataclass
+class ReadingColumns:
+    """Many values as columns: the bulk form of `ReadingRow` for writers of thousands of values.
+
+    Position i of every list is one value; the source (one message or batch) is shared. The AMI
+    intake builds these instead of a ReadingRow per value, and a backend that writes columns
+    (`write_columns`) takes them as they are: ClickHouse claims and inserts them column by column
+    (issue 13: "insert columns, not rows"). Any other backend gets `rows()`.
+    """
+
+    source: str
+    object_id: list[str] = field(default_factory=list)
+    device_id: list[str] = field(default_factory=list)
+    quantity: list[str] = field(default_factory=list)
+    interval: list[str] = field(default_factory=list)
+    period_start: list[datetime] = field(default_factory=list)  # UTC, aware
+    value: list[Decimal] = field(default_factory=list)
+    unit: list[str] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)
+    commercial: list[bool] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def append(
+        self,
+        object_id: str,
+        device_id: str,
+        quantity: str,
+        interval: str,
+        period_start: datetime,
+        value: Decimal,
+        unit: str,
+        quality: str,
+        commercial: bool,
+    ) -> None:
+        self.object_id.append(object_id)
+        self.device_id.append(device_id)
+        self.quantity.append(quantity)
+        self.interval.append(interval)
+        self.period_start.append(period_start)
+        self.value.append(value)
+        self.unit.append(unit)
+        self.quality.append(quality)
+        self.commercial.append(commercial)
+
+    def rows(self) -> list[ReadingRow]:
+        """The same values as ReadingRows, in order."""
+        source = self.source
+        return [
+            ReadingRow(SeriesKey(o, d, q), i, p, v, u, ql, source, c)
+            for o, d, q, i, p, v, u, ql, c in zip(
+                self.object_id, self.device_id, self.quantity, self.interval, self.period_start,
+                self.value, self.unit, self.quality, self.commercial, strict=True,
+            )
+        ]  # fmt: skip
+
+
+def check_columns(columns: ReadingColumns) -> ReadingColumns:
+    """`check_row` for every value of `columns`, each distinct text and instant checked once."""
+    lengths = {len(column) for column in (columns.object_id, columns.device_id, columns.quantity,
+               columns.interval, columns.period_start, columns.unit, columns.quality, columns.commercial)}  # fmt: skip
+    if lengths - {len(columns.value)}:
+        raise ValueError("the columns of a ReadingColumns differ in length")
+    unknown = set(columns.interval) - KNOWN_INTERVALS
+    if unknown:
+        raise ValueError(f"unknown interval {min(unknown)!r}; known: {', '.join(sorted(KNOWN_INTERVALS))}")
+    if any(moment.tzinfo is None for moment in set(columns.period_start)):
+        raise ValueError("naive datetime: the readings store takes aware instants only")
+    texts = {"object_id": columns.object_id, "device_id": columns.device_id, "quantity": columns.quantity,
+             "unit": columns.unit, "quality": columns.quality}  # fmt: skip
+    for name, column in texts.items():
+        limit = TEXT_LIMITS[name]
+        for text in set(column):
+            if len(text) > limit:
+                raise ValueError(f"{name} is longer than {limit} characters: {text[:20]!r}…")
+    if len(columns.source) > _SOURCE_LIMIT:
+        raise ValueError(f"source is longer than {_SOURCE_LIMIT} characters: {columns.source[:20]!r}…")
+    fits = value_fits
+    for value in columns.value:
+        if not fits(value):
+            raise UnrepresentableValueError(f"value {value!r} cannot be stored exactly")
+    return columns
+
+
+def write_columns(store: ReadingsStore, columns: ReadingColumns) -> list[WriteOutcome]:
+    """Store `columns` atomically, one outcome per value in order: `store.write_columns()` where the
+    backend has it (ClickHouse), else `store.write(columns.rows())`."""
+    if not len(columns):
+        return []
+    native = getattr(store, "write_columns", None)
+    if native is not None:
+        return native(columns)
+    return store.write(columns.rows())
 
 
 class SeriesSet(Protocol):

@@ -176,3 +176,23 @@ def test_any_items_are_either_parsed_or_refused_never_crash(sections):
     batch = wire.parse_json(body)
     assert batch.received == sum(len(items) for items in sections.values())
     assert all(r.code for r in batch.refused)
+
+
+def test_well_formed_intervals_are_read_as_columns_exactly_as_item_by_item():
+    """The column reader (issue 13) gives the items, and so the digest, the item reader gives."""
+    items = [
+        {"meter": f"E{n % 7}", "channel": ("A+", "A-")[n % 2], "start": f"2025-06-02T0{n % 3}:00:00+05:00",
+         "value": ("1.50", 2, "0.000001", "-3")[n % 4], **({"quality": "estimated"} if n % 5 == 0 else {})}
+        for n in range(40)
+    ]  # fmt: skip
+    document = {"format": "ami/1", "batchId": "cols", "intervals": items}
+    batch = wire.parse_json(json.dumps(document).encode())
+    times: dict = {}
+    expected = [wire._interval(n, item, times) for n, item in enumerate(items)]
+    assert list(batch.intervals) == expected
+    assert batch.intervals[3] == expected[3]
+    # one padded meter sends the whole section through the item reader: the same values, same digest
+    padded = [*items[:-1], {**items[-1], "meter": f" {items[-1]['meter']} "}]
+    other = wire.parse_json(json.dumps({**document, "intervals": padded}).encode())
+    assert list(other.intervals) == expected
+    assert other.digest == batch.digest

@@ -3,6 +3,8 @@
 Run as `python -m tests.readings.exactly_once_writer SPEC.json`; the spec names the store (SQL
 through Django with EGSU_DATABASE_URL, or a ClickHouse server with its claims), the barrier
 folder, this writer's index and its batches. Outcomes go to SPEC.json.out, one list per phase.
+Writers with an odd index write through `write_columns` (the bulk form the AMI intake uses), the
+others through `write`: both forms race for the same claims.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _barrier(folder: Path, phase: int, index: int, writers: int) -> None:
 
 def main(path: str) -> None:
     spec = json.loads(Path(path).read_text())
-    from egsu.readings.store import ReadingRow, SeriesKey
+    from egsu.readings.store import ReadingColumns, ReadingRow, SeriesKey, write_columns
 
     store = _store(spec)
     results = []
@@ -64,7 +66,16 @@ def main(path: str) -> None:
             for o, d, q, interval, start, value, source in batch
         ]
         _barrier(Path(spec["barrier"]), phase, spec["index"], spec["writers"])
-        results.append([outcome.value for outcome in store.write(rows)])
+        if spec["index"] % 2:
+            columns = ReadingColumns(source=rows[0].source)
+            for row in rows:
+                key = row.key
+                columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start,
+                               row.value, row.unit, row.quality, row.commercial)  # fmt: skip
+            outcomes = write_columns(store, columns)
+        else:
+            outcomes = store.write(rows)
+        results.append([outcome.value for outcome in outcomes])
     Path(path + ".out").write_text(json.dumps(results))
 
 

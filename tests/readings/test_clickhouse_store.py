@@ -8,13 +8,16 @@ from decimal import Decimal
 import pytest
 
 from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+from egsu.readings.claims import pack_columns
 from egsu.readings.store import (
     Quality,
+    ReadingColumns,
     ReadingQuery,
     SeriesKey,
     UnrepresentableValueError,
     WriteOutcome,
     WriteSummary,
+    write_columns,
 )
 from tests.readings import store_backends
 from tests.readings.factories import DAY, make_row
@@ -287,3 +290,71 @@ def test_values_claimed_while_clickhouse_is_unreachable_are_inserted_once_it_is_
         assert up.count(ReadingQuery()) == 4 and up.recover() == 0
     finally:
         store_backends.drop_database(up)
+
+
+def _columns(rows) -> ReadingColumns:
+    columns = ReadingColumns(source=rows[0].source)
+    for row in rows:
+        key = row.key
+        columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start, row.value,
+                       row.unit, row.quality, row.commercial)  # fmt: skip
+    return columns
+
+
+def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store):
+    """write_columns (the AMI intake's bulk form, issue 13) keeps write()'s contract on every backend:
+    NEW/DUPLICATE/REVISED in order, repeats of a key in one batch in turn, AMI-16's estimate rule."""
+    estimated = Quality.ESTIMATED.value
+    if isinstance(any_store, ClickHouseReadingsStore):
+        any_store.claim_chunk_size = 2  # a large batch is claimed in chunks: repeats across them too
+    first = [make_row("1.50", object_id=f"O{i}", commercial=i == 2) for i in range(4)]
+    assert write_columns(any_store, _columns(first)) == [NEW] * 4
+    again = [
+        make_row("1.5", object_id="O0", source="m2"),  # the same number: duplicate
+        make_row("2", object_id="O1", source="m2"),  # changed: revised
+        make_row("3", object_id="O1", source="m2"),  # and again in the same batch
+        make_row("1.5", object_id="O3", quality=estimated, source="m2"),  # an estimate of a measured value
+        make_row("7", object_id="O9", source="m2"),  # new
+    ]
+    assert write_columns(any_store, _columns(again)) == [DUPLICATE, REVISED, REVISED, DUPLICATE, NEW]
+    assert write_columns(any_store, _columns(again)) == [DUPLICATE, REVISED, REVISED, DUPLICATE, DUPLICATE]
+    assert write_columns(any_store, ReadingColumns(source="empty")) == []
+    latest = {
+        r.key.object_id: (r.value, r.revision, r.source, r.commercial) for r in any_store.latest(EVERYTHING)
+    }
+    assert latest == {
+        "O0": (Decimal("1.5"), 1, "msg-1", False),
+        "O1": (Decimal("3"), 5, "m2", False),
+        "O2": (Decimal("1.5"), 1, "msg-1", True),
+        "O3": (Decimal("1.5"), 1, "msg-1", False),
+        "O9": (Decimal("7"), 1, "m2", False),
+    }
+    with pytest.raises(UnrepresentableValueError):
+        write_columns(any_store, _columns([make_row("0.0000000000001", object_id="O5")]))
+    assert any_store.count(EVERYTHING) == 5
+
+
+def test_a_columnar_intent_left_behind_is_recovered(clickhouse_any):
+    """ADR 0013: an intent whose insert never happened (the writer died or failed) is inserted by
+    recover(); a claim and its intent written in the columnar form as write_columns leaves them."""
+    store = clickhouse_any
+    rows = [make_row(f"{i}.10", object_id=f"R{i}", interval="PT15M", commercial=i % 2 == 0) for i in range(3)]
+    start = int(DAY.timestamp())
+    entries = [("R0", "1", "mass", "PT15M", start, "0.1", "t", "good")]
+
+    def intent_of(revisions):
+        columns = [["R0"], ["1"], ["mass"], ["PT15M"], [start], revisions, ["0.1"], ["t"], ["good"], [1]]
+        return pack_columns(columns, "lost-batch", start)
+
+    revisions, intent_id = store.claims.claim(entries, intent_of)
+    assert revisions == [1]
+    store.claims.failed(intent_id)  # the writer's insert raised
+    assert store.count(EVERYTHING) == 0
+    assert store.recover() == 1
+    assert store.claims.pending() == 0
+    (row,) = store.latest(EVERYTHING)
+    assert (row.key.object_id, row.value, row.revision, row.source, row.commercial) == (
+        "R0", Decimal("0.1"), 1, "lost-batch", True,
+    )  # fmt: skip
+    # and the claim stands: the same value again is a duplicate, the other rows are new
+    assert write_columns(store, _columns(rows)) == [DUPLICATE, NEW, NEW]

@@ -40,7 +40,7 @@ from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
 from egsu.readings.aggregation import EXACT, aggregate_order, bucket_start
-from egsu.readings.claims import Claims, canonical, claims_from_url, pack, unpack
+from egsu.readings.claims import Claims, canonical, claims_from_url, pack, pack_columns, unpack
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -54,6 +54,7 @@ from egsu.readings.store import (
     Bucket,
     Group,
     Measures,
+    ReadingColumns,
     ReadingQuery,
     ReadingRow,
     RowOrder,
@@ -65,6 +66,7 @@ from egsu.readings.store import (
     WriteOutcome,
     WriteSummary,
     batched,
+    check_columns,
     check_grouping,
     check_page,
     check_row,
@@ -453,6 +455,7 @@ class ClickHouseReadingsStore:
         create_schema: bool = True,
         claims: Claims | None = None,
         recover_every_s: float = 10.0,
+        claim_chunk_size: int = 25_000,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -464,6 +467,7 @@ class ClickHouseReadingsStore:
         self._write_lock = threading.Lock()
         self.claims = claims
         self.recover_every_s = recover_every_s
+        self.claim_chunk_size = claim_chunk_size  # values claimed and inserted together (write_columns)
         self._recovered_at = 0.0
         if create_schema:
             self.create_schema()
@@ -657,6 +661,94 @@ class ClickHouseReadingsStore:
             else WriteOutcome.REVISED
             for revision in revisions
         ]
+
+    def write_columns(self, columns: ReadingColumns) -> list[WriteOutcome]:
+        """`write()` of values given as columns (the AMI intake's bulk form), without a row object per value.
+
+        The same claim (one upsert for the batch, ADR 0013) and the same answers; the claimed
+        values go to ClickHouse as one columnar insert, their value column as the canonical text
+        the claim compared (the driver reads each into the Decimal128 column), and the intent holds
+        them as columns too. Without claims (chDB in one process) it is `write(columns.rows())`.
+        """
+        check_columns(columns)
+        count = len(columns)
+        if not count:
+            return []
+        claims = self.claims
+        if claims is None:
+            return self.write(columns.rows())
+        seconds: dict[datetime, int] = {}
+        for moment in set(columns.period_start):  # a batch holds few distinct instants: each once
+            if moment.microsecond:
+                raise ValueError("period_start must be a whole second")
+            second = _seconds(moment)
+            if not 0 <= second < _DATETIME_MAX:
+                raise ValueError(f"period_start {moment.isoformat()} is outside 1970–2106")
+            seconds[moment] = second
+        if count > self.claim_chunk_size:
+            # A large batch (a 15 MB one holds 200,000 values) is claimed and inserted a chunk at a
+            # time, which bounds the memory of the claim's answer and of the insert. Each chunk
+            # commits its claims before its insert as a whole batch does; if a later chunk fails,
+            # nothing is acknowledged and the retry finds the earlier chunks' values DUPLICATE,
+            # as it finds a batch whose intake transaction failed after its write (ADR 0013).
+            outcomes: list[WriteOutcome] = []
+            size = self.claim_chunk_size
+            for first in range(0, count, size):
+                part = ReadingColumns(
+                    columns.source,
+                    *(column[first : first + size] for column in _value_columns(columns)),
+                )
+                outcomes += self._write_claimed_columns(part, claims, seconds)
+            return outcomes
+        return self._write_claimed_columns(columns, claims, seconds)
+
+    def _write_claimed_columns(
+        self, columns: ReadingColumns, claims: Claims, seconds: dict[datetime, int]
+    ) -> list[WriteOutcome]:
+        """Claim checked columns (one upsert), then insert what was claimed (ADR 0013); `seconds`
+        gives each period start in Unix seconds."""
+        self._recover_now_and_then()
+        starts = list(map(seconds.__getitem__, columns.period_start))
+        texts = list(map(canonical, columns.value))
+        entries = list(
+            zip(columns.object_id, columns.device_id, columns.quantity, columns.interval, starts, texts,
+                columns.unit, columns.quality, strict=True)
+        )  # fmt: skip
+        recorded_at = int(utcnow().timestamp())
+        commercial = [1 if flag else 0 for flag in columns.commercial]
+        data: list[Sequence] = []
+
+        def intent_of(revisions: list[int | None]) -> bytes | None:
+            keys = (columns.object_id, columns.device_id, columns.quantity, columns.interval, starts)
+            fields = (columns.unit, columns.quality, commercial)
+            if None not in revisions:  # all claimed (the usual new batch): the columns as they are
+                picked = [*keys, revisions, texts, *fields]
+            else:
+                chosen = [i for i, revision in enumerate(revisions) if revision is not None]
+                if not chosen:
+                    return None
+                picked = [[column[i] for i in chosen] for column in (*keys, revisions, texts, *fields)]
+            data[:] = [*picked, [columns.source] * len(picked[0]), [recorded_at] * len(picked[0])]
+            return pack_columns(picked, columns.source, recorded_at)
+
+        revisions, intent_id = claims.claim(entries, intent_of)
+        if intent_id is not None:
+            try:
+                self._insert_columns(data)
+            except BaseException:
+                claims.failed(intent_id)
+                raise
+            claims.done(intent_id)
+        new, revised, duplicate = WriteOutcome.NEW, WriteOutcome.REVISED, WriteOutcome.DUPLICATE
+        return [duplicate if r is None else new if r == 1 else revised for r in revisions]
+
+    def _insert_columns(self, data: Sequence[Sequence]) -> None:
+        """One insert of rows given as columns in COLUMN_NAMES order (a server takes them as columns)."""
+        insert_columns = getattr(self.connection, "insert_columns", None)
+        if insert_columns is not None:
+            insert_columns(self.table, COLUMN_NAMES, data)
+        else:
+            self.connection.insert(self.table, COLUMN_NAMES, list(zip(*data, strict=True)))
 
     def _recover_now_and_then(self) -> None:
         if time.monotonic() - self._recovered_at >= self.recover_every_s:
@@ -1424,6 +1516,12 @@ def _after_sql(columns: tuple[str, ...], key: tuple) -> str:
     if len(columns) == 1:
         return f"{columns[0]} > {values[0]}"
     return f"{columns[0]} >= {values[0]} AND ({', '.join(columns)}) > ({', '.join(values)})"
+
+
+def _value_columns(columns: ReadingColumns) -> tuple[list, ...]:
+    """The per-value lists of `columns`, in the order ReadingColumns takes them after `source`."""
+    return (columns.object_id, columns.device_id, columns.quantity, columns.interval, columns.period_start,
+            columns.value, columns.unit, columns.quality, columns.commercial)  # fmt: skip
 
 
 def _checked(row: ReadingRow) -> ReadingRow:
