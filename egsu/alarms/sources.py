@@ -69,6 +69,11 @@ EVENT_TITLES: dict[MeterEventCode, str] = {
     MeterEventCode.LEAK_DETECTED: gettext_noop("Leak detected"),
     MeterEventCode.SENSOR_FAULT: gettext_noop("Sensor fault"),
 }
+# Meter events that say the meter cannot measure any more: each starts a replacement clock at once
+# (DIG-45); other alarms become a failure when a person declares it on the alarm's page.
+DEVICE_FAULTS = frozenset(
+    {MeterEventCode.SENSOR_FAULT, MeterEventCode.MEMORY_ERROR, MeterEventCode.MEASUREMENT_COEFFICIENT_ERROR}
+)
 SUBJECT_SILENT = gettext_noop("The subject sends no data")
 POINT_SILENT = gettext_noop("Data missing past the grace time")
 MANY_SILENT = gettext_noop("Many metering points send no data")
@@ -122,6 +127,13 @@ def meter_events(events: Iterable) -> int:
             at=event.occurred_at,
         )  # fmt: skip
         changes += 1
+        if (
+            code in DEVICE_FAULTS and point is not None
+        ):  # the meter itself is broken: the clock starts (DIG-45)
+            from egsu.schemes.registers import report_failure
+
+            report_failure(None, None, point, failed_on=astana_date(event.occurred_at), source="alarm",
+                           note=EVENT_TITLES.get(code, code.name), evidence={"event": code.name})  # fmt: skip
     return changes
 
 

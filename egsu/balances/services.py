@@ -19,6 +19,7 @@ from egsu.balances.core import (
     line_of,
     settle_oil_gas,
 )
+from egsu.points.lineage import key_windows
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, series_of
 from egsu.registry.models import Device, Subject
@@ -109,6 +110,7 @@ def oil_gas_balance(subject: Subject, product: str, start: date, end: date, *, s
         if facility.line != line:
             facility.line = None  # devices of one facility on different lines: shown per device below
     values = _daily(list(lines), "volume", start - timedelta(days=1), end, store) if lines else {}
+    retired = {pair: window[1] for pair, window in key_windows().items() if window[1] is not None}
     days: list[tuple[date, OilGasDay]] = []
     stock_by_day: dict[date, float] = {}
     last_stock: dict[tuple[str, str], float] = {}
@@ -120,6 +122,8 @@ def oil_gas_balance(subject: Subject, product: str, start: date, end: date, *, s
             if line is Line.STOCK:
                 if found is not None:
                     last_stock[pair] = found[1]
+                elif pair in retired and day >= retired[pair]:
+                    last_stock.pop(pair, None)  # replaced (DIG-45): its successor holds the stock now
                 continue
             if line is None or found is None:
                 continue

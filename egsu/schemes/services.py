@@ -106,6 +106,16 @@ def working_days_left(deadline: date, today: date) -> int:
     return -calendar_kz.working_days_between(deadline + timedelta(days=1), today + timedelta(days=1))
 
 
+def unconfirmed_calendar(version: SchemeVersion) -> list[int]:
+    """The years of the review period whose Government transfers are not confirmed by a decree (OGM-05):
+    its deadline counts the law's holidays alone there and may move when the operator enters the decree."""
+    if version.received_on is None or version.deadline is None:
+        return []
+    from egsu.workdays.services import unconfirmed_years
+
+    return unconfirmed_years(*range(version.received_on.year, version.deadline.year + 1))
+
+
 def today() -> date:
     return astana_date(utcnow())
 

@@ -908,6 +908,8 @@ class ClickHouseReadingsStore:
             conditions.append(f"{time} < {bound(query.end)}")
         if query.series is not None:
             conditions.append(self._series_condition(query.series, sets))
+        if query.windows:
+            conditions.append(_windows_sql(query.windows, time, bound))
         if query.after_series is not None:
             object_id, device_id = query.after_series
             columns = ("object_id",) if device_id is None else ("object_id", "device_id")
@@ -1101,11 +1103,26 @@ def _number(text: str) -> Decimal:
 
 
 def _whole_days(query: ReadingQuery) -> bool:
-    """Whether the query's range starts and ends on Astana midnights (or is open)."""
+    """Whether the query's range (and its service windows) start and end on Astana midnights (or are open)."""
+    windows = [moment for window in query.windows or () for moment in window[2:]]
     return all(
         moment is None or moment.astimezone(ASTANA).time() == dt_time(0)
-        for moment in (query.start, query.end)
+        for moment in (query.start, query.end, *windows)
     )
+
+
+def _windows_sql(windows, time: str, bound) -> str:
+    """Not the values of a windowed series outside its window [from, until) (ReadingQuery.windows)."""
+    outside = []
+    for object_id, device_id, start, end in windows:
+        beyond = [f"{time} < {bound(start)}"] if start is not None else []
+        if end is not None:
+            beyond.append(f"{time} >= {bound(end)}")
+        if beyond:
+            outside.append(
+                f"(object_id = {_literal(object_id)} AND device_id = {_literal(device_id)} AND ({' OR '.join(beyond)}))"
+            )
+    return f"NOT ({' OR '.join(outside)})" if outside else "1"
 
 
 def _per_series_sql(table: str, where: str, bucket_sql: str) -> str:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Collate, RowNumber
 
 from egsu.readings.aggregation import EXACT, aggregate_stream
@@ -391,6 +391,8 @@ class SqlReadingsStore:
             rows = rows.filter(quality__in=list(query.qualities))
         if query.series is not None:
             rows = self._series_filter(rows, query.series)
+        if query.windows:
+            rows = rows.exclude(_outside_windows(query.windows))
         if query.after_series is not None:
             object_id, device_id = query.after_series
             if device_id is None:
@@ -527,3 +529,16 @@ def _totals(rows: QuerySet[Reading]) -> dict[str, Decimal]:
     for quantity, value in rows.values_list("quantity", "value").iterator(chunk_size=5000):
         totals[quantity] = EXACT.add(totals.get(quantity, Decimal(0)), value)
     return {quantity: tidy_value(total) for quantity, total in sorted(totals.items())}
+
+
+def _outside_windows(windows) -> Q:
+    """The values of windowed series outside their window [from, until) (ReadingQuery.windows)."""
+    outside = Q(pk__in=[])
+    for object_id, device_id, start, end in windows:
+        beyond = Q(pk__in=[])
+        if start is not None:
+            beyond |= Q(period_start__lt=_utc(start))
+        if end is not None:
+            beyond |= Q(period_start__gte=_utc(end))
+        outside |= Q(object_id=object_id, device_id=device_id) & beyond
+    return outside
