@@ -6,7 +6,8 @@ lifecycle (folding, reopening, history) is egsu.alarms.services'. Titles are Eng
 for translation: pages and e-mails show them in the reader's language.
 
 - meter events: an event of the MTR catalogue flagged alarming opens an alarm on the meter's
-  metering point; its "restore" counterpart (egsu.ami.events.CLEARED_BY) closes it.
+  metering point; its "restore" counterpart (egsu.ami.events.CLEARED_BY) closes it. A fault of the
+  meter itself (DEVICE_FAULTS) also starts its replacement clock (DIG-45, egsu.schemes.registers).
 - missing data (INT-10): a metering point owing a slot 3 hours past its due time; a subject whose
   every owing point is silent gets one alarm instead of one per point. Notices (INT-09..12)
   postpone the alarm for the slots of the announced period until the period is over.

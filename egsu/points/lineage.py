@@ -6,7 +6,7 @@ point counts its values up to the replacement day and the new device's point fro
 `egsu.readings.services.get_store()` gives fills `ReadingQuery.windows` in), so pages, charts,
 the read API, balances and quality rules neither double count an overlap nor show the old
 device's stray values; arrivals expect the old point until the day before and the new one from
-the day (`owed_window`, applied when points are refreshed). A point's page and its API series
+the day (`narrow_owed`, applied when points are derived). A point's page and its API series
 read the whole chain (`chain_ids`), so the series runs on across the replacement without a gap.
 """
 

@@ -117,6 +117,8 @@ def refresh_points(
     *, devices: QuerySet | Iterable[int] | None = None, meters: QuerySet | Iterable[int] | None = None
 ) -> int:
     """Create or update the points of these devices and meters (querysets or ids); returns how many."""
+    from egsu.schemes.services import narrow_owed_by_schemes
+
     done = 0
     with transaction.atomic():
         for source, model, build, owner, related in (
@@ -130,6 +132,7 @@ def refresh_points(
                 for batch in _chunks(rows):
                     points = [build(item) for item in batch]
                     narrow_owed(points)  # replacements (DIG-45): the old device owes until, the new from
+                    narrow_owed_by_schemes(points)  # the approved scheme in force (OGM-04)
                     done += _upsert(points, owner)
     return done
 
