@@ -1111,18 +1111,33 @@ def _whole_days(query: ReadingQuery) -> bool:
     )
 
 
-def _windows_sql(windows, time: str, bound) -> str:
-    """Not the values of a windowed series outside its window [from, until) (ReadingQuery.windows)."""
-    outside = []
+def _windows_sql(windows, time: str, bound=None) -> str:
+    """Not the values of a windowed series outside its window [from, until) (ReadingQuery.windows).
+
+    Each row looks its series up in two constant maps (transform: a hash lookup, whatever the number
+    of windows; series without a window get the open bounds), so a thousand recorded replacements
+    cost a read what one does, not a thousand-term OR. Bounds are Unix seconds; `time` is
+    period_start (DateTime) or the rollup's day_start (UInt32 seconds).
+    """
+    keys, starts, ends = [], [], []
     for object_id, device_id, start, end in windows:
-        beyond = [f"{time} < {bound(start)}"] if start is not None else []
-        if end is not None:
-            beyond.append(f"{time} >= {bound(end)}")
-        if beyond:
-            outside.append(
-                f"(object_id = {_literal(object_id)} AND device_id = {_literal(device_id)} AND ({' OR '.join(beyond)}))"
-            )
-    return f"NOT ({' OR '.join(outside)})" if outside else "1"
+        if start is None and end is None:
+            continue
+        keys.append(_literal(object_id)[:-1] + "\\0" + _literal(device_id)[1:])  # 'object\0device'
+        starts.append(str(0 if start is None else _bounded_seconds(start)))
+        ends.append(str(_OPEN_END if end is None else _bounded_seconds(end)))
+    if not keys:
+        return "1"
+    key = "concat(object_id, '\\0', device_id)"
+    moment = f"toUInt32({time})"
+    names = f"[{', '.join(keys)}]"
+    return (
+        f"{moment} >= transform({key}, {names}, CAST([{', '.join(starts)}], 'Array(UInt32)'), toUInt32(0))"
+        f" AND {moment} < transform({key}, {names}, CAST([{', '.join(ends)}], 'Array(UInt32)'), toUInt32({_OPEN_END}))"
+    )
+
+
+_OPEN_END = 4294967295  # the largest UInt32: no end
 
 
 def _per_series_sql(table: str, where: str, bucket_sql: str) -> str:
