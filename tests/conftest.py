@@ -117,6 +117,16 @@ def _fresh_revocation_cache():
     signatures.revocation_cache.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_service_windows():
+    """Replacement windows are cached per process; a rolled-back test's must not reach the next one."""
+    from egsu.points import lineage
+
+    lineage.invalidate()
+    yield
+    lineage.invalidate()
+
+
 # The ClickHouse pass of `make test` (scripts/test-all): EGSU_TEST_READINGS_BACKEND=clickhouse runs the
 # tests of every page, export and API answer against a fresh ClickHouse database each, so what works
 # on SQL works on ClickHouse through the same read path (the store interface).

@@ -6,7 +6,8 @@ lifecycle (folding, reopening, history) is egsu.alarms.services'. Titles are Eng
 for translation: pages and e-mails show them in the reader's language.
 
 - meter events: an event of the MTR catalogue flagged alarming opens an alarm on the meter's
-  metering point; its "restore" counterpart (egsu.ami.events.CLEARED_BY) closes it.
+  metering point; its "restore" counterpart (egsu.ami.events.CLEARED_BY) closes it. A fault of the
+  meter itself (DEVICE_FAULTS) also starts its replacement clock (DIG-45, egsu.schemes.registers).
 - missing data (INT-10): a metering point owing a slot 3 hours past its due time; a subject whose
   every owing point is silent gets one alarm instead of one per point. Notices (INT-09..12)
   postpone the alarm for the slots of the announced period until the period is over.
@@ -69,6 +70,11 @@ EVENT_TITLES: dict[MeterEventCode, str] = {
     MeterEventCode.LEAK_DETECTED: gettext_noop("Leak detected"),
     MeterEventCode.SENSOR_FAULT: gettext_noop("Sensor fault"),
 }
+# Meter events that say the meter cannot measure any more: each starts a replacement clock at once
+# (DIG-45); other alarms become a failure when a person declares it on the alarm's page.
+DEVICE_FAULTS = frozenset(
+    {MeterEventCode.SENSOR_FAULT, MeterEventCode.MEMORY_ERROR, MeterEventCode.MEASUREMENT_COEFFICIENT_ERROR}
+)
 SUBJECT_SILENT = gettext_noop("The subject sends no data")
 POINT_SILENT = gettext_noop("Data missing past the grace time")
 MANY_SILENT = gettext_noop("Many metering points send no data")
@@ -122,6 +128,13 @@ def meter_events(events: Iterable) -> int:
             at=event.occurred_at,
         )  # fmt: skip
         changes += 1
+        if (
+            code in DEVICE_FAULTS and point is not None
+        ):  # the meter itself is broken: the clock starts (DIG-45)
+            from egsu.schemes.registers import report_failure
+
+            report_failure(None, None, point, failed_on=astana_date(event.occurred_at), source="alarm",
+                           note=EVENT_TITLES.get(code, code.name), evidence={"event": code.name})  # fmt: skip
     return changes
 
 

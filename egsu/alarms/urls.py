@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.alarm_detail, name="detail"),
     path("<int:pk>/acknowledge/", views.alarm_acknowledge, name="acknowledge"),
     path("<int:pk>/close/", views.alarm_close, name="close"),
+    path("<int:pk>/failure/", views.alarm_failure, name="failure"),
     path("notifications/", views.subscription, name="subscription"),
     path("notices/", views.notices, name="notices"),
     path("notices/<int:pk>/withdraw/", views.notice_withdraw, name="notice-withdraw"),

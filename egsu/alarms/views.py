@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from django import forms
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -27,7 +29,7 @@ from egsu.alarms.models import Notice, NoticeKind, Subscription
 from egsu.alarms.sources import SOURCE_LABELS
 from egsu.alarms.tables import alarms_table
 from egsu.reports.xlsx import write_xlsx
-from egsu_core.clock import utcnow
+from egsu_core.clock import astana_date, utcnow
 
 PAGE_SIZE = 50
 
@@ -54,10 +56,17 @@ def alarm_list(request):
 def alarm_detail(request, pk: int):
     scope = request.scope
     alarm = get_object_or_404(gate.alarms(scope).select_related("subject", "point", "acknowledged_by"), pk=pk)
+    from egsu.schemes import registers
+
+    failure = (
+        None if alarm.point_id is None else alarm.point.failures.filter(replaced_on__isnull=True).first()
+    )
     return render(request, "alarms/detail.html", {
         "alarm": alarm, "entries": alarm.entries.select_related("user"),
         "source": gettext(SOURCE_LABELS.get(alarm.source, alarm.source)),
         "evidence": sorted(alarm.evidence.items()), "may_handle": alarm.active and gate.may_handle_alarm(scope, alarm),
+        "may_declare_failure": alarm.active and registers.may_declare_failure(scope, alarm),
+        "failure": failure, "today": registers.today(), "first_day": astana_date(alarm.first_seen),
     })  # fmt: skip
 
 
@@ -96,6 +105,34 @@ def alarm_close(request, pk: int):
     trail.audit(Event.ALARM_CLOSED, obj=alarm, request=request, summary=f"{alarm.source} {alarm.key}",
                 before={"state": before}, after={"state": alarm.state, "comment": comment})  # fmt: skip
     messages.success(request, gettext("The alarm is closed."))
+    return redirect("alarms:detail", pk=pk)
+
+
+@require_POST
+@cabinet_view()
+def alarm_failure(request, pk: int):
+    """Declare the alarm's device failed (DIG-45): its replacement clock starts (egsu.schemes.registers)."""
+    from egsu.schemes import registers
+    from egsu.schemes.services import WorkflowError
+
+    alarm = _handled(request, pk)
+    text = request.POST.get("failed_on", "").strip()
+    try:
+        failed_on = date.fromisoformat(text) if text else None
+    except ValueError:
+        messages.error(request, gettext("Enter a date, for example 2026-03-01."))
+        return redirect("alarms:detail", pk=pk)
+    try:
+        failure = registers.failure_from_alarm(request.scope, request.user, alarm, failed_on=failed_on,
+                                               note=request.POST.get("note", "").strip()[:2000])  # fmt: skip
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+        return redirect("alarms:detail", pk=pk)
+    messages.success(
+        request,
+        gettext("The device failure is recorded; replace the device by %(day)s.")
+        % {"day": formats.date_format(failure.due_on, "SHORT_DATE_FORMAT")},
+    )
     return redirect("alarms:detail", pk=pk)
 
 
@@ -218,6 +255,10 @@ def file_notice(notice: Notice, points, *, actor=None, request=None, via: str) -
     trail.audit(Event.NOTICE_FILED, actor=actor, obj=notice, request=request, source=via, summary=str(notice),
                 after={"kind": notice.kind, "from": notice.starts_at.isoformat(), "until": notice.ends_at.isoformat(),
                        "points": [p.pk for p in notice.points.all()]})  # fmt: skip
+    if notice.kind == NoticeKind.DEVICE_FAILURE:  # the failed devices' replacement clocks start (DIG-45)
+        from egsu.schemes.registers import failures_from_notice
+
+        failures_from_notice(notice, notice.points.all(), actor)
     return notice
 
 

@@ -19,9 +19,11 @@ from egsu.balances.core import (
     line_of,
     settle_oil_gas,
 )
+from egsu.points.lineage import key_windows
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingQuery, series_of
 from egsu.registry.models import Device, Subject
+from egsu.schemes.services import counts_on, in_force
 from egsu.vee.catalogue import Code
 from egsu.vee.settings import Settings
 from egsu_core.clock import astana_date, astana_midnight, utcnow
@@ -98,7 +100,9 @@ def oil_gas_balance(subject: Subject, product: str, start: date, end: date, *, s
     )  # fmt: skip
     lines: dict[tuple[str, str], Line | None] = {}
     facilities: dict[str, FacilityLine] = {}
+    facility_of: dict[tuple[str, str], int] = {}
     for device in devices:
+        facility_of[(device.facility.object_id, device.device_id)] = device.facility_id
         kind = device.facility.kind
         line = line_of(kind, {op.pk for op in device.allowed_operations.all()})
         lines[(device.facility.object_id, device.device_id)] = line
@@ -109,6 +113,8 @@ def oil_gas_balance(subject: Subject, product: str, start: date, end: date, *, s
         if facility.line != line:
             facility.line = None  # devices of one facility on different lines: shown per device below
     values = _daily(list(lines), "volume", start - timedelta(days=1), end, store) if lines else {}
+    retired = {pair: window[1] for pair, window in key_windows().items() if window[1] is not None}
+    schemes = in_force(set(facility_of.values())) if facility_of else {}  # the approved versions (OGM-04)
     days: list[tuple[date, OilGasDay]] = []
     stock_by_day: dict[date, float] = {}
     last_stock: dict[tuple[str, str], float] = {}
@@ -117,9 +123,14 @@ def oil_gas_balance(subject: Subject, product: str, start: date, end: date, *, s
         today = OilGasDay()
         for pair, line in lines.items():
             found = values.get((*pair, day))
+            if not counts_on(schemes.get(facility_of[pair]), pair, day):
+                found = None  # not on the scheme version in force that day: neither a flow nor a stock
+                last_stock.pop(pair, None)
             if line is Line.STOCK:
                 if found is not None:
                     last_stock[pair] = found[1]
+                elif pair in retired and day >= retired[pair]:
+                    last_stock.pop(pair, None)  # replaced (DIG-45): its successor holds the stock now
                 continue
             if line is None or found is None:
                 continue

@@ -166,7 +166,11 @@ def selection_from(scope: Scope, data, *, point=None) -> tuple[Selection, PointF
 
 def selected_points(scope: Scope, selection: Selection) -> QuerySet:
     if selection.point_pk is not None:
-        return gate.points(scope).filter(pk=selection.point_pk)
+        # one point's series runs on across its device replacements: the devices before and after it
+        # (each counted inside its service window, egsu.points.lineage), as far as the gate lets through
+        from egsu.points.lineage import chain_ids
+
+        return gate.points(scope).filter(pk__in=chain_ids(selection.point_pk))
     return PointFilter.for_scope(scope, selection.point_params).points()
 
 

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from egsu.ami.models import Meter
 from egsu.monitoring import slots as slot_rules
+from egsu.points.lineage import narrow_owed
 from egsu.points.models import MeteringPoint
 from egsu.registry.models import Device
 from egsu_core.clock import astana_date, utcnow
@@ -116,6 +117,8 @@ def refresh_points(
     *, devices: QuerySet | Iterable[int] | None = None, meters: QuerySet | Iterable[int] | None = None
 ) -> int:
     """Create or update the points of these devices and meters (querysets or ids); returns how many."""
+    from egsu.schemes.services import narrow_owed_by_schemes
+
     done = 0
     with transaction.atomic():
         for source, model, build, owner, related in (
@@ -127,7 +130,10 @@ def refresh_points(
             for rows in _selections(source, model):
                 rows = rows.select_related(*related).order_by("pk")
                 for batch in _chunks(rows):
-                    done += _upsert([build(item) for item in batch], owner)
+                    points = [build(item) for item in batch]
+                    narrow_owed(points)  # replacements (DIG-45): the old device owes until, the new from
+                    narrow_owed_by_schemes(points)  # the approved scheme in force (OGM-04)
+                    done += _upsert(points, owner)
     return done
 
 
@@ -159,3 +165,10 @@ def ensure_points() -> int:
     if MeteringPoint.objects.count() == Device.objects.count() + Meter.objects.count():
         return 0
     return refresh_all()
+
+
+def refresh_of(points: Iterable[MeteringPoint]) -> int:
+    """Derive these points again (after something outside the registry changed what they owe)."""
+    points = list(points)
+    return refresh_points(devices=[p.device_id for p in points if p.device_id],
+                          meters=[p.meter_id for p in points if p.meter_id])  # fmt: skip

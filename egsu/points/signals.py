@@ -7,9 +7,10 @@ themselves: register_meters, the workbook import and the demo do.
 
 from __future__ import annotations
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from egsu.ami.models import Meter, MeteringObject
+from egsu.points import lineage
 from egsu.points.services import refresh_points
 from egsu.registry.models import Device, Facility, Subject
 
@@ -51,3 +52,6 @@ def connect() -> None:
     post_save.connect(_facility_saved, sender=Facility, dispatch_uid="points-facility")
     post_save.connect(_object_saved, sender=MeteringObject, dispatch_uid="points-object")
     post_save.connect(_subject_saved, sender=Subject, dispatch_uid="points-subject")
+    # a recorded replacement changes which device's values count when (egsu.points.lineage)
+    post_save.connect(lineage.invalidate, sender="schemes.Failure", dispatch_uid="points-lineage-save")
+    post_delete.connect(lineage.invalidate, sender="schemes.Failure", dispatch_uid="points-lineage-delete")

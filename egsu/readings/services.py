@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from egsu.readings.backends.sql import SqlReadingsStore
 from egsu.readings.clickhouse_schema import ClusterLayout
-from egsu.readings.store import ReadingsStore
+from egsu.readings.store import ReadingQuery, ReadingsStore
 
 # Backend names settings may choose.
 BACKENDS = ("sql", "clickhouse")
@@ -55,6 +56,40 @@ def _store(backend: str, clickhouse_url: str | None, layout: str, claims: str = 
     raise ImproperlyConfigured(f"READINGS_BACKEND {backend!r} is not one of: {', '.join(BACKENDS)}")
 
 
+class WindowedStore:
+    """The configured backend with the System's service windows on every read (ReadingQuery.windows):
+    a replaced device's values count up to its replacement, its successor's from then (DIG-45,
+    egsu.points.lineage). A query that names its own windows keeps them (`()`: none). Writes and
+    everything else go to the backend as they are."""
+
+    READS = frozenset(
+        {"latest", "rows", "newest", "count", "aggregate", "aggregate_iter", "totals", "value_stream"}
+    )
+
+    def __init__(self, backend: ReadingsStore) -> None:
+        self.backend = backend
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self.backend, name)
+        if name not in self.READS:
+            return attribute
+
+        def read(query: ReadingQuery, *args, **kwargs):
+            return attribute(windowed(query), *args, **kwargs)
+
+        return read
+
+
+def windowed(query: ReadingQuery) -> ReadingQuery:
+    """`query` with the System's service windows, unless it names its own."""
+    if query.windows is not None:
+        return query
+    from egsu.points.lineage import store_windows
+
+    windows = store_windows()
+    return replace(query, windows=windows) if windows else query
+
+
 def get_store() -> ReadingsStore:
     """The configured readings store.
 
@@ -65,9 +100,11 @@ def get_store() -> ReadingsStore:
     layout = getattr(settings, "CLICKHOUSE_LAYOUT", None)
     layout_key = layout if layout is None or isinstance(layout, str) else json.dumps(layout, sort_keys=True)
     backend = getattr(settings, "READINGS_BACKEND", "sql")
-    return _store(
-        backend,
-        getattr(settings, "CLICKHOUSE_URL", None),
-        layout_key or "",
-        claims_url() if backend == "clickhouse" else "",
+    return WindowedStore(
+        _store(
+            backend,
+            getattr(settings, "CLICKHOUSE_URL", None),
+            layout_key or "",
+            claims_url() if backend == "clickhouse" else "",
+        )
     )

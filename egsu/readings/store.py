@@ -369,6 +369,12 @@ class ReadingQuery:
     series: SeriesSet | None = None
     after_series: tuple[str, str | None] | None = None
     qualities: Sequence[str] | None = None  # of the newest revision, like `commercial` (AMI-16 counts)
+    # Service windows: (object_id, device_id, from, until) — that series' values count only inside
+    # [from, until) (either end None: open); series not listed are not restricted. A device replaced
+    # by another (DIG-45, OGM-12) counts up to the replacement and its successor from then, so a
+    # metering point reads continuously and nothing is counted twice (egsu.points.lineage). None:
+    # the windows the System keeps (the store `get_store()` gives fills them in); (): none at all.
+    windows: tuple[tuple[str, str, datetime | None, datetime | None], ...] | None = None
 
     @property
     def filters_newest(self) -> bool:
@@ -376,6 +382,18 @@ class ReadingQuery:
         return self.commercial is not None or self.qualities is not None
 
     def __post_init__(self) -> None:
+        for window in self.windows or ():
+            if (
+                len(window) != 4
+                or not all(isinstance(part, str) for part in window[:2])
+                or not all(
+                    moment is None or (isinstance(moment, datetime) and moment.tzinfo)
+                    for moment in window[2:]
+                )
+            ):
+                raise ValueError(
+                    f"a window is (object_id, device_id, aware from or None, aware until or None), not {window!r}"
+                )
         after = self.after_series
         if after is not None and (
             len(after) != 2 or not isinstance(after[0], str) or not isinstance(after[1], str | None)

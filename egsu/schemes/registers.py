@@ -198,16 +198,19 @@ def replacement_days(energy: str) -> int:
 
 
 def report_failure(
-    scope: Scope | None, user, point, *, failed_on: date, source: str = "notice", note: str = ""
-) -> Failure:
-    """A failure starts the replacement clock (DIG-45); `scope` None: the System itself (a deviceStatus, an alarm)."""
+    scope: Scope | None, user, point, *, failed_on: date, source: str = "notice", note: str = "",
+    evidence: dict | None = None,
+) -> Failure:  # fmt: skip
+    """A failure starts the replacement clock (DIG-45); `scope` None: the System itself (a deviceStatus,
+    an alarm of a device-fault kind, a notice already checked where it was filed). One clock per point:
+    while one runs, the same failure is returned."""
     if scope is not None:
         _require_change(scope, point)
     existing = Failure.objects.filter(point=point, replaced_on__isnull=True).first()
     if existing is not None:
         return existing
     failure = Failure.objects.create(
-        point=point, failed_on=failed_on, source=source, note=note,
+        point=point, failed_on=failed_on, source=source, note=note[:2000],
         due_on=failed_on + timedelta(days=replacement_days(point.energy)), recorded_by=user, recorded_at=utcnow(),
     )  # fmt: skip
     audit(
@@ -215,8 +218,70 @@ def report_failure(
         actor=user,
         obj=failure,
         summary=f"{'/'.join(point.store_key)} replace by {failure.due_on}",
-    )
+        after={"source": source, "failed_on": failed_on.isoformat(), "due_on": failure.due_on.isoformat(),
+               **(evidence or {})},
+    )  # fmt: skip
     return failure
+
+
+# Alarms that say a device itself is at fault or silent; from them a failure may be declared (DIG-45).
+FAILURE_ALARM_SOURCES = ("device_status", "meter_event", "missing_data", "vee")
+
+
+def may_declare_failure(scope: Scope, alarm) -> bool:
+    """An alarm about one metering point, of a device kind, handled by this user (the operator or the
+    point's subject), while no replacement clock runs for the point."""
+    from egsu.access import scope as gate
+
+    return (
+        alarm.point_id is not None
+        and alarm.source in FAILURE_ALARM_SOURCES
+        and gate.may_handle_alarm(scope, alarm)
+        and not Failure.objects.filter(point_id=alarm.point_id, replaced_on__isnull=True).exists()
+    )
+
+
+def failure_from_alarm(
+    scope: Scope, user, alarm, *, failed_on: date | None = None, note: str = ""
+) -> Failure:
+    """Declare the device of an open alarm failed (DIG-45): the replacement clock starts on the alarm's
+    first day (or the day given), the failure names the alarm, and the alarm is acknowledged with it."""
+    from egsu.access import scope as gate
+    from egsu.alarms.services import acknowledge
+    from egsu.schemes.models import FailureSource
+    from egsu_core.clock import astana_date
+
+    if alarm.point_id is None or alarm.source not in FAILURE_ALARM_SOURCES:
+        raise WorkflowError(_("This alarm is not about one metering device."))
+    if not gate.may_handle_alarm(scope, alarm):
+        raise PermissionDenied("only the operator and the subject's users handle its alarms")
+    failed_on = failed_on or astana_date(alarm.first_seen)
+    if failed_on > today():
+        raise WorkflowError(_("A failure cannot start in the future."))
+    failure = report_failure(
+        scope, user, alarm.point, failed_on=failed_on, source=FailureSource.ALARM,
+        note=note or alarm.title, evidence={"alarm": alarm.pk, "alarm_source": alarm.source},
+    )  # fmt: skip
+    comment = f"device failure recorded, replace by {failure.due_on.isoformat()}"
+    if alarm.state == "open":
+        acknowledge(alarm, user, comment)
+    return failure
+
+
+def failures_from_notice(notice, points, user) -> int:
+    """A subject's device-failure notice naming metering points starts their clocks (DIG-45, INT-11);
+    the notice was checked where it was filed (egsu.alarms.views.file_notice)."""
+    from egsu.schemes.models import FailureSource
+    from egsu_core.clock import astana_date
+
+    started = 0
+    for point in points:
+        if Failure.objects.filter(point=point, replaced_on__isnull=True).exists():
+            continue
+        report_failure(None, user, point, failed_on=astana_date(notice.starts_at), source=FailureSource.NOTICE,
+                       note=notice.text or "device failure notice", evidence={"notice": notice.pk})  # fmt: skip
+        started += 1
+    return started
 
 
 def failures_from_device_status(faults: dict[tuple[str, str], object]) -> int:
@@ -240,9 +305,17 @@ def record_replacement(scope: Scope, user, failure: Failure, replacement, *, rep
     _require_change(scope, failure.point)
     if replacement.pk == failure.point_id:
         raise WorkflowError(_("The replacement must be another device."))
+    if replaced_on < failure.failed_on:
+        raise WorkflowError(_("The replacement cannot be before the failure."))
     failure.replacement, failure.replaced_on = replacement, replaced_on
     failure.save()
-    audit(Event.DEVICE_REPLACED, actor=user, obj=failure, summary=f"by {'/'.join(replacement.store_key)}")
+    audit(Event.DEVICE_REPLACED, actor=user, obj=failure, summary=f"by {'/'.join(replacement.store_key)}",
+          after={"replacement": "/".join(replacement.store_key), "replaced_on": replaced_on.isoformat()})  # fmt: skip
+    # the series runs on: the old device's values count until this day, the new one's from it, and
+    # arrivals expect each accordingly (egsu.points.lineage)
+    from egsu.points.services import refresh_of
+
+    refresh_of([failure.point, replacement])
     from egsu.alarms.services import clear_alarm
 
     clear_alarm(source=REPLACEMENT_SOURCE, key=f"failure:{failure.pk}", comment="replaced")

@@ -83,6 +83,96 @@ def approved_version(facility) -> SchemeVersion | None:
     return SchemeVersion.objects.filter(scheme__facility=facility, status=VersionStatus.APPROVED).first()
 
 
+@dataclass(frozen=True)
+class InForce:
+    """What a facility's schemes say over a span of days [start, end): the store keys of the metering
+    points on the version in force, or None before any version was approved (the registry decides)."""
+
+    start: date | None
+    end: date | None
+    keys: frozenset[tuple[str, str]] | None
+    version_id: int | None = None
+
+    def counts(self, key: tuple[str, str]) -> bool:
+        return self.keys is None or key in self.keys
+
+
+def in_force(facility_ids) -> dict[int, list[InForce]]:
+    """Per facility with an approved scheme, its spans of days, oldest first (OGM-04): each approved
+    version is in force from its approval day (Astana) until the next approval; a draft, a submitted,
+    a refused or a resubmitted version never is. Arrivals and balances read it (`counts_on`)."""
+    decided = (
+        SchemeVersion.objects.filter(
+            scheme__facility_id__in=list(facility_ids),
+            status__in=[VersionStatus.APPROVED, VersionStatus.SUPERSEDED],
+            decided_at__isnull=False,
+        )
+        .order_by("scheme__facility_id", "decided_at", "pk")
+        .values_list("pk", "scheme__facility_id", "decided_at")
+    )
+    versions: dict[int, list[tuple[int, date]]] = {}
+    for pk, facility_id, decided_at in decided:
+        versions.setdefault(facility_id, []).append((pk, astana_date(decided_at)))
+    if not versions:
+        return {}
+    through = SchemeVersion.points.through.objects.filter(
+        schemeversion_id__in=[pk for found in versions.values() for pk, _day in found]
+    ).values_list("schemeversion_id", "meteringpoint__object_code", "meteringpoint__store_device_id")
+    keys: dict[int, set[tuple[str, str]]] = {}
+    for pk, code, device in through:
+        keys.setdefault(pk, set()).add((code, device))
+    found: dict[int, list[InForce]] = {}
+    for facility_id, approved in versions.items():
+        spans = [InForce(None, approved[0][1], None)]
+        for index, (pk, day) in enumerate(approved):
+            end = approved[index + 1][1] if index + 1 < len(approved) else None
+            if end == day:
+                continue  # approved again the same day: the later one is in force from that day
+            spans.append(InForce(day, end, frozenset(keys.get(pk, ())), pk))
+        found[facility_id] = spans
+    return found
+
+
+def counts_on(spans: list[InForce] | None, key: tuple[str, str], day: date) -> bool:
+    """Whether the point `key` counts on `day` by its facility's schemes (no spans: it does)."""
+    for span in spans or ():
+        if (span.start is None or span.start <= day) and (span.end is None or day < span.end):
+            return span.counts(key)
+    return True
+
+
+def owed_by_schemes(spans: list[InForce], key: tuple[str, str]) -> tuple[date | None, date | None]:
+    """The last run of days on which `key` is on the version in force: (first day or None = since
+    ever, first day it no longer is or None = still). A point dropped from the scheme owes until the
+    day before the new version's approval; a point added owes from that day (arrivals, OGM-04)."""
+    index = len(spans) - 1
+    while index >= 0 and not spans[index].counts(key):
+        index -= 1
+    if index < 0:
+        return None, None
+    end = spans[index].end
+    while index > 0 and spans[index - 1].counts(key):
+        index -= 1
+    return spans[index].start, end
+
+
+def narrow_owed_by_schemes(points) -> None:
+    """Narrow freshly derived oil and gas points' owed days by their facility's approved schemes
+    (egsu.points.services calls this with the replacements' narrowing)."""
+    facility_ids = {p.device.facility_id for p in points if p.device_id is not None}
+    timelines = in_force(facility_ids) if facility_ids else {}
+    for point in points:
+        spans = timelines.get(point.device.facility_id) if point.device_id is not None else None
+        if not spans:
+            continue
+        start, end = owed_by_schemes(spans, point.store_key)
+        if start is not None:
+            point.owes_from = max(point.owes_from, start)
+        if end is not None:
+            last = end - timedelta(days=1)
+            point.owes_until = last if point.owes_until is None else min(point.owes_until, last)
+
+
 def shared_points_filter(bins) -> QuerySet:
     """Metering points on the approved schemes of these subjects (OGM-02: another company's device at an
     acceptance-delivery point that meters one of their flows; both subjects see its values)."""
@@ -104,6 +194,16 @@ def working_days_left(deadline: date, today: date) -> int:
     if today <= deadline:
         return calendar_kz.working_days_between(today + timedelta(days=1), deadline + timedelta(days=1))
     return -calendar_kz.working_days_between(deadline + timedelta(days=1), today + timedelta(days=1))
+
+
+def unconfirmed_calendar(version: SchemeVersion) -> list[int]:
+    """The years of the review period whose Government transfers are not confirmed by a decree (OGM-05):
+    its deadline counts the law's holidays alone there and may move when the operator enters the decree."""
+    if version.received_on is None or version.deadline is None:
+        return []
+    from egsu.workdays.services import unconfirmed_years
+
+    return unconfirmed_years(*range(version.received_on.year, version.deadline.year + 1))
 
 
 def today() -> date:
@@ -377,6 +477,11 @@ def _review_step(scope, user, version, identity, action, *, reasons: str = "", r
                 status=VersionStatus.SUPERSEDED
             )
         version.save()
+        if action == StepAction.APPROVE:  # arrivals expect the new version's points from today (OGM-04)
+            from egsu.points.services import refresh_points
+            from egsu.registry.models import Device
+
+            refresh_points(devices=Device.objects.filter(facility=version.scheme.facility))
         _record(version, action, user, at, signed)
         audit(Event.SCHEME_APPROVED if action == StepAction.APPROVE else Event.SCHEME_REFUSED, actor=user, obj=version,
               request=request, after={"reasons": reasons})  # fmt: skip

@@ -93,6 +93,7 @@ def version_detail(request, pk: int, *, nodes_text=None, flows_text=None, errors
         "problems": [_problem_text(p) for p in services.problems(version)],
         "steps": version.steps.select_related("actor"),
         "left": services.working_days_left(version.deadline, services.today()) if open_review else None,
+        "unconfirmed_years": services.unconfirmed_calendar(version),
         "editable": may_draft and status == VersionStatus.DRAFT,
         "may_take": may_review and status == VersionStatus.SUBMITTED,
         "may_decide": may_review and open_review,

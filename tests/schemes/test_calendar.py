@@ -52,3 +52,44 @@ def test_the_next_year_is_entered_for_the_operator_to_confirm(db):
     assert TransferYear.objects.filter(year=2026, confirmed=True).exists()
     assert TransferYear.objects.filter(year=2027, confirmed=False).exists()
     assert calendar_kz.transfers_known(2027)
+
+
+def test_2027_states_its_source_and_a_deadline_in_it_is_marked_unconfirmed(world, client_for, drafted):
+    from egsu.access.roles import Role
+    from egsu.schemes.models import SchemeVersion
+
+    year = TransferYear.objects.get(year=2027)
+    assert not year.confirmed and "No Government decree on 2027 transfers" in year.source
+    assert not DayTransfer.objects.filter(year=year).exists()  # no transfer invented
+    received = date(2026, 12, 1)
+    SchemeVersion.objects.filter(pk=drafted.pk).update(
+        status="submitted", received_on=received, deadline=review_deadline(received)
+    )
+    assert review_deadline(received).year == 2027
+    client = client_for(Role.SUBJECT)
+    page = client.get(f"/cabinet/schemes/v/{drafted.pk}/")
+    assert b'id="calendar-unconfirmed"' in page.content and b"2027" in page.content
+    # the operator enters the decree (here: none moved a day) and ticks "decree checked": the mark goes
+    year.confirmed, year.source = True, "Government decree (test)"
+    year.save()
+    assert b'id="calendar-unconfirmed"' not in client.get(f"/cabinet/schemes/v/{drafted.pk}/").content
+
+
+def test_the_operator_page_lists_2027_as_unconfirmed_and_updates_it(world):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    admin = User.objects.create_superuser("root", "root@example.kz", "Root-password-123")
+    client = Client()
+    client.force_login(admin)
+    listing = client.get("/admin/workdays/transferyear/").content.decode()
+    assert "unconfirmed: no decree entered" in listing and "No Government decree on 2027 transfers" in listing
+    year = TransferYear.objects.get(year=2027)
+    form = {"year": "2027", "confirmed": "on", "source": "Government decree (test)", "note": "",
+            "transfers-TOTAL_FORMS": "1", "transfers-INITIAL_FORMS": "0", "transfers-MIN_NUM_FORMS": "0",
+            "transfers-MAX_NUM_FORMS": "1000", "transfers-0-day_off": "2027-01-08",
+            "transfers-0-working_day": "2027-01-09", "transfers-0-source": "Government decree (test)"}  # fmt: skip
+    answer = client.post(f"/admin/workdays/transferyear/{year.pk}/change/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert calendar_kz.day_type(date(2027, 1, 8)) is calendar_kz.DayType.TRANSFERRED_DAY_OFF
+    assert "confirmed by the decree" in client.get("/admin/workdays/transferyear/").content.decode()

@@ -129,3 +129,39 @@ def test_reminders_and_an_alarm_before_and_at_the_review_deadline(world, keys, d
     # the decision closes the alarm
     services.approve(scope_for(reviewer), reviewer, version, identity(keys[Role.AUTHORITY]))
     assert alarm.get().state == "closed"
+
+
+def test_arrivals_follow_the_approved_version_from_its_approval_day_only(world, keys, drafted):
+    from datetime import date, timedelta
+
+    from tests.registry.factories import make_device
+
+    spare = make_device(
+        world.own_facility, "9", device_type_id=1, product_type_id=1, installed_at=date(2025, 1, 1)
+    )
+    spare_point = MeteringPoint.objects.get(device=spare)
+    assert spare_point.owes_until is None  # no approved scheme yet: the registry decides
+    subject, reviewer = world.users[Role.SUBJECT], world.users[Role.AUTHORITY]
+    s_scope, r_scope = scope_for(subject), scope_for(reviewer)
+    v1 = services.submit(s_scope, subject, drafted, identity(keys[Role.SUBJECT]))
+    spare_point.refresh_from_db()
+    assert spare_point.owes_until is None  # submitted is not approved: ignored
+    services.approve(r_scope, reviewer, v1, identity(keys[Role.AUTHORITY]))
+    spare_point.refresh_from_db()
+    own = MeteringPoint.objects.get(device=world.own_device)
+    # not on the approved scheme: owed until the day before the approval; the scheme's device still owed
+    assert spare_point.owes_until == services.today() - timedelta(days=1)
+    assert own.owes_until is None
+    # a newer version naming the spare device, submitted but not approved, changes nothing
+    v2 = services.new_version(s_scope, subject, v1)
+    flows = f"{services.graph.Scheme.from_json(v1.content).flows_text()}\nW1; U1; gas; input; A100/9"
+    v2 = services.save_draft(
+        s_scope, subject, v2, services.graph.Scheme.from_json(v1.content).nodes_text(), flows
+    )
+    from egsu.schemes.models import Metrology
+
+    Metrology.objects.create(point=spare_point, type_register_no="KZ.02.03.12345-2020")
+    services.submit(s_scope, subject, v2, identity(keys[Role.SUBJECT]))
+    spare_point.refresh_from_db()
+    assert spare_point.owes_until == services.today() - timedelta(days=1)
+    assert services.approved_version(world.own_facility) == v1

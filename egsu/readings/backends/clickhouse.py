@@ -1188,6 +1188,8 @@ class ClickHouseReadingsStore:
             conditions.append(f"{time} < {bound(query.end)}")
         if query.series is not None:
             conditions.append(self._series_condition(query.series, sets))
+        if query.windows:
+            conditions.append(_windows_sql(query.windows, time, bound))
         if query.after_series is not None:
             object_id, device_id = query.after_series
             columns = ("object_id",) if device_id is None else ("object_id", "device_id")
@@ -1419,11 +1421,41 @@ def _national_days(query: ReadingQuery, bucket: Bucket, group: Group) -> bool:
 
 
 def _whole_days(query: ReadingQuery) -> bool:
-    """Whether the query's range starts and ends on Astana midnights (or is open)."""
+    """Whether the query's range (and its service windows) start and end on Astana midnights (or are open)."""
+    windows = [moment for window in query.windows or () for moment in window[2:]]
     return all(
         moment is None or moment.astimezone(ASTANA).time() == dt_time(0)
-        for moment in (query.start, query.end)
+        for moment in (query.start, query.end, *windows)
     )
+
+
+def _windows_sql(windows, time: str, bound=None) -> str:
+    """Not the values of a windowed series outside its window [from, until) (ReadingQuery.windows).
+
+    Each row looks its series up in two constant maps (transform: a hash lookup, whatever the number
+    of windows; series without a window get the open bounds), so a thousand recorded replacements
+    cost a read what one does, not a thousand-term OR. Bounds are Unix seconds; `time` is
+    period_start (DateTime) or the rollup's day_start (UInt32 seconds).
+    """
+    keys, starts, ends = [], [], []
+    for object_id, device_id, start, end in windows:
+        if start is None and end is None:
+            continue
+        keys.append(_literal(object_id)[:-1] + "\\0" + _literal(device_id)[1:])  # 'object\0device'
+        starts.append(str(0 if start is None else _bounded_seconds(start)))
+        ends.append(str(_OPEN_END if end is None else _bounded_seconds(end)))
+    if not keys:
+        return "1"
+    key = "concat(object_id, '\\0', device_id)"
+    moment = f"toUInt32({time})"
+    names = f"[{', '.join(keys)}]"
+    return (
+        f"{moment} >= transform({key}, {names}, CAST([{', '.join(starts)}], 'Array(UInt32)'), toUInt32(0))"
+        f" AND {moment} < transform({key}, {names}, CAST([{', '.join(ends)}], 'Array(UInt32)'), toUInt32({_OPEN_END}))"
+    )
+
+
+_OPEN_END = 4294967295  # the largest UInt32: no end
 
 
 def _per_series_sql(table: str, where: str, bucket_sql: str) -> str:
