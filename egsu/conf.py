@@ -146,6 +146,10 @@ AUDIT_MIN_RETENTION_DAYS = 366  # the audit trail keeps at least 12 months
 EXPORTS_MIN_RETENTION_DAYS = 31  # INT-56: an archive of at least one month
 AMI_BATCHES_MIN_RETENTION_DAYS = 366  # DIG-21: logs of what arrived kept at least 12 months
 READINGS_MIN_RETENTION_DAYS = JOURNAL_MIN_RETENTION_DAYS  # a value outlives the journal that explains it
+# Claims of ClickHouse writes (ADR 0013): a write younger than this never asks whether its claim was
+# pruned (the fast path); 7 days leave a day of margin for clocks of different servers.
+READINGS_CLAIMS_MIN_RETENTION_DAYS = 7
+READINGS_CLAIMS_RETENTION_DAYS = 35  # default: a month of late values and corrections answered from claims
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,7 @@ class Config:
     exports_retention_days: int = 90  # export files and their jobs
     ami_batches_retention_days: int = AMI_BATCHES_MIN_RETENTION_DAYS  # records of AMI batches and answers
     readings_retention_days: int = 0  # 0: readings are kept for ever (the operator's policy)
+    readings_claims_retention_days: int = READINGS_CLAIMS_RETENTION_DAYS  # 0: claims kept for ever
     extra: dict = field(default_factory=dict)
 
     @property
@@ -363,6 +368,17 @@ def _retention_days(name: str, minimum: int, what: str) -> int:
     days = _int(name, minimum)
     if days < minimum:
         raise ConfigError(f"{name} must be at least {minimum} days: {what}, {days} was asked")
+    return days
+
+
+def _claims_retention_days() -> int:
+    """EGSU_READINGS_CLAIMS_RETENTION_DAYS: 35 unset, 0 keeps claims for ever, else at least the minimum."""
+    days = _int("EGSU_READINGS_CLAIMS_RETENTION_DAYS", READINGS_CLAIMS_RETENTION_DAYS)
+    if days and days < READINGS_CLAIMS_MIN_RETENTION_DAYS:
+        raise ConfigError(
+            f"EGSU_READINGS_CLAIMS_RETENTION_DAYS must be 0 or at least {READINGS_CLAIMS_MIN_RETENTION_DAYS} days:"
+            f" younger claims are never checked against the store (ADR 0013), {days} was asked"
+        )
     return days
 
 
@@ -546,6 +562,7 @@ def load() -> Config:
         )
         if _int("EGSU_READINGS_RETENTION_DAYS", 0)
         else 0,
+        readings_claims_retention_days=_claims_retention_days(),
         readings_claims_url=os.environ.get("EGSU_READINGS_CLAIMS_URL", ""),
         mqtt_acl_dir=os.environ.get("EGSU_MQTT_ACL_DIR", ""),
         mqtt_username=os.environ.get("EGSU_MQTT_USERNAME", ""),

@@ -69,7 +69,9 @@ class Event(StrEnum):
     BACKUP_MADE = "ops.backup_made"
     BACKUP_RESTORED = "ops.backup_restored"
     BACKUPS_PRUNED = "ops.backups_pruned"
-    RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings (issue 17)
+    RETENTION_PURGED = "ops.retention_purged"  # exports, raw AMI batches, readings, claims (issue 17)
+    CLAIMS_FILLED = "readings.claims_filled"  # claims made to agree with a ClickHouse store (ADR 0013)
+    CLAIMS_RECOVERED = "readings.claims_recovered"  # claimed rows a dead or failed writer left, inserted
     API_TOKEN_CREATED = "api.token_created"
     API_TOKEN_REVOKED = "api.token_revoked"
     # Schemes, metrology, failed devices, obligated objects, gateway connections (issue 16)

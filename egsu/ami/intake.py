@@ -27,6 +27,7 @@ from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent,
 from egsu.monitoring.ledger import record_values
 from egsu.monitoring.slots import slot_of
 from egsu.ops import metrics
+from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
 from egsu.readings.store import KNOWN_INTERVALS, Quality, ReadingRow, SeriesKey, WriteOutcome, value_fits
 from egsu_core.clock import to_astana, utcnow
@@ -107,7 +108,7 @@ def receive(
     previous = _previous(head_end, batch)
     if previous is not None:
         return previous
-    now = now or utcnow()
+    now = now or system_time(utcnow())  # the receipt time on the System's clock (egsu.ops.timekeeping)
     work = _Work(head_end, batch, now)
     work.check()
     try:

@@ -56,27 +56,27 @@ def _horizons(target: ForecastTarget, horizons) -> list[str]:
     return [h for h in (horizons or HORIZONS) if not (daily and h == "week_ahead")]
 
 
-@job(max_attempts=1)
-def retrain(levels: list[str] | None = None, energies: list[str] | None = None, horizons=None) -> dict:
-    refresh_targets()
+def _queue_per_target(each, levels, energies, horizons) -> dict:
+    """Queue `each` once per active target and horizon: the schedule's fan-out, one place."""
     queued = 0
     for target in _targets(levels, energies):
         for horizon in _horizons(target, horizons):
-            retrain_target.enqueue(target.pk, horizon)
+            each.enqueue(target.pk, horizon)
             queued += 1
     return {"queued": queued}
+
+
+@job(max_attempts=1)
+def retrain(levels: list[str] | None = None, energies: list[str] | None = None, horizons=None) -> dict:
+    refresh_targets()
+    return _queue_per_target(retrain_target, levels, energies, horizons)
 
 
 @job(max_attempts=1)
 def forecast(levels: list[str] | None = None, energies: list[str] | None = None, horizons=None) -> dict:
     if not ForecastTarget.objects.exists():
         refresh_targets()
-    queued = 0
-    for target in _targets(levels, energies):
-        for horizon in _horizons(target, horizons):
-            forecast_target.enqueue(target.pk, horizon)
-            queued += 1
-    return {"queued": queued}
+    return _queue_per_target(forecast_target, levels, energies, horizons)
 
 
 @job(max_attempts=2)

@@ -21,6 +21,7 @@ from egsu.cli import mail as mail_cli
 from egsu.cli import mqtt as mqtt_cli
 from egsu.cli import ops as ops_cli
 from egsu.cli import pki as pki_cli
+from egsu.cli import readings as readings_cli
 from egsu.cli import registry as registry_cli
 from egsu.cli import weather as weather_cli
 
@@ -36,6 +37,7 @@ app.add_typer(
 )
 app.add_typer(mail_cli.app, name="mail", help="Outgoing e-mail: the outbox, a test message.")
 app.add_typer(mqtt_cli.app, name="mqtt", help="The MQTT broker: per head-end credentials and ACL.")
+app.add_typer(readings_cli.app, name="readings", help="The readings store: claims of ClickHouse writes.")
 app.command()(jobs_cli.worker)
 app.command()(jobs_cli.scheduler)
 app.command()(ops_cli.doctor)

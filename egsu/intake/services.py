@@ -45,6 +45,7 @@ from egsu.intake import limits
 from egsu.journal import services as journal
 from egsu.monitoring import ledger as arrivals
 from egsu.ops import metrics
+from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
 from egsu.registry import services as registry
@@ -138,8 +139,12 @@ def _unparsed_id(raw: bytes) -> str:
 def receive(
     raw: bytes, *, remote_addr: str = "", now: datetime | None = None, oversized: bool = False
 ) -> Answer:
-    """Handle one SendMessage request body and return the answer to send."""
-    now = now or utcnow()
+    """Handle one SendMessage request body and return the answer to send.
+
+    `now` is the receipt time, on the System's clock (egsu.ops.timekeeping): every check that depends
+    on time takes it, never the sender's messageDate and never a web server's own clock.
+    """
+    now = now or system_time(utcnow())
     request: SyncRequest | None = None
     trace = _Trace()
     try:
@@ -397,7 +402,11 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     _store(verdicts, source=f"journal:{entry.pk}")
     alarm_sources.device_statuses(verdicts)  # INT-11: deviceStatus = no is an alarm at once
     metrics.count_isun_values(verdicts)
-    arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=now)
+    # On time or late by the first receipt the journal holds (INT-51): a message the System could not
+    # process then (SCE909: a store down) and processed on the sender's resend (INT-13) is not made late
+    # by the System's own outage.
+    received = min(now, entry.occurred_at)
+    arrivals.record_verdicts(verdicts, raw_records, entry.pk, system.subject.bin, now=received)
 
     code, message = isun_receipt.message_status(verdicts)
     response = SyncResponse(

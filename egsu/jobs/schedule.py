@@ -20,8 +20,11 @@ SCHEDULE: list[Periodic] = [
     Periodic("jobs.prune", Daily("02:50"), "egsu.jobs.tasks.prune"),
     # Exports (≥ 1 month), AMI batch records (≥ 12 months), readings per the operator's policy (≥ 3 years).
     Periodic("ops.retention", Daily("03:10"), "egsu.ops.tasks.purge_expired"),
+    # Claimed ClickHouse rows a dead or failed writer left (ADR 0013), inserted even when nobody writes.
+    Periodic("readings.recover-claims", Every(minutes=1), "egsu.readings.tasks.recover_claims"),
     # Backups (DIG-13, DIG-27): a dated, checksummed archive; the newest EGSU_BACKUP_KEEP are kept.
     Periodic("ops.backup", Daily("01:30"), "egsu.ops.tasks.backup"),
+    # ClickHouse writes claimed but not inserted (an outage, a writer that died) are finished (ADR 0013).
     # Outgoing mail: deliveries that failed are retried when due; a safety net behind each send's own job.
     Periodic("mail.deliver-due", Every(minutes=1), "egsu.mail.tasks.deliver_due"),
     Periodic("mail.prune", Daily("03:00"), "egsu.mail.tasks.prune"),

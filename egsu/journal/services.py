@@ -34,6 +34,13 @@ class JournalWriteError(RuntimeError):
     """The journal could not record a message durably; the message must not be acknowledged."""
 
 
+def _now() -> datetime:
+    """When a message crosses the wire, on the System's clock (INT-51; egsu.ops.timekeeping)."""
+    from egsu.ops.timekeeping import system_time
+
+    return system_time(utcnow())
+
+
 def _compress(raw: bytes) -> bytes:
     return zlib.compress(raw, 6)
 
@@ -71,7 +78,7 @@ def record_incoming(
         message_id=message_id,
         direction=Direction.IN,
         kind=EntryKind.MESSAGE,
-        occurred_at=utcnow(),
+        occurred_at=_now(),
         sender_id=sender_id,
         addressee=addressee,
         service_id=service_id,
@@ -119,7 +126,7 @@ def record_refused(
         message_id=message_id,
         direction=Direction.IN,
         kind=EntryKind.REFUSED,
-        occurred_at=utcnow(),
+        occurred_at=_now(),
         sender_id=sender_id,
         addressee=addressee,
         service_id=service_id,
@@ -145,7 +152,7 @@ def record_repeat(original: JournalEntry, *, remote_addr: str = "") -> JournalEn
         message_id=original.message_id,
         direction=Direction.IN,
         kind=EntryKind.REPEAT,
-        occurred_at=utcnow(),
+        occurred_at=_now(),
         sender_id=original.sender_id,
         addressee=original.addressee,
         service_id=original.service_id,
@@ -221,7 +228,7 @@ def record_outgoing(
     entry = JournalEntry(
         message_id=message_id,
         direction=Direction.OUT,
-        occurred_at=utcnow(),
+        occurred_at=_now(),
         sender_id=SYSTEM_ADDRESSEE,
         addressee=addressee,
         service_id=service_id or (request.service_id if request else ""),
@@ -268,7 +275,7 @@ def record_answer(
             entry = JournalEntry(
                 message_id=message_id,
                 direction=Direction.OUT,
-                occurred_at=utcnow(),
+                occurred_at=_now(),
                 sender_id=SYSTEM_ADDRESSEE,
                 addressee=request.sender_id,
                 service_id=request.service_id,

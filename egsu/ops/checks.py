@@ -60,6 +60,23 @@ def clickhouse() -> Check:
     return Check("clickhouse", OK, f"server {version}, database {database_name}")
 
 
+def claims() -> Check:
+    """Open intents of ClickHouse writes (ADR 0013): warn when one waits for recovery."""
+    if settings.READINGS_BACKEND != "clickhouse":
+        return Check("claims", OFF, "writes settle in the SQL database")
+    from egsu.readings.upkeep import open_intents
+
+    intents = open_intents(count_rows=False)  # cheap: /readyz is asked every few seconds
+    if intents is None:
+        return Check("claims", OFF, "writes are not claimed (chDB in one process)")
+    waiting = [intent for intent in intents if intent.state != "in flight"]
+    detail = f"{len(intents)} intent(s) open, {len(waiting)} waiting for recovery"
+    if waiting:
+        states = sorted({intent.state for intent in waiting})
+        return Check("claims", WARN, f"{detail} ({', '.join(states)}): egsu readings claims recover")
+    return Check("claims", OK, detail)
+
+
 def broker_settings() -> tuple[str, int, str | None, str | None] | None:
     """The MQTT broker `egsu ami mqtt` uses (its EGSU_MQTT_* variables); None when none is configured."""
     host = os.environ.get("EGSU_MQTT_HOST", "")
@@ -209,10 +226,10 @@ def revocation_sources() -> Check:
 
 
 CHECKS: list[Callable[[], Check]] = [
-    database, clickhouse, broker, workers, signing_key, trust_store, revocation_sources,
+    database, clickhouse, claims, broker, workers, signing_key, trust_store, revocation_sources,
 ]  # fmt: skip
 _NAMES = {
-    database: "database", clickhouse: "clickhouse", broker: "mqtt broker", workers: "workers",
+    database: "database", clickhouse: "clickhouse", claims: "claims", broker: "mqtt broker", workers: "workers",
     signing_key: "signing key", trust_store: "trust store", revocation_sources: "revocation sources",
 }  # fmt: skip
 

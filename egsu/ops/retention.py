@@ -1,5 +1,6 @@
 """Retention by itself (DIG-30, issue 17 item 4) for what the journal and audit jobs do not cover:
-export files, records of AMI batches, and readings per the operator's policy.
+export files, records of AMI batches, readings per the operator's policy, and the claims of
+ClickHouse writes (ADR 0013: a value whose claim was pruned is answered from the store).
 
 Journal (INT-36, 3 years) and audit trail (DIG-21, 12 months) have their own jobs
 (`journal.retention`, `audit.retention`); jobs, mail and information-request packages too
@@ -9,7 +10,7 @@ its minimum (egsu.conf: also refused at start) and records itself in the audit t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +23,7 @@ MINIMUM_DAYS = {
     "exports": conf.EXPORTS_MIN_RETENTION_DAYS,
     "ami_batches": conf.AMI_BATCHES_MIN_RETENTION_DAYS,
     "readings": conf.READINGS_MIN_RETENTION_DAYS,
+    "readings_claims": conf.READINGS_CLAIMS_MIN_RETENTION_DAYS,
 }
 
 
@@ -91,10 +93,40 @@ def purge_readings(*, days: int | None = None, now: datetime | None = None, sour
     return _audited("readings", deleted, days, cutoff, source, backend=settings.READINGS_BACKEND)
 
 
-def purge_expired(*, source: str) -> dict:
+def purge_readings_claims(
+    *, days: int | None = None, now: datetime | None = None, source: str, batch: int = 10_000, progress=None
+) -> int | None:
+    """Claims of ClickHouse writes for slots starting before the cutoff (an Astana midnight), in
+    batches (egsu.readings.claims.Claims.prune); None when readings are not claimed (SQL, chDB) or
+    the policy keeps claims for ever (EGSU_READINGS_CLAIMS_RETENTION_DAYS=0). A value for a slot
+    whose claim is gone is answered from the store, so no period breaks exactly-once; the minimum
+    keeps the writes of the last days from asking."""
+    from egsu.readings.services import get_store
+
+    days = days if days is not None else settings.CONFIG.readings_claims_retention_days
+    if not days:
+        return None
+    _check("readings_claims", days)
+    claims = getattr(get_store(), "claims", None)
+    if claims is None:
+        return None
+    now = now or utcnow()
+    cutoff = readings_cutoff(days, now)
+    pruned = claims.prune(int(cutoff.timestamp()), batch=batch, now=now.timestamp(), progress=progress)
+    extra = {"horizon": format_astana(datetime.fromtimestamp(pruned.horizon, UTC))}
+    if pruned.held_back_to is not None:  # an open intent holds older slots: the next run takes them
+        extra["held_back_to"] = format_astana(datetime.fromtimestamp(pruned.held_back_to, UTC))
+    return _audited("readings_claims", pruned.deleted, days, cutoff, source, **extra)
+
+
+def purge_expired(*, source: str, progress=None) -> dict:
     """Every data class of this module, per its configured period."""
     return {
         "exports": purge_exports(source=source),
         "ami_batches": purge_ami_batches(source=source),
         "readings": purge_readings(source=source),
+        "readings_claims": purge_readings_claims(
+            source=source,
+            progress=None if progress is None else (lambda done: progress(done, None, "claims")),
+        ),
     }

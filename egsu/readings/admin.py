@@ -1,14 +1,24 @@
-"""Read-only admin for stored readings: values change only through intake and correction acts."""
+"""Read-only admin for stored readings: values change only through intake and correction acts.
+
+On the SQL backend it is a plain changelist of the readings table. On ClickHouse that table is empty,
+so the list is read through the readings store instead (`store_changelist`): the newest revision of
+each value, filtered by object, device, quantity and interval, a page at a time.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from egsu.readings.models import Reading
-from egsu.readings.store import tidy_value
+from egsu.readings.models import INTERVAL_CHOICES, Reading
+from egsu.readings.store import KNOWN_INTERVALS, ReadingQuery, tidy_value
 from egsu_core.clock import format_astana
 
 
@@ -100,6 +110,13 @@ class ReadingAdmin(admin.ModelAdmin):
     def recorded_at_astana(self, reading: Reading) -> str:
         return format_astana(reading.recorded_at)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if getattr(settings, "READINGS_BACKEND", "sql") == "sql":
+            return super().changelist_view(request, extra_context)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return store_changelist(self, request)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -108,3 +125,52 @@ class ReadingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Reading | None = None) -> bool:
         return False
+
+
+_STORE_FILTERS = ("object", "device", "quantity", "interval")
+_STORE_COLUMNS = ("object_id", "device_id", "quantity", "interval", "period_start", "value", "unit", "quality",
+                  "commercial", "revision", "source")  # fmt: skip
+
+
+def store_changelist(model_admin: ReadingAdmin, request: HttpRequest) -> TemplateResponse:
+    """The readings list read through the readings store (every backend answers alike)."""
+    from egsu.readings.services import get_store
+
+    params = {name: request.GET.get(name, "").strip()[:64] for name in _STORE_FILTERS}
+    if params["interval"] not in KNOWN_INTERVALS:
+        params["interval"] = ""
+    query = ReadingQuery(
+        object_ids=[params["object"]] if params["object"] else None,
+        device_ids=[params["device"]] if params["device"] else None,
+        quantities=[params["quantity"]] if params["quantity"] else None,
+        interval=params["interval"] or None,
+    )
+    try:
+        page = max(0, min(int(request.GET.get("p", "0")), 10_000))
+    except ValueError:
+        page = 0
+    size = model_admin.list_per_page
+    found = list(get_store().rows(query, order="series", offset=page * size, limit=size + 1))
+    rows = [
+        [row.key.object_id, row.key.device_id, row.key.quantity, row.interval, format_astana(row.period_start),
+         str(tidy_value(row.value)), row.unit, row.quality, row.commercial, row.revision, row.source]
+        for row in found[:size]
+    ]  # fmt: skip
+    kept = {name: value for name, value in params.items() if value}
+    labels = {name: Reading._meta.get_field(name).verbose_name for name in _STORE_COLUMNS}
+    labels["period_start"], labels["value"] = _("period start (Astana)"), _("value")
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": Reading._meta,
+        "title": Reading._meta.verbose_name_plural,
+        "backend": "ClickHouse" if settings.READINGS_BACKEND == "clickhouse" else settings.READINGS_BACKEND,
+        "params": params,
+        "intervals": INTERVAL_CHOICES,
+        "labels": labels,
+        "columns": [labels[name] for name in _STORE_COLUMNS],
+        "rows": rows,
+        "page": page,
+        "previous_query": urlencode({**kept, "p": page - 1}) if page else "",
+        "next_query": urlencode({**kept, "p": page + 1}) if len(found) > size else "",
+    }
+    return TemplateResponse(request, "admin/readings/store_changelist.html", context)

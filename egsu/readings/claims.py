@@ -19,6 +19,15 @@ ClickHouse acknowledged the insert. If the writer dies or the insert fails, the 
 `recover` (any process, later) inserts whichever of its (key, revision) rows ClickHouse lacks:
 a claimed value is never lost, and since every (key, revision) is claimed once, never stored twice.
 
+Claims of old slots may be pruned (`prune`, the retention job; ADR 0013 amendment): a value whose claim
+is gone is answered from the store instead. A write that carries a slot older than the pruning
+horizon takes the pruner's lock (shared), reads the newest revision of each such slot without a
+claim from the store (`lookup`), seeds those claims and then claims as usual, all in its
+transaction; the pruner deletes under the same lock (exclusive) and never below an open intent's
+oldest slot, so what the store lacks is never in flight. A write of slots younger than the minimum
+retention (less a day for clocks) skips all of this: no pruner ever reaches them. `fill` makes the
+claims agree with a store written without them (an upgrade, a restore).
+
 Two implementations with the same SQL shape: SQLite (stdlib sqlite3, a file of its own, so that it
 never waits on the Django database's write lock) and PostgreSQL (psycopg, its own connection).
 Neither needs Django. Value keys carry the period start as Unix seconds; values are compared in
@@ -36,19 +45,30 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from egsu.conf import READINGS_CLAIMS_MIN_RETENTION_DAYS
 from egsu.processes import alive as _alive
 from egsu.readings.store import Quality, tidy_value
 
 CLAIMS = "egsu_readings_claim"  # + "_" + the ClickHouse database the claims are of
 INTENTS = "egsu_readings_intent"
+META = "egsu_readings_meta"  # the pruning horizon and a fill's checkpoint
+DAY_S = 86_400
+# No claim younger than this is ever pruned; a write of slots all younger than it less a day (clocks
+# of different servers) needs no look at the pruning horizon.
+PRUNE_MIN_AGE_S = READINGS_CLAIMS_MIN_RETENTION_DAYS * DAY_S
+_CLOCK_MARGIN_S = DAY_S
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ClaimKey = tuple[str, str, str, str, int]
 # what a claim compares: key, canonical value, unit, quality
 ClaimEntry = tuple[str, str, str, str, int, str, str, str]
+# the store's newest revision of a key: revision, canonical value, unit, quality
+StoredState = tuple[int, str, str, str]
+Lookup = Callable[[list[ClaimKey]], dict[ClaimKey, StoredState]]
 
 _ESTIMATED = Quality.ESTIMATED.value
 # Update only when the new value does not repeat the stored one (egsu.readings.store.repeats_stored).
@@ -64,8 +84,22 @@ _DDL = (
     f" quality VARCHAR(32) NOT NULL, PRIMARY KEY ({_KEY}))",
     "CREATE TABLE IF NOT EXISTS {intents} (id {serial} PRIMARY KEY, host VARCHAR(255) NOT NULL,"
     " pid INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0, touched_at BIGINT NOT NULL,"
-    " rows_blob {blob} NOT NULL)",
+    " rows_blob {blob} NOT NULL, oldest BIGINT)",
+    "CREATE TABLE IF NOT EXISTS {meta} (name VARCHAR(40) PRIMARY KEY, number BIGINT NOT NULL DEFAULT 0,"
+    " note TEXT NOT NULL DEFAULT '')",
 )
+_COLUMNS = (
+    "object_id",
+    "device_id",
+    "quantity",
+    "duration",
+    "period_start",
+    "revision",
+    "value",
+    "unit",
+    "quality",
+)
+_TYPES = ("text", "text", "text", "text", "bigint", "bigint", "text", "text", "text")
 HOST = socket.gethostname()
 
 
@@ -96,11 +130,39 @@ def rounds(entries: Sequence[ClaimEntry]) -> list[list[int]]:
     return out
 
 
+@dataclass(frozen=True)
+class Intent:
+    """An open intent: rows claimed and not yet known to be in the store (`Claims.intents`)."""
+
+    id: int
+    host: str
+    pid: int
+    failed: bool
+    touched_at: int  # Unix seconds: when its writer (or a recoverer) last took it
+    oldest: int | None  # the earliest period start among its rows (None: written before this was kept)
+    rows: int
+    state: str  # one of INTENT_STATES
+
+
+# How an open intent looks from this process: only "in flight" ones are left to their writer.
+INTENT_STATES = ("in flight", "failed", "writer dead", "past lease")
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one `Claims.prune` did: claims deleted, the horizon now, and how far an open intent held it back."""
+
+    deleted: int
+    horizon: int
+    held_back_to: int | None = None
+
+
 class Claims:
     """The claims of one database; thread safe (one connection per thread and process)."""
 
     lease_s: float = 600.0  # an intent of a live writer elsewhere is left alone this long
     max_attempts = 8
+    prune_min_age_s: int = PRUNE_MIN_AGE_S
 
     def __init__(self, namespace: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_]{1,40}", namespace):
@@ -108,6 +170,7 @@ class Claims:
         self.namespace = namespace
         self.claims_table = f"{CLAIMS}_{namespace}"
         self.intents_table = f"{INTENTS}_{namespace}"
+        self.meta_table = f"{META}_{namespace}"
         self._local = threading.local()
 
     # -- what a dialect provides ---------------------------------------------------------------
@@ -122,7 +185,24 @@ class Claims:
 
     def _retryable(self, exc: Exception) -> bool: ...
 
+    def _source(self, rows: Sequence[tuple], columns: Sequence[str]) -> tuple[str, list]:
+        """A FROM item `t` holding `rows` with these columns (names from _COLUMNS), and its parameters."""
+        raise NotImplementedError
+
+    def _prune_lock(self, cursor, *, exclusive: bool) -> None:
+        """Writers of old slots (shared) against the pruner (exclusive), to the end of the transaction."""
+
+    def _has_column(self, cursor, table: str, column: str) -> bool: ...
+
+    def _analyze(self) -> None:
+        """Fresh statistics before a prune, so that its batches walk the primary key."""
+
+    def _broken(self, connection) -> bool:
+        """The connection was lost (its server restarted): it must be replaced, never used again."""
+        return False
+
     placeholder = "?"
+    greatest = "max"
     ddl: tuple[str, ...] = _DDL
     types: dict[str, str] = {}
 
@@ -131,31 +211,54 @@ class Claims:
     @property
     def connection(self):
         held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid() and self._broken(held[1]):
+            self._forget(held[1])  # the database restarted: the next statement runs on a new connection
+            held = None
         if held is None or held[0] != os.getpid():  # a forked worker opens its own
             held = self._local.held = (os.getpid(), self._connect())
             cursor = held[1].cursor()
             self._lock_schema(cursor)  # writers starting together must not create the tables twice
             for statement in self.ddl:
                 cursor.execute(
-                    statement.format(claims=self.claims_table, intents=self.intents_table, **self.types)
+                    statement.format(
+                        claims=self.claims_table,
+                        intents=self.intents_table,
+                        meta=self.meta_table,
+                        **self.types,
+                    )
                 )
+            if not self._has_column(cursor, self.intents_table, "oldest"):  # tables of before pruning
+                cursor.execute(f"ALTER TABLE {self.intents_table} ADD COLUMN oldest BIGINT")
             held[1].commit()
         return held[1]
 
     def claim(
-        self, entries: Sequence[ClaimEntry], intent_of: Callable[[list[int | None]], bytes | None]
+        self,
+        entries: Sequence[ClaimEntry],
+        intent_of: Callable[[list[int | None]], bytes | None],
+        lookup: Lookup | None = None,
     ) -> tuple[list[int | None], int | None]:
         """Claim every entry in one transaction: its new revision, or None for a duplicate.
 
         `intent_of(revisions)` gives the rows to insert (or None when there are none); they are
         stored as an intent in the same transaction, whose id is returned for `done`/`failed`.
+        `lookup(keys)` gives the store's newest revision of keys whose claims may have been pruned
+        (slots older than the horizon); without it such keys count as never stored.
         """
         p = self.placeholder
+        old_slots = lookup is not None and bool(entries)
+        if old_slots:
+            old_slots = (
+                min(entry[4] for entry in entries) < time.time() - self.prune_min_age_s + _CLOCK_MARGIN_S
+            )
         for attempt in range(1, self.max_attempts + 1):
             connection = self.connection
             try:
                 cursor = connection.cursor()
                 self._begin(connection)
+                if old_slots:
+                    assert lookup is not None
+                    self._seed_pruned(cursor, entries, lookup)
                 revisions: list[int | None] = [None] * len(entries)
                 for indexes in rounds(entries):
                     by_key = {entries[i][:5]: i for i in indexes}
@@ -165,21 +268,95 @@ class Claims:
                 intent_id = None
                 blob = intent_of(revisions)
                 if blob is not None:
+                    oldest = min(e[4] for e, r in zip(entries, revisions, strict=True) if r is not None)
                     cursor.execute(
                         # SQL built from our own table and column names; values travel as parameters
-                        f"INSERT INTO {self.intents_table} (host, pid, failed, touched_at, rows_blob)"  # nosec B608
-                        f" VALUES ({p}, {p}, 0, {p}, {p}) RETURNING id",
-                        (HOST, os.getpid(), int(time.time()), blob),
+                        f"INSERT INTO {self.intents_table} (host, pid, failed, touched_at, rows_blob, oldest)"  # nosec B608
+                        f" VALUES ({p}, {p}, 0, {p}, {p}, {p}) RETURNING id",
+                        (HOST, os.getpid(), int(time.time()), blob, oldest),
                     )
                     intent_id = cursor.fetchone()[0]
                 connection.commit()
                 return revisions, intent_id
             except Exception as exc:
-                connection.rollback()
+                self._rollback(connection)
                 if not self._retryable(exc) or attempt == self.max_attempts:
                     raise
             time.sleep(0.01 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _seed_pruned(self, cursor, entries: Sequence[ClaimEntry], lookup: Lookup) -> None:
+        """Give every key older than the horizon and without a claim the claim of what the store holds.
+
+        Under the pruner's lock (shared) until commit: the pruner cannot delete a claim between this
+        look and the upsert, and it never deleted one whose rows were not yet in the store."""
+        self._prune_lock(cursor, exclusive=False)
+        horizon = self._horizon(cursor)
+        old = sorted({entry[:5] for entry in entries if entry[4] < horizon})
+        if not old:
+            return
+        source, params = self._source(old, _COLUMNS[:5])
+        same = " AND ".join(f"c.{column} = t.{column}" for column in _COLUMNS[:5])
+        cursor.execute(
+            # SQL built from our own table and column names; values travel as parameters
+            f"SELECT {', '.join('t.' + c for c in _COLUMNS[:5])} FROM {source}"  # nosec B608
+            f" WHERE NOT EXISTS (SELECT 1 FROM {self.claims_table} c WHERE {same})",
+            params,
+        )
+        missing = [(o, d, q, du, int(ps)) for o, d, q, du, ps in cursor.fetchall()]
+        if not missing:
+            return
+        found = lookup(missing)
+        seeds = [(*key, *found[key]) for key in sorted(found)]
+        if seeds:
+            source, params = self._source(seeds, _COLUMNS)
+            columns = ", ".join(_COLUMNS)
+            cursor.execute(
+                # SQL built from our own table and column names; values travel as parameters
+                f"INSERT INTO {self.claims_table} ({columns}) SELECT {columns} FROM {source} WHERE true"  # nosec B608
+                f" ON CONFLICT ({_KEY}) DO NOTHING",
+                params,
+            )
+
+    def _horizon(self, cursor) -> int:
+        cursor.execute(
+            f"SELECT number FROM {self.meta_table} WHERE name = {self.placeholder}",  # nosec B608
+            ("pruned_before",),
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def horizon(self) -> int:
+        """Unix seconds before which claims may have been pruned (0: never pruned)."""
+        rows = self._run(
+            f"SELECT number FROM {self.meta_table} WHERE name = {self.placeholder}",
+            ("pruned_before",),
+            fetch=True,
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def _raise_horizon(self, cursor, before: int) -> None:
+        p, meta = self.placeholder, self.meta_table
+        cursor.execute(
+            f"INSERT INTO {meta} (name, number, note) VALUES ({p}, {p}, '') ON CONFLICT (name)"  # nosec B608
+            f" DO UPDATE SET number = {self.greatest}({meta}.number, excluded.number)",
+            ("pruned_before", before),
+        )
+
+    def _rollback(self, connection) -> None:
+        """Roll back after a failed statement; a lost connection is dropped (the caller's error stands,
+        nothing was committed on it, and the next call connects again: no operator needed)."""
+        if self._broken(connection):
+            self._forget(connection)
+            return
+        connection.rollback()
+
+    def _forget(self, connection) -> None:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001, S110 - it is gone already
+            pass
+        self._local.held = None
 
     def done(self, intent_id: int) -> None:
         """The intent's rows are in the store: forget it."""
@@ -188,6 +365,18 @@ class Claims:
     def failed(self, intent_id: int) -> None:
         """The writer's insert raised: any process may recover the intent now."""
         self._run(f"UPDATE {self.intents_table} SET failed = 1 WHERE id = {self.placeholder}", (intent_id,))
+
+    def _state(self, host: str, pid: int, failed: int, touched_at: int, now: float) -> str:
+        mine = host == HOST and pid == os.getpid()
+        if failed:
+            return "failed"
+        if host == HOST and not mine and not _alive(pid):
+            return "writer dead"
+        if touched_at < now - self.lease_s:
+            # past the lease whoever holds it, this process too: no write takes that long, so an intent
+            # its own writer lost track of (a commit whose answer was lost) is not kept forever
+            return "past lease"
+        return "in flight"
 
     def take_stale(self) -> list[tuple[int, bytes]]:
         """Intents nobody is finishing (failed, of a dead process on this host, or past the lease),
@@ -199,13 +388,7 @@ class Claims:
         )
         taken = []
         for intent_id, host, pid, failed, touched_at in rows:
-            mine = host == HOST and pid == os.getpid()
-            stale = (
-                failed
-                or (host == HOST and not mine and not _alive(pid))
-                or (not mine and touched_at < now - self.lease_s)
-            )
-            if not stale:
+            if self._state(host, pid, failed, touched_at, now) == "in flight":
                 continue
             changed = self._run(
                 f"UPDATE {self.intents_table} SET host = {p}, pid = {p}, failed = 0, touched_at = {p}"
@@ -224,20 +407,186 @@ class Claims:
         """How many intents are open (monitoring, tests)."""
         return self._run(f"SELECT count(*) FROM {self.intents_table}", (), fetch=True)[0][0]
 
+    def intents(self, *, count_rows: bool = True) -> list[Intent]:
+        """Every open intent, oldest first, with its state as this process sees it (the operator's list);
+        `rows` is 0 unless `count_rows` (which unpacks each intent)."""
+        now = time.time()
+        blob = "rows_blob" if count_rows else "NULL"
+        rows = self._run(
+            f"SELECT id, host, pid, failed, touched_at, oldest, {blob} FROM {self.intents_table} ORDER BY id",  # nosec B608
+            (),
+            fetch=True,
+        )
+        return [
+            Intent(int(i), host, int(pid), bool(failed), int(touched), None if oldest is None else int(oldest),
+                   len(unpack(blob)) if count_rows else 0, self._state(host, int(pid), failed, int(touched), now))
+            for i, host, pid, failed, touched, oldest, blob in rows
+        ]  # fmt: skip
+
     def newest(self, keys: Sequence[ClaimKey]) -> dict[ClaimKey, int]:
         """The claimed revision of each key (tests, checks)."""
+        return {key: state[0] for key, state in self.states(keys).items()}
+
+    def states(self, keys: Sequence[ClaimKey]) -> dict[ClaimKey, StoredState]:
+        """The claim (revision, canonical value, unit, quality) of each key that has one."""
         found = {}
         p = self.placeholder
         for key in keys:
             rows = self._run(
-                f"SELECT revision FROM {self.claims_table} WHERE object_id = {p} AND device_id = {p} AND quantity = {p}"
-                f" AND duration = {p} AND period_start = {p}",
+                f"SELECT revision, value, unit, quality FROM {self.claims_table} WHERE object_id = {p}"
+                f" AND device_id = {p} AND quantity = {p} AND duration = {p} AND period_start = {p}",
                 key,
                 fetch=True,
             )
             if rows:
-                found[key] = int(rows[0][0])
+                revision, value, unit, quality = rows[0]
+                found[key] = (int(revision), value, unit, quality)
         return found
+
+    def count(self, *, before: int | None = None) -> int:
+        """How many claims there are (of slots starting before `before`, Unix seconds)."""
+        where = "" if before is None else f" WHERE period_start < {self.placeholder}"
+        params = () if before is None else (before,)
+        return int(self._run(f"SELECT count(*) FROM {self.claims_table}{where}", params, fetch=True)[0][0])
+
+    # -- pruning (the retention job) -----------------------------------------------------------
+
+    def prune(
+        self,
+        before: int,
+        *,
+        batch: int = 10_000,
+        now: float | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Pruned:
+        """Delete the claims of slots starting before `before` (Unix seconds), `batch` at a time.
+
+        Refuses a `before` younger than the minimum age (writes of younger slots never look for a
+        pruned claim). Each batch is one transaction under the pruner's lock (exclusive): it first
+        raises the horizon, and deletes nothing at or after the oldest slot of an open intent (rows
+        claimed that the store may not hold yet). Walks the claims once in key order.
+        """
+        now = time.time() if now is None else now
+        if before > now - self.prune_min_age_s:
+            raise ValueError(
+                f"claims younger than {self.prune_min_age_s // DAY_S} days are never pruned (ADR 0013)"
+            )
+        if batch < 1:
+            raise ValueError("a batch holds at least one claim")
+        self._analyze()
+        p, key = self.placeholder, f"({_KEY})"
+        marks = ", ".join([p] * 5)
+        deleted, lower, held_back_to, failures = 0, None, None, 0
+        while True:
+            connection = self.connection
+            try:
+                cursor = connection.cursor()
+                self._begin(connection)
+                self._prune_lock(cursor, exclusive=True)
+                cursor.execute(f"SELECT min(coalesce(oldest, 0)) FROM {self.intents_table}")  # nosec B608
+                oldest_open = cursor.fetchone()[0]
+                limit = before if oldest_open is None else min(before, int(oldest_open))
+                if limit < before:
+                    held_back_to = limit if held_back_to is None else min(held_back_to, limit)
+                self._raise_horizon(cursor, limit)
+                after = "" if lower is None else f" AND {key} > ({marks})"
+                params: tuple = (limit, *(lower or ()))
+                cursor.execute(
+                    # SQL built from our own table and column names; values travel as parameters
+                    f"SELECT {_KEY} FROM {self.claims_table} WHERE period_start < {p}{after}"  # nosec B608
+                    f" ORDER BY {_KEY} LIMIT 1 OFFSET {int(batch) - 1}",
+                    params,
+                )
+                upper = cursor.fetchone()
+                until = "" if upper is None else f" AND {key} <= ({marks})"
+                cursor.execute(
+                    f"DELETE FROM {self.claims_table} WHERE period_start < {p}{after}{until}",  # nosec B608
+                    (*params, *(upper or ())),
+                )
+                deleted += max(cursor.rowcount, 0)
+                connection.commit()
+            except Exception as exc:
+                connection.rollback()
+                failures += 1
+                if not self._retryable(exc) or failures == self.max_attempts:
+                    raise
+                time.sleep(0.01 * failures)
+                continue
+            failures = 0
+            if progress is not None:
+                progress(deleted)
+            if upper is None:
+                break
+            lower = tuple(upper[:4]) + (int(upper[4]),)
+        return Pruned(deleted, self.horizon(), held_back_to)
+
+    # -- filling from a store written without claims -------------------------------------------
+
+    def fill(self, states: Sequence[tuple], *, checkpoint: str) -> int:
+        """Make the claims of these keys agree with the store: `states` are (key…, revision, canonical
+        value, unit, quality) of the newest revisions. A claim keeps a higher revision number (never
+        handed out twice) and takes the store's value; a claim already equal is left alone. Records
+        `checkpoint` in the same transaction (where to resume). How many claims were written."""
+        columns = ", ".join(_COLUMNS)
+        t = self.claims_table
+        differs = " OR ".join(f"{t}.{c} <> excluded.{c}" for c in ("value", "unit", "quality"))
+        for attempt in range(1, self.max_attempts + 1):
+            connection = self.connection
+            try:
+                cursor = connection.cursor()
+                self._begin(connection)
+                changed = 0
+                if states:
+                    source, params = self._source(sorted(states), _COLUMNS)
+                    cursor.execute(
+                        # SQL built from our own table and column names; values travel as parameters
+                        f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {source} WHERE true"  # nosec B608
+                        f" ON CONFLICT ({_KEY}) DO UPDATE SET revision = {self.greatest}({t}.revision, excluded.revision),"
+                        " value = excluded.value, unit = excluded.unit, quality = excluded.quality"
+                        f" WHERE {t}.revision < excluded.revision OR {differs}",
+                        params,
+                    )
+                    changed = max(cursor.rowcount, 0)
+                self._set_note(cursor, "fill_after", checkpoint)
+                connection.commit()
+                return changed
+            except Exception as exc:
+                connection.rollback()
+                if not self._retryable(exc) or attempt == self.max_attempts:
+                    raise
+            time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _set_note(self, cursor, name: str, note: str) -> None:
+        p, meta = self.placeholder, self.meta_table
+        cursor.execute(
+            f"INSERT INTO {meta} (name, number, note) VALUES ({p}, 0, {p}) ON CONFLICT (name)"  # nosec B608
+            " DO UPDATE SET note = excluded.note",
+            (name, note),
+        )
+
+    def checkpoint(self) -> str:
+        """Where an unfinished fill stopped ('' when none is unfinished)."""
+        rows = self._run(
+            f"SELECT note FROM {self.meta_table} WHERE name = {self.placeholder}", ("fill_after",), fetch=True
+        )
+        return rows[0][0] if rows else ""
+
+    def finish_fill(self, horizon: int | None) -> None:
+        """A fill went through: forget its checkpoint; claims before `horizon` were not filled
+        (the store answers for them, as for pruned ones)."""
+        connection = self.connection
+        try:
+            cursor = connection.cursor()
+            self._begin(connection)
+            cursor.execute(f"DELETE FROM {self.meta_table} WHERE name = {self.placeholder}", ("fill_after",))  # nosec B608
+            if horizon:
+                self._prune_lock(cursor, exclusive=True)
+                self._raise_horizon(cursor, horizon)
+            connection.commit()
+        except Exception:
+            connection.rollback()
+            raise
 
     def _run(self, sql: str, params: tuple, *, fetch: bool = False, rowcount: bool = False):
         connection = self.connection
@@ -249,7 +598,7 @@ class Claims:
                 connection.commit()
                 return result if fetch or rowcount else None
             except Exception as exc:
-                connection.rollback()
+                self._rollback(connection)
                 if not self._retryable(exc) or attempt == self.max_attempts:
                     raise
             time.sleep(0.01 * attempt)
@@ -257,7 +606,7 @@ class Claims:
 
     def drop(self) -> None:
         """Drop this namespace's tables (tests, a dropped ClickHouse database)."""
-        for table in (self.claims_table, self.intents_table):
+        for table in (self.claims_table, self.intents_table, self.meta_table):
             self._run(f"DROP TABLE IF EXISTS {table}", ())
         self.close()
 
@@ -292,6 +641,14 @@ class SqliteClaims(Claims):
 
     def _retryable(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+    def _source(self, rows: Sequence[tuple], columns: Sequence[str]) -> tuple[str, list]:
+        fields = ", ".join(f"json_extract(value, '$[{n}]') AS {column}" for n, column in enumerate(columns))
+        return f"(SELECT {fields} FROM json_each(?)) AS t", [json.dumps(rows, separators=(",", ":"))]
+
+    def _has_column(self, cursor, table: str, column: str) -> bool:
+        cursor.execute(f"PRAGMA table_info({table})")
+        return any(row[1] == column for row in cursor.fetchall())
 
     def _upsert(self, cursor, entries: list[ClaimEntry]) -> list[tuple]:
         fields = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(5))
@@ -336,6 +693,7 @@ class PostgresClaims(Claims):
     """Claims in PostgreSQL (the Django database in production), on a connection of their own."""
 
     placeholder = "%s"
+    greatest = "GREATEST"
     types = {"serial": "BIGSERIAL", "blob": "BYTEA"}
 
     def __init__(self, dsn: str, namespace: str) -> None:
@@ -355,6 +713,29 @@ class PostgresClaims(Claims):
 
     def _retryable(self, exc: Exception) -> bool:
         return getattr(exc, "sqlstate", None) in {"40001", "40P01"}  # serialization failure, deadlock
+
+    def _source(self, rows: Sequence[tuple], columns: Sequence[str]) -> tuple[str, list]:
+        types = dict(zip(_COLUMNS, _TYPES, strict=True))
+        arrays = ", ".join(f"%s::{types[column]}[]" for column in columns)
+        return f"unnest({arrays}) AS t({', '.join(columns)})", [
+            list(column) for column in zip(*rows, strict=True)
+        ]
+
+    def _analyze(self) -> None:
+        # A table just filled has no statistics yet: the planner would sort it whole for every batch.
+        self._run(f"ANALYZE {self.claims_table}", ())
+
+    def _prune_lock(self, cursor, *, exclusive: bool) -> None:
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        cursor.execute(f"SELECT {lock}(hashtext(%s))", (f"egsu_readings_prune_{self.namespace}",))
+
+    def _has_column(self, cursor, table: str, column: str) -> bool:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = %s AND column_name = %s",
+            (table.lower(), column),
+        )
+        return bool(cursor.fetchone()[0])
 
     def _upsert(self, cursor, entries: list[ClaimEntry]) -> list[tuple]:
         columns = list(zip(*entries, strict=True))

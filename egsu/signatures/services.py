@@ -162,7 +162,7 @@ class _StandRevocationChecker(RevocationChecker):
         self.fetched.append(target)
         path = target[len(ca.base_url) :].split("?", 1)[0]
         if path.rstrip("/") == "/ocsp" and body is not None:
-            return ca.ocsp_response(body)
+            return ca.ocsp_response(body, this_update=self.clock())  # the System's clock, like NCA's own
         if path.startswith("/crl/"):
             der = ca.published_crl(path[len("/crl/") :])
             if der is not None:
@@ -197,7 +197,16 @@ def revocation_checker(*, deadline: float | None = None) -> RevocationChecker:
         ocsp_retry_after=config.ocsp_retry_after_s,
         require_nonce=config.ocsp_require_nonce,
         cache=revocation_cache(),
+        clock=_system_clock,
     )
+
+
+def _system_clock() -> datetime:
+    """Revocation answers are judged current by the System's clock, not this server's (egsu.ops.timekeeping)."""
+    from egsu.ops.timekeeping import system_time
+    from egsu_core.clock import utcnow
+
+    return system_time(utcnow())
 
 
 def message_deadline() -> float:

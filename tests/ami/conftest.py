@@ -157,6 +157,13 @@ class Broker:
         self.stop()
         self.start()
 
+    def kill(self) -> None:
+        """SIGKILL: a crash; what arrived since the last autosave (autosave_interval 1) is lost with it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
 
 @pytest.fixture
 def broker(tmp_path):

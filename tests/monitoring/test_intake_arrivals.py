@@ -46,3 +46,39 @@ def test_the_same_records_in_a_new_message_are_not_double_counted(stand):  # noq
     arrival = Arrival.objects.get()
     assert (arrival.record_count, arrival.status) == (2, "accepted")
     assert sum(r.on_time + r.late for r in SubjectDay.objects.all()) == 1
+
+
+def test_a_message_the_system_could_not_store_is_judged_by_its_first_receipt(stand, monkeypatch):  # noqa: F811
+    """INT-13, INT-51: the System could not store a message (its store was down: SCE909, retry later);
+    the sender's resend is processed hours later. Lateness is judged by the first receipt the journal
+    holds, not by the resend: the System's outage does not make the sender late."""
+    from datetime import UTC, datetime, timedelta
+
+    from egsu.journal.models import JournalEntry
+    from egsu.readings.store import StoreUnavailableError
+    from tests.intake.test_intake_services import _code
+
+    demo = stand
+    record = _one_record(demo, hours_back=3)  # a period that ended one to three hours ago
+    body = _request(demo, [record])
+
+    class Unreachable:  # the readings store cannot be reached (the real outage: tests/ops/test_outages.py)
+        def write(self, rows):
+            raise StoreUnavailableError("ClickHouse is unreachable")
+
+    store = services.get_store
+    monkeypatch.setattr(services, "get_store", Unreachable)
+    first = services.receive(body)
+    assert (first.http_status, _code(first)) == (500, "SCE909")
+    assert not Arrival.objects.exists()
+    # the first attempt came inside its period (set here: the test cannot wait hours)
+    entry = JournalEntry.objects.get(direction="IN", kind="message")
+    received = datetime.fromisoformat(record["datetime"]).astimezone(UTC) + timedelta(hours=1)
+    JournalEntry.objects.filter(pk=entry.pk).update(occurred_at=received)
+    monkeypatch.setattr(services, "get_store", store)
+
+    again = services.receive(body)  # the resend, now: by its own receipt the period is long overdue
+
+    assert (again.http_status, _code(again)) == (200, "SCSS001")
+    arrival = Arrival.objects.get()
+    assert (arrival.on_time, arrival.accepted_at) == (True, received)

@@ -130,3 +130,89 @@ def probe(env: dict[str, str]) -> dict:
     run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of the test's own (initdb, pg_ctl from the Debian binaries) on a free
+    loopback port, so that a drill may stop and restart it without touching the machine's server.
+
+    As root the cluster belongs to the `postgres` user (initdb refuses root). Skips loudly when the
+    binaries or that user are missing.
+    """
+
+    def __init__(self) -> None:
+        import glob
+        import os
+        import pwd
+        import shutil
+        import tempfile
+
+        from tests.readings.store_backends import free_port_block
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            pytest.skip(
+                "NO POSTGRESQL BINARIES (/usr/lib/postgresql/*/bin): the PostgreSQL drill did not run"
+            )
+        self.bin = Path(found[-1]).parent
+        self.run_as: list[str] = []
+        self.folder = Path(tempfile.mkdtemp(prefix="egsu-pg-drill-"))
+        if os.geteuid() == 0:
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip(
+                    "NO 'postgres' USER to own a private cluster as root: the PostgreSQL drill did not run"
+                )
+            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            self.run_as = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
+        self.data = self.folder / "data"
+        self.port = free_port_block(1)
+        self.url = f"postgresql://egsu:egsu@127.0.0.1:{self.port}/egsu_drill"
+
+    def _run(self, *args: str, timeout: float = 120) -> None:
+        import subprocess
+
+        done = subprocess.run([*self.run_as, *args], capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed: {done.stdout[-1500:]} {done.stderr[-1500:]}")
+
+    def create(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "egsu", "-A", "trust", "--no-sync",
+                  "-E", "UTF8", "--locale", "C.UTF-8")  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.folder}'\n"
+                "fsync = on\nmax_connections = 60\nshared_buffers = 32MB\n"
+            )
+        self.start()
+        self._run(
+            str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "egsu", "egsu_drill"
+        )
+
+    def start(self) -> None:
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` rolls back open transactions and closes every connection (a restart); `immediate`
+        aborts at once and recovers from the WAL on the next start (a crash)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def destroy(self) -> None:
+        import shutil
+
+        try:
+            self.stop("immediate")
+        except Exception:  # noqa: BLE001 - already stopped
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)

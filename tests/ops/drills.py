@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -66,6 +67,7 @@ class Outcome:
     kills: int = 0
     attempts: int = 0
     failed_attempts: int = 0  # no answer, or 5xx: sent again
+    refusals: dict[str, int] = field(default_factory=dict)  # what the failed attempts were answered: count
     acknowledged: dict[str, str] = field(default_factory=dict)  # message or batch id → answer summary
     stored: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -104,7 +106,7 @@ def gunicorn_workers(master: int) -> list[int]:
 
 
 def _send_until_acknowledged(
-    post, key: str, outcome: Outcome, lock: threading.Lock, stop: threading.Event
+    post, key: str, outcome: Outcome, lock: threading.Lock, stop: threading.Event, pause: float = 0.05
 ) -> None:
     while not stop.is_set():
         with lock:
@@ -117,9 +119,30 @@ def _send_until_acknowledged(
             with lock:
                 outcome.acknowledged[key] = _summary(response)
             return
+        refusal = refusal_summary(response)
         with lock:
             outcome.failed_attempts += 1
-        time.sleep(0.05)
+            outcome.refusals[refusal] = outcome.refusals.get(refusal, 0) + 1
+        time.sleep(pause)
+
+
+def refusal_summary(response: httpx.Response | None) -> str:
+    """What a sender was told when nothing was stored: 'no answer', 'isun 500 SCE909 signed',
+    'ami 503 store-unavailable retry-after=30', or whatever else came (a drill asserts on these)."""
+    if response is None:
+        return "no answer"
+    if response.headers.get("content-type", "").startswith("application/json"):
+        try:
+            code = response.json().get("code")
+        except ValueError:
+            code = "?"
+        retry = response.headers.get("Retry-After")
+        return f"ami {response.status_code} {code}" + (f" retry-after={retry}" if retry else "")
+    found = CODE.search(response.content)
+    signed = b"SignatureValue" in response.content
+    return f"isun {response.status_code} {found.group(0).decode() if found else '?'}" + (
+        " signed" if signed else " unsigned"
+    )
 
 
 def _summary(response: httpx.Response) -> str:
@@ -131,10 +154,16 @@ def _summary(response: httpx.Response) -> str:
 
 
 def run_drill(
-    var: Path, env: dict, *, kills: int, messages: int, batches: int, meters: int = 4, seed_world: dict | None = None,
-    interval: tuple[float, float] = (0.2, 0.8), password: str,
+    var: Path, env: dict, *, kills: int = 0, messages: int, batches: int, meters: int = 4, seed_world: dict | None = None,
+    interval: tuple[float, float] = (0.2, 0.8), password: str, disrupt: Callable[[Outcome], None] | None = None,
+    spacing: float = 0.0, pause: float = 0.05,
 ) -> Outcome:  # fmt: skip
-    """Start `egsu web`, send while killing gunicorn workers, stop it; the outcome (probe included)."""
+    """Start `egsu web`, send while killing gunicorn workers, stop it; the outcome (probe included).
+
+    `disrupt(outcome)`, when given, replaces the killer: it runs while the senders send (each
+    waits `spacing` seconds after an acknowledgement, `pause` after a failed attempt) and may stop
+    and start whatever the web server depends on; the senders keep resending until acknowledged.
+    """
     from egsu_core.pki.keys import load_identity
     from tests.ami.conftest import document, quarter_values
     from tests.ops.conftest import isun_message
@@ -178,22 +207,26 @@ def run_drill(
                         lambda body=body: client.post(
                             base + "/shep/SyncChannel", content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
                         ),
-                        f"isun-{n}", outcome, lock, stop,
+                        f"isun-{n}", outcome, lock, stop, pause,
                     )  # fmt: skip
+                    time.sleep(spacing)
 
         def ami() -> None:
             with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {world['token']}"}) as client:
                 for doc in documents:
                     _send_until_acknowledged(
                         lambda doc=doc: client.post(base + "/api/ami/v1/batches", json=doc), doc["batchId"],
-                        outcome, lock, stop,
+                        outcome, lock, stop, pause,
                     )  # fmt: skip
+                    time.sleep(spacing)
 
         senders = [threading.Thread(target=isun), threading.Thread(target=ami)]
         for thread in senders:
             thread.start()
         rng = random.Random(17)
-        while outcome.kills < kills and any(t.is_alive() for t in senders):
+        if disrupt is not None:
+            disrupt(outcome)
+        while disrupt is None and outcome.kills < kills and any(t.is_alive() for t in senders):
             time.sleep(rng.uniform(*interval))
             workers = gunicorn_workers(server.pid)
             if workers:

@@ -50,11 +50,13 @@ def test_readyz_names_every_part_and_is_503_until_a_worker_lives():
     body = response.json()
     states = {c["name"]: c["state"] for c in body["checks"]}
     assert list(states) == [
-        "database", "clickhouse", "mqtt broker", "workers", "signing key", "trust store", "revocation sources",
+        "database", "clickhouse", "claims", "mqtt broker", "workers", "signing key", "trust store",
+        "revocation sources",
     ]  # fmt: skip
     assert states["database"] == "ok" and states["workers"] == "fail"
     assert states["signing key"] == "ok" and states["trust store"] == "ok"
     assert states["clickhouse"] == "off" and states["mqtt broker"] == "off"  # not configured here
+    assert states["claims"] == "off"
     # when a worker and a scheduler beat
     _workers_alive()
     # then it is ready

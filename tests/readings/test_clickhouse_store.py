@@ -252,3 +252,38 @@ def test_aggregating_by_series_merges_the_intervals_of_one_series(clickhouse_any
     # then one row carries the series' text key and both values
     assert (row.object_id, row.device_id, row.quantity) == ("407001", "1", "mass")
     assert (row.sum, row.count, row.first, row.last) == (Decimal("3.75"), 2, Decimal("1.5"), Decimal("2.25"))
+
+
+def test_values_claimed_while_clickhouse_is_unreachable_are_inserted_once_it_is_back():
+    """ADR 0013 after an outage: a write whose insert fails leaves its values claimed in an intent; a
+    recovery that fails too (ClickHouse still away) gives the intent back, so that a later recovery in
+    the same process — or the periodic job readings.recover-claims — inserts them, once."""
+    from egsu.readings.backends.clickhouse import DriverConnection
+    from egsu.readings.store import ReadingQuery, StoreUnavailableError, WriteOutcome
+
+    up = store_backends.clickhouse_store("clickhouse")  # a real server …
+    try:
+        # … and the same database and claims through a port nobody listens on (ClickHouse is down)
+        down = ClickHouseReadingsStore(
+            DriverConnection("127.0.0.1", store_backends.free_port_block(1)), database=up.database,
+            claims=up.claims, create_schema=False,
+        )  # fmt: skip
+        rows = [make_row(Decimal(n + 1), period_start=DAY + timedelta(days=n)) for n in range(4)]
+        with pytest.raises(StoreUnavailableError):
+            down.write(rows)
+        assert up.claims.pending() == 1
+        # a recovery while it is still down fails, and leaves the intent for the next one
+        down.recover_every_s = 0
+        with pytest.raises(StoreUnavailableError):
+            down.recover()
+        with pytest.raises(StoreUnavailableError):
+            down.recover()  # taken again: it was given back
+        # the same values sent again are already claimed: not stored twice
+        assert up.count(ReadingQuery()) == 0
+        # once ClickHouse answers, recovery (here in the same process) inserts them
+        assert up.recover() == 4
+        assert up.claims.pending() == 0
+        assert up.write(rows) == [WriteOutcome.DUPLICATE] * 4
+        assert up.count(ReadingQuery()) == 4 and up.recover() == 0
+    finally:
+        store_backends.drop_database(up)

@@ -58,3 +58,58 @@ def test_detail_is_read_only_and_nothing_can_be_added_or_deleted(admin_client, s
     assert admin_client.get(reverse("admin:readings_reading_add")).status_code == 403
     assert admin_client.post(reverse("admin:readings_reading_delete", args=[reading.pk])).status_code == 403
     assert Reading.objects.count() == 2
+
+
+@pytest.fixture
+def clickhouse_values(settings, tmp_path):
+    """Readings in ClickHouse (a fresh database on the loopback server) as the System's store."""
+    import uuid
+
+    from egsu.readings import services
+    from tests.readings import store_backends
+
+    server = store_backends._server_url()  # skips loudly when no server can be started
+    settings.READINGS_BACKEND = "clickhouse"
+    settings.CLICKHOUSE_URL = f"{server.rsplit('/', 1)[0]}/egsu_admin_{uuid.uuid4().hex[:10]}"
+    settings.READINGS_CLAIMS_URL = f"sqlite:///{tmp_path}/claims.sqlite3"
+    services._store.cache_clear()
+    store = services.get_store()
+    store.write([make_row(f"{n}.5", object_id=f"4070{n:02d}", commercial=n == 1) for n in range(12)])
+    store.write([make_row("2.75", object_id="407002")])  # a second revision: only it is listed
+    try:
+        yield store
+    finally:
+        store_backends.drop_database(store)
+        services._store.cache_clear()
+
+
+def test_on_clickhouse_the_list_reads_the_readings_store(admin_client, clickhouse_values, monkeypatch):
+    from egsu.readings.admin import ReadingAdmin
+
+    monkeypatch.setattr(ReadingAdmin, "list_per_page", 10)
+    url = reverse("admin:readings_reading_changelist")
+    assert Reading.objects.count() == 0  # nothing in the SQL table: the values are in ClickHouse
+    # when an operator opens the list, filtered by an object
+    response = admin_client.get(url, {"object": "407002"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    # then its newest revision is shown, period start in Astana time
+    assert [cells[0] for cells in response.context["rows"]] == ["407002"]
+    assert response.context["rows"][0][5:10] == ["2.75", "t", "good", False, 2]
+    assert "2024-01-11T00:00:00.000+06:00" in body and "ClickHouse" in body
+    # pages of 10: the second has the last two objects, and a way back
+    second = admin_client.get(url, {"p": "1"})
+    assert [cells[0] for cells in second.context["rows"]] == ["407010", "407011"]
+    assert second.context["previous_query"] == "p=0" and not second.context["next_query"]
+    first = admin_client.get(url)
+    assert len(first.context["rows"]) == 10 and first.context["next_query"] == "p=1"
+    assert admin_client.get(url, {"interval": "PT2H"}).context["rows"] == []
+    assert "?device=1&amp;p=1" in admin_client.get(url, {"device": "1"}).content.decode()
+
+
+def test_on_clickhouse_the_list_is_refused_to_a_user_without_the_view_permission(client, clickhouse_values):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("clerk", password="pw-clerk-1", is_staff=True)
+    client.force_login(user)
+    assert client.get(reverse("admin:readings_reading_changelist")).status_code in {302, 403}

@@ -19,18 +19,20 @@ ETS trend) is offered as a statistical model for series without regressors.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMRegressor
-from mlforecast import MLForecast
-from statsforecast import StatsForecast
-from statsforecast.models import MSTL, AutoETS, SeasonalNaive
 
 from egsu.analytics.forecast.errors import ForecastError, MissingRegressorError, NotEnoughDataError
 from egsu.analytics.forecast.features import DayCalendar, calendar_features, calendar_for
 from egsu.analytics.forecast.series import ID, TARGET, TIME, PreparedSeries, Resolution
+
+if TYPE_CHECKING:
+    from mlforecast import MLForecast
+
+# The model libraries (about 90 MB resident with their dependencies) are imported where a model is
+# fitted or used, so the web workers, which only show forecasts, never load them.
 
 ALGORITHMS = ("lightgbm", "mstl", "seasonal_naive")
 # Conformal windows: two at least; seven (a week of day-ahead windows) covered 77 % at a nominal
@@ -135,6 +137,9 @@ class StatisticalForecaster:
         return self
 
     def predict(self, regressors: pd.DataFrame | None = None) -> pd.DataFrame:
+        from statsforecast import StatsForecast
+        from statsforecast.models import MSTL, AutoETS, SeasonalNaive
+
         series = _fitted(self._series)
         seasons = self.seasons(series.resolution)
         if self.spec.algorithm == "seasonal_naive":
@@ -234,6 +239,9 @@ class LightGBMForecaster:
         return self
 
     def _model(self, series: PreparedSeries) -> MLForecast:
+        from lightgbm import LGBMRegressor
+        from mlforecast import MLForecast
+
         spec = self.spec
         regressor = LGBMRegressor(
             n_estimators=spec.n_estimators,

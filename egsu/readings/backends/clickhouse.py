@@ -29,7 +29,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from decimal import Decimal
@@ -72,6 +72,16 @@ from egsu_core.clock import ASTANA, utcnow
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ValueKey = tuple[str, str, str, str, int]
+
+
+@dataclass(frozen=True)
+class FillResult:
+    """What `fill_claims` did: values read from the store, claims written, whether it went on from a checkpoint."""
+
+    read: int
+    written: int
+    resumed: bool
+
 
 _DATETIME_MAX = 2**32  # DateTime is an unsigned 32-bit count of seconds
 _NO_LIMIT = 2**62  # LIMIT needs a count; more rows than any table holds
@@ -633,7 +643,7 @@ class ClickHouseReadingsStore:
                     )  # fmt: skip
             return pack(inserts) if inserts else None
 
-        revisions, intent_id = claims.claim(entries, intent_of)
+        revisions, intent_id = claims.claim(entries, intent_of, self._stored_states)
         if intent_id is not None:
             inserts.sort(key=lambda r: r[:6])  # object first, as the table: fewer, tidier parts
             try:
@@ -661,21 +671,103 @@ class ClickHouseReadingsStore:
 
         Only (key, revision) rows the table lacks are inserted: each was claimed exactly once, so a
         row already there is that claim's own (the writer died after its insert, before `done`).
+        Every writer runs it at most every `recover_every_s` (10 s) before a write; the periodic job
+        `readings.recover-claims` and `egsu readings claims recover` run it when nobody writes.
         """
+        return sum(inserted for _intent, _claimed, inserted in self.recover_intents())
+
+    def recover_intents(self) -> list[tuple[int, int, int]]:
+        """`recover()` intent by intent: (intent id, rows claimed, rows the table lacked and got)."""
         if self.claims is None:
-            return 0
-        added = 0
+            return []
+        report = []
         for intent_id, blob in self.claims.take_stale():
             rows = [
                 (o, d, q, du, int(p), int(r), Decimal(v), u, ql, int(c), src, int(rec))
                 for o, d, q, du, p, r, v, u, ql, c, src, rec in unpack(blob)
             ]
-            missing = self._missing(rows)
-            if missing:
-                self._insert(missing)
-                added += len(missing)
+            try:
+                missing = self._missing(rows)
+                if missing:
+                    self._insert(missing)
+            except BaseException:
+                # ClickHouse still away: give the intent back, so that the next recovery (of any process)
+                # takes it again, instead of keeping it as this live process's own until the lease ends
+                self.claims.failed(intent_id)
+                raise
             self.claims.done(intent_id)
-        return added
+            report.append((intent_id, len(rows), len(missing)))
+        return report
+
+    def _stored_states(self, keys: list[ValueKey]) -> dict[ValueKey, tuple[int, str, str, str]]:
+        """The newest stored revision of each key (revision, canonical value, unit, quality): what a
+        write asks for a slot whose claim may have been pruned (egsu.readings.claims)."""
+        return {
+            key: (revision, canonical(value), unit, quality)
+            for key, (revision, value, unit, quality) in self._newest_revisions(set(keys)).items()
+        }
+
+    def fill_claims(
+        self,
+        *,
+        since: datetime | None = None,
+        page_size: int = 50_000,
+        restart: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> FillResult:
+        """Make the claims agree with this store (a store written before claims, or restored): the
+        newest revision of every value from `since` on (all when None), read in pages in series
+        order and written set-based per page (`Claims.fill`), with writers stopped.
+
+        Idempotent (a claim equal to the store is left alone) and resumable: each page records
+        where it ended, and a later call goes on from there unless `restart`. Open intents are
+        recovered first, so the table holds every claimed row. Claims before `since` are not
+        filled; the store answers for them (the pruning horizon is raised to `since`).
+        """
+        claims = self.claims
+        if claims is None:
+            raise ValueError("this store writes without claims (chDB in one process): nothing to fill")
+        if since is not None and _seconds(since) > time.time() - claims.prune_min_age_s:
+            raise ValueError(
+                f"fill at least the last {claims.prune_min_age_s // 86_400} days: younger writes never ask the store"
+            )
+        self.recover()
+        busy = [intent for intent in claims.intents() if intent.state == "in flight"]
+        if busy:
+            raise RuntimeError(f"{len(busy)} writes are in flight: stop the writers before filling claims")
+        since_s = 0 if since is None else _seconds(since)
+        after = None
+        checkpoint = "" if restart else claims.checkpoint()
+        if checkpoint:
+            saved = json.loads(checkpoint)
+            if saved["since"] == since_s:  # a fill of another range starts again
+                o, d, q, du, start = saved["after"]
+                after = (o, d, q, du, datetime.fromtimestamp(start, UTC))
+        query = ReadingQuery(start=since)
+        total = self.count(
+            query if after is None else ReadingQuery(start=since, after_series=(after[0], after[1]))
+        )
+        done = written = 0
+        note = "resumed" if after is not None else ""
+        if progress is not None:
+            progress(0, total, note)
+        while True:
+            page = list(self.rows(query, order="series", after=after, limit=page_size))
+            if not page:
+                break
+            states = [
+                (row.key.object_id, row.key.device_id, row.key.quantity, row.interval,
+                 _seconds(row.period_start), row.revision, canonical(row.value), row.unit, row.quality)
+                for row in page
+            ]  # fmt: skip
+            last = states[-1]
+            written += claims.fill(states, checkpoint=json.dumps({"since": since_s, "after": list(last[:5])}))
+            after = (last[0], last[1], last[2], last[3], page[-1].period_start)
+            done += len(page)
+            if progress is not None:
+                progress(done, max(total, done), f"{last[0]} {last[1]}")
+        claims.finish_fill(since_s or None)
+        return FillResult(read=done, written=written, resumed=bool(note))
 
     def _missing(self, rows: list[tuple]) -> list[tuple]:
         """The rows whose (key, revision) the table does not hold."""
