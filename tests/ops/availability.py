@@ -54,8 +54,13 @@ def stored_ids(env: dict) -> list[str]:
 
 def free_ports(count: int, first: int = 8700, last: int = 8799) -> list[int]:
     """`count` loopback ports free now, from this drill's range (then any)."""
+    import random
+
+    # from a random place in the range, so that two drills choosing at once rarely pick the same ports
+    ports = list(range(first, last + 1))
+    start = random.randrange(len(ports))  # noqa: S311 - not security
     found = []
-    for port in [*range(first, last + 1), *([0] * count)]:
+    for port in [*ports[start:], *ports[:start], *([0] * count)]:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
