@@ -12,7 +12,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlparse, urlunparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,12 @@ def _hosts(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def database_from_url(url: str, var_dir: Path) -> dict:
-    """Turn ``sqlite:///path`` or ``postgresql://user:pw@host:port/name`` into a Django DATABASES entry."""
+    """Turn ``sqlite:///path`` or ``postgresql://user:pw@host:port/name`` into a Django DATABASES entry.
+
+    PostgreSQL takes libpq's multi-host form too, with libpq parameters in the query (DIG-19: a
+    promoted replica is found without changing the setting, docs/operations.md "Availability"):
+    ``postgresql://egsu:pw@db-a:5432,db-b:5432/egsu?target_session_attrs=read-write&connect_timeout=3``.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/to/project.db or sqlite:////absolute/path.db
@@ -73,19 +78,66 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             "TEST": {"NAME": str(var_dir / f"test-egsu-{os.getpid()}.sqlite3")},
         }
     if parsed.scheme in {"postgres", "postgresql"}:
+        credentials, _, hostlist = parsed.netloc.rpartition("@")
+        user, _, password = credentials.partition(":")
+        hosts, ports = _hosts_and_ports(hostlist, url)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "egsu",
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": parsed.hostname or "",
-            "PORT": str(parsed.port or ""),
+            "USER": unquote(user),
+            "PASSWORD": unquote(password),
+            "HOST": hosts,
+            "PORT": ports,
+            # libpq parameters (target_session_attrs, connect_timeout, sslmode …), passed to connect()
+            "OPTIONS": dict(parse_qsl(parsed.query, strict_parsing=bool(parsed.query))),
+            # A connection kept between requests is checked first (one round trip), so that after a
+            # failover no request is answered with the error of a connection to the old primary.
+            "CONN_HEALTH_CHECKS": True,
             # Test runs close connections at once, so live-server threads never hold the test database.
             "CONN_MAX_AGE": 0 if os.environ.get("PYTEST_VERSION") else 60,
             "TEST": {"NAME": "test_" + (unquote(parsed.path.lstrip("/")) or "egsu")},
         }
     raise ConfigError(
         f"EGSU_DATABASE_URL has an unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
+    )
+
+
+def _hosts_and_ports(hostlist: str, url: str) -> tuple[str, str]:
+    """libpq's HOST and PORT lists ("a,b", "5432,5433") from "a:5432,b:5433" (IPv6 in brackets)."""
+    hosts, ports = [], []
+    for part in hostlist.split(",") if hostlist else []:
+        if part.startswith("["):
+            host, _, rest = part[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = part.partition(":")
+        if port and not port.isdigit():
+            raise ConfigError(f"EGSU_DATABASE_URL has a bad port {port!r}")
+        hosts.append(unquote(host))
+        ports.append(port)
+    if len(set(ports)) <= 1:
+        return ",".join(hosts), ports[0] if ports else ""
+    return ",".join(hosts), ",".join(port or "5432" for port in ports)
+
+
+def postgres_url(database: dict, *, password: bool = True) -> str:
+    """The URL of a PostgreSQL DATABASES entry again (every host, the libpq parameters): for the
+    connections the System opens beside Django's (claims, backup). Without the password on request."""
+    hosts = (database.get("HOST") or "127.0.0.1").split(",")
+    ports = str(database.get("PORT") or "").split(",")
+    ports = ports * len(hosts) if len(ports) == 1 else ports
+    netloc = ",".join(
+        (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+        for host, port in zip(hosts, ports, strict=True)
+    )
+    user = quote(database.get("USER") or "", safe="")
+    secret = quote(database.get("PASSWORD") or "", safe="") if password else ""
+    credentials = f"{user}:{secret}@" if user and secret else f"{user}@" if user else ""
+    query = "&".join(
+        f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in (database.get("OPTIONS") or {}).items()
+    )
+    return urlunparse(
+        ("postgresql", credentials + netloc, "/" + quote(database["NAME"], safe=""), "", query, "")
     )
 
 

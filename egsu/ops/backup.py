@@ -138,12 +138,11 @@ def _sqlite_counts(db: sqlite3.Connection) -> dict[str, int]:
 
 
 def _pg_params() -> tuple[list[str], dict[str, str]]:
+    from egsu.conf import postgres_url
+
     db = settings.DATABASES["default"]
-    args = ["--dbname", db["NAME"], "--username", db["USER"] or "postgres"]
-    if db.get("HOST"):
-        args += ["--host", db["HOST"]]
-    if db.get("PORT"):
-        args += ["--port", str(db["PORT"])]
+    # a URL carries every host and libpq parameter (target_session_attrs: the primary, after a failover)
+    args = ["--dbname", postgres_url(db, password=False), "--username", db["USER"] or "postgres"]
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or "", "PGCONNECT_TIMEOUT": "10"}
     return args, env
 
@@ -151,11 +150,9 @@ def _pg_params() -> tuple[list[str], dict[str, str]]:
 def _pg_connect():
     import psycopg
 
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"] or None,
-        port=db["PORT"] or None, autocommit=False,
-    )  # fmt: skip
+    from egsu.conf import postgres_url
+
+    return psycopg.connect(postgres_url(settings.DATABASES["default"]), autocommit=False)
 
 
 def _pg_tables(cursor) -> list[str]:

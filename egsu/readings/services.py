@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from functools import cache
-from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -33,11 +32,9 @@ def claims_url() -> str:
             )
         return f"sqlite:///{name}-claims"
     if database["ENGINE"].endswith("postgresql"):
-        user, password = quote(database.get("USER") or ""), quote(database.get("PASSWORD") or "")
-        credentials = f"{user}:{password}@" if user else ""
-        host = database.get("HOST") or "127.0.0.1"
-        port = database.get("PORT") or 5432
-        return f"postgresql://{credentials}{host}:{port}/{database['NAME']}"
+        from egsu.conf import postgres_url
+
+        return postgres_url(database)  # every host and libpq parameter (a failover finds the primary)
     raise ImproperlyConfigured("set READINGS_CLAIMS_URL for the ClickHouse readings store")
 
 

@@ -240,8 +240,12 @@ class DriverConnection:
     # a sort larger than 1 GiB spills to the server's disk rather than failing (a region's rows).
     STREAM_SETTINGS = {"max_block_size": 16_384, "max_bytes_before_external_sort": 1 << 30}
 
-    def __init__(self, host: str, port: int, *, user: str = "default", password: str = "") -> None:
+    def __init__(
+        self, host: str, port: int, *, user: str = "default", password: str = "", alt_hosts: str = ""
+    ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
+        # "host:port,host:port": the other replicas, tried in turn when this one does not answer (DIG-19)
+        self.alt_hosts = alt_hosts
         self._local = threading.local()
 
     @property
@@ -259,6 +263,7 @@ class DriverConnection:
             password=self.password,
             settings=self.SETTINGS,
             connect_timeout=3,
+            **({"alt_hosts": self.alt_hosts} if self.alt_hosts else {}),
             send_receive_timeout=300,
         )
 
@@ -424,15 +429,28 @@ def _limited(sql: str, offset: int, limit: int | None) -> str:
 
 
 def connect(url: str) -> tuple[ClickHouseConnection, str]:
-    """A connection and database name from `clickhouse://[user[:pw]@]host[:port]/db` or `chdb:///dir?database=db`."""
+    """A connection and database name from `clickhouse://[user[:pw]@]host[:port]/db` or `chdb:///dir?database=db`.
+
+    Several hosts (`clickhouse://u:pw@ch-1a:9000,ch-1b:9000/db`, the replicas of one shard): the first
+    is used, the others when it does not answer, so a lost replica does not stop the store (DIG-19).
+    """
     parsed = urlparse(url)
     if parsed.scheme == "clickhouse":
         database = parsed.path.lstrip("/") or "default"
+        credentials, _, hostlist = parsed.netloc.rpartition("@")
+        user, _, password = credentials.partition(":")
+        hosts = []
+        for part in (hostlist or "127.0.0.1").split(","):
+            host, _, port = part.rpartition(":") if not part.endswith("]") and ":" in part else (part, "", "")
+            if port and not port.isdigit():
+                raise ValueError(f"CLICKHOUSE_URL {url!r}: bad port {port!r}")
+            hosts.append((unquote(host).strip("[]") or "127.0.0.1", int(port or 9000)))
         connection = DriverConnection(
-            parsed.hostname or "127.0.0.1",
-            parsed.port or 9000,
-            user=unquote(parsed.username or "default"),
-            password=unquote(parsed.password or ""),
+            hosts[0][0],
+            hosts[0][1],
+            user=unquote(user or "default"),
+            password=unquote(password),
+            alt_hosts=",".join(f"{host}:{port}" for host, port in hosts[1:]),
         )
         return connection, database
     if parsed.scheme == "chdb":
