@@ -86,6 +86,10 @@ UNSIGNABLE = Answer(503, b"", "not signed: the System's signing key failed; no S
 class AnswerNotSigned(Exception):
     """The System's signing key failed: the answer must not go out (App.1 §51)."""
 
+    def __init__(self, message: str, *, contour: str | None, summary: str, recorded: bool) -> None:
+        super().__init__(message)
+        self.contour, self.summary, self.recorded = contour, summary, recorded
+
 
 @dataclass
 class _Trace:
@@ -102,24 +106,38 @@ class _Trace:
 def _signed(body: bytes, contour: str | None) -> tuple[bytes, str]:
     """App.1 §51: the System signs what it sends, with its contour's key; an unsigned answer never leaves.
 
-    A failure is logged at ERROR and recorded in the audit log (the alarms of the operator, until the
-    alarms subsystem takes them), then raised: the caller answers SCE909 instead.
+    A failure is logged at ERROR and raised: the caller records it in the audit log (the operator's
+    alarm) and answers SCE909 instead.
     """
     try:
         return signatures.sign_answer(body, contour), signatures.answer_verdict(contour)
     except Exception as exc:
         log.error("ALARM: the System could not sign an answer (%s contour): %s", contour or "default", exc)
-        try:
-            audit(
-                Event.ANSWER_NOT_SIGNED,
-                object_type="signatures.system_identity",
-                object_id=contour or "default",
-                summary=f"the System could not sign an answer: {type(exc).__name__}: {exc}"[:300],
-                source="intake",
-            )
-        except Exception:  # noqa: BLE001 - the alarm is best effort; the refusal to send unsigned is not
-            log.exception("could not record the signing failure in the audit log")
-        raise AnswerNotSigned(str(exc)) from exc
+        # recorded by the caller (`_record_not_signed`) once the message's transaction is over: inside
+        # it, the record would roll back with it
+        raise AnswerNotSigned(
+            str(exc),
+            contour=contour,
+            summary=f"the System could not sign an answer: {type(exc).__name__}: {exc}"[:300],
+            recorded=False,
+        ) from exc
+
+
+def _record_not_signed(failure: AnswerNotSigned) -> None:
+    """The signing failure in the audit log (the operator's alarm); best effort, once."""
+    if failure.recorded:
+        return
+    failure.recorded = True
+    try:
+        audit(
+            Event.ANSWER_NOT_SIGNED,
+            object_type="signatures.system_identity",
+            object_id=failure.contour or "default",
+            summary=failure.summary,
+            source="intake",
+        )
+    except Exception:  # noqa: BLE001 - the alarm is best effort; the refusal to send unsigned is not
+        log.exception("could not record the signing failure in the audit log")
 
 
 def _fault(
@@ -128,7 +146,8 @@ def _fault(
     """A signed fault (WS-I BP 1.1 R1126: HTTP 500), or UNSIGNABLE when it cannot be signed."""
     try:
         body, verdict = _signed(build_fault(error, session_id=session_id, when=now), contour)
-    except AnswerNotSigned:
+    except AnswerNotSigned as not_signed:
+        _record_not_signed(not_signed)
         return UNSIGNABLE
     return Answer(500, body, verdict)
 
@@ -276,7 +295,8 @@ def _journal_and_process(
         return _process(entry, request, system, business, now=now)
     except errors.GatewayError as exc:
         return _answer_fault(entry, request, exc, now=now, contour=system.contour)
-    except AnswerNotSigned:
+    except AnswerNotSigned as not_signed:
+        _record_not_signed(not_signed)  # after the message's transaction rolled back
         failure = errors.InternalError("the answer could not be signed; please retry later")
         return _answer_fault(entry, request, failure, now=now, contour=system.contour)
     except Exception:  # noqa: BLE001 - our failure: the sender may resend the same message (INT-13)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -97,7 +97,7 @@ def get_store() -> ReadingsStore:
     layout = getattr(settings, "CLICKHOUSE_LAYOUT", None)
     layout_key = layout if layout is None or isinstance(layout, str) else json.dumps(layout, sort_keys=True)
     backend = getattr(settings, "READINGS_BACKEND", "sql")
-    return WindowedStore(
+    return _windowed(
         _store(
             backend,
             getattr(settings, "CLICKHOUSE_URL", None),
@@ -105,3 +105,9 @@ def get_store() -> ReadingsStore:
             claims_url() if backend == "clickhouse" else "",
         )
     )
+
+
+@lru_cache(maxsize=8)
+def _windowed(backend: ReadingsStore) -> WindowedStore:
+    """One wrapper per backend store (the same object on every call, as the store itself)."""
+    return WindowedStore(backend)

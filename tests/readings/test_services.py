@@ -6,11 +6,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from egsu.readings.backends.sql import SqlReadingsStore
-from egsu.readings.services import get_store
+from egsu.readings.services import WindowedStore, get_store
 
 
 def test_default_backend_is_sql():
-    assert isinstance(get_store(), SqlReadingsStore)
+    # the backend, behind the System's service windows of replaced devices (egsu.points.lineage)
+    assert isinstance(get_store(), WindowedStore)
+    assert isinstance(get_store().backend, SqlReadingsStore)
     assert get_store() is get_store()
 
 
@@ -36,7 +38,7 @@ def test_clickhouse_backend_from_settings(settings, tmp_path):
     settings.CLICKHOUSE_URL = "chdb://?database=egsu_settings"
     settings.CLICKHOUSE_LAYOUT = {"table": "readings"}
     store = get_store()
-    assert isinstance(store, ClickHouseReadingsStore)
+    assert isinstance(store.backend, ClickHouseReadingsStore)
     assert isinstance(store.connection, ChdbConnection)
     assert (store.database, store.table) == ("egsu_settings", "egsu_settings.readings")
     assert get_store() is store

@@ -749,7 +749,7 @@ class ClickHouseReadingsStore:
             data[:] = [*picked, [columns.source] * len(picked[0]), [recorded_at] * len(picked[0])]
             return pack_columns(picked, columns.source, recorded_at)
 
-        revisions, intent_id = claims.claim(entries, intent_of)
+        revisions, intent_id = claims.claim(entries, intent_of, self._stored_states)  # pruned slots too
         if intent_id is not None:
             try:
                 self._insert_columns(data)
