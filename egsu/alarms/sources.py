@@ -38,7 +38,7 @@ from egsu_core.vocabulary import Severity
 METER_EVENT = "meter_event"
 MISSING_DATA = "missing_data"
 DEVICE_STATUS = "device_status"
-VERIFICATION = "verification"
+VERIFICATION = "verification"  # raised by egsu.schemes.registers.watch_verifications (OGM-09)
 
 SOURCE_LABELS = {
     METER_EVENT: gettext_noop("Meter event"),
@@ -333,26 +333,4 @@ def evaluate_missing_data(now: datetime | None = None) -> dict:
             )  # fmt: skip
             keys.add(key)
     closed = clear_all_except(source=MISSING_DATA, keys=keys, at=now)
-    return {"active": len(keys), "closed": closed}
-
-
-# ---------------------------------------------------------------- verification dates (DIG-45)
-
-
-def evaluate_verification(today: date | None = None) -> dict:
-    """Points in service whose next metrological verification date has passed (the daily job)."""
-    from egsu.points.models import MeteringPoint
-
-    today = today or astana_date(utcnow())
-    keys: set[str] = set()
-    for point in MeteringPoint.objects.filter(active=True, verification_due__lt=today).select_related(
-        "subject"
-    ):
-        key = f"point:{point.pk}"
-        raise_alarm(
-            source=VERIFICATION, key=key, severity=Severity.WARNING, title=VERIFICATION_OVERDUE, point=point,
-            evidence={"verification_due": point.verification_due.isoformat(), "serial_number": point.serial_number},
-        )  # fmt: skip
-        keys.add(key)
-    closed = clear_all_except(source=VERIFICATION, keys=keys)
     return {"active": len(keys), "closed": closed}

@@ -1,4 +1,4 @@
-"""Alarm jobs: the periodic rules (missing data, verification dates), the notifications and the
+"""Alarm jobs: the periodic rules (missing data; verification dates are the schemes app's metrology watch), the notifications and the
 urgent reports a critical alarm starts — all in the worker, never inside a request."""
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ from egsu_core.clock import utcnow
 def evaluate_missing_data() -> dict:
     """INT-10: points and subjects owing data past the grace time (every 15 minutes)."""
     return sources.evaluate_missing_data()
-
-
-@job()
-def evaluate_verification() -> dict:
-    """DIG-45: metrological verification dates passed (daily)."""
-    return sources.evaluate_verification()
 
 
 @job(queue="mail")

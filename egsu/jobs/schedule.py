@@ -38,7 +38,6 @@ SCHEDULE: list[Periodic] = [
     Periodic("inforequests.expire", Every(hours=1), "egsu.inforequests.tasks.expire_packages"),
     # Alarms (MON-05, INT-10, DIG-45): missing data within 3 hours, verification dates, the daily digest.
     Periodic("alarms.missing-data", Every(minutes=15), "egsu.alarms.tasks.evaluate_missing_data"),
-    Periodic("alarms.verification", Daily("01:30"), "egsu.alarms.tasks.evaluate_verification"),
     Periodic("alarms.digest", Daily("07:00"), "egsu.alarms.tasks.daily_digest", with_period=True),
     # Data quality (VEE, issue 14): the rule catalogue over the values of the last days; alarms "vee".
     Periodic("vee.rules", Every(hours=1), "egsu.vee.tasks.run_rules"),

@@ -167,7 +167,8 @@ def overdue_point_ids(point_ids, day: date | None = None) -> set[int]:
     return found
 
 
-VERIFICATION_SOURCE = "metrology.verification"
+# One rule for overdue verification, with the alarms' own source and title (labelled in every language).
+VERIFICATION_SOURCE = "verification"  # egsu.alarms.sources.VERIFICATION
 
 
 def watch_verifications(day: date | None = None) -> int:
@@ -178,14 +179,21 @@ def watch_verifications(day: date | None = None) -> int:
 
     day = day or today()
     overdue = overdue_point_ids(MeteringPoint.objects.filter(active=True).values_list("pk", flat=True), day)
+    from egsu.alarms.services import clear_all_except
+    from egsu.alarms.sources import VERIFICATION_OVERDUE
+
+    keys: set[str] = set()
     for point in MeteringPoint.objects.filter(pk__in=overdue).select_related("subject"):
         due = verification_due(point)
-        raise_alarm(source=VERIFICATION_SOURCE, key=f"point:{point.pk}", severity=Severity.WARNING, point=point,
-                    title=f"Verification overdue since {due}: {point.object_code}/{point.store_device_id}",
-                    evidence={"due": due.isoformat()})  # fmt: skip
+        key = f"point:{point.pk}"
+        raise_alarm(source=VERIFICATION_SOURCE, key=key, severity=Severity.WARNING, point=point,
+                    title=VERIFICATION_OVERDUE,
+                    evidence={"verification_due": due.isoformat(), "serial_number": point.serial_number})  # fmt: skip
+        keys.add(key)
         _mail_subject(point.subject, gettext_noop("Verification overdue: %(point)s"),
                       {"what": "verification", "point": "/".join(point.store_key), "due": due.isoformat()},
                       key=f"verification:{point.pk}:{due}")  # fmt: skip
+    clear_all_except(source=VERIFICATION_SOURCE, keys=keys)  # verified or out of service since
     return len(overdue)
 
 

@@ -73,11 +73,16 @@ def test_device_status_no_is_an_alarm_at_once_and_yes_closes_it(world):
 def test_a_passed_verification_date_is_an_alarm_until_the_point_is_verified(world):
     point = MeteringPoint.objects.get(device=world.own_device)
     MeteringPoint.objects.filter(pk=point.pk).update(verification_due=date(2025, 1, 1))
-    assert sources.evaluate_verification(date(2025, 1, 2)) == {"active": 1, "closed": 0}
+    # one rule (OGM-09, DIG-45): the schemes app's metrology watch, with the alarms' own source
+    from egsu.schemes.registers import watch_verifications
+
+    assert watch_verifications(date(2025, 1, 2)) == 1
     alarm = Alarm.objects.get(source=sources.VERIFICATION)
     assert (alarm.point_id, alarm.evidence["verification_due"]) == (point.pk, "2025-01-01")
+    assert alarm.title == sources.VERIFICATION_OVERDUE
     MeteringPoint.objects.filter(pk=point.pk).update(verification_due=date(2030, 1, 1))
-    assert sources.evaluate_verification(date(2025, 1, 3)) == {"active": 0, "closed": 1}
+    assert watch_verifications(date(2025, 1, 3)) == 0
+    assert Alarm.objects.get(source=sources.VERIFICATION).state == "closed"
 
 
 def _owing_since(point, day):
