@@ -739,6 +739,9 @@ class PostgresClaims(Claims):
     def _retryable(self, exc: Exception) -> bool:
         return getattr(exc, "sqlstate", None) in {"40001", "40P01"}  # serialization failure, deadlock
 
+    def _broken(self, connection) -> bool:
+        return bool(connection.closed or connection.broken)
+
     def _source(self, rows: Sequence[tuple], columns: Sequence[str]) -> tuple[str, list]:
         types = dict(zip(_COLUMNS, _TYPES, strict=True))
         arrays = ", ".join(f"%s::{types[column]}[]" for column in columns)
