@@ -59,3 +59,16 @@ def other_meter_values(meters):  # noqa: F811
         for n in range(4)
     ])  # fmt: skip
     return meters
+
+
+@pytest.fixture
+def points_owing_for_days(world, other_meter_values):  # noqa: F811
+    """The world's points owe data since three Astana days ago: a point registered today owes nothing
+    due until its first slot's due time (02:30 Astana for two-hour data), so arrivals asked right after
+    Astana midnight would have no expected slot at all (the test, not the System, depends on the hour)."""
+    from datetime import timedelta
+
+    from egsu.points.models import MeteringPoint
+    from egsu_core.clock import astana_date, utcnow
+
+    MeteringPoint.objects.update(owes_from=astana_date(utcnow()) - timedelta(days=3))

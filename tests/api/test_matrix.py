@@ -113,7 +113,7 @@ MONITORING_ROLES = {Role.AUTHORITY, Role.OPERATOR, Role.SUBJECT}
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_arrivals(api_for, world, other_meter_values, role):
+def test_the_arrivals(api_for, world, other_meter_values, points_owing_for_days, role):
     response = api_for(role).get("/api/v1/arrivals", {"group": "subject"})
     if role == "anonymous":
         assert response.status_code == 401

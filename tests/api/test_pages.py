@@ -39,7 +39,9 @@ def _all_pages(caller, path: str, params: dict) -> tuple[list[dict], int]:
     ],
     ids=["points", "latest", "per-point", "per-object", "per-region", "all", "arrivals"],
 )
-def test_pages_joined_are_the_whole_answer(api_for, other_meter_values, path, params, limit):
+def test_pages_joined_are_the_whole_answer(
+    api_for, other_meter_values, points_owing_for_days, path, params, limit
+):
     caller = api_for(Role.OPERATOR)
     whole = body(caller.get(path, {**params, "limit": 10_000}))
     assert whole["next"] is None and whole["data"]
