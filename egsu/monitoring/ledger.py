@@ -237,9 +237,15 @@ def _insert_new_slots(rows: list[_NewSlot]) -> None:
     adapt = {"datetime": lambda v: None if v is None else instant(v), "date": day, "plain": _plain}
     adapters = [(attname, adapt[kind]) for attname, _column, kind in columns]
     params = [tuple(fn(getattr(row, attname)) for attname, fn in adapters) for row in rows]
-    quote = ops.quote_name
+    _write_arrival_rows([column for _a, column, _k in columns], params)
+
+
+def _write_arrival_rows(columns: list[str], params: list[tuple]) -> None:
+    """Plain tuples into the arrivals table, in chunks: one statement for both ledger paths."""
+    connection = connections[Arrival.objects.db]
+    quote = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for _a, c, _k in columns)}) "
+        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     with connection.cursor() as cursor:
@@ -544,14 +550,7 @@ def _insert_arrivals(new: list[tuple], now: datetime) -> None:
             (object_id, device_id, interval, instant(start), days[day], owner, point_pk, instant(due), on_time,
              str(status), *fixed)
         )  # fmt: skip
-    quote = ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for chunk in _chunks(params):
-            cursor.executemany(sql, chunk)
+    _write_arrival_rows(columns, params)
 
 
 def _existing(slots: dict[tuple, tuple[int, bool]]) -> dict[tuple, int]:
