@@ -36,13 +36,19 @@ def stand_env(var: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_stand(var: Path, *, threads: int = 2, timeout: float = 60, **extra: str) -> Iterator[dict]:
+def running_stand(
+    var: Path, *, threads: int = 2, timeout: float = 60, prepare: str = "", **extra: str
+) -> Iterator[dict]:
     """Start the demo stand in ``var`` and yield its manifest (var/demo/stand.json); ``extra``: more
-    environment for both processes (e.g. EGSU_EMAIL_URL)."""
+    environment for both processes (e.g. EGSU_EMAIL_URL); ``prepare``: Python run with Django set up
+    on the stand's database after the demo is loaded and before the server starts."""
     port = free_port()
     env = stand_env(var, **extra)
     subprocess.run([*EGSU, "demo", "--no-serve", "--port", str(port)], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=180)  # fmt: skip
+    if prepare:
+        subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + prepare], env=env, cwd=ROOT,
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
     server = subprocess.Popen(
         [*EGSU, "serve", "--port", str(port), "--workers", "1", "--threads", str(threads)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -38,6 +38,16 @@ user = User.objects.create_user({OPERATOR!r}, "op@example.kz", {PASSWORD!r})
 Profile.objects.create(user=user, role="operator", language="en")
 """
 
+# The demo's points owe data since three Astana days ago: a point registered today owes nothing due
+# until its first slot's due time, so right after Astana midnight (19:00 UTC) the silent subjects
+# would owe nothing yet (the test, not the System, depends on the hour).
+OWING_FOR_DAYS = """
+from datetime import timedelta
+from egsu.points.models import MeteringPoint
+from egsu_core.clock import astana_date, utcnow
+MeteringPoint.objects.update(owes_from=astana_date(utcnow()) - timedelta(days=3))
+"""
+
 
 def wait_for(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
@@ -77,7 +87,7 @@ def test_the_demo_stand_mails_a_silent_subject_and_handles_a_meter_event(tmp_pat
     try:
         with stand.running_stand(
             var, EGSU_EMAIL_URL=f"smtp://127.0.0.1:{sink.port}", EGSU_MISSING_DATA_ALARM_MINUTES="1",
-            EGSU_ARRIVAL_GRACE_MINUTES="0", EGSU_SITE_URL="http://stand.example.kz",
+            EGSU_ARRIVAL_GRACE_MINUTES="0", EGSU_SITE_URL="http://stand.example.kz", prepare=OWING_FOR_DAYS,
         ) as manifest:  # fmt: skip
             assert (manifest["email"]["host"], manifest["email"]["port"]) == ("127.0.0.1", sink.port)
             # the silent demo subjects: an e-mail to the subscribed reader, in Russian (the reader's language)

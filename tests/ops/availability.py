@@ -712,6 +712,28 @@ class ReplicatedClickHouse:
         )  # fmt: skip
         with ThreadPoolExecutor(self.replicas) as pool:
             list(pool.map(self.start_server, range(self.replicas)))
+        self.wait_coordinated()
+
+    def wait_coordinated(self, timeout: float = 90) -> None:
+        """Every server answering a ZooKeeper query: until then the first ON CLUSTER statement may find
+        a server that has not reached ZooKeeper yet (on a loaded machine the JVM starts last)."""
+        from clickhouse_driver import Client
+
+        deadline = time.monotonic() + timeout
+        for port in self.ports:
+            while True:
+                client = Client("127.0.0.1", port, connect_timeout=3, send_receive_timeout=10)
+                try:
+                    client.execute("SELECT count() FROM system.zookeeper WHERE path = '/'")
+                    break
+                except Exception as error:  # noqa: BLE001 - any failure means "not yet"
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"ClickHouse on {port} never reached ZooKeeper: {error}"
+                        ) from error
+                    time.sleep(0.5)
+                finally:
+                    client.disconnect()
 
     def start_server(self, n: int) -> None:
         port = self.ports[n]
@@ -767,6 +789,20 @@ class ReplicaOutcome:
     catch_up_s: float  # the lost replica, from ready again to holding every row
 
 
+def _first_store(make, attempts: int = 4):
+    """The store on a cluster just started: its schema statements run ON CLUSTER (idempotent), and a
+    server still settling may drop the first connection; a few tries, then the error."""
+    from egsu.readings.store import StoreUnavailableError
+
+    for attempt in range(attempts):
+        try:
+            return make()
+        except StoreUnavailableError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(3)
+
+
 def replica_lost(root: Path, cluster: ReplicatedClickHouse, *, kill: int = 0, kill_at: float = 3.0,
                  down_s: float = 8.0, after_s: float = 3.0, devices: int = 50) -> ReplicaOutcome:  # fmt: skip
     """The store (the System's only way to the readings) on the multi-host URL of `cluster`, one writer
@@ -782,8 +818,10 @@ def replica_lost(root: Path, cluster: ReplicatedClickHouse, *, kill: int = 0, ki
 
     database = "egsu_ha"
     layout = ClusterLayout(cluster=cluster.CLUSTER, replicated=True, on_cluster=True)
-    store = ClickHouseReadingsStore.from_url(
-        cluster.url(database), layout=layout, claims_url=f"sqlite:///{root / 'claims.sqlite3'}"
+    store = _first_store(
+        lambda: ClickHouseReadingsStore.from_url(
+            cluster.url(database), layout=layout, claims_url=f"sqlite:///{root / 'claims.sqlite3'}"
+        )
     )
     reader = ClickHouseReadingsStore.from_url(cluster.url(database), layout=layout, create_schema=False)
     base = datetime(2026, 11, 1, tzinfo=UTC)
