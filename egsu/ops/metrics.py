@@ -183,11 +183,32 @@ class DatabaseCollector:
         alive.add_metric(["scheduler"], health.schedulers_alive)
         yield alive
         yield from _completeness()
+        yield from _claim_intents()
         alarms = GaugeMetricFamily("egsu_alarms_open", "Open alarms by severity", labels=["severity"])
         for provider in _ALARM_COUNTS:
             for severity, number in provider().items():
                 alarms.add_metric([severity], number)
         yield alarms
+
+
+def _claim_intents():
+    """Open intents of ClickHouse writes by state (ADR 0013): any but "in flight" waits for recovery."""
+    from django.conf import settings
+
+    if settings.READINGS_BACKEND != "clickhouse":
+        return
+    from egsu.readings.claims import INTENT_STATES
+    from egsu.readings.upkeep import open_intents
+
+    intents = open_intents(count_rows=False)
+    if intents is None:  # chDB in one process: nothing is claimed
+        return
+    family = GaugeMetricFamily(
+        "egsu_readings_claim_intents", "Open intents of ClickHouse writes by state", labels=["state"]
+    )
+    for state in INTENT_STATES:
+        family.add_metric([state], sum(1 for intent in intents if intent.state == state))
+    yield family
 
 
 def _completeness():

@@ -398,9 +398,15 @@ def test_a_writer_killed_between_claim_and_insert_is_recovered_by_the_command(co
     assert (
         checks.claims().state == "warn" and "1 waiting for recovery (writer dead)" in checks.claims().detail
     )
+    from egsu.ops.metrics import exposition
+
+    scraped = exposition().decode()  # what Prometheus alerts on
+    assert 'egsu_readings_claim_intents{state="writer dead"} 1.0' in scraped
+    assert 'egsu_readings_claim_intents{state="in flight"} 0.0' in scraped
     result = _cli("readings", "claims", "recover")
     assert result.exit_code == 0, result.output
     assert checks.claims() == checks.Check("claims", "ok", "0 intent(s) open, 0 waiting for recovery")
+    assert 'egsu_readings_claim_intents{state="writer dead"} 0.0' in exposition().decode()
     assert "1 intents recovered: 5 of 5 claimed rows were missing and are inserted" in result.output
     assert store.count(ReadingQuery()) == 5 and store.totals(ReadingQuery()) == {
         "energyActiveImport": Decimal("7.5")
