@@ -42,7 +42,7 @@ class Transfer:
 
 
 # The Government's transfers of days off per year (Labour Code art. 85.3). A year present with an
-# empty tuple had no transfer; a year absent is not known here yet (see `transfers_known`).
+# empty tuple had no transfer; a year absent is not known here yet (egsu.workdays.services.unconfirmed_years).
 # Sources: the Government decrees in the Adilet legal database (adilet.zan.kz), by document code,
 # as the `holidays` package's references list them; 2022 also from the Prime Minister's press
 # release on decree No. 713. Add a year when its decree is published.
@@ -119,11 +119,6 @@ def _state() -> tuple[float, dict[int, tuple[Transfer, ...]], dict[date, DayType
             pass
     _loaded = (now, years, _transfer_days(years))
     return _loaded
-
-
-def transfers_known(year: int) -> bool:
-    """Whether the Government's transfers for `year` are known (otherwise the law alone is applied)."""
-    return year in transfers()
 
 
 @lru_cache(maxsize=64)
@@ -219,6 +214,5 @@ __all__ = [
     "public_holidays",
     "set_transfer_source",
     "transfers",
-    "transfers_known",
     "working_days_between",
 ]
