@@ -190,11 +190,19 @@ def streamed(
     """
     chosen = format_of(request)
     if chosen == "ndjson":
-        return StreamingHttpResponse(_ndjson_chunks(chunks, columns), content_type=f"{NDJSON}; charset=utf-8")
+        return _unbuffered(
+            StreamingHttpResponse(_ndjson_chunks(chunks, columns), content_type=f"{NDJSON}; charset=utf-8")
+        )
     response = StreamingHttpResponse(
         _csv_text_chunks(chunks, columns, texts), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return _unbuffered(response)
+
+
+def _unbuffered(response: StreamingHttpResponse) -> StreamingHttpResponse:
+    """Tell a proxy in front (nginx) to pass each chunk on as it comes, not to collect the answer."""
+    response["X-Accel-Buffering"] = "no"
     return response
 
 

@@ -24,6 +24,8 @@ All SQL here runs on ClickHouse 18.16 (Debian's server) and on current engines (
 from __future__ import annotations
 
 import json
+import logging
+import queue
 import re
 import threading
 import time
@@ -79,6 +81,8 @@ from egsu.readings.store import (
     tidy_value,
 )
 from egsu_core.clock import ASTANA, utcnow
+
+logger = logging.getLogger(__name__)
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ValueKey = tuple[str, str, str, str, int]
@@ -494,6 +498,7 @@ class ClickHouseReadingsStore:
         self._recovered_at = 0.0
         # series (points) per engine query of a streamed per-point or per-object answer (aggregate_chunks)
         self.stream_slice_series = stream_slice_series
+        self.stream_ahead_chunks = 4  # chunks the engine's thread may read ahead of the client
         if create_schema:
             self.create_schema()
 
@@ -1115,16 +1120,41 @@ class ClickHouseReadingsStore:
         measures: Measures,
         chunk_rows: int,
     ) -> Iterator[list[AggregateTuple]]:
-        for part in self._slices(query, group):
-            plan = self._aggregate_sql(part, bucket, group, labels, measures)
-            if plan is None:
-                continue
-            sql, columns, sets = plan
-            stream = self.connection.stream(sql, sets)
+        def chunks(parts: Iterable[ReadingQuery]) -> Iterator[list[AggregateTuple]]:
+            for part in parts:
+                plan = self._aggregate_sql(part, bucket, group, labels, measures)
+                if plan is None:
+                    continue
+                sql, columns, sets = plan
+                stream = self.connection.stream(sql, sets)
+                try:
+                    yield from _aggregate_tuples(stream, columns, chunk_rows, sums_only=measures == "sums")
+                finally:
+                    stream.close()  # early close: the query is cancelled on the server
+
+        if not isinstance(self.connection, DriverConnection):  # chDB runs in this process: no thread
+            yield from chunks(self._slices(query, group))
+            return
+        # The engine's queries run in a thread of their own, ahead of the reader: the next slice is
+        # computed while this one is written to the client. The slices are cut here (their pairs
+        # may come from Django's database, which belongs to this thread) and handed over as they
+        # come, so the engine starts on the first while the rest of the pairs are read.
+        handed: queue.SimpleQueue = queue.SimpleQueue()
+
+        def taken() -> Iterator[ReadingQuery]:
+            while (part := handed.get()) is not _DONE:
+                yield part
+
+        def hand_over() -> None:
             try:
-                yield from _aggregate_tuples(stream, columns, chunk_rows, sums_only=measures == "sums")
+                for part in self._slices(query, group):
+                    handed.put(part)
             finally:
-                stream.close()  # early close: the query is cancelled on the server
+                handed.put(_DONE)
+
+        yield from _ahead(
+            chunks(taken()), self.stream_ahead_chunks, done=self.connection.close, feed=hand_over
+        )
 
     def _slices(self, query: ReadingQuery, group: Group) -> Iterator[ReadingQuery]:
         """`query` cut into queries of at most about `stream_slice_series` series each, in series
@@ -1138,17 +1168,22 @@ class ClickHouseReadingsStore:
             yield query
             return
         if query.series is not None:
-            pairs = sorted({(str(o), str(d)) for o, d in query.series.pairs()})
-            if len(pairs) <= size:
-                yield replace(query, series=_UniquePairs(pairs))
-                return
-            start = 0
-            while start < len(pairs):
-                end = min(start + size, len(pairs))
-                while group == "object" and end < len(pairs) and pairs[end][0] == pairs[end - 1][0]:
-                    end += 1
-                yield replace(query, series=_UniquePairs(pairs[start:end]))
-                start = end
+            ordered = getattr(query.series, "ordered_pairs", None)  # sorted by the database, streamed
+            pairs = ordered() if ordered is not None else iter(sorted(set(map(tuple, query.series.pairs()))))
+            current: list[SeriesPair] = []
+            step, previous, cut = max(1, size // 8), None, False  # a small first slice: first rows soon
+            for pair in pairs:
+                if previous is not None and pair <= previous and not cut:
+                    logger.warning("series pairs out of the store's order: the streamed answer keeps every"
+                                   " row, not their order (%r after %r)", pair, previous)  # fmt: skip
+                    cut = True
+                if len(current) >= step and (group == "series" or pair[0] != current[-1][0]):
+                    yield replace(query, series=_UniquePairs(current))
+                    current, step = [], min(size, step * 2)
+                current.append(pair)
+                previous = pair
+            if current or previous is None:  # no pairs at all: one query that finds nothing
+                yield replace(query, series=_UniquePairs(current))
             return
         sets = self._sets()
         key_filter = " AND ".join(self._key_conditions(query, sets, time="period_start")) or "1"
@@ -1500,6 +1535,62 @@ def _aggregate_rows(
     return _converted(row_of, iter(rows))
 
 
+_DONE = object()
+
+
+def _ahead(
+    chunks: Iterator[list], depth: int, *, done: Callable[[], None], feed: Callable[[], None] | None = None
+) -> Iterator[list]:
+    """`chunks`, produced in a thread of their own up to `depth` chunks ahead of the reader.
+
+    The reader's close (a client gone) stops the thread at its next chunk, which closes `chunks`
+    and so cancels the engine's query; an error in the thread is raised to the reader. `done`
+    runs last in the thread (it closes the thread's own connection); `feed` runs in the reader's
+    thread once the thread has started (it hands over what `chunks` reads).
+    """
+    found: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        found.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            found.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, who raises it
+            found.put(exc)
+        finally:
+            chunks.close()
+            done()
+
+    worker = threading.Thread(target=produce, name="egsu-aggregate-chunks", daemon=True)
+    worker.start()
+    try:
+        if feed is not None:
+            feed()
+        while True:
+            item = found.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                found.get(timeout=0.1)  # unblock a producer waiting to put
+            except queue.Empty:
+                pass
+        worker.join()
+
+
 def _aggregate_tuples(
     rows: Iterable[tuple], columns: tuple[str, ...], size: int, *, sums_only: bool = False
 ) -> Iterator[list[AggregateTuple]]:
@@ -1516,13 +1607,11 @@ def _aggregate_tuples(
     fields = itemgetter(*(0 if at.get(name) is None else at[name] + 1
                           for name in ("label", "object_id", "device_id", "quantity")))  # fmt: skip
     starts: dict[int, datetime] = {}
-    texts: dict[str, str | None] = {"": None}
 
     def text(number: str) -> str | None:
-        found = texts.get(number, texts)
-        if found is not texts:
-            return found
-        return number.rstrip("0").rstrip(".") if "." in number else number
+        if "." in number:
+            return number.rstrip("0").rstrip(".")
+        return number or None
 
     chunk: list[AggregateTuple] = []
     for row in rows:
