@@ -1160,8 +1160,10 @@ class ClickHouseReadingsStore:
         """`query` cut into queries of at most about `stream_slice_series` series each, in series
         order, an object never split for group "object"; other groups are one query.
 
-        With `series`, its pairs are sorted and cut; without, the engine lists the objects in range
-        with an estimate of their series (one scan of two key columns) and whole objects are cut.
+        With `series`, its pairs are cut in order (`ordered_pairs()` where the set offers it: sorted
+        by its database and read as they come; else sorted here), the first slice an eighth of the
+        size and each next one twice the last; without, the engine lists the objects in range with
+        an estimate of their series (one scan of two key columns) and whole objects are cut.
         """
         size = self.stream_slice_series
         if group not in ("series", "object"):
@@ -1171,12 +1173,12 @@ class ClickHouseReadingsStore:
             ordered = getattr(query.series, "ordered_pairs", None)  # sorted by the database, streamed
             pairs = ordered() if ordered is not None else iter(sorted(set(map(tuple, query.series.pairs()))))
             current: list[SeriesPair] = []
-            step, previous, cut = max(1, size // 8), None, False  # a small first slice: first rows soon
+            step, previous, warned = max(1, size // 8), None, False  # a small first slice: first rows soon
             for pair in pairs:
-                if previous is not None and pair <= previous and not cut:
+                if previous is not None and pair <= previous and not warned:
                     logger.warning("series pairs out of the store's order: the streamed answer keeps every"
                                    " row, not their order (%r after %r)", pair, previous)  # fmt: skip
-                    cut = True
+                    warned = True
                 if len(current) >= step and (group == "series" or pair[0] != current[-1][0]):
                     yield replace(query, series=_UniquePairs(current))
                     current, step = [], min(size, step * 2)
