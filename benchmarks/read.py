@@ -18,6 +18,10 @@ What it does (issue 11 Done when; ANA-04..07):
    for the month with an operator's personal token (the region's 100,000 points × 30 days = 3 million
    values summed per day), and the same with group=point&bucket=P1M (one row per meter, paged
    through every cursor page). Checked: the counts and sums equal what was generated.
+   The same per-meter answer streamed whole (format=csv, format=ndjson; issue 13): seconds to the
+   first data row and to the last, and the process's peak RSS while reading it, beside the bare
+   engine query of the same rows (GROUP BY per meter straight from the rows table, streamed by the
+   driver): the ratio says what the API costs over the engine.
 3. Timed: the national totals page /cabinet/totals/ (electricity, the last 7 days, every meter) as the
    operator, warm median of 5.
 
@@ -222,6 +226,89 @@ def _bare(store, args, national: dict) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _streamed_per_point(api, params: dict, args) -> dict[str, tuple[float, float, int, float, float]]:
+    """The region's month per meter as one streamed answer (CSV, NDJSON): format → (seconds to the first
+    data row, seconds to the last, rows, peak RSS MiB while reading, its growth over the start); checked."""
+    import json
+
+    figures = {}
+    for name in ("csv", "ndjson"):
+        began_rss = peak = _rss_mib()
+        began = time.perf_counter()
+        response = api.get(
+            "/api/v1/aggregates", {**params, "bucket": "P1M", "group": "point", "format": name}
+        )
+        assert response.status_code == 200 and response.streaming, response.status_code
+        first, rows, counted, text_tail = None, 0, 0, ""
+        for piece in response.streaming_content:
+            text = text_tail + piece.decode()
+            lines = text.split("\n")
+            text_tail = lines.pop()
+            data = [line for line in lines if line and not line.startswith(("\ufeff", "bucket_start"))]
+            if data and first is None:
+                first = time.perf_counter() - began
+            rows += len(data)
+            if name == "ndjson":
+                counted += sum(json.loads(line)["count"] for line in data)
+            else:
+                counted += sum(int(line.split(",")[10]) for line in data)
+            peak = max(peak, _rss_mib())
+        total = time.perf_counter() - began
+        assert rows == args.region_meters and counted == args.region_meters * DAYS, (rows, counted)
+        figures[name] = (first, total, rows, peak, peak - began_rss)
+    return figures
+
+
+def _store_per_point(region: str) -> tuple[float, float]:
+    """What the engine takes for the store's own question of the streamed answer, asked as one query
+    (`aggregate_iter`; the streamed answer asks it a slice of meters at a time): seconds to the first
+    row and to the last."""
+    from egsu.points.models import MeteringPoint
+    from egsu.readings.query_series import QuerySeries
+    from egsu.readings.services import get_store
+    from egsu.readings.store import ReadingQuery
+    from egsu_core.clock import astana_midnight
+
+    query = ReadingQuery(
+        quantities=[QUANTITY], interval="P1D", start=astana_midnight(MONTH_START),
+        end=astana_midnight(MONTH_START + timedelta(days=DAYS)),
+        series=QuerySeries(MeteringPoint.objects.filter(region=region)),
+    )  # fmt: skip
+    began, first = time.perf_counter(), None
+    for _row in get_store().aggregate_iter(query, bucket="P1M", group="series"):
+        if first is None:
+            first = time.perf_counter() - began
+    return first, time.perf_counter() - began
+
+
+def _bare_per_point(store, args) -> tuple[float, int, float]:
+    """The building block of the streamed answer: the region's month per meter (sum, min, max, count,
+    first, last) straight from the rows table, streamed by the driver (execute_iter): seconds to the
+    first row, rows, seconds to the last."""
+    from egsu_core.clock import astana_midnight
+
+    objects = ", ".join(f"'OBJ-{o}'" for o in range((args.region_meters + PER_OBJECT - 1) // PER_OBJECT))
+    start, end = (
+        int(astana_midnight(day).timestamp()) for day in (MONTH_START, MONTH_START + timedelta(days=DAYS))
+    )
+    sql = (f"SELECT object_id, device_id, quantity, sum(value), min(value), max(value), count(),"
+           f" argMin(value, period_start), argMax(value, period_start) FROM {store.table}"
+           f" WHERE object_id IN ({objects}) AND period_start >= toDateTime({start})"
+           f" AND period_start < toDateTime({end}) GROUP BY object_id, device_id, quantity"
+           " ORDER BY object_id, device_id, quantity")  # fmt: skip
+    began, first, rows = time.perf_counter(), None, 0
+    for _row in store.connection.stream(sql):
+        if first is None:
+            first = time.perf_counter() - began
+        rows += 1
+    return first, rows, time.perf_counter() - began
+
+
 def _expected_region_sum(args) -> Decimal:
     return Decimal(sum((m % 97) * DAYS + sum(range(DAYS)) for m in range(1, args.region_meters + 1)))
 
@@ -303,6 +390,18 @@ def main() -> None:
         print(
             f"api region month per meter (group=point, P1M): {count:,} rows in {pages} pages, {per_point_s:.2f} s"
         )
+
+        streamed = _streamed_per_point(api, {**month, "region": regions[0]}, args)
+        bare_stream = _bare_per_point(get_store(), args)
+        print(f"bare ClickHouse, the same per-meter rows streamed (execute_iter): first row {bare_stream[0]:.2f} s,"
+              f" all {bare_stream[1]:,} rows {bare_stream[2]:.2f} s")  # fmt: skip
+        store_first, store_all = _store_per_point(regions[0])
+        print(f"the store's own per-meter query (aggregate_iter: one query, the same SQL): first row"
+              f" {store_first:.2f} s, all {store_all:.2f} s (÷ bare stream {store_all / bare_stream[2]:.1f})")  # fmt: skip
+        for name, (first_s, total_s, rows, megabytes, grown) in streamed.items():
+            print(f"api region month per meter streamed whole (group=point, P1M, format={name}): {rows:,} rows,"
+                  f" first row {first_s:.2f} s, all {total_s:.2f} s (÷ bare stream {total_s / bare_stream[2]:.1f});"
+                  f" peak RSS {megabytes:.0f} MiB (+{grown:.0f} MiB while streaming)")  # fmt: skip
 
         # the national totals page
         national = {"start": (MONTH_START + timedelta(days=DAYS - args.national_days)).isoformat(),

@@ -3,14 +3,17 @@
 JSON answers are pages: `{"data": [...], "next": "<cursor>" | null}`; ask again with `cursor=` to
 continue. The order of every list is a stable total order (a unique key), and the cursor holds the
 key of the last row given, so rows added meanwhile never shift a page. CSV answers (`format=csv`
-or `Accept: text/csv`) are the whole answer in one streamed file, no cursor. Neither is ever built
-whole in memory: rows go out as they are read from the database or the readings store.
+or `Accept: text/csv`) and NDJSON answers (`format=ndjson` or `Accept: application/x-ndjson`: one
+JSON object a line) are the whole answer in one streamed response, no cursor. None is ever built
+whole in memory: rows go out as they are read from the database or the readings store; large
+answers go out a chunk of rows at a time (`streamed`), as the store reads them from the engine.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -54,11 +57,23 @@ def limit_of(request) -> int:
     return int(text)
 
 
-def wants_csv(request) -> bool:
+FORMATS = ("json", "csv", "ndjson")
+NDJSON = "application/x-ndjson"
+
+
+def format_of(request) -> str:
+    """json (pages), csv or ndjson (the whole answer streamed): `format=`, else the Accept header."""
     chosen = request.GET.get("format", "")
-    if chosen not in ("", "json", "csv"):
-        raise HttpError(400, "format is json or csv")
-    return chosen == "csv" or (not chosen and "text/csv" in request.headers.get("Accept", ""))
+    if chosen not in ("", *FORMATS):
+        raise HttpError(400, f"format is {', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+    if chosen:
+        return chosen
+    accept = request.headers.get("Accept", "")
+    return "csv" if "text/csv" in accept else "ndjson" if NDJSON in accept else "json"
+
+
+def wants_csv(request) -> bool:
+    return format_of(request) == "csv"
 
 
 # ---------------------------------------------------------------- cursors
@@ -153,6 +168,94 @@ def _csv_chunks(rows: Iterable[dict], columns: tuple[str, ...]) -> Iterator[str]
         yield writer.writerow([csv_cell(_plain(row.get(c))) for c in columns])
 
 
+def _ndjson_lines(rows: Iterable[dict]) -> Iterator[str]:
+    for row in rows:
+        yield json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n"
+
+
+def streamed(
+    request,
+    *,
+    chunks: Iterator[list[tuple]],
+    columns: tuple[str, ...],
+    texts: tuple[str, ...],
+    name: str,
+) -> StreamingHttpResponse:
+    """The whole answer as CSV or NDJSON, one piece of text per chunk of rows (`format_of` not json).
+
+    Each row is a tuple in `columns` order of plain values (str, int, None); `texts` names the
+    columns of free text, which CSV guards against spreadsheet formulas (`csv_cell`, each distinct
+    text once). A chunk is one write to the client, so a 100,000-row answer costs a few dozen
+    writes, and the next chunk is read from the store only when the client has taken this one.
+    """
+    chosen = format_of(request)
+    if chosen == "ndjson":
+        return _unbuffered(
+            StreamingHttpResponse(_ndjson_chunks(chunks, columns), content_type=f"{NDJSON}; charset=utf-8")
+        )
+    response = StreamingHttpResponse(
+        _csv_text_chunks(chunks, columns, texts), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return _unbuffered(response)
+
+
+def _unbuffered(response: StreamingHttpResponse) -> StreamingHttpResponse:
+    """Tell a proxy in front (nginx) to pass each chunk on as it comes, not to collect the answer."""
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _closing(chunks: Iterator) -> Iterator:
+    """`chunks`, closed (its engine query cancelled) when the client goes away mid-answer."""
+    try:
+        yield from chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _ndjson_chunks(chunks: Iterator[list[tuple]], columns: tuple[str, ...]) -> Iterator[str]:
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for chunk in _closing(chunks):
+        yield "".join([dumps(dict(zip(columns, row, strict=True))) + "\n" for row in chunk])
+
+
+def _csv_text_chunks(
+    chunks: Iterator[list[tuple]], columns: tuple[str, ...], texts: tuple[str, ...]
+) -> Iterator[str]:
+    guarded: dict[str, object] = {}
+    places = [columns.index(column) for column in texts]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff" + _csv_line(columns)  # BOM: spreadsheets then read UTF-8 (Kazakh, Russian)
+    for chunk in _closing(chunks):
+        rows = []
+        for row in chunk:
+            cells = list(row)
+            for place in places:
+                text = cells[place]
+                if text is not None:
+                    cell = guarded.get(text)
+                    if cell is None:
+                        if len(guarded) > 100_000:
+                            guarded.clear()
+                        cell = guarded[text] = csv_cell(text)
+                    cells[place] = cell
+            rows.append(cells)
+        writer.writerows(rows)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _csv_line(cells: Iterable) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells)
+    return buffer.getvalue()
+
+
 def answer(
     request,
     *,
@@ -162,8 +265,13 @@ def answer(
     columns: tuple[str, ...],
     name: str,
 ) -> StreamingHttpResponse:
-    """A JSON page (or the whole CSV) of `items` mapped by `row`, streamed."""
-    if wants_csv(request):
+    """A JSON page (or the whole CSV or NDJSON) of `items` mapped by `row`, streamed."""
+    chosen = format_of(request)
+    if chosen == "ndjson":
+        return StreamingHttpResponse(
+            _ndjson_lines(row(item) for item in items), content_type=f"{NDJSON}; charset=utf-8"
+        )
+    if chosen == "csv":
         response = StreamingHttpResponse(
             _csv_chunks((row(item) for item in items), columns), content_type="text/csv; charset=utf-8"
         )

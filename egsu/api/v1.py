@@ -21,7 +21,8 @@ api = NinjaAPI(
     description="Metering points, latest values, series, aggregates and arrivals for state bodies and "
     "integrators. Authorization: Bearer <personal API token> (made in the cabinet under API tokens); a "
     "token sees exactly what its user sees. JSON answers are pages {data, next}: pass next as cursor. "
-    "format=csv (or Accept: text/csv) streams the whole answer as CSV.",
+    "format=csv (or Accept: text/csv) streams the whole answer as CSV, format=ndjson (or Accept: "
+    "application/x-ndjson) as one JSON object a line.",
     urls_namespace="api-v1",
     openapi_url="/openapi.json",
     docs_url="/docs",

@@ -33,5 +33,20 @@ class QuerySeries:
         for object_id, device_id in rows.iterator(chunk_size=5000):
             yield (str(object_id), str(device_id))
 
+    def ordered_pairs(self) -> Iterator[SeriesPair]:
+        """`pairs()` sorted as the readings store sorts text (code point order: bytewise UTF-8, i.e.
+        COLLATE "C" on PostgreSQL, SQLite's own), streamed: a reader may start on the first pairs
+        while the rest are read (ClickHouse's streamed per-point answers)."""
+        from django.db import connections
+        from django.db.models import F
+        from django.db.models.functions import Collate
+
+        fields = [F(self.object_field), F(self.device_field)]
+        if connections[self.queryset.db].vendor == "postgresql":
+            fields = [Collate(field, "C") for field in fields]
+        rows = self.queryset.order_by().values_list(self.object_field, self.device_field).distinct()
+        for object_id, device_id in rows.order_by(*fields).iterator(chunk_size=5000):
+            yield (str(object_id), str(device_id))
+
     def __len__(self) -> int:
         return self.queryset.order_by().values_list(self.object_field, self.device_field).distinct().count()

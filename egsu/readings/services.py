@@ -60,7 +60,17 @@ class WindowedStore:
     everything else go to the backend as they are."""
 
     READS = frozenset(
-        {"latest", "rows", "newest", "count", "aggregate", "aggregate_iter", "totals", "value_stream"}
+        {
+            "latest",
+            "rows",
+            "newest",
+            "count",
+            "aggregate",
+            "aggregate_iter",
+            "aggregate_chunks",
+            "totals",
+            "value_stream",
+        }  # fmt: skip
     )
 
     def __init__(self, backend: ReadingsStore) -> None:

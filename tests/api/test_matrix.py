@@ -11,6 +11,7 @@ import pytest
 
 from egsu.access.roles import Role
 from tests.api.conftest import ROLES, body
+from tests.api.test_pages import streamed_rows
 from tests.points.conftest import LISTED, point_expected
 
 pytestmark = pytest.mark.django_db
@@ -96,11 +97,28 @@ def test_the_aggregates(api_for, world, other_meter_values, role, group):
         assert keys == _expected_keys(role, group)
 
 
+@pytest.mark.parametrize("answer_format", ["csv", "ndjson"])
+@pytest.mark.parametrize("role", ROLES)
+def test_streamed_aggregates_pass_the_same_gate(api_for, other_meter_values, role, answer_format):
+    # a streamed answer (the whole of it, per point) is refused and granted exactly as the pages are
+    caller = api_for(role)
+    params = {**PERIOD, "group": "point", "bucket": "P1M"}
+    streamed = caller.get("/api/v1/aggregates", {**params, "format": answer_format})
+    assert streamed.status_code == API_REFUSED.get(role, 200)
+    if streamed.status_code == 200:
+        rows = streamed_rows(streamed)
+        assert {r["object_id"] for r in rows} == {POINTS[name][0] for name in LISTED[role]}
+        assert sum(int(r["count"]) for r in rows) == sum(VALUES[name] for name in LISTED[role])
+
+
 @pytest.mark.parametrize("whose", ["own", "other"])
 @pytest.mark.parametrize("role", ROLES)
 def test_aggregates_of_one_subject(api_for, world, other_meter_values, role, whose):
     subject = world.own if whose == "own" else world.other
     response = api_for(role).get("/api/v1/aggregates", {**PERIOD, "subject": subject.bin, "group": "subject"})
+    streamed = api_for(role).get("/api/v1/aggregates",
+                                 {**PERIOD, "subject": subject.bin, "group": "point", "format": "csv"})  # fmt: skip
+    assert streamed.status_code == response.status_code
     if role in API_REFUSED:
         assert response.status_code == API_REFUSED[role]
     elif role in (Role.AUTHORITY, Role.OPERATOR) or (role == Role.SUBJECT and whose == "own"):

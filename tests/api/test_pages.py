@@ -1,9 +1,14 @@
-"""Cursor pages, CSV and the OpenAPI document of /api/v1/ (the answers' shape, not who sees what)."""
+"""Cursor pages, CSV, NDJSON and the OpenAPI document of /api/v1/ (the answers' shape, not who sees what).
+
+Large answers stream whole as CSV or NDJSON (issue 11: never built whole in memory; issue 13: a
+region per point streamed); they must be exactly the JSON pages joined.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -48,6 +53,80 @@ def test_pages_joined_are_the_whole_answer(
     paged, pages = _all_pages(caller, path, {**params, "limit": limit})
     assert paged == whole["data"]
     assert pages == -(-len(whole["data"]) // limit)  # no empty last page
+
+
+def streamed_rows(response) -> list[dict]:
+    """A CSV or NDJSON answer's rows as the JSON page gives them (CSV cells are text: '' for null)."""
+    text = body(response)
+    if response["Content-Type"].startswith("application/x-ndjson"):
+        return [json.loads(line) for line in text.splitlines()]
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def as_csv(row: dict) -> dict:
+    return {key: "" if value is None else str(value) for key, value in row.items()}
+
+
+@pytest.fixture
+def small_engine_slices(monkeypatch):
+    """ClickHouse asked one series (point) per engine query of a streamed answer: the slices join up."""
+    from egsu.readings.services import get_store
+
+    backend = get_store().backend
+    if hasattr(backend, "stream_slice_series"):
+        monkeypatch.setattr(backend, "stream_slice_series", 1)
+
+
+@pytest.mark.parametrize("answer_format", ["csv", "ndjson"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {**PERIOD, "group": "point", "bucket": "PT1H"},
+        {**PERIOD, "group": "point", "bucket": "P1M", "energy": "electricity"},
+        {**PERIOD, "group": "object", "bucket": "P1D"},
+        {**PERIOD, "group": "subject", "bucket": "P1D"},
+        {**PERIOD, "group": "region", "bucket": "P1D"},
+        {**PERIOD, "group": "all", "bucket": "PT15M"},
+    ],
+    ids=["per-point", "per-point-month", "per-object", "per-subject", "per-region", "all"],
+)
+def test_streamed_aggregates_are_the_pages_joined(
+    api_for, other_meter_values, small_engine_slices, params, answer_format
+):
+    # given the answer in JSON pages
+    caller = api_for(Role.OPERATOR)
+    paged, _pages = _all_pages(caller, "/api/v1/aggregates", {**params, "limit": 5})
+    assert paged
+    # when it is asked streamed whole (by parameter, and by the Accept header)
+    response = caller.get("/api/v1/aggregates", {**params, "format": answer_format})
+    accept = "text/csv" if answer_format == "csv" else "application/x-ndjson"
+    by_header = caller.get("/api/v1/aggregates", params, HTTP_ACCEPT=accept)
+    # then it is the same rows in the same order, in one streamed response without a cursor
+    assert response.status_code == 200 and response.streaming and response["X-Accel-Buffering"] == "no"
+    expected = paged if answer_format == "ndjson" else [as_csv(row) for row in paged]
+    assert streamed_rows(response) == expected == streamed_rows(by_header)
+
+
+def test_a_series_streamed_whole(api_for, world):
+    caller = api_for(Role.SUBJECT)
+    path = f"/api/v1/points/{world.own_device.metering_point.pk}/series"
+    whole = body(caller.get(path, {**PERIOD, "interval": "PT2H"}))["data"]
+    streamed = streamed_rows(caller.get(path, {**PERIOD, "interval": "PT2H", "format": "ndjson"}))
+    assert len(whole) == 72 and streamed == whole
+
+
+def test_a_streamed_csv_guards_text_against_formulas():
+    from egsu.api import pages
+
+    class Asked:
+        GET = {"format": "csv"}
+        headers: dict = {}
+
+    chunks = iter([[("=cmd()", "-12.5", 3, None)], [("plain", "7", 4, "x")]])
+    response = pages.streamed(Asked(), chunks=chunks, columns=("key", "sum", "count", "note"),
+                              texts=("key", "note"), name="t")  # fmt: skip
+    text = b"".join(response.streaming_content).decode()
+    assert text == "\ufeffkey,sum,count,note\r\n'=cmd(),-12.5,3,\r\nplain,7,4,x\r\n"
 
 
 def test_a_series_in_pages(api_for, world):

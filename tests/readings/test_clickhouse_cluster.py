@@ -16,6 +16,7 @@ from egsu.readings.store import (
     ReadingQuery,
     StoreUnavailableError,
     WriteOutcome,
+    aggregate_tuple,
     row_order_key,
     series_of,
 )
@@ -238,3 +239,21 @@ def test_a_storage_outage_loses_nothing_that_was_acknowledged(tmp_path):
 def _server_args(url: str) -> list[str]:
     port = int(url.split(":")[2].split("/")[0])
     return ["--port", str(port), "--http-port", str(port + 1), "--interserver-port", str(port + 2)]
+
+
+def test_streamed_chunks_on_two_shards_answer_like_one_node(two_shards):
+    # given the per-meter and per-object answers of one node, and the cluster asked a few series a slice
+    cluster, single = two_shards.cluster, two_shards.single
+    cluster.stream_slice_series = 16
+    try:
+        for query in (ReadingQuery(), WHOLE_DAYS, MANY_DEVICES, ReadingQuery(series=series_of(LABELS))):
+            for bucket in ("PT1H", "P1D"):
+                for group in ("series", "object", "quantity"):
+                    expected = [
+                        aggregate_tuple(r) for r in single.aggregate(query, bucket=bucket, group=group)
+                    ]
+                    # when the cluster streams them in chunks, then they are the same rows in the same order
+                    chunks = cluster.aggregate_chunks(query, bucket=bucket, group=group, chunk_rows=500)
+                    assert [row for chunk in chunks for row in chunk] == expected
+    finally:
+        cluster.stream_slice_series = 10_000

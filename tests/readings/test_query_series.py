@@ -98,3 +98,19 @@ def test_meters_stored_under_their_primary_key(no_pairs_on_sql):
     assert store.count(query) == 3
     days = store.aggregate(query, bucket="P1D", group="series")
     assert [(day.device_id, day.sum) for day in days] == [(str(meters[0].pk), Decimal(n)) for n in (1, 2, 3)]
+
+
+@pytest.mark.django_db
+def test_ordered_pairs_are_in_the_stores_text_order():
+    # given objects and devices named in several scripts and cases (code point order differs from a
+    # language's: "Z" < "a" < "Ё" < "а" < "қ")
+    names = ["а-1", "Ё-2", "Z-3", "a-4", "қ-5", "A10", "A9"]
+    for name in names:
+        facility = make_facility(name)
+        for device_id in ("b", "B", "ә", "10", "9"):
+            make_device(facility, device_id=device_id)
+    devices = QuerySeries(Device.objects.all(), object_field="facility__object_id", device_field="device_id")
+    # when they are read in order (the streamed per-point answers cut them into slices)
+    ordered = list(devices.ordered_pairs())
+    # then they are the distinct pairs, sorted as Python (and ClickHouse, bytewise UTF-8) sort them
+    assert ordered == sorted(set(devices.pairs())) and len(ordered) == len(names) * 5

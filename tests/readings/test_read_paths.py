@@ -1,7 +1,7 @@
 """The read paths every page, chart, export and API answer uses, on every backend, against brute force.
 
 rows() pages and streams, newest() per series, metering-point sets (`series`), keyset paging
-of aggregates (`after_series`) and aggregate_iter(). The data crosses 29 February 2024, the
+of aggregates (`after_series`), aggregate_iter() and aggregate_chunks() (streamed answers). The data crosses 29 February 2024, the
 25-hour Astana day (INT-37), and 5 % of it was revised, some revisions flipping the
 commercial flag (ACC-06): a revised value must count once, as its newest revision.
 """
@@ -19,6 +19,8 @@ from egsu.readings.store import (
     BUCKETS,
     ReadingQuery,
     SeriesKey,
+    aggregate_tuple,
+    decimal_text,
     row_order_key,
     series_of,
 )
@@ -371,3 +373,67 @@ def test_ids_with_quotes_tabs_and_set_names_survive_a_large_set(any_store):
     assert sorted((r.label, r.sum) for r in got) == sorted(
         (labels[pair], Decimal(n + 1)) for n, pair in enumerate(odd)
     )
+
+
+CHUNK_QUERIES = [
+    pytest.param(ReadingQuery(), id="everything"),
+    pytest.param(ReadingQuery(commercial=True), id="commercial"),
+    pytest.param(ReadingQuery(series=series_of(SOME_SERIES + [("A1", "1"), ("B2", "2")])), id="series"),
+    pytest.param(ReadingQuery(start=CLOCK_CHANGE_DAY[0], end=CLOCK_CHANGE_DAY[1] + timedelta(days=1)),
+                 id="whole-days"),
+    pytest.param(ReadingQuery(after_series=("A1", "2"), object_ids=["A1", "B2", "C3"]), id="after-objects"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("group", ["series", "object", "quantity", "all", "label"])
+@pytest.mark.parametrize("bucket", ["PT15M", "P1M"])  # from the rows; from the daily rollup (whole days)
+@pytest.mark.parametrize("query", CHUNK_QUERIES)
+def test_aggregate_chunks_are_the_aggregate_as_plain_tuples(loaded, query, bucket, group):
+    # given the aggregate of a query, and ClickHouse asked two series (points) per engine query
+    labels = LABELS if group == "label" else None
+    expected = [
+        aggregate_tuple(row) for row in loaded.aggregate(query, bucket=bucket, group=group, labels=labels)
+    ]
+    if hasattr(loaded, "stream_slice_series"):
+        loaded.stream_slice_series = 2
+    # when it is streamed in chunks of three rows
+    chunks = list(loaded.aggregate_chunks(query, bucket=bucket, group=group, labels=labels, chunk_rows=3))
+    # then the chunks join up to the same rows in the same order, as plain tuples, none empty or larger
+    assert [row for chunk in chunks for row in chunk] == expected
+    assert all(1 <= len(chunk) <= 3 for chunk in chunks)
+    assert all(isinstance(row[5], str) and isinstance(row[8], int) for chunk in chunks for row in chunk)
+    # and only sums when only sums are asked for
+    sums = [row for chunk in loaded.aggregate_chunks(query, bucket=bucket, group=group, labels=labels,
+                                                     measures="sums") for row in chunk]  # fmt: skip
+    assert sums == [(*row[:6], None, None, row[8], None, None) for row in expected]
+
+
+def test_aggregate_chunks_write_figures_as_plain_decimals(any_store):
+    # given values whose sums need no exponent, padding or rounding to be read back
+    values = ["0.000000000001", "-12.5", "100", "123456789012345", "0.1"]
+    any_store.write([make_row(v, object_id="A1", device_id=str(n)) for n, v in enumerate(values)])
+    # when the per-point figures are streamed
+    (chunk,) = any_store.aggregate_chunks(ReadingQuery(), bucket="PT15M", group="series")
+    # then each figure is its plain decimal text, whatever the engine's column padding
+    assert [row[5] for row in chunk] == values
+    assert [decimal_text(Decimal(v)) for v in values] == values
+
+
+def test_aggregate_chunks_refuse_a_malformed_question_before_reading(any_store):
+    with pytest.raises(ValueError, match="chunk_rows"):
+        any_store.aggregate_chunks(ReadingQuery(), bucket="P1D", group="series", chunk_rows=0)
+    with pytest.raises(ValueError, match="bucket"):
+        any_store.aggregate_chunks(ReadingQuery(), bucket="P2D", group="series")
+
+
+def test_aggregate_chunks_closed_early_stop_reading(loaded):
+    # given a per-point stream of many chunks, read one chunk of
+    if hasattr(loaded, "stream_slice_series"):
+        loaded.stream_slice_series = 2
+    stream = loaded.aggregate_chunks(ReadingQuery(), bucket="PT1H", group="series", chunk_rows=2)
+    first = next(stream)
+    # when the reader stops, then the stream closes, and the store answers the next question
+    stream.close()
+    assert first == [aggregate_tuple(row) for row in loaded.aggregate(ReadingQuery(), bucket="PT1H",
+                                                                       group="series")[:2]]  # fmt: skip
+    assert loaded.count(ReadingQuery()) == len(NEWEST_ROWS)

@@ -24,6 +24,8 @@ All SQL here runs on ClickHouse 18.16 (Debian's server) and on current engines (
 from __future__ import annotations
 
 import json
+import logging
+import queue
 import re
 import threading
 import time
@@ -33,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -50,7 +53,9 @@ from egsu.readings.clickhouse_schema import (
     daily_select,
 )
 from egsu.readings.store import (
+    CHUNK_ROWS,
     AggregateRow,
+    AggregateTuple,
     Bucket,
     Group,
     Measures,
@@ -70,11 +75,14 @@ from egsu.readings.store import (
     check_grouping,
     check_page,
     check_row,
+    chunked_aggregates,
     repeats_stored,
     series_of,
     tidy_value,
 )
 from egsu_core.clock import ASTANA, utcnow
+
+logger = logging.getLogger(__name__)
 
 # (object_id, device_id, quantity, interval, period_start as Unix seconds)
 ValueKey = tuple[str, str, str, str, int]
@@ -474,6 +482,7 @@ class ClickHouseReadingsStore:
         claims: Claims | None = None,
         recover_every_s: float = 10.0,
         claim_chunk_size: int = 25_000,
+        stream_slice_series: int = 10_000,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -487,6 +496,9 @@ class ClickHouseReadingsStore:
         self.recover_every_s = recover_every_s
         self.claim_chunk_size = claim_chunk_size  # values claimed and inserted together (write_columns)
         self._recovered_at = 0.0
+        # series (points) per engine query of a streamed per-point or per-object answer (aggregate_chunks)
+        self.stream_slice_series = stream_slice_series
+        self.stream_ahead_chunks = 4  # chunks the engine's thread may read ahead of the client
         if create_schema:
             self.create_schema()
 
@@ -1074,6 +1086,124 @@ class ClickHouseReadingsStore:
         sql, columns, sets = plan
         return _aggregate_rows(self.connection.stream(sql, sets), columns, sums_only=measures == "sums")
 
+    def aggregate_chunks(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> Iterator[list[AggregateTuple]]:
+        """`aggregate()` as chunks of plain tuples, streamed from the engine (store.py).
+
+        The engine groups and sorts before it sends a row, so one query over a region per point
+        answers nothing until all of it is done. Groups "series" and "object" are therefore asked a
+        slice of `stream_slice_series` series at a time, in order (`_slices`): the first chunk leaves
+        after the first slice, and the engine keeps at most a slice's groups. The rows become tuples
+        without a Decimal or an AggregateRow each (`_aggregate_tuples`).
+        """
+        check_grouping(bucket, group, labels, measures)
+        if not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {chunk_rows!r}")
+        if measures == "sums" and labels is None and _national_days(query, bucket, group):
+            return chunked_aggregates(self._day_totals(query, bucket, group), chunk_rows)
+        return self._aggregate_chunks(query, bucket, group, labels, measures, chunk_rows)
+
+    def _aggregate_chunks(
+        self,
+        query: ReadingQuery,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None,
+        measures: Measures,
+        chunk_rows: int,
+    ) -> Iterator[list[AggregateTuple]]:
+        def chunks(parts: Iterable[ReadingQuery]) -> Iterator[list[AggregateTuple]]:
+            for part in parts:
+                plan = self._aggregate_sql(part, bucket, group, labels, measures)
+                if plan is None:
+                    continue
+                sql, columns, sets = plan
+                stream = self.connection.stream(sql, sets)
+                try:
+                    yield from _aggregate_tuples(stream, columns, chunk_rows, sums_only=measures == "sums")
+                finally:
+                    stream.close()  # early close: the query is cancelled on the server
+
+        if not isinstance(self.connection, DriverConnection):  # chDB runs in this process: no thread
+            yield from chunks(self._slices(query, group))
+            return
+        # The engine's queries run in a thread of their own, ahead of the reader: the next slice is
+        # computed while this one is written to the client. The slices are cut here (their pairs
+        # may come from Django's database, which belongs to this thread) and handed over as they
+        # come, so the engine starts on the first while the rest of the pairs are read.
+        handed: queue.SimpleQueue = queue.SimpleQueue()
+
+        def taken() -> Iterator[ReadingQuery]:
+            while (part := handed.get()) is not _DONE:
+                yield part
+
+        def hand_over() -> None:
+            try:
+                for part in self._slices(query, group):
+                    handed.put(part)
+            finally:
+                handed.put(_DONE)
+
+        yield from _ahead(
+            chunks(taken()), self.stream_ahead_chunks, done=self.connection.close, feed=hand_over
+        )
+
+    def _slices(self, query: ReadingQuery, group: Group) -> Iterator[ReadingQuery]:
+        """`query` cut into queries of at most about `stream_slice_series` series each, in series
+        order, an object never split for group "object"; other groups are one query.
+
+        With `series`, its pairs are cut in order (`ordered_pairs()` where the set offers it: sorted
+        by its database and read as they come; else sorted here), the first slice an eighth of the
+        size and each next one twice the last; without, the engine lists the objects in range with
+        an estimate of their series (one scan of two key columns) and whole objects are cut.
+        """
+        size = self.stream_slice_series
+        if group not in ("series", "object"):
+            yield query
+            return
+        if query.series is not None:
+            ordered = getattr(query.series, "ordered_pairs", None)  # sorted by the database, streamed
+            pairs = ordered() if ordered is not None else iter(sorted(set(map(tuple, query.series.pairs()))))
+            current: list[SeriesPair] = []
+            step, previous, warned = max(1, size // 8), None, False  # a small first slice: first rows soon
+            for pair in pairs:
+                if previous is not None and pair <= previous and not warned:
+                    logger.warning("series pairs out of the store's order: the streamed answer keeps every"
+                                   " row, not their order (%r after %r)", pair, previous)  # fmt: skip
+                    warned = True
+                if len(current) >= step and (group == "series" or pair[0] != current[-1][0]):
+                    yield replace(query, series=_UniquePairs(current))
+                    current, step = [], min(size, step * 2)
+                current.append(pair)
+                previous = pair
+            if current or previous is None:  # no pairs at all: one query that finds nothing
+                yield replace(query, series=_UniquePairs(current))
+            return
+        sets = self._sets()
+        key_filter = " AND ".join(self._key_conditions(query, sets, time="period_start")) or "1"
+        objects = self._query(
+            f"SELECT object_id, uniq(series) FROM {self.table} WHERE {key_filter}"
+            " GROUP BY object_id ORDER BY object_id",
+            sets,
+        )
+        chosen, counted = [], 0
+        for object_id, series in objects:
+            if chosen and counted + int(series) > size:
+                yield replace(query, object_ids=chosen)
+                chosen, counted = [], 0
+            chosen.append(object_id)
+            counted += int(series)
+        if chosen:
+            yield replace(query, object_ids=chosen)
+
     def _aggregate_sql(
         self,
         query: ReadingQuery,
@@ -1405,6 +1535,105 @@ def _aggregate_rows(
         )
 
     return _converted(row_of, iter(rows))
+
+
+_DONE = object()
+
+
+def _ahead(
+    chunks: Iterator[list], depth: int, *, done: Callable[[], None], feed: Callable[[], None] | None = None
+) -> Iterator[list]:
+    """`chunks`, produced in a thread of their own up to `depth` chunks ahead of the reader.
+
+    The reader's close (a client gone) stops the thread at its next chunk, which closes `chunks`
+    and so cancels the engine's query; an error in the thread is raised to the reader. `done`
+    runs last in the thread (it closes the thread's own connection); `feed` runs in the reader's
+    thread once the thread has started (it hands over what `chunks` reads).
+    """
+    found: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        found.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            found.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, who raises it
+            found.put(exc)
+        finally:
+            chunks.close()
+            done()
+
+    worker = threading.Thread(target=produce, name="egsu-aggregate-chunks", daemon=True)
+    worker.start()
+    try:
+        if feed is not None:
+            feed()
+        while True:
+            item = found.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                found.get(timeout=0.1)  # unblock a producer waiting to put
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+def _aggregate_tuples(
+    rows: Iterable[tuple], columns: tuple[str, ...], size: int, *, sums_only: bool = False
+) -> Iterator[list[AggregateTuple]]:
+    """The engine's answer as `aggregate_chunks()` tuples, `size` at a time, in the engine's order.
+
+    The figures stay the engine's text with the Decimal128 padding cut (what `decimal_text` writes;
+    '' → None where only sums were computed), the bucket's datetime is made once per bucket: a
+    row costs a tuple, not an AggregateRow and five Decimals.
+    """
+    width = len(columns)
+    at = {name: index for index, name in enumerate(columns)}
+    # (label, object_id, device_id, quantity) of a row with a None put in front: index 0 where the
+    # group has no such column (one C call per row, not a Python expression per field)
+    fields = itemgetter(*(0 if at.get(name) is None else at[name] + 1
+                          for name in ("label", "object_id", "device_id", "quantity")))  # fmt: skip
+    starts: dict[int, datetime] = {}
+
+    def text(number: str) -> str | None:
+        if "." in number:
+            return number.rstrip("0").rstrip(".")
+        return number or None
+
+    chunk: list[AggregateTuple] = []
+    for row in rows:
+        seconds = row[width]
+        start = starts.get(seconds)
+        if start is None:
+            if len(starts) > 100_000:  # a long stream of buckets: keep the cache bounded
+                starts.clear()
+            start = starts[seconds] = datetime.fromtimestamp(int(seconds), UTC)
+        label, object_id, device_id, quantity = fields((None, *row))
+        total, low, high, count, first, last = row[width + 1 :]
+        if sums_only:  # a per-series answer computes every figure anyway (_combine_sql)
+            low = high = first = last = ""
+        chunk.append((label, object_id, device_id, quantity, start, text(total), text(low), text(high),
+                      int(count), text(first), text(last)))  # fmt: skip
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _converted(convert, rows: Iterator[tuple]) -> Iterator:

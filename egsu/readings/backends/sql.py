@@ -30,7 +30,9 @@ from django.db.models.functions import Collate, RowNumber
 from egsu.readings.aggregation import EXACT, aggregate_stream
 from egsu.readings.models import Reading
 from egsu.readings.store import (
+    CHUNK_ROWS,
     AggregateRow,
+    AggregateTuple,
     Bucket,
     Group,
     Measures,
@@ -46,6 +48,7 @@ from egsu.readings.store import (
     check_grouping,
     check_page,
     check_row,
+    chunked_aggregates,
     repeats_stored,
     tidy_value,
 )
@@ -353,6 +356,24 @@ class SqlReadingsStore:
         values = readings.values_list("object_id", "device_id", "quantity", "period_start", "value")
         rows = aggregate_stream(values.iterator(chunk_size=5000), bucket=bucket, group=group, labels=labels)
         return rows if measures == "all" else (row.sums_only() for row in rows)
+
+    def aggregate_chunks(
+        self,
+        query: ReadingQuery,
+        *,
+        bucket: Bucket,
+        group: Group,
+        labels: Mapping[SeriesPair, str] | None = None,
+        measures: Measures = "all",
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> Iterator[list[AggregateTuple]]:
+        """`aggregate_iter()` as chunks of plain tuples (store.py). The values come through a
+        server-side cursor on PostgreSQL (chunks of 5,000 on SQLite), in series order for groups
+        "series" and "object", so each series' rows leave when the next series starts."""
+        rows = self.aggregate_iter(query, bucket=bucket, group=group, labels=labels, measures=measures)
+        if not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {chunk_rows!r}")
+        return chunked_aggregates(rows, chunk_rows)
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
         """Sum of the newest revisions per quantity."""
