@@ -45,7 +45,7 @@ from egsu.alarms import sources as alarm_sources
 from egsu.intake import limits
 from egsu.journal import services as journal
 from egsu.monitoring import ledger as arrivals
-from egsu.ops import metrics
+from egsu.ops import memory, metrics
 from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
@@ -464,7 +464,11 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     if payload is None:
         raise errors.FormatError("requestData/data is missing")
     chunks = record_chunks(payload, RECORD_CHUNK, release=True)  # FormatError when data holds no records
-    first = _judge(next(chunks), system, now=now)  # outside the write transaction
+    first_records = next(chunks)
+    if len(first_records) == RECORD_CHUNK:  # a large message: its tree shrinks chunk by chunk
+        memory.give_back_freed()
+    first = _judge(first_records, system, now=now)  # outside the write transaction
+    del first_records
     verdicts: list[Verdict] = []
     # The values, the alarms, the arrivals ledger and the journalled answer commit together, in one
     # durable transaction before the answer is sent (INT-36, INT-51): one commit per message instead
@@ -474,6 +478,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
         _keep(first, entry, system, verdicts, now=now)
         del first
         for raw_records in chunks:
+            memory.give_back_freed()  # the records released from the tree so far, and the last chunk's objects
             _keep(_judge(raw_records, system, now=now), entry, system, verdicts, now=now)
 
         code, message = isun_receipt.message_status(verdicts)

@@ -42,12 +42,13 @@ from egsu_core.pki.signedinfo import (
     authenticate,
     b64,
     certificate_key,
-    check_digest,
+    compare_digest,
     decode_base64,
     element_children,
     invalid,
     local,
     parse_signed_info,
+    reference_digest,
     text_only,
 )
 from egsu_core.shep.errors import NotSignedError
@@ -137,13 +138,14 @@ def verify_transport(
         raise invalid("soap:Body carries two different ids (wsu:Id and Id)")
     if next(body.iter(etree.Comment), None) is not None:
         raise invalid("a comment inside the signed soap:Body is not covered by the signature")
-    try:
-        data = c14n.canonicalize(
-            body, c14n.EXC_C14N, prefixes=reference.transforms[0].prefixes, comments=False
+    digest_algorithm = reference_digest(reference)
+    try:  # hashed as it is canonicalized: a 15 MB Body is never copied whole (INT-07)
+        computed = c14n.digest(
+            body, c14n.EXC_C14N, digest_algorithm, prefixes=reference.transforms[0].prefixes, comments=False
         )
     except c14n.CanonicalizationError as exc:
         raise invalid(f"soap:Body: {exc}") from None
-    check_digest(reference, data, "the Body")
+    compare_digest(reference, computed, "the Body")
     return TransportSignature(
         body=body,
         certificate_der=certificate_der,
@@ -367,7 +369,7 @@ def sign_transport(
     transforms = etree.SubElement(reference, f"{{{DS_NS}}}Transforms")
     etree.SubElement(transforms, f"{{{DS_NS}}}Transform", Algorithm=c14n.EXC_C14N)
     etree.SubElement(reference, f"{{{DS_NS}}}DigestMethod", Algorithm=method.digest.xml_uri)
-    digest = method.digest.digest(c14n.canonicalize(body, c14n.EXC_C14N, comments=False))
+    digest = c14n.digest(body, c14n.EXC_C14N, method.digest, comments=False)
     etree.SubElement(reference, f"{{{DS_NS}}}DigestValue").text = b64(digest)
     value = etree.SubElement(signature, DS_SIGNATURE_VALUE)
     _append_key_info(etree.SubElement(signature, DS_KEY_INFO), key_info, certificate_der, security)
