@@ -221,15 +221,24 @@ def _fragment(uri: str | None) -> str:
     return fragment
 
 
+_ID_VALUES = etree.XPath(
+    "descendant-or-self::*/@wsu:Id | descendant-or-self::*/@Id | descendant-or-self::*/@ID",
+    namespaces={"wsu": WSU_NS},
+)
+"""Every attribute of ID_ATTRIBUTES in the document, found by libxml2 (not element by element in Python)."""
+
+
 def _id_index(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Every id in the message, by a full tree search; an id on two elements is refused (shep-notes §5.2)."""
     index: dict[str, list[etree._Element]] = {}
-    for element in root.iter(etree.Element):
-        for value in {element.get(name) for name in ID_ATTRIBUTES} - {None}:
-            holders = index.setdefault(value, [])
-            holders.append(element)
-            if len(holders) > 1:
-                raise invalid(f"duplicate id {value[:64]!r} in the message")
+    for value in _ID_VALUES(root):
+        element = value.getparent()
+        holders = index.setdefault(str(value), [])
+        if any(holder is element for holder in holders):
+            continue  # wsu:Id and Id of one element with the same value: one id
+        holders.append(element)
+        if len(holders) > 1:
+            raise invalid(f"duplicate id {value[:64]!r} in the message")
     return index
 
 
