@@ -45,7 +45,7 @@ from egsu.alarms import sources as alarm_sources
 from egsu.intake import limits
 from egsu.journal import services as journal
 from egsu.monitoring import ledger as arrivals
-from egsu.ops import metrics
+from egsu.ops import memory, metrics
 from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
@@ -156,9 +156,22 @@ def _unparsed_id(raw: bytes) -> str:
     return "unparsed:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
+class Body:
+    """A request body handed over to ``receive``, which lets go of it once the message is journalled.
+
+    Processing reads the parsed tree only, so a 15 MB message's bytes (INT-07) are not kept beside
+    its tree and its records; the view passes its body this way and keeps no reference of its own.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | None) -> None:
+        self.data = data
+
+
 @metrics.observe_isun  # latency and the answer's code of every message (DIG-22)
 def receive(
-    raw: bytes, *, remote_addr: str = "", now: datetime | None = None, oversized: bool = False
+    raw: bytes | Body | None, *, remote_addr: str = "", now: datetime | None = None, oversized: bool = False
 ) -> Answer:
     """Handle one SendMessage request body and return the answer to send.
 
@@ -166,16 +179,30 @@ def receive(
     on time takes it, never the sender's messageDate and never a web server's own clock.
     """
     now = now or system_time(utcnow())
+    body = raw if isinstance(raw, Body) else Body(raw)
+    del raw
+    if body.data is None or len(body.data) < LARGE_MESSAGE_BYTES:
+        return _receive(body, now=now, remote_addr=remote_addr, oversized=oversized)
+    # A large message's tree is many times its size (INT-07): what earlier messages freed, in any
+    # thread's heap, goes back to the system before it is parsed, and what it freed after it.
+    memory.give_back_freed()
+    try:
+        return _receive(body, now=now, remote_addr=remote_addr, oversized=oversized)
+    finally:
+        memory.give_back_freed()
+
+
+def _receive(body: Body, *, now: datetime, remote_addr: str, oversized: bool) -> Answer:
     trace = _Trace()
     # The OCSP receipts of this message's checks are written with its journal entry (one commit).
     with signature_receipts.holding() as held:
-        answer = _check(raw, now=now, remote_addr=remote_addr, trace=trace, oversized=oversized)
+        answer = _check(body.data, now=now, remote_addr=remote_addr, trace=trace, oversized=oversized)
     if isinstance(answer, Answer):
         _write_alone(held)
         return answer
     request, system, business = answer
     return _journal_and_process(
-        raw, request, system, business, held=held, now=now, remote_addr=remote_addr, trace=trace
+        body, request, system, business, held=held, now=now, remote_addr=remote_addr, trace=trace
     )
 
 
@@ -220,7 +247,7 @@ def _check(raw: bytes, *, now: datetime, remote_addr: str, trace: _Trace, oversi
         if transport.pending:
             trace.verdicts.append(signatures.offline_verdict(transport))
         # Then the initiator; only an authenticated sender makes us ask anyone anything.
-        system = system or _authorise(request)
+        system = system or _authorise(request, claimed)
         trace.contour = system.contour
         signatures.bind_to_subject(transport, system, "transport signature")
         transport = signatures.complete(transport, system, document_id=document_id, deadline=deadline)
@@ -248,7 +275,7 @@ def _check(raw: bytes, *, now: datetime, remote_addr: str, trace: _Trace, oversi
 
 
 def _journal_and_process(
-    raw: bytes,
+    body: Body,
     request: SyncRequest,
     system,
     business,
@@ -264,7 +291,7 @@ def _journal_and_process(
             message_id=request.message_id,
             sender_id=request.sender_id,
             service_id=request.service_id,
-            raw=raw,
+            raw=body.data,
             remote_addr=remote_addr,
             correlation_id=request.correlation_id,
             addressee=ADDRESSEE,
@@ -286,12 +313,13 @@ def _journal_and_process(
                 entry,
                 system,
                 business,
-                raw=raw,
+                raw=body.data,
                 request=request,
                 remote_addr=remote_addr,
                 now=now,
                 trace=trace,
             )
+        body.data = None  # journalled (compressed); from here on only the parsed tree is read
         return _process(entry, request, system, business, now=now)
     except errors.GatewayError as exc:
         return _answer_fault(entry, request, exc, now=now, contour=system.contour)
@@ -354,15 +382,16 @@ def _check_message_date(request: SyncRequest, now: datetime) -> None:
         )
 
 
-def _authorise(request: SyncRequest):
-    system = registry.authenticate_sender(request.sender_id, request.password)
+def _authorise(request: SyncRequest, claimed=None):
+    system = registry.authenticate_sender(request.sender_id, request.password, claimed=claimed)
     if system is None:
         raise errors.AuthenticationError()
+    # A granted active service exists: the second question is asked only to tell SCE004 from SCE003.
+    if registry.system_may_call(system, request.service_id):
+        return system
     if not registry.service_exists(request.service_id):
         raise errors.NoServiceError(f"serviceId {request.service_id!r}")
-    if not registry.system_may_call(system, request.service_id):
-        raise errors.NoRightError(f"{request.sender_id!r} may not call {request.service_id!r}")
-    return system
+    raise errors.NoRightError(f"{request.sender_id!r} may not call {request.service_id!r}")
 
 
 def _refuse(
@@ -455,7 +484,9 @@ def _repeat(
 # Records judged and stored per chunk: a small message is one chunk, judged before the write
 # transaction opens; a 15 MB message (INT-07, about 38,000 records) never holds all of its records'
 # Python objects at once, and its parsed tree shrinks as its records are read (item: ≤ 300 MB).
-RECORD_CHUNK = 2000
+RECORD_CHUNK = 1000
+LARGE_MESSAGE_BYTES = 1024 * 1024
+"""From this size on, a message's freed memory is given back to the system (egsu.ops.memory)."""
 
 
 def _process(entry, request: SyncRequest, system, business, *, now: datetime) -> Answer:
@@ -464,7 +495,11 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     if payload is None:
         raise errors.FormatError("requestData/data is missing")
     chunks = record_chunks(payload, RECORD_CHUNK, release=True)  # FormatError when data holds no records
-    first = _judge(next(chunks), system, now=now)  # outside the write transaction
+    first_records = next(chunks)
+    if len(first_records) == RECORD_CHUNK:  # a large message: its tree shrinks chunk by chunk
+        memory.give_back_freed()
+    first = _judge(first_records, system, now=now)  # outside the write transaction
+    del first_records
     verdicts: list[Verdict] = []
     # The values, the alarms, the arrivals ledger and the journalled answer commit together, in one
     # durable transaction before the answer is sent (INT-36, INT-51): one commit per message instead
@@ -474,6 +509,7 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
         _keep(first, entry, system, verdicts, now=now)
         del first
         for raw_records in chunks:
+            memory.give_back_freed()  # the records released from the tree so far, and the last chunk's objects
             _keep(_judge(raw_records, system, now=now), entry, system, verdicts, now=now)
 
         code, message = isun_receipt.message_status(verdicts)

@@ -26,9 +26,8 @@ def sync_channel(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"], "POST a SOAP 1.1 SendMessage here; the contract is at ?wsdl")
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "POST"])
-    body = read_limited(request, settings.CONFIG.max_message_bytes)
-    oversized = body is None
-    answer = services.receive(body, remote_addr=_client_addr(request), oversized=oversized)
+    body = services.Body(read_limited(request, settings.CONFIG.max_message_bytes))
+    answer = services.receive(body, remote_addr=_client_addr(request), oversized=body.data is None)
     response = HttpResponse(answer.body, status=answer.http_status, content_type=XML)
     if answer.http_status == 503:
         response["Retry-After"] = "60"  # our signing key failed: nothing unsigned is sent (App.1 §51)

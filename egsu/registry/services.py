@@ -52,18 +52,20 @@ def system_for_sender(sender_id: str) -> ConnectedSystem | None:
     )
 
 
-def authenticate_sender(sender_id: str, password: str | None) -> ConnectedSystem | None:
+def authenticate_sender(
+    sender_id: str, password: str | None, *, claimed: ConnectedSystem | None = None
+) -> ConnectedSystem | None:
     """The active connected system with these credentials, or None (SCE002).
 
     PBKDF2 costs tens of milliseconds by design; a repeat of a successful check is answered
     from an in-process cache keyed by (login, HMAC of the password, stored hash), so a
-    password change or a deactivation takes effect on the very next message.
+    password change or a deactivation takes effect on the very next message. ``claimed``: the
+    row ``system_for_sender`` just read for this same message, so that it is not read twice.
     """
-    system = (
-        ConnectedSystem.objects.select_related("subject")
-        .filter(sender_id=sender_id, active=True, subject__active=True)
-        .first()
-    )
+    if claimed is not None and claimed.sender_id == sender_id:
+        system = claimed
+    else:
+        system = system_for_sender(sender_id)
     if not password:
         _burn_time("")
         return None

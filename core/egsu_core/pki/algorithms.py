@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm as _KeyTypeUnknownToCryptography
@@ -29,12 +30,39 @@ class BadSignature(ValueError):
     """The signature does not verify."""
 
 
+class Hasher(Protocol):
+    """An incremental hash, hashlib-like."""
+
+    def update(self, data: bytes, /) -> object: ...
+
+    def digest(self) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class DigestAlgorithm:
     name: str
     xml_uri: str | None
     oid: str | None
     digest: Callable[[bytes], bytes]
+    new: Callable[[], Hasher] | None = None
+    """An incremental hash: large canonical data is hashed as it is written, never held whole (INT-07)."""
+
+    def hasher(self) -> Hasher:
+        """An incremental hash of this algorithm; one that buffers when the algorithm has none."""
+        return self.new() if self.new is not None else _Buffered(self.digest)
+
+
+class _Buffered:
+    """The fallback Hasher: keeps the data and digests it at the end."""
+
+    def __init__(self, digest: Callable[[bytes], bytes]) -> None:
+        self._digest, self._parts = digest, []
+
+    def update(self, data: bytes, /) -> None:
+        self._parts.append(bytes(data))
+
+    def digest(self) -> bytes:
+        return self._digest(b"".join(self._parts))
 
 
 @dataclass(frozen=True)
@@ -134,6 +162,7 @@ SHA256 = register_digest(
         "http://www.w3.org/2001/04/xmlenc#sha256",
         "2.16.840.1.101.3.4.2.1",
         lambda data: hashlib.sha256(data).digest(),
+        hashlib.sha256,
     )
 )
 SHA1 = register_digest(
@@ -143,6 +172,7 @@ SHA1 = register_digest(
         "1.3.14.3.2.26",
         # SHA-1 as a protocol identifier (key id, OCSP CertID, localKeyId), not for security
         lambda data: hashlib.sha1(data).digest(),  # nosec B324
+        hashlib.sha1,
     )
 )  # noqa: S324 - legacy NCA certificates (shep-notes §2a)
 

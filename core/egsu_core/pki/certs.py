@@ -12,6 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
@@ -109,6 +110,13 @@ class Certificate:
 
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
+        """The certificate of these DER bytes; parsed once per process for the same bytes (immutable)."""
+        if cls is Certificate:
+            return _parsed(bytes(der))
+        return cls._parse(der)
+
+    @classmethod
+    def _parse(cls, der: bytes) -> Certificate:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # NCA names exceed X.520 upper bounds
@@ -205,6 +213,12 @@ class Certificate:
 
     def __repr__(self) -> str:
         return f"Certificate(subject={self.subject!r}, serial={self.serial:x})"
+
+
+@lru_cache(maxsize=512)
+def _parsed(der: bytes) -> Certificate:
+    """Every message brings the same few certificates (its signer's, the OCSP responder's, ours)."""
+    return Certificate._parse(der)
 
 
 def _attribute_values(name: x509.Name, oid) -> list[str]:

@@ -239,11 +239,20 @@ def authenticate(
 
 
 def check_digest(reference: Reference, data: bytes, what: str) -> None:
+    compare_digest(reference, reference_digest(reference).digest(data), what)
+
+
+def reference_digest(reference: Reference) -> algorithms.DigestAlgorithm:
+    """The Reference's DigestMethod from the allow-list, or SignatureInvalidError."""
     try:
-        digest = algorithms.digest_by_uri(reference.digest_method)
+        return algorithms.digest_by_uri(reference.digest_method)
     except algorithms.UnsupportedAlgorithm:
         raise invalid(f"digest method {reference.digest_method[:200]!r} is not supported") from None
-    if not hmac.compare_digest(digest.digest(data), reference.digest_value):
+
+
+def compare_digest(reference: Reference, computed: bytes, what: str) -> None:
+    """The digest computed over what the Reference points at must be its DigestValue."""
+    if not hmac.compare_digest(computed, reference.digest_value):
         raise invalid(f"digest of {what} does not match")
 
 

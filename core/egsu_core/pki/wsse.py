@@ -42,12 +42,13 @@ from egsu_core.pki.signedinfo import (
     authenticate,
     b64,
     certificate_key,
-    check_digest,
+    compare_digest,
     decode_base64,
     element_children,
     invalid,
     local,
     parse_signed_info,
+    reference_digest,
     text_only,
 )
 from egsu_core.shep.errors import NotSignedError
@@ -137,13 +138,14 @@ def verify_transport(
         raise invalid("soap:Body carries two different ids (wsu:Id and Id)")
     if next(body.iter(etree.Comment), None) is not None:
         raise invalid("a comment inside the signed soap:Body is not covered by the signature")
-    try:
-        data = c14n.canonicalize(
-            body, c14n.EXC_C14N, prefixes=reference.transforms[0].prefixes, comments=False
+    digest_algorithm = reference_digest(reference)
+    try:  # hashed as it is canonicalized: a 15 MB Body is never copied whole (INT-07)
+        computed = c14n.digest(
+            body, c14n.EXC_C14N, digest_algorithm, prefixes=reference.transforms[0].prefixes, comments=False
         )
     except c14n.CanonicalizationError as exc:
         raise invalid(f"soap:Body: {exc}") from None
-    check_digest(reference, data, "the Body")
+    compare_digest(reference, computed, "the Body")
     return TransportSignature(
         body=body,
         certificate_der=certificate_der,
@@ -219,15 +221,24 @@ def _fragment(uri: str | None) -> str:
     return fragment
 
 
+_ID_VALUES = etree.XPath(
+    "descendant-or-self::*/@wsu:Id | descendant-or-self::*/@Id | descendant-or-self::*/@ID",
+    namespaces={"wsu": WSU_NS},
+)
+"""Every attribute of ID_ATTRIBUTES in the document, found by libxml2 (not element by element in Python)."""
+
+
 def _id_index(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Every id in the message, by a full tree search; an id on two elements is refused (shep-notes §5.2)."""
     index: dict[str, list[etree._Element]] = {}
-    for element in root.iter(etree.Element):
-        for value in {element.get(name) for name in ID_ATTRIBUTES} - {None}:
-            holders = index.setdefault(value, [])
-            holders.append(element)
-            if len(holders) > 1:
-                raise invalid(f"duplicate id {value[:64]!r} in the message")
+    for value in _ID_VALUES(root):
+        element = value.getparent()
+        holders = index.setdefault(str(value), [])
+        if any(holder is element for holder in holders):
+            continue  # wsu:Id and Id of one element with the same value: one id
+        holders.append(element)
+        if len(holders) > 1:
+            raise invalid(f"duplicate id {value[:64]!r} in the message")
     return index
 
 
@@ -367,7 +378,7 @@ def sign_transport(
     transforms = etree.SubElement(reference, f"{{{DS_NS}}}Transforms")
     etree.SubElement(transforms, f"{{{DS_NS}}}Transform", Algorithm=c14n.EXC_C14N)
     etree.SubElement(reference, f"{{{DS_NS}}}DigestMethod", Algorithm=method.digest.xml_uri)
-    digest = method.digest.digest(c14n.canonicalize(body, c14n.EXC_C14N, comments=False))
+    digest = c14n.digest(body, c14n.EXC_C14N, method.digest, comments=False)
     etree.SubElement(reference, f"{{{DS_NS}}}DigestValue").text = b64(digest)
     value = etree.SubElement(signature, DS_SIGNATURE_VALUE)
     _append_key_info(etree.SubElement(signature, DS_KEY_INFO), key_info, certificate_der, security)

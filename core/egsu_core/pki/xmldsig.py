@@ -242,7 +242,7 @@ def sign_enveloped(
     if method.sign is None:
         raise algorithms.UnsupportedAlgorithm(f"{method.name} cannot sign here")
     signed = copy.deepcopy(root)
-    digest = method.digest.digest(c14n.canonicalize(signed, transform, comments=False))
+    digest = c14n.digest(signed, transform, method.digest, comments=False)
     signature = etree.SubElement(signed, DS_SIGNATURE, nsmap={"ds": DS_NS})
     signature.set("Id", f"signature-{uuid.uuid4()}")
     signed_info = etree.SubElement(signature, DS_SIGNED_INFO)

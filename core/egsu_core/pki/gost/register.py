@@ -13,8 +13,8 @@ from __future__ import annotations
 from functools import partial
 
 from egsu_core.pki import algorithms
-from egsu_core.pki.gost import gost3410
-from egsu_core.pki.gost.gost3411_94 import gost3411_94
+from egsu_core.pki.gost import gost3410, streebog
+from egsu_core.pki.gost.gost3411_94 import GOST341194, gost3411_94
 from egsu_core.pki.gost.streebog import streebog256, streebog512
 
 _PKIGOVKZ = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:"
@@ -25,6 +25,7 @@ GOST34311 = algorithms.register_digest(
         "http://www.w3.org/2001/04/xmldsig-more#gost34311",
         gost3410.GOST2004.digest_oid,
         gost3411_94,
+        GOST341194,
     )
 )
 STREEBOG512 = algorithms.register_digest(
@@ -33,6 +34,7 @@ STREEBOG512 = algorithms.register_digest(
         _PKIGOVKZ + "gostr34112015-512",
         gost3410.GOST2015_512.digest_oid,
         streebog512,
+        partial(streebog.new, 512),
     )
 )
 STREEBOG256 = algorithms.register_digest(
@@ -41,6 +43,7 @@ STREEBOG256 = algorithms.register_digest(
         _PKIGOVKZ + "gostr34112015-256",
         gost3410.GOST2015_256.digest_oid,
         streebog256,
+        partial(streebog.new, 256),
     )
 )
 
