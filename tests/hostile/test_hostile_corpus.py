@@ -45,12 +45,18 @@ def _passwd_lines() -> list[str]:
     return [line for line in lines if line.strip()][:5] + ["root:x:0:0"]
 
 
+# A refusal's CPU time bound: a guard against blow-ups (entity expansion, quadratic attribute or
+# nesting handling take minutes), not a speed target — those live in benchmarks/. CPU time, not wall
+# time, so a loaded CI machine does not fail it.
+QUICK_S = 5.0
+
+
 def refuse(data: bytes) -> tuple[FormatError, float]:
-    """Run the endpoint's reading path and return the refusal and how long it took."""
-    started = time.perf_counter()
+    """Run the endpoint's reading path and return the refusal and the CPU time it took."""
+    started = time.process_time()
     with pytest.raises(FormatError) as caught:
         parse_request(parse_document(data))
-    return caught.value, time.perf_counter() - started
+    return caught.value, time.process_time() - started
 
 
 def assert_safe(error: FormatError) -> None:
@@ -75,7 +81,7 @@ def test_corpus_file_is_refused_quickly_for_its_reason(name):
 
     # then
     assert EXPECTED[name] in error.detail
-    assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
+    assert elapsed < QUICK_S, f"{name} took {elapsed:.2f} s of CPU"
     assert_safe(error)
 
 
@@ -112,7 +118,7 @@ def test_generated_hostile_message_is_refused_quickly(case):
     error, elapsed = refuse(make())
 
     assert expected in error.detail
-    assert elapsed < 1.0, f"{case} took {elapsed:.2f} s"
+    assert elapsed < QUICK_S, f"{case} took {elapsed:.2f} s of CPU"
     assert_safe(error)
 
 
@@ -126,4 +132,4 @@ def test_an_oversized_message_is_refused_before_parsing():
 
     # then: the size is reported, not the DOCTYPE, so nothing was parsed
     assert error.detail == f"message is larger than 15 MB: {MAX_MESSAGE_BYTES + 1} bytes received"
-    assert elapsed < 0.1
+    assert elapsed < 0.5  # CPU: reading 15 MB of bytes, no parse

@@ -157,7 +157,7 @@ def test_a_forged_certificate_naming_a_trusted_ca_makes_no_connection(
     # then it is refused at once, for its chain, and nobody was contacted
     assert code == "SCE006", message
     assert "does not verify with the key of" in message
-    assert elapsed < 1.0
+    assert elapsed < 4.0  # below the 5-second revocation timeout: nothing was waited for (loaded CI)
     assert listener.accepted == 0
     assert guard.attempts == []
     assert signatures.revocation_cache().downloads == []
@@ -184,7 +184,7 @@ def test_a_genuine_certificate_naming_addresses_off_the_allow_list_makes_no_conn
     assert code == expected, message
     if expected == "SCE006":
         assert "not on the allow-list" in message
-    assert elapsed < 1.0
+    assert elapsed < 4.0  # below the 5-second revocation timeout: nothing was waited for (loaded CI)
     assert listener.accepted == 0
     assert guard.attempts == []
 
@@ -203,7 +203,7 @@ def test_the_time_budget_bounds_a_responder_that_never_answers(client, stand, re
     # then the budget, not the 30-second timeout, decides
     assert code == "SCE006", message
     assert "time budget" in message or "timed out" in message
-    assert elapsed < 2.5
+    assert elapsed < 10.0  # the 0.8-second budget plus a loaded machine, far below the 30-second timeout
     assert silent.accepted >= 1
 
 

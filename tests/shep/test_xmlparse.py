@@ -146,7 +146,9 @@ def test_str_input_is_a_programming_error():
         parse_document("<a/>")  # type: ignore[arg-type]
 
 
-def test_a_15_mb_isun_message_parses_in_well_under_a_second():
+def test_a_15_mb_isun_message_parses_without_a_blow_up():
+    """A guard, not a speed target (benchmarks/intake.py --largest measures it): CPU time, so a loaded
+    CI machine does not fail it, with room for the machine yet far below any quadratic behaviour."""
     # given a request padded with ISUN events to just under 15 MB
     one = request_bytes(payload=[event()])
     per_event = len(request_bytes(payload=[event(), event()])) - len(one)
@@ -155,13 +157,13 @@ def test_a_15_mb_isun_message_parses_in_well_under_a_second():
     assert MAX_MESSAGE_BYTES - per_event < len(data) <= MAX_MESSAGE_BYTES
 
     # when parsed (hardened checks included) and read as a request
-    started = time.perf_counter()
+    started = time.process_time()
     request = parse_request(parse_document(data))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     # then
     assert len(request.data) == count
-    assert elapsed < 1.5, f"15 MB parse took {elapsed:.2f} s"
+    assert elapsed < 6.0, f"15 MB parse took {elapsed:.2f} s of CPU"
 
 
 @settings(max_examples=300)
