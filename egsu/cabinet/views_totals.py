@@ -140,14 +140,13 @@ LABEL_FIELDS = {
 
 
 def point_labels(points, group: str) -> dict[tuple[str, str], str]:
-    """(object_id, device_id) → the group's label, for the store's group "label" (totals page, read API)."""
+    """(object_id, device_id) → the group's label, for the store's group "label" (totals page, read API).
+
+    Unordered: a mapping needs no order, and the points' own ordering would make the database sort a
+    region's 100,000 points for nothing (issue 11)."""
     field = LABEL_FIELDS[group]
-    return {
-        (code, device): value or "—"
-        for code, device, value in points.values_list("object_code", "store_device_id", field).iterator(
-            chunk_size=10000
-        )
-    }
+    rows = points.order_by().values_list("object_code", "store_device_id", field)
+    return {(code, device): value or "—" for code, device, value in rows.iterator(chunk_size=10000)}
 
 
 def _charts(rows: list[TotalRow]) -> list[dict]:

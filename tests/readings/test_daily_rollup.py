@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from egsu.readings.backends.clickhouse import ClickHouseReadingsStore, ValueSets, _number
 from egsu.readings.store import GROUPS, ReadingQuery, tidy_value
 from tests.readings import store_backends
-from tests.readings.factories import make_row
+from tests.readings.factories import DAY, make_row
 from tests.readings.test_aggregate import FIRST, NEWEST, REVISIONS, as_tuples, brute_force, labels_for
 
 clickhouse_any = store_backends.clickhouse_any
@@ -303,3 +303,25 @@ def test_the_day_totals_are_filled_for_a_database_from_before_them(clickhouse_an
     assert int(rollup) == len(FIRST) + len(REVISIONS)  # the daily rollup was not filled twice
     got = reopened.aggregate(ReadingQuery(), bucket="P1D", group="quantity", measures="sums")
     assert got == [r.sums_only() for r in reopened.aggregate(ReadingQuery(), bucket="P1D", group="quantity")]
+
+
+def test_days_the_day_totals_show_unrevised_skip_the_count_over_the_rows(clickhouse_any, monkeypatch):
+    # given daily values on two days, the second revised later
+    first, second = DAY, DAY + timedelta(days=1)
+    clickhouse_any.write([make_row("1", period_start=first), make_row("2", period_start=second)])
+    clickhouse_any.write([make_row("5", period_start=second)])
+    counted: list[str] = []
+    original = clickhouse_any._query
+
+    def spy(sql, sets=None):
+        if "revision > 1" in sql and f"FROM {clickhouse_any.table} " in sql:
+            counted.append(sql)
+        return original(sql, sets)
+
+    monkeypatch.setattr(clickhouse_any, "_query", spy)
+    # when the first day is read, its day totals count no revision: no count over the rows
+    assert [r.value for r in clickhouse_any.rows(ReadingQuery(start=first, end=second))] == [Decimal(1)]
+    assert counted == []
+    # and the second day is read with its revision counted, the newest value only
+    assert [r.value for r in clickhouse_any.rows(ReadingQuery(start=second))] == [Decimal(5)]
+    assert len(counted) == 1

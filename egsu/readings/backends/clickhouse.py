@@ -81,6 +81,7 @@ from egsu.readings.store import (
     tidy_value,
 )
 from egsu_core.clock import ASTANA, utcnow
+from egsu_core.vocabulary import Interval
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ _ROW_SELECT = (
     " toString(value), unit, quality, commercial, source, toUInt32(recorded_at)"
 )
 _DAILY_BUCKETS = {"P1D", "P1M"}  # whole Astana days: what the daily rollup can answer
+# One metering point as one exact String (ids hold no zero byte): a join key cheaper than the pair.
+_POINT_KEY = r"concat({object}, '\0', {device})"
 
 
 class ValueSets:
@@ -1214,28 +1217,36 @@ class ClickHouseReadingsStore:
     ) -> tuple[str, tuple[str, ...], ValueSets] | None:
         """The SQL of an aggregate, its group columns and its sets; None when nothing can match.
 
-        Labels travel as a table (object_id, device_id, label) joined on the initiator after the
-        per-series (rows) or per-day (rollup) stage, and their pairs also restrict the read.
-        With `measures="sums"` min/max/first/last are not computed (the SQL gives '' for them).
+        Labels of daily values, of part days and of sub-day buckets are one GROUP BY over the rows
+        (`_label_sql`); labels of whole days of finer values merge the rollup's day states, their
+        table (object_id, device_id, label) joined before the merge and their pairs restricting the
+        read. With `measures="sums"` min/max/first/last are not computed (the SQL gives '' for them).
         """
         sets = self._sets()
-        label_table = None
+        columns = _GROUP_COLUMNS[group]
+        sums = measures == "sums"
+        daily = (
+            bucket in _DAILY_BUCKETS and _whole_days(query) and query.qualities is None
+        )  # not in the rollup
+        asked, label_table = query, None
         if labels is not None:
             if not labels:
                 return None
+            if not daily or query.interval == Interval.DAY:  # daily values: the rollup holds as many rows
+                sql = self._label_sql(query, bucket, labels, sets, sums=sums)
+                return None if sql is None else (sql, columns, sets)
             query = _labelled(query, labels)
             label_table = sets.relation(  # a table to join: no order needed
                 ("String", "String", "String"),
                 [(object_id, device_id, label) for (object_id, device_id), label in labels.items()],
             )
-        columns = _GROUP_COLUMNS[group]
-        sums = measures == "sums"
         sql = None
-        if (
-            bucket in _DAILY_BUCKETS and _whole_days(query) and query.qualities is None
-        ):  # no quality in the rollup
+        if daily:
             sql = self._daily_aggregate_sql(query, bucket, columns, sets, label_table, sums=sums)
-        if sql is None and sums and label_table is None and group in ("quantity", "all"):
+        if sql is None and label_table is not None:  # too many revised days for the rollup
+            sql = self._label_sql(asked, bucket, labels, sets, sums=sums)
+            return None if sql is None else (sql, columns, sets)
+        if sql is None and sums and group in ("quantity", "all"):
             # sums across series need no per-series stage: one GROUP BY of the newest rows
             keys = ", ".join([*columns, "bucket"])
             selected = "".join(f"{column}, " for column in columns)
@@ -1245,8 +1256,69 @@ class ClickHouseReadingsStore:
             )
         if sql is None:
             per_series = _per_series_sql(self.table, self._newest_where(query, sets), _BUCKET_SQL[bucket])
-            sql = _combine_sql(per_series, columns, label_table, sums=sums)
+            sql = _combine_sql(per_series, columns, sums=sums)
         return sql, columns, sets
+
+    def _label_sql(
+        self,
+        query: ReadingQuery,
+        bucket: Bucket,
+        labels: Mapping[SeriesPair, str],
+        sets: ValueSets,
+        *,
+        sums: bool = False,
+    ) -> str | None:
+        """Group "label" in one GROUP BY over the newest rows, without a per-series stage (issue 11).
+
+        The labels travel as a table (object, device, label number, rank) joined on one exact String
+        key, object and device joined by a zero byte (ids hold none): the join both labels each row
+        and keeps only the labelled points, the query's own `series` (the gate's) intersected with
+        them first, so no separate pair restriction is read; the points' objects prune by the primary
+        key. Groups are label numbers (the labels in code point order), named at the end. first/last
+        break ties of the same instant by the point's rank in (object, device) order, which is the
+        contract's (time, object, device, quantity) order within a (label, quantity) group, as one
+        number: a region's month of daily values takes one scan instead of a merge of 3 million day
+        states (6–7 s → about 1 s on the loaded machine). None when no labelled point is left.
+        """
+        if query.series is not None:
+            kept = {}
+            for object_id, device_id in query.series.pairs():
+                pair = (str(object_id), str(device_id))
+                label = labels.get(pair)
+                if label is not None:
+                    kept[pair] = label
+            labels = kept
+        if not labels:
+            return None
+        names = sorted(set(labels.values()))
+        numbers = {name: number for number, name in enumerate(names)}
+        table = sets.relation(
+            ("String", "String", "UInt32", "UInt32"),
+            [
+                (pair[0], pair[1], numbers[label], rank)
+                for rank, (pair, label) in enumerate(sorted(labels.items()))
+            ],
+        )
+        objects = _in("object_id", {object_id for object_id, _device_id in labels}, sets)
+        where = self._newest_where(replace(query, series=None), sets, narrowed=objects)
+        point = _POINT_KEY.format(object="object_id", device="device_id")
+        picked = f"SELECT {point} AS point, quantity, period_start, value FROM {self.table} WHERE {where}"
+        point = _POINT_KEY.format(object="c0", device="c1")
+        labelled = f"SELECT {point} AS point, c2 AS label_number, c3 AS label_rank FROM {table}"
+        order = "toUInt64(period_start) * 4294967296 + label_rank"  # (time, rank): both below 2^32
+        figures = (
+            "toString(sum(value)), '', '', count(), '', ''"
+            if sums
+            else "toString(sum(value)), toString(min(value)), toString(max(value)), count(),"
+            f" toString(argMin(value, {order})), toString(argMax(value, {order}))"
+        )
+        named = f"[{', '.join(_literal(name) for name in names)}][label_number + 1]"
+        keys = "label_number, quantity, bucket"
+        return (
+            f"SELECT {named} AS label, quantity, {_BUCKET_SQL[bucket]} AS bucket, {figures}"
+            f" FROM ({picked}) AS picked ALL INNER JOIN ({labelled}) AS labelled USING point"
+            f" GROUP BY {keys} ORDER BY {keys}"
+        )
 
     def _day_totals(self, query: ReadingQuery, bucket: Bucket, group: Group) -> list[AggregateRow]:
         """Sum and count per quantity (or of everything) and day or month, from the day totals.
@@ -1380,8 +1452,8 @@ class ClickHouseReadingsStore:
         grouping by value. Grouping every value by its key (argMax) would need memory for all
         of them: hundreds of millions for a region's month. GLOBAL makes the initiator compute
         the list once for a Distributed table. The commercial filter applies to the newest
-        row itself (ACC-06). Costs one small counting query first. `narrowed` is one more
-        key condition (the rollup's revised days).
+        row itself (ACC-06). Costs a look at the day totals first, and a count over the rows only
+        when they hold revisions. `narrowed` is one more key condition (the rollup's revised days).
         """
         conditions = self._key_conditions(query, sets, time="period_start")
         if narrowed:
@@ -1391,9 +1463,11 @@ class ClickHouseReadingsStore:
         where = key_filter
         # Most ranges hold no revision at all; then skip the exclusion, whose per-row tuple lookup
         # costs 18.16 about ten times the rest of the scan even against an empty set.
-        ((revised,),) = self._query(
-            f"SELECT count() FROM {self.table} WHERE {key_filter} AND revision > 1", sets
-        )
+        revised = self._revisions_counted(query, sets)
+        if revised:
+            ((revised,),) = self._query(
+                f"SELECT count() FROM {self.table} WHERE {key_filter} AND revision > 1", sets
+            )
         if int(revised):
             where += (
                 " AND (object_id, device_id, quantity, duration, period_start, revision)"
@@ -1404,6 +1478,28 @@ class ClickHouseReadingsStore:
         if query.qualities is not None:
             where += f" AND quality IN ({', '.join(_literal(q) for q in query.qualities) or _literal('')})"
         return where
+
+    def _revisions_counted(self, query: ReadingQuery, sets: ValueSets) -> int:
+        """How many revisions (rows with revision > 1) the day totals count on the days, quantities and
+        interval the query may read: when none, no row in range is one, and the count over the rows
+        (a second scan of a region's month) is skipped. A superset of the query's rows (every object,
+        every day the range touches: a day starts at most 25 hours before a value in it), so it is
+        never less than the count it spares."""
+        conditions = []
+        if query.quantities is not None:
+            conditions.append(_in("quantity", query.quantities, sets))
+        if query.interval is not None:
+            conditions.append(f"duration = {_literal(query.interval)}")
+        if query.start is not None:
+            conditions.append(f"day_start >= {max(_bounded_seconds(query.start) - 90_000, 0)}")
+        if query.end is not None:
+            conditions.append(f"day_start < {_bounded_seconds(query.end)}")
+        ((revised,),) = self._query(
+            f"SELECT sumMerge(s_revised) FROM {self.database}.{self.layout.totals_table}"
+            f" WHERE {' AND '.join(conditions) or '1'}",
+            sets,
+        )
+        return int(revised)
 
     def _superseded_sql(self, key_filter: str) -> str:
         """The (key, revision) of every superseded row where `key_filter` holds: revisions 1 … max-1
@@ -1724,25 +1820,17 @@ def _per_series_sql(table: str, where: str, bucket_sql: str) -> str:
     )
 
 
-def _combine_sql(
-    per_series: str, columns: tuple[str, ...], label_table: str | None = None, *, sums: bool = False
-) -> str:
+def _combine_sql(per_series: str, columns: tuple[str, ...], *, sums: bool = False) -> str:
     """The answer from per-series summaries: a combine over series × buckets rows, not over values.
 
     A group of several series takes the first/last of its series' summaries, ordered by (time,
     object, device, quantity) as the Python backend does. Sum/min/max/count combine exactly
-    (Decimal128 sums). With `label_table`, each summary takes its series' label by a join (on
-    the initiator) and summaries without one drop out.
+    (Decimal128 sums).
     """
     carried = tuple(f"series_{column}" for column in columns)
     keys = ", ".join([*carried, "bucket"])
     selected = "".join(f"{column}, " for column in carried)
     source = f"({per_series}) AS summaries"
-    if label_table is not None:
-        source += (
-            " ALL INNER JOIN (SELECT c0 AS series_object_id, c1 AS series_device_id, c2 AS series_label"
-            f" FROM {label_table}) AS labelled USING (series_object_id, series_device_id)"
-        )
     if columns == _SERIES_COLUMNS:  # one series per group: its summary is the answer
         return (
             f"SELECT {selected}bucket, toString(part_sum), toString(part_min), toString(part_max),"
