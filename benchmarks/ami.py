@@ -5,8 +5,10 @@
     .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir; region on chDB
 
 --backend sql stores values in the Django database (SQLite unless EGSU_DATABASE_URL is set);
---backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives
-(the registry, batch records, events, the arrivals ledger and the claims stay in the Django
+--backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives, or
+on --clickhouse-server clickhouse://host:port (a machine shared by several people: your own server;
+--web-port, --mqtt-port of a running broker and --head-end, which names the MQTT topics and client
+ids, keep the rest apart too) (the registry, batch records, events, the arrivals ledger and the claims stay in the Django
 database, PostgreSQL when EGSU_DATABASE_URL names one), dropped at the end.
 
 In one run, on a fresh temporary database:
