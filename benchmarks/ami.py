@@ -303,7 +303,9 @@ def run_mqtt(
         consumer = subprocess.Popen(
             [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", f"egsu-ami-{head_end}",
              "--slot-dir", str(workdir)],
-            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+            # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
+            env={**os.environ, "EGSU_MQTT_GROUP": f"egsu-ami-{head_end}"}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=ROOT,
         )  # fmt: skip
         answers: dict[str, dict] = {}
         cond = threading.Condition()
