@@ -301,7 +301,7 @@ def run_mqtt(
     try:
         wait_port(port)
         consumer = subprocess.Popen(
-            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", f"egsu-ami-{head_end}",
+            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", f"egsu-ami-{head_end}-{os.getpid()}",
              "--slot-dir", str(workdir)],
             # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
             env={**os.environ, "EGSU_MQTT_GROUP": f"egsu-ami-{head_end}"}, stdout=subprocess.DEVNULL,
@@ -340,13 +340,14 @@ def run_mqtt(
         deadline = started + seconds
         while time.perf_counter() < deadline:
             with cond:
-                while len(sent) - len(answers) >= window:
+                while len(sent) - len(sent.keys() & answers.keys()) >= window:
                     cond.wait(1.0)
             body, count, batch_id = feed.next()
             sent[batch_id] = count
             publisher.publish(batches_topic(head_end), body, qos=1)
         with cond:
-            cond.wait_for(lambda: len(answers) >= len(sent), 600)
+            # only our batches count: a shared broker may hold answers of earlier runs' sessions
+            cond.wait_for(lambda: sent.keys() <= answers.keys(), 600)
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -628,7 +629,7 @@ def main() -> None:
     print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s")
     print(rest["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
-    mqtt_feed = Feed(meters, args.batch_size, "mqtt", rest_feed.quarter + 1)
+    mqtt_feed = Feed(meters, args.batch_size, f"mqtt{os.getpid()}", rest_feed.quarter + 1)
     mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window, args.head_end, args.mqtt_port)
     mqtt_rate = mqtt["values"] / mqtt["elapsed"]
     print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s")
