@@ -289,6 +289,7 @@ def run_mqtt(
 
     broker = None
     port = broker_port or free_port()
+    consumer_id = f"egsu-ami-{head_end}-{os.getpid()}"  # its client id and its group: this run's alone
     if broker_port is None:
         config = workdir / "mosquitto.conf"
         config.write_text(
@@ -301,10 +302,10 @@ def run_mqtt(
     try:
         wait_port(port)
         consumer = subprocess.Popen(
-            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", f"egsu-ami-{head_end}-{os.getpid()}",
+            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", consumer_id,
              "--slot-dir", str(workdir)],
             # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
-            env={**os.environ, "EGSU_MQTT_GROUP": f"egsu-ami-{head_end}"}, stdout=subprocess.DEVNULL,
+            env={**os.environ, "EGSU_MQTT_GROUP": consumer_id}, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, cwd=ROOT,
         )  # fmt: skip
         answers: dict[str, dict] = {}
@@ -366,6 +367,25 @@ def run_mqtt(
         if broker is not None:
             broker.send_signal(signal.SIGTERM)
             broker.wait(timeout=10)
+        else:
+            discard_session(port, consumer_id)
+
+
+def discard_session(port: int, client_id: str) -> None:
+    """End the consumer's persistent session on a shared broker: left there it would keep queueing
+    batches for its group for days (egsu.ami.mqtt keeps a stopped consumer's session a week)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=True, properties=properties)
+    client.loop_start()
+    time.sleep(0.5)
+    client.disconnect()
+    client.loop_stop()
 
 
 BARE_BLOCK = 100_000
