@@ -5,8 +5,10 @@
     .venv/bin/python benchmarks/ami.py                  # SQLite in a temporary var dir; region on chDB
 
 --backend sql stores values in the Django database (SQLite unless EGSU_DATABASE_URL is set);
---backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives
-(the registry, batch records, events, the arrivals ledger and the claims stay in the Django
+--backend clickhouse stores them in a fresh database on the server scripts/ensure-clickhouse gives, or
+on --clickhouse-server clickhouse://host:port (a machine shared by several people: your own server;
+--web-port, --mqtt-port of a running broker and --head-end, which names the MQTT topics and client
+ids, keep the rest apart too) (the registry, batch records, events, the arrivals ledger and the claims stay in the Django
 database, PostgreSQL when EGSU_DATABASE_URL names one), dropped at the end.
 
 In one run, on a fresh temporary database:
@@ -202,10 +204,12 @@ def big_batch(meters, limit: int) -> tuple[bytes, int]:
         body, count, quarters = candidate, len(items), quarters + 1
 
 
-def run_rest(token: str, feed: Feed, seconds: float, big: tuple[bytes, int], threads: int = 2) -> dict:
+def run_rest(
+    token: str, feed: Feed, seconds: float, big: tuple[bytes, int], threads: int = 2, port: int | None = None
+) -> dict:
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "benchmarks.ami:wsgi()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--timeout", "300", "--log-level", "warning", "--chdir", str(ROOT)],
@@ -270,26 +274,39 @@ def run_rest(token: str, feed: Feed, seconds: float, big: tuple[bytes, int], thr
         server.wait(timeout=30)
 
 
-def run_mqtt(feed: Feed, seconds: float, workdir: Path, window: int) -> dict:
+def run_mqtt(
+    feed: Feed,
+    seconds: float,
+    workdir: Path,
+    window: int,
+    head_end: str = "bench",
+    broker_port: int | None = None,
+) -> dict:
+    """`broker_port`: a running broker's (topics and client ids then carry the head-end's name); else our own."""
     import paho.mqtt.client as mqtt
 
     from egsu.ami.mqtt import acks_topic, batches_topic, wait_until
 
-    port = free_port()
-    config = workdir / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n"
-        "max_queued_messages 100000\nmax_inflight_messages 100\n"
-    )
-    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    broker = None
+    port = broker_port or free_port()
+    consumer_id = f"egsu-ami-{head_end}-{os.getpid()}"  # its client id and its group: this run's alone
+    if broker_port is None:
+        config = workdir / "mosquitto.conf"
+        config.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n"
+            "max_queued_messages 100000\nmax_inflight_messages 100\n"
+        )
+        broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     consumer = None
     try:
         wait_port(port)
         consumer = subprocess.Popen(
-            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", "egsu-ami-bench",
+            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", consumer_id,
              "--slot-dir", str(workdir)],
-            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+            # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
+            env={**os.environ, "EGSU_MQTT_GROUP": consumer_id}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=ROOT,
         )  # fmt: skip
         answers: dict[str, dict] = {}
         cond = threading.Condition()
@@ -300,16 +317,16 @@ def run_mqtt(feed: Feed, seconds: float, workdir: Path, window: int) -> dict:
                 answers[answer.get("batchId") or ""] = answer
                 cond.notify_all()
 
-        publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-head-end")
+        publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{head_end}-head-end")
         publisher.on_message = on_message
         publisher.connect("127.0.0.1", port)
-        publisher.subscribe(acks_topic("bench"), qos=1)
+        publisher.subscribe(acks_topic(head_end), qos=1)
         publisher.loop_start()
         probe = 0
         while not answers:  # until the consumer is subscribed and answers
             probe += 1
             publisher.publish(
-                batches_topic("bench"), json.dumps({"format": "ami/1", "batchId": f"probe-{probe}"}), qos=1
+                batches_topic(head_end), json.dumps({"format": "ami/1", "batchId": f"probe-{probe}"}), qos=1
             )
             wait_until(lambda: bool(answers), 1.0, step=0.05)
             if probe > 60:
@@ -324,13 +341,14 @@ def run_mqtt(feed: Feed, seconds: float, workdir: Path, window: int) -> dict:
         deadline = started + seconds
         while time.perf_counter() < deadline:
             with cond:
-                while len(sent) - len(answers) >= window:
+                while len(sent) - len(sent.keys() & answers.keys()) >= window:
                     cond.wait(1.0)
             body, count, batch_id = feed.next()
             sent[batch_id] = count
-            publisher.publish(batches_topic("bench"), body, qos=1)
+            publisher.publish(batches_topic(head_end), body, qos=1)
         with cond:
-            cond.wait_for(lambda: len(answers) >= len(sent), 600)
+            # only our batches count: a shared broker may hold answers of earlier runs' sessions
+            cond.wait_for(lambda: sent.keys() <= answers.keys(), 600)
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -346,8 +364,28 @@ def run_mqtt(feed: Feed, seconds: float, workdir: Path, window: int) -> dict:
         if consumer is not None:
             consumer.send_signal(signal.SIGTERM)
             consumer.wait(timeout=30)
-        broker.send_signal(signal.SIGTERM)
-        broker.wait(timeout=10)
+        if broker is not None:
+            broker.send_signal(signal.SIGTERM)
+            broker.wait(timeout=10)
+        else:
+            discard_session(port, consumer_id)
+
+
+def discard_session(port: int, client_id: str) -> None:
+    """End the consumer's persistent session on a shared broker: left there it would keep queueing
+    batches for its group for days (egsu.ami.mqtt keeps a stopped consumer's session a week)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=True, properties=properties)
+    client.loop_start()
+    time.sleep(0.5)
+    client.disconnect()
+    client.loop_stop()
 
 
 BARE_BLOCK = 100_000
@@ -393,15 +431,17 @@ def bare_insert_clickhouse(count: int) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
-def clickhouse_url() -> str:
-    """A fresh database on the server scripts/ensure-clickhouse starts (or finds)."""
-    done = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-clickhouse")], capture_output=True, text=True, timeout=300
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"scripts/ensure-clickhouse failed: {done.stderr.strip()}")
-    server = done.stdout.strip().splitlines()[-1]
-    return f"{server.rsplit('/', 1)[0]}/egsu_ami_bench_{os.getpid()}"
+def clickhouse_url(server: str | None = None) -> str:
+    """A fresh database on `server` (a clickhouse:// URL), else on the one scripts/ensure-clickhouse starts (or finds)."""
+    if server is None:
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "ensure-clickhouse")], capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"scripts/ensure-clickhouse failed: {done.stderr.strip()}")
+        server = done.stdout.strip().splitlines()[-1]
+    address = server.split("://", 1)[1].split("/", 1)[0]  # host:port, without a database
+    return f"clickhouse://{address}/egsu_ami_bench_{os.getpid()}"
 
 
 def bare_insert(count: int) -> tuple[float, float | None]:
@@ -522,6 +562,17 @@ def main() -> None:
         default=100_000,
         help="Meters of the region whose month is queried (the issue's 100,000 take ~15 min to generate; 2000 for a quick run).",
     )
+    parser.add_argument(
+        "--clickhouse-server",
+        help="clickhouse://host:port of a running server (default: scripts/ensure-clickhouse's).",
+    )
+    parser.add_argument("--web-port", type=int, help="gunicorn's port (default: a free one).")
+    parser.add_argument(
+        "--mqtt-port", type=int, help="A running MQTT broker on 127.0.0.1 (default: a Mosquitto of our own)."
+    )
+    parser.add_argument(
+        "--head-end", default="bench", help="The head-end's name: MQTT topics and client ids carry it."
+    )
     args = parser.parse_args()
     if args.store_backends is None:
         args.store_backends = "clickhouse" if args.backend == "clickhouse" else "chdb"
@@ -531,7 +582,9 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "egsu.settings"
     if args.backend == "clickhouse":
         os.environ["EGSU_READINGS_BACKEND"] = "clickhouse"
-        os.environ["EGSU_CLICKHOUSE_URL"] = clickhouse_url()  # the gunicorn workers inherit both
+        os.environ["EGSU_CLICKHOUSE_URL"] = clickhouse_url(
+            args.clickhouse_server
+        )  # the gunicorn workers inherit both
     if args.no_arrivals_ledger:
         os.environ["EGSU_BENCH_NO_LEDGER"] = "1"  # the gunicorn workers inherit it
     import django
@@ -561,7 +614,7 @@ def main() -> None:
         + (f" ({settings.CLICKHOUSE_URL})" if args.backend == "clickhouse" else "")
     )
     subject = Subject.objects.create(bin=make_bin("24054000001"), name="Bench utility")
-    _head_end, token = services.create_head_end("bench", subject)
+    _head_end, token = services.create_head_end(args.head_end, subject)
     obj = MeteringObject.objects.create(code="TP-1", kind="transformer_point", name="TP 1", region="Bench")
     meters = services.register_meters(
         [
@@ -588,7 +641,7 @@ def main() -> None:
 
     connections.close_all()
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
-    rest = run_rest(token, rest_feed, args.seconds, big)
+    rest = run_rest(token, rest_feed, args.seconds, big, port=args.web_port)
     rest_rate = rest["values"] / rest["elapsed"]
     print(f"largest batch: {rest['big_bytes'] / 2**20:.1f} MiB, {rest['big_values']:,} values, stored in "
           f"{rest['big_s']:.1f} s; worker peak RSS (VmHWM) {rest['big_peak_mib']:.0f} MiB "
@@ -596,8 +649,8 @@ def main() -> None:
     print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s")
     print(rest["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
-    mqtt_feed = Feed(meters, args.batch_size, "mqtt", rest_feed.quarter + 1)
-    mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window)
+    mqtt_feed = Feed(meters, args.batch_size, f"mqtt{os.getpid()}", rest_feed.quarter + 1)
+    mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window, args.head_end, args.mqtt_port)
     mqtt_rate = mqtt["values"] / mqtt["elapsed"]
     print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s")
     print(mqtt["rss"])

@@ -11,11 +11,14 @@ clash with a concurrent batch over an arrivals-ledger slot is settled inside the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
+from typing import NamedTuple
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models.functions import Coalesce
@@ -34,6 +37,7 @@ from egsu.readings.store import (
     Quality,
     ReadingColumns,
     WriteOutcome,
+    fitting_text,
     value_fits,
     write_columns,
 )
@@ -62,8 +66,7 @@ class Answer:
     replay: bool = False
 
 
-@dataclass(frozen=True)
-class _MeterInfo:
+class _MeterInfo(NamedTuple):  # a tuple: a batch makes one per meter, thousands
     id: int
     energy: str
     commercial: bool
@@ -229,7 +232,7 @@ class _Work:
         """Check the interval values column by column: a batch repeats few meters, channels and periods."""
         gas_parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]] = defaultdict(dict)
         periods: dict[tuple[str, datetime], tuple[str, str] | None] = {}
-        meters, channels, now, rows = self.meters, self.channels, self.now, self.rows
+        now, rows = self.now, self.rows
         gas = catalog.Energy.GAS
         # each column's append, bound once (a batch appends to each tens of thousands of times)
         add_object, add_device, add_quantity = (
@@ -239,25 +242,30 @@ class _Work:
         )
         add_interval, add_start, add_value = rows.interval.append, rows.period_start.append, rows.value.append
         add_unit, add_quality, add_commercial = rows.unit.append, rows.quality.append, rows.commercial.append
+        add_text = rows.text.append
+        bounds = {code: (q.low, q.high) for code, q in catalog.QUANTITIES.items()}
         items, before = self.batch.intervals, len(rows)
+        # (meter serial, channel code) → what its values share, or None when its items are refused:
+        # a batch repeats each series for every period it holds, so each is looked up once.
+        series: dict[tuple[str, str], tuple | None] = {}
         for index, serial, code, start, value, wire_quality in zip(
             items.index, items.meter, items.channel, items.start, items.value, items.quality, strict=True
         ):
-            meter = meters.get(serial)
-            if meter is None or not meter.active:  # rare: _meter() refuses the item
-                self._meter("intervals", index, serial, code)
+            shared = series.get((serial, code), series)
+            if shared is series:
+                shared = series[(serial, code)] = self._series(serial, code, bounds)
+            if shared is None:
+                self._refuse_series(index, serial, code)
                 continue
-            channel = channels.get((meter.id, code))
-            if channel is None:
-                self.refuse(
-                    "intervals", index, serial, code, "unknown-channel", f"the meter has no channel {code}"
-                )
-                continue
-            unit, interval = channel
+            meter, unit, interval, low, high = shared
             period = (interval, start)
             if period not in periods:  # a batch holds few distinct periods: check each once
                 periods[period] = _interval_problem(interval, start, now)
-            problem = periods[period] or _value_problem(code, value)
+            problem = periods[period]
+            if problem is None:
+                text = fitting_text(value) if low <= value <= high else None
+                if text is None:
+                    problem = _value_problem(code, value)  # says why
             if problem:
                 self.refuse("intervals", index, serial, code, *problem)
                 continue
@@ -271,10 +279,28 @@ class _Work:
             add_unit(unit)
             add_quality(quality)
             add_commercial(meter.commercial)
+            add_text(text)
             if meter.energy == gas and quality in _USABLE:
                 gas_parts[(meter.id, start)][code] = (value, quality)
         self.stored_values += len(rows) - before
         self._derive_standard_volumes(gas_parts)
+
+    def _series(self, serial: str, code: str, bounds: dict) -> tuple | None:
+        """(meter, unit, interval, low, high) of a series the batch may store values of, else None."""
+        meter = self.meters.get(serial)
+        if meter is None or not meter.active:
+            return None
+        channel = self.channels.get((meter.id, code))
+        if channel is None:
+            return None
+        return (meter, *channel, *bounds[code])
+
+    def _refuse_series(self, index: int, serial: str, code: str) -> None:
+        """Refuse an interval item of a series `_series` found nothing for (unknown meter or channel)."""
+        if self._meter("intervals", index, serial, code) is not None:
+            self.refuse(
+                "intervals", index, serial, code, "unknown-channel", f"the meter has no channel {code}"
+            )
 
     def _derive_standard_volumes(
         self, parts: dict[tuple[int, datetime], dict[str, tuple[Decimal, str]]]
@@ -317,7 +343,7 @@ class _Work:
         item: tuple[str, int],
     ) -> None:
         self.rows.append(meter.object_code, meter.device_id, quantity, interval, start, value, unit, quality,
-                         meter.commercial)  # fmt: skip
+                         meter.commercial, fitting_text(value))  # fmt: skip
         if item[0] != "derived":
             self.stored_values += 1
 
@@ -496,38 +522,63 @@ def _value_problem(code: str, value: Decimal) -> tuple[str, str] | None:
     return None
 
 
+_SERIALS = "@SERIALS@"
+
+
+@cache
+def _meters_sql(alias: str) -> str:
+    """The meters query's SQL, compiled once; `_SERIALS` stands for the serials' placeholders and its
+    only other parameter, the subject, comes before them."""
+    quote = connections[alias].ops.quote_name
+    column = f"{quote(Meter._meta.db_table)}.{quote(Meter._meta.get_field('serial_number').column)}"
+    query = (
+        # extra() with our own SQL fragment (no values: they travel as parameters)
+        Meter.objects.using(alias)
+        .filter(subject_id=0)
+        .extra(where=[f"{column} IN ({_SERIALS})"])  # nosec B610
+        .annotate(owner=Coalesce("metering_object__subject_id", "subject_id"))
+        .values_list(
+            "id",
+            "serial_number",
+            "energy",
+            "commercial",
+            "active",
+            "metering_object__code",
+            "metering_object__gas_composition",
+            "owner",
+            "gas_band",
+            "metering_point__id",
+            "metering_point__owes",
+            "metering_point__owed_intervals",
+        )  # fmt: skip
+    ).query
+    sql, params = query.sql_with_params()
+    if tuple(params) != (0,) or sql.count(_SERIALS) != 1 or sql.index("%s") > sql.index(_SERIALS):
+        raise AssertionError(f"unexpected meters query: {sql}")
+    return sql
+
+
 def _meters(subject_id: int, serials: set[str]) -> dict[str, _MeterInfo]:
+    """The meters of these serials registered to the subject, one query per chunk of serials.
+
+    The query is compiled once and run on a plain cursor: preparing thousands of serials through
+    the field, compiling the queryset per batch and Django's per-row machinery cost more than it.
+    """
     found: dict[str, _MeterInfo] = {}
     ordered = sorted(serials)
-    # serial_number IN (…) as plain SQL: the queryset would prepare every one of the thousands of
-    # serials through the field, which cost more than the query itself.
-    quote = connections[Meter.objects.db].ops.quote_name
-    column = f"{quote(Meter._meta.db_table)}.{quote(Meter._meta.get_field('serial_number').column)}"
+    alias = Meter.objects.db
+    template = _meters_sql(alias)
     for start in range(0, len(ordered), _LOOKUP_CHUNK):
         chunk = ordered[start : start + _LOOKUP_CHUNK]
-        rows = (
-            # extra() with our own SQL fragment; values travel as parameters
-            Meter.objects.filter(subject_id=subject_id)  # nosec B610
-            .extra(where=[f"{column} IN ({', '.join(['%s'] * len(chunk))})"], params=chunk)
-            .annotate(owner=Coalesce("metering_object__subject_id", "subject_id"))
-            .values_list(
-                "id",
-                "serial_number",
-                "energy",
-                "commercial",
-                "active",
-                "metering_object__code",
-                "metering_object__gas_composition",
-                "owner",
-                "gas_band",
-                "metering_point__id",
-                "metering_point__owes",
-                "metering_point__owed_intervals",
-            )
-        )
-        for pk, serial, energy, commercial, active, object_code, composition, owner, band, *point in rows:
+        sql = template.replace(_SERIALS, ", ".join(["%s"] * len(chunk)))
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, [subject_id, *chunk])
+            fetched = cursor.fetchall()
+        for pk, serial, energy, commercial, active, object_code, composition, owner, band, *point in fetched:
+            if isinstance(composition, str):  # a JSON column as text (SQLite)
+                composition = json.loads(composition)
             found[serial] = _MeterInfo(
-                pk, energy, commercial, active, object_code, composition or None, owner, band, str(pk),
+                pk, energy, bool(commercial), bool(active), object_code, composition or None, owner, band, str(pk),
                 point[0], bool(point[1]), point[2] or "",
             )  # fmt: skip
     return found

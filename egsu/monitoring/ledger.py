@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
+from itertools import islice
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
@@ -495,17 +496,20 @@ def _record_values(
     # slot key (object_id, device_id, interval, period_start) → (point pk, revised)
     slots: dict[tuple, tuple[int, bool]] = {}
     revision = WriteOutcome.REVISED
-    for object_id, device_id, interval, start, outcome in zip(
-        objects, devices, intervals, starts, outcomes, strict=False
-    ):
-        point = points.get((object_id, device_id))
-        if point is None or interval != point[3]:
-            continue
-        key = (object_id, device_id, interval, start)
-        if outcome == revision:
-            slots[key] = (point[0], True)
-        elif key not in slots:
-            slots[key] = (point[0], False)  # revised by an earlier row stays so
+    # Each distinct slot once (a batch holds every channel of a meter's slot), then the revised ones;
+    # as before, rows without an outcome count for nothing.
+    keys = islice(zip(objects, devices, intervals, starts, strict=False), min(len(outcomes), len(objects)))
+    for key in dict.fromkeys(keys):
+        point = points.get(key[:2])
+        if point is not None and key[2] == point[3]:
+            slots[key] = (point[0], False)
+    if revision in outcomes:
+        for object_id, device_id, interval, start, outcome in zip(
+            objects, devices, intervals, starts, outcomes, strict=False
+        ):
+            key = (object_id, device_id, interval, start)
+            if outcome == revision and key in slots:
+                slots[key] = (slots[key][0], True)  # revised by any of its rows
     if not slots:
         return
     by_pk = {point[0]: point for point in points.values()}

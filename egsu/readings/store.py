@@ -111,6 +111,29 @@ def value_fits(value: Decimal) -> bool:
     return value.quantize(_PLACES[last], None, _QUANTIZE) == value
 
 
+def fitting_text(value: Decimal) -> str | None:
+    """`egsu.readings.claims.canonical(value)` when `value_fits(value)`, else None: both in one pass.
+
+    The intake checks and writes every value of a batch (issue 13: tens of thousands a second),
+    so it decides the fit on the canonical text it needs anyway: after the trailing zeros of the
+    fraction, at most 12 decimals, at most 15 digits before the point, and at most 15 significant
+    digits when there are digits before the point (below 1, 12 decimals are fewer than 15 digits).
+    """
+    if not value.is_finite():
+        return None
+    text = format(value, "f")
+    if "." not in text:
+        return text if len(text.lstrip("-").lstrip("0")) <= VALUE_INTEGER_DIGITS else None
+    text = text.rstrip("0").rstrip(".")
+    whole, _, fraction = text.partition(".")
+    if len(fraction) > VALUE_DECIMAL_PLACES:
+        return None
+    whole = whole.lstrip("-").lstrip("0")
+    if len(whole) > VALUE_INTEGER_DIGITS or (whole and len(whole) + len(fraction) > VALUE_SIGNIFICANT_DIGITS):
+        return None
+    return text
+
+
 _PLACES = {n: Decimal((0, (1,), n)) for n in range(-VALUE_DECIMAL_PLACES, VALUE_INTEGER_DIGITS)}
 _QUANTIZE = Context(prec=VALUE_INTEGER_DIGITS + VALUE_DECIMAL_PLACES + 1, traps=[InvalidOperation])
 
@@ -231,6 +254,9 @@ class ReadingColumns:
     unit: list[str] = field(default_factory=list)
     quality: list[str] = field(default_factory=list)
     commercial: list[bool] = field(default_factory=list)
+    # `fitting_text` of each value when the writer has it (the intake: its check computes it); else empty.
+    # A backend that stores the canonical text (ClickHouse's claims) then neither refits nor rewrites it.
+    text: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.value)
@@ -246,7 +272,11 @@ class ReadingColumns:
         unit: str,
         quality: str,
         commercial: bool,
+        text: str | None = None,
     ) -> None:
+        """One value; `text` (its `fitting_text`) when every value of these columns has one."""
+        if text is not None:
+            self.text.append(text)
         self.object_id.append(object_id)
         self.device_id.append(device_id)
         self.quantity.append(quantity)
@@ -289,6 +319,10 @@ def check_columns(columns: ReadingColumns) -> ReadingColumns:
                 raise ValueError(f"{name} is longer than {limit} characters: {text[:20]!r}…")
     if len(columns.source) > _SOURCE_LIMIT:
         raise ValueError(f"source is longer than {_SOURCE_LIMIT} characters: {columns.source[:20]!r}…")
+    if columns.text:
+        if len(columns.text) != len(columns.value):
+            raise ValueError("the columns of a ReadingColumns differ in length")
+        return columns  # each text is fitting_text(value): the value fits
     fits = value_fits
     for value in columns.value:
         if not fits(value):

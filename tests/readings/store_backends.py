@@ -8,6 +8,7 @@ chDB runs whenever the package is installed. Each test gets a database of its ow
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -43,11 +44,24 @@ def stop_clickhouse(directory: Path) -> None:
 
 
 def free_port_block(size: int = 3) -> int:
-    """A loopback port with `size` free ports from it upwards (native, http, interserver)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
+    """A loopback port with `size` free ports from it upwards (native, http, interserver).
+
+    EGSU_TEST_PORT_RANGE=LOW-HIGH keeps the servers a test starts inside that range (machines
+    shared by several people give each a range); otherwise any free port."""
+    bounds = os.environ.get("EGSU_TEST_PORT_RANGE")
+    candidates = None
+    if bounds:
+        low, high = (int(part) for part in bounds.split("-"))
+        candidates = iter(random.sample(range(low, high - size + 2), high - size + 2 - low))  # nosec B311
+    for _ in range(50 if candidates is None else 1_000):
+        if candidates is not None:
+            base = next(candidates, None)
+            if base is None:
+                break
+        else:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                base = probe.getsockname()[1]
         if base + size > 65535:
             continue
         try:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from egsu.readings.store import ReadingQuery, value_fits
+from egsu.readings.claims import canonical
+from egsu.readings.store import ReadingQuery, fitting_text, value_fits
 from tests.readings.factories import make_row
 
 
@@ -58,6 +59,30 @@ def test_value_fits_is_the_digit_count_definition(digits, exponent, negative):
     # given any finite decimal, also longer than the context precision / then value_fits counts as defined
     value = Decimal((int(negative), tuple(digits), exponent))
     assert value_fits(value) is _fits_by_counting_digits(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    digits=st.lists(st.integers(0, 9), min_size=1, max_size=40),
+    exponent=st.integers(-45, 30),
+    negative=st.booleans(),
+)
+def test_fitting_text_is_the_canonical_text_of_a_fitting_value(digits, exponent, negative):
+    # given any finite decimal / then the intake's one-pass check gives its canonical text exactly when it fits
+    value = Decimal((int(negative), tuple(digits), exponent))
+    assert fitting_text(value) == (canonical(value) if value_fits(value) else None)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "1E+15", "1E-13", "123456.1234567891"])
+def test_fitting_text_refuses_what_does_not_fit(value):
+    assert fitting_text(Decimal(value)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [("1.50", "1.5"), ("1E+3", "1000"), ("-0.000", "-0"), ("0.0001220703", "0.0001220703")]
+)
+def test_fitting_text_writes_the_canonical_text(value, text):
+    assert fitting_text(Decimal(value)) == text
 
 
 def test_value_fits_refuses_non_decimals():

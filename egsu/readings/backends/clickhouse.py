@@ -730,6 +730,7 @@ class ClickHouseReadingsStore:
                 part = ReadingColumns(
                     columns.source,
                     *(column[first : first + size] for column in _value_columns(columns)),
+                    text=columns.text[first : first + size],
                 )
                 outcomes += self._write_claimed_columns(part, claims, seconds)
             return outcomes
@@ -742,7 +743,7 @@ class ClickHouseReadingsStore:
         gives each period start in Unix seconds."""
         self._recover_now_and_then()
         starts = list(map(seconds.__getitem__, columns.period_start))
-        texts = list(map(canonical, columns.value))
+        texts = columns.text or list(map(canonical, columns.value))
         entries = list(
             zip(columns.object_id, columns.device_id, columns.quantity, columns.interval, starts, texts,
                 columns.unit, columns.quality, strict=True)
