@@ -12,14 +12,14 @@ whole months. Last line: `dump_rows_per_s=N load_rows_per_s=N archive_bytes_per_
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +30,7 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=1_000)
     parser.add_argument("--clickhouse-url", default=None)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    machine.setup_django()
     from egsu.ops import backup as backups
     from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
     from egsu.readings.clickhouse_schema import COLUMN_NAMES

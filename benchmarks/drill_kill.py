@@ -12,10 +12,10 @@ The PostgreSQL database must exist and be empty. Last line:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
+
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--interval", type=float, nargs=2, default=(0.05, 0.4), help="seconds between kills")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
-    import django
-
-    django.setup()
+    machine.setup_django()
     from tests.intake.conftest import DEMO_PASSWORD
     from tests.ops.conftest import egsu_env
     from tests.ops.drills import run_drill

@@ -21,12 +21,13 @@ Last line: `failover=postgres acknowledged=N lost=N stored_twice=N outage_s=N` o
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,11 +45,7 @@ def main() -> int:
     )
     parser.add_argument("--down", type=float, default=8.0, help="seconds the replica stays down")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
-    import django
-
-    django.setup()
+    machine.setup_django()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     print("load average before:", Path("/proc/loadavg").read_text().strip())
     t0 = time.monotonic()

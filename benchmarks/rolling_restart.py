@@ -12,12 +12,13 @@ Last line: `rolling_failed=N requests=N retried_by_nginx=N stored_twice=N acknow
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +32,7 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between one sender's requests")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
-    import django
-
-    django.setup()
+    machine.setup_django()
     from tests.intake.conftest import DEMO_PASSWORD
     from tests.ops.availability import rolling_restart
     from tests.ops.conftest import egsu_env

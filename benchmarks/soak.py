@@ -16,7 +16,6 @@ Last line: `soak_errors=N rss_growth_mb=N p99_ms=N`.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,11 +62,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egsu.settings")
-    import django
-
-    django.setup()
+    machine.setup_django()
     from egsu_core.pki.keys import load_identity
     from tests.ami.conftest import DAY, document, quarter_values
     from tests.intake.conftest import DEMO_PASSWORD
