@@ -499,12 +499,18 @@ def aggregate_tuple(row: AggregateRow) -> AggregateTuple:
             text(row.min), text(row.max), row.count, text(row.first), text(row.last))  # fmt: skip
 
 
+def check_chunk_rows(size: object) -> int:
+    """`aggregate_chunks()`'s chunk size, refused at the call (its chunks are made lazily, later)."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {size!r}")
+    return size
+
+
 def chunked_aggregates(
     rows: Iterable[AggregateRow], size: int = CHUNK_ROWS
 ) -> Iterator[list[AggregateTuple]]:
     """`aggregate_iter()`'s rows as `aggregate_chunks()` gives them: for backends that aggregate in Python."""
-    if size < 1:
-        raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {size!r}")
+    check_chunk_rows(size)
     iterator = iter(rows)
     try:
         while chunk := [aggregate_tuple(row) for row in islice(iterator, size)]:

@@ -71,6 +71,7 @@ from egsu.readings.store import (
     WriteOutcome,
     WriteSummary,
     batched,
+    check_chunk_rows,
     check_columns,
     check_grouping,
     check_page,
@@ -1109,8 +1110,7 @@ class ClickHouseReadingsStore:
         without a Decimal or an AggregateRow each (`_aggregate_tuples`).
         """
         check_grouping(bucket, group, labels, measures)
-        if not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {chunk_rows!r}")
+        check_chunk_rows(chunk_rows)
         if measures == "sums" and labels is None and _national_days(query, bucket, group):
             return chunked_aggregates(self._day_totals(query, bucket, group), chunk_rows)
         return self._aggregate_chunks(query, bucket, group, labels, measures, chunk_rows)

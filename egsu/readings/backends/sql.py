@@ -45,6 +45,7 @@ from egsu.readings.store import (
     WriteOutcome,
     WriteSummary,
     batched,
+    check_chunk_rows,
     check_grouping,
     check_page,
     check_row,
@@ -371,8 +372,7 @@ class SqlReadingsStore:
         server-side cursor on PostgreSQL (chunks of 5,000 on SQLite), in series order for groups
         "series" and "object", so each series' rows leave when the next series starts."""
         rows = self.aggregate_iter(query, bucket=bucket, group=group, labels=labels, measures=measures)
-        if not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be a whole number ≥ 1, not {chunk_rows!r}")
+        check_chunk_rows(chunk_rows)
         return chunked_aggregates(rows, chunk_rows)
 
     def totals(self, query: ReadingQuery) -> dict[str, Decimal]:
