@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
 from egsu.choices import interval_choices, label
-from egsu.points.filters import PointFilter
+from egsu.points.filters import PointFilter, choice_label
 from egsu.quantities import QUANTITIES, quantities_of
 from egsu.readings.services import get_store
 from egsu.readings.store import Quality, ReadingQuery, ReadingRow, ReadingsStore
@@ -145,8 +145,8 @@ def selection_from(scope: Scope, data, *, point=None) -> tuple[Selection, PointF
             if value in ("", None) or name == "group":
                 continue
             point_params[name] = value.isoformat() if isinstance(value, date) else str(value)
-            choices = dict(getattr(points.form.fields[name], "choices", []) or [])
-            labels[str(points.form.fields[name].label)] = str(choices.get(value, value))
+            chosen = points.form.fields[name]
+            labels[str(chosen.label)] = choice_label(chosen, value)
     selection = Selection(
         start_date=start,
         end_date=end,

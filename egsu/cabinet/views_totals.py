@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.db import connections
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -143,10 +144,16 @@ def point_labels(points, group: str) -> dict[tuple[str, str], str]:
     """(object_id, device_id) → the group's label, for the store's group "label" (totals page, read API).
 
     Unordered: a mapping needs no order, and the points' own ordering would make the database sort a
-    region's 100,000 points for nothing (issue 11)."""
+    region's 100,000 points for nothing (issue 11). The ORM's SQL run on a plain cursor and fetched in
+    one round trip: three text columns need no model conversion, and the ORM's row iterator and a
+    server-side cursor's pages cost more than the query itself (issue 13: 0.11 → 0.05 s for a region's
+    100,000 points)."""
     field = LABEL_FIELDS[group]
     rows = points.order_by().values_list("object_code", "store_device_id", field)
-    return {(code, device): value or "—" for code, device, value in rows.iterator(chunk_size=10000)}
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(code, device): value or "—" for code, device, value in cursor.fetchall()}
 
 
 def _charts(rows: list[TotalRow]) -> list[dict]:

@@ -15,6 +15,7 @@ import django_filters
 from django import forms
 from django.db.models import Max, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ChoiceField
 
 from egsu.access import scope as gate
 from egsu.access.scope import Scope
@@ -94,9 +95,51 @@ class _FacetChoices:
     def __len__(self) -> int:
         return len(self())
 
+    def offers(self, value: str) -> bool:
+        """Whether `value` is one of the choices, without listing them when they are not read yet: one
+        EXISTS on the facet's index instead of a DISTINCT over every point in scope (issue 13: the
+        region asked of a national month was checked against 1.25 million points). The same answer
+        as the list: a non-empty value some point in scope has."""
+        if self._values is not None:
+            return any(value == choice for choice, _label in self._values)
+        return value != "" and self.points.filter(**{self.name: value}).exists()
+
 
 def _facet_choices(points: QuerySet, name: str) -> _FacetChoices:
     return _FacetChoices(points, name)
+
+
+class FacetField(ChoiceField):
+    """A facet's choice field: a value is checked with `_FacetChoices.offers` (the error for a value no
+    point in scope has is ChoiceField's own); the list is read only to draw the form."""
+
+    facet: _FacetChoices | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        choices = kwargs.get("choices")
+        self.facet = choices if isinstance(choices, _FacetChoices) else None
+        super().__init__(*args, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        if self.facet is None:
+            return super().valid_value(value)
+        return self.facet.offers(str(value))
+
+    def label_of(self, value: str) -> str:
+        """A facet's label is its value (what the selection's summary shows), read without the list."""
+        return value
+
+
+class FacetFilter(django_filters.ChoiceFilter):
+    field_class = FacetField
+
+
+def choice_label(field: forms.Field, value) -> str:
+    """What a chosen value of a filter field reads as (the selection's summary)."""
+    label_of = getattr(field, "label_of", None)
+    if label_of is not None:
+        return str(label_of(value))
+    return str(dict(getattr(field, "choices", []) or []).get(value, value))
 
 
 class PointFilter(django_filters.FilterSet):
@@ -108,11 +151,11 @@ class PointFilter(django_filters.FilterSet):
     )
     energy = django_filters.ChoiceFilter(label=_("Energy"), choices=energy_choices(), empty_label=_("all"))
     subject = django_filters.ChoiceFilter(label=_("Subject"), field_name="subject__bin", empty_label=_("all"))
-    region = django_filters.ChoiceFilter(label=_("Region"), empty_label=_("all"))
+    region = FacetFilter(label=_("Region"), empty_label=_("all"))
     object = django_filters.CharFilter(label=_("Object code"), field_name="object_code", max_length=64)
-    object_kind = django_filters.ChoiceFilter(label=_("Object kind"), empty_label=_("all"))
-    product = django_filters.ChoiceFilter(label=_("Product"), empty_label=_("all"))
-    device_type = django_filters.ChoiceFilter(label=_("Device type"), empty_label=_("all"))
+    object_kind = FacetFilter(label=_("Object kind"), empty_label=_("all"))
+    product = FacetFilter(label=_("Product"), empty_label=_("all"))
+    device_type = FacetFilter(label=_("Device type"), empty_label=_("all"))
     commercial = django_filters.ChoiceFilter(
         label=_("Commercial"), choices=YES_NO, empty_label=_("any"), method="filter_yes_no"
     )
