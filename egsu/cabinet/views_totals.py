@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -150,7 +151,10 @@ def point_labels(points, group: str) -> dict[tuple[str, str], str]:
     100,000 points)."""
     field = LABEL_FIELDS[group]
     rows = points.order_by().values_list("object_code", "store_device_id", field)
-    sql, params = rows.query.sql_with_params()
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (none(), pk__in=[]): no SQL to run
+        return {}
     with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, params)
         return {(code, device): value or "—" for code, device, value in cursor.fetchall()}

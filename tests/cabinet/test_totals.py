@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from egsu.access.roles import Role
-from egsu.cabinet.views_totals import TotalRow
+from egsu.cabinet.views_totals import TotalRow, point_labels
+from egsu.points.models import MeteringPoint
 from egsu.readings.services import get_store
 from egsu.readings.store import ReadingRow, SeriesKey
 from tests.cabinet.conftest import ROLES, START
@@ -138,3 +139,15 @@ def test_totals_count_the_estimated_values(world, client_for):
     products = {r.group: (r.total, r.values, r.estimated) for r in by_product.context["rows"]}
     assert products == {"1 Crude oil": (OWN_DAY_ONE + OTHER_DAY_ONE, 24, 0), "—": (Decimal(2), 2, 2)}
     assert "Estimated values" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_point_labels_of_points_that_can_match_nothing(world):
+    # point_labels runs the ORM's SQL on a plain cursor: a filter Django knows to be empty has no SQL
+    assert point_labels(MeteringPoint.objects.none(), "region") == {}
+    assert point_labels(MeteringPoint.objects.filter(pk__in=[]), "subject_bin") == {}
+    labels = point_labels(MeteringPoint.objects.all(), "region")
+    assert (
+        labels == {(p.object_code, p.store_device_id): p.region or "—" for p in MeteringPoint.objects.all()}
+        and labels
+    )
