@@ -1273,7 +1273,7 @@ class ClickHouseReadingsStore:
         """Group "label" in one GROUP BY over the newest rows, without a per-series stage (issue 11).
 
         The labels travel as a table (object, device, label number, rank) joined on one number, a hash
-        of the pair, the pair itself compared after the join (`_POINT_KEY`; 10–20 % below a String key
+        of the pair, the pair itself compared after the join (`_POINT_KEY`; about 10 % below a String key
         on 18.16, issue 13): the join both labels each row and keeps only the labelled points, the
         query's own `series` (the gate's) intersected with
         them first, so no separate pair restriction is read; the points' objects prune by the primary
