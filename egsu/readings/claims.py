@@ -652,11 +652,22 @@ class SqliteClaims(Claims):
         super().__init__(namespace)
         self.path = path
 
-    def _connect(self):
-        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        return _AutocommitSqlite(connection)
+    def _connect(self, wait_s: float = 60.0):
+        """A connection in WAL mode. Setting the journal mode can meet "database is locked" at once, the
+        busy timeout not applying (several writer processes opening the file together while one
+        checkpoints): tried again for up to `wait_s`, like every other locked statement here."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                return _AutocommitSqlite(connection)
+            except sqlite3.OperationalError as exc:
+                connection.close()
+                if not self._retryable(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02 + 0.08 * (os.getpid() % 7) / 7)  # apart, not in step
 
     def _lock_schema(self, cursor) -> None:
         cursor.execute("BEGIN IMMEDIATE")
