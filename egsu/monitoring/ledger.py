@@ -220,17 +220,23 @@ def _plain(value):
     return value.value if isinstance(value, Enum) else value  # ArrivalStatus: its text, as the ORM writes
 
 
+def _adapters(ops) -> dict[str, Callable]:
+    """How a ledger column of each kind becomes a plain parameter (times and days repeat: cached)."""
+    instant = cache(ops.adapt_datetimefield_value)
+    return {
+        "datetime": lambda v: None if v is None else instant(v),
+        "date": cache(ops.adapt_datefield_value),
+        "plain": _plain,
+    }
+
+
 def _insert_new_slots(rows: list[_NewSlot]) -> None:
     """INSERT new ISUN slots as plain tuples, one executemany per chunk (a slot taken meanwhile by
     another writer raises IntegrityError, and ``retrying_slot_races`` runs the update again)."""
     if not rows:
         return
-    connection = connections[Arrival.objects.db]
-    ops = connection.ops
     columns = _ledger_columns()
-    instant = cache(ops.adapt_datetimefield_value)  # period starts, due times and now repeat
-    day = cache(ops.adapt_datefield_value)
-    adapt = {"datetime": lambda v: None if v is None else instant(v), "date": day, "plain": _plain}
+    adapt = _adapters(connections[Arrival.objects.db].ops)
     adapters = [(attname, adapt[kind]) for attname, _column, kind in columns]
     params = [tuple(fn(getattr(row, attname)) for attname, fn in adapters) for row in rows]
     _write_arrival_rows([column for _a, column, _k in columns], params)
@@ -254,9 +260,8 @@ def _update_slots(rows: list[Arrival]) -> None:
     connection = connections[Arrival.objects.db]
     ops, quote = connection.ops, connection.ops.quote_name
     kinds = {attname: (column, kind) for attname, column, kind in _ledger_columns()}
-    instant = cache(ops.adapt_datetimefield_value)
-    adapt = {"datetime": lambda v: None if v is None else instant(v), "date": ops.adapt_datefield_value}
-    adapters = [(name, adapt.get(kinds[name][1], _plain)) for name in _UPDATED]
+    adapt = _adapters(ops)
+    adapters = [(name, adapt[kinds[name][1]]) for name in _UPDATED]
     assignments = ", ".join(f"{quote(kinds[name][0])} = %s" for name in _UPDATED)
     table, pk = quote(Arrival._meta.db_table), quote(Arrival._meta.pk.column)
     sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # nosec B608 - our names; values are parameters
