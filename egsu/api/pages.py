@@ -168,9 +168,12 @@ def _csv_chunks(rows: Iterable[dict], columns: tuple[str, ...]) -> Iterator[str]
         yield writer.writerow([csv_cell(_plain(row.get(c))) for c in columns])
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one NDJSON line's text
+
+
 def _ndjson_lines(rows: Iterable[dict]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n"
+        yield _to_json({k: _plain(v) for k, v in row.items()}) + "\n"
 
 
 def streamed(
@@ -217,9 +220,8 @@ def _closing(chunks: Iterator) -> Iterator:
 
 
 def _ndjson_chunks(chunks: Iterator[list[tuple]], columns: tuple[str, ...]) -> Iterator[str]:
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for chunk in _closing(chunks):
-        yield "".join([dumps(dict(zip(columns, row, strict=True))) + "\n" for row in chunk])
+        yield "".join([_to_json(dict(zip(columns, row, strict=True))) + "\n" for row in chunk])
 
 
 def _csv_text_chunks(
