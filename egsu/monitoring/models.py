@@ -46,10 +46,14 @@ class Arrival(models.Model):
     day = models.DateField(
         _("Astana day"), help_text=_("Of the period; of the receipt when the period is unknown.")
     )
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # No index of their own: the (subject, day) and (point, day) indexes below begin with them and
+    # serve every lookup by either; two more B-trees would be written for every slot (issue 13).
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
     point = models.ForeignKey(
         MeteringPoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("metering point"),
+        verbose_name=_("metering point"), db_index=False,
     )  # an AMI slot is one per meter, whichever channels arrived  # fmt: skip
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     first_received_at = models.DateTimeField(_("first received"))
@@ -106,7 +110,10 @@ class DayCounts(models.Model):
 class PointDay(DayCounts):
     """The per-point rollup: an oil and gas device's or a meter's slots of one Astana day and interval."""
 
-    point = models.ForeignKey(MeteringPoint, on_delete=models.CASCADE, related_name="arrival_days")
+    # db_index off: the unique (point, day, interval) index begins with it (one B-tree less to write)
+    point = models.ForeignKey(
+        MeteringPoint, on_delete=models.CASCADE, related_name="arrival_days", db_index=False
+    )
 
     class Meta:
         verbose_name = _("point day")
@@ -120,7 +127,8 @@ class PointDay(DayCounts):
 
 
 class SubjectDay(DayCounts):
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
+    # db_index off: the unique (subject, day, interval, energy) index begins with it
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", db_index=False)
     energy = models.CharField(_("energy"), max_length=16, choices=ENERGY_CHOICES, default=Energy.OIL_GAS)
 
     class Meta:
