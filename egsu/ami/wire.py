@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from egsu import compact_json
 from egsu.ami.events import MeterEventCode, event_code
 
 FORMAT = "ami/1"
@@ -528,8 +529,13 @@ def _digest(batch: Batch, sections: dict[str, list]) -> str:
         ],
         "refused": [[r.section, r.index, repr(sections[r.section][r.index])] for r in batch.refused],
     }
-    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    try:
+        return hashlib.sha256(compact_json.dumps(canonical)).hexdigest()
+    except compact_json.NotEncodable:
+        # JSON can escape half of a UTF-16 pair (\ud800) in any text; no value of ours holds one
+        raise DocumentError(
+            "bad-document", "the document holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): not text"
+        ) from None
 
 
 def _num(value: Decimal) -> str:

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
 
+from egsu import compact_json
 from egsu.conf import READINGS_CLAIMS_MIN_RETENTION_DAYS
 from egsu.processes import alive as _alive
 from egsu.readings.store import Quality
@@ -117,7 +118,7 @@ def canonical(value: Decimal) -> str:
 
 def pack(rows: Sequence[tuple]) -> bytes:
     """An intent's rows (JSON, Decimals as text), compressed."""
-    return zlib.compress(json.dumps(rows, default=str, separators=(",", ":")).encode(), 1)
+    return zlib.compress(compact_json.dumps(rows, default=str), 1)
 
 
 def pack_columns(columns: Sequence[Sequence], source: str, recorded_at: int) -> bytes:
@@ -125,7 +126,7 @@ def pack_columns(columns: Sequence[Sequence], source: str, recorded_at: int) -> 
     canonical value text, unit, quality, commercial as 0/1) with the source and recording time
     they share: a fraction of the rows' size and cost. `unpack` reads both forms."""
     document = {"columns": [list(column) for column in columns], "source": source, "recorded_at": recorded_at}
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 1)
+    return zlib.compress(compact_json.dumps(document), 1)
 
 
 def unpack(blob: bytes) -> list[list]:
@@ -680,7 +681,7 @@ class SqliteClaims(Claims):
 
     def _source(self, rows: Sequence[tuple], columns: Sequence[str]) -> tuple[str, list]:
         fields = ", ".join(f"json_extract(value, '$[{n}]') AS {column}" for n, column in enumerate(columns))
-        return f"(SELECT {fields} FROM json_each(?)) AS t", [json.dumps(rows, separators=(",", ":"))]
+        return f"(SELECT {fields} FROM json_each(?)) AS t", [compact_json.dumps(rows).decode()]
 
     def _has_column(self, cursor, table: str, column: str) -> bool:
         cursor.execute(f"PRAGMA table_info({table})")
@@ -696,7 +697,7 @@ class SqliteClaims(Claims):
             f" ON CONFLICT ({_KEY}) DO UPDATE SET revision = {self.claims_table}.revision + 1, value = excluded.value,"
             f" unit = excluded.unit, quality = excluded.quality WHERE {_CHANGED.format(t=self.claims_table)}"
             f" RETURNING {_KEY}, revision",
-            (json.dumps(entries, separators=(",", ":")),),
+            (compact_json.dumps(entries).decode(),),  # text: SQLite 3.40 reads no JSON from a BLOB
         )
         return cursor.fetchall()
 

@@ -141,6 +141,13 @@ def test_a_malformed_document_is_400_and_stores_nothing(live_server):
     response = post(live_server, world.token, b'{"format": "ami/1", "batchId": "x", "intervals": 3}')
     assert response.status_code == 400
     assert response.json()["code"] == "bad-document"
+    surrogate = (
+        b'{"format": "ami/1", "batchId": "y", "intervals": [{"meter": "\\udc00", "channel": "A+",'
+        b' "start": "2025-06-02T19:00:00+00:00", "value": "1"}]}'
+    )
+    response = post(live_server, world.token, surrogate)  # half a UTF-16 pair: a 500 before
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["reason"]
     response = post(live_server, world.token, b"<xml/>", "application/xml")
     assert response.status_code == 415
     assert AmiBatch.objects.count() == 0

@@ -147,8 +147,22 @@ def test_an_unknown_quality_refuses_the_item(section, quality):
         (json.dumps({"format": "ami/1"}).encode(), "bad-batch-id"),
         (json.dumps({"format": "ami/1", "batchId": "a b"}).encode(), "bad-batch-id"),
         (json.dumps({"format": "ami/1", "batchId": "x", "intervals": {}}).encode(), "bad-document"),
+        # JSON may escape half a UTF-16 pair; such "text" cannot be stored or hashed (a 500 before)
+        (
+            b'{"format": "ami/1", "batchId": "x", "intervals": [{"meter": "E\\ud800", "channel": "A+",'
+            b' "start": "2025-06-02T19:00:00+00:00", "value": "1"}]}',
+            "bad-document",
+        ),
     ],
-    ids=["not-json", "not-object", "wrong-version", "no-batch-id", "bad-batch-id", "section-not-list"],
+    ids=[
+        "not-json",
+        "not-object",
+        "wrong-version",
+        "no-batch-id",
+        "bad-batch-id",
+        "section-not-list",
+        "lone-surrogate",
+    ],
 )
 def test_document_faults_refuse_the_whole_document(body, code):
     with pytest.raises(wire.DocumentError) as caught:
