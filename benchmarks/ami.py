@@ -19,9 +19,10 @@ In one run, on a fresh temporary database:
    peak RSS (VmHWM) is read; then, for --seconds, 2 client threads send batches of --batch-size
    values of ever new quarter hours; every answer must be 200 with every value NEW. values/s =
    values acknowledged ÷ wall time. The workers' RSS is sampled every 5 s (growth = last − first);
-3. MQTT: a Mosquitto of our own (free port, temporary config) and the consumer as its own process
-   (`egsu ami mqtt`), fed the same way for --seconds with at most --mqtt-window batches unanswered;
-   values/s from the first publish until the last answer on the acks topic; its RSS sampled too;
+3. MQTT: a Mosquitto of our own (free port, temporary config) and --mqtt-consumers consumer processes
+   (`egsu ami mqtt`, default 2 like REST's workers) sharing the batches through one shared subscription,
+   fed the same way for --seconds with at most --mqtt-window batches unanswered; values/s from the
+   first publish until the last answer on the acks topic; their RSS sampled too;
 4. bare insert: rows with the readings table's columns through the same client, in blocks of
    100,000 (at most 2 million rows): SQLite executemany / PostgreSQL COPY into a table with the same
    key; on ClickHouse one columnar native insert per block (clickhouse-driver `columnar=True`) into
@@ -281,8 +282,12 @@ def run_mqtt(
     window: int,
     head_end: str = "bench",
     broker_port: int | None = None,
+    consumers: int = 2,
 ) -> dict:
-    """`broker_port`: a running broker's (topics and client ids then carry the head-end's name); else our own."""
+    """`broker_port`: a running broker's (topics and client ids then carry the head-end's name); else our own.
+
+    `consumers` processes share the batches through the group's shared subscription (MQTT 5), as
+    the REST path's two workers share the requests."""
     import paho.mqtt.client as mqtt
 
     from egsu.ami.mqtt import acks_topic, batches_topic, wait_until
@@ -298,16 +303,18 @@ def run_mqtt(
         )
         broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    consumer = None
+    running: list[subprocess.Popen] = []
+    client_ids = [f"{consumer_id}-{n}" for n in range(consumers)]
     try:
         wait_port(port)
-        consumer = subprocess.Popen(
-            [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", consumer_id,
-             "--slot-dir", str(workdir)],
-            # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
-            env={**os.environ, "EGSU_MQTT_GROUP": consumer_id}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, cwd=ROOT,
-        )  # fmt: skip
+        for client_id in client_ids:
+            running.append(subprocess.Popen(
+                [sys.executable, "-m", "egsu.cli", "ami", "mqtt", "--port", str(port), "--client-id", client_id,
+                 "--slot-dir", str(workdir)],
+                # on a shared broker a consumer group of our own: another group's consumers ignore our head-end
+                env={**os.environ, "EGSU_MQTT_GROUP": consumer_id}, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=ROOT,
+            ))  # fmt: skip
         answers: dict[str, dict] = {}
         cond = threading.Condition()
 
@@ -333,7 +340,7 @@ def run_mqtt(
                 raise SystemExit("MQTT: the consumer never answered")
         with cond:
             answers.clear()
-        sampler = Sampler(lambda: [consumer.pid])
+        sampler = Sampler(lambda: [consumer.pid for consumer in running])
         sampler.start()
         sent: dict[str, int] = {}
         values = 0
@@ -359,16 +366,18 @@ def run_mqtt(
             if answer is None or answer["values"]["new"] != count:
                 raise SystemExit(f"MQTT: batch {batch_id} answered {answer}")
             values += count
-        return {"values": values, "elapsed": elapsed, "rss": sampler.report("MQTT consumer")}
+        return {"values": values, "elapsed": elapsed, "rss": sampler.report(f"MQTT consumers ({consumers})")}
     finally:
-        if consumer is not None:
+        for consumer in running:
             consumer.send_signal(signal.SIGTERM)
+        for consumer in running:
             consumer.wait(timeout=30)
         if broker is not None:
             broker.send_signal(signal.SIGTERM)
             broker.wait(timeout=10)
         else:
-            discard_session(port, consumer_id)
+            for client_id in client_ids:
+                discard_session(port, client_id)
 
 
 def discard_session(port: int, client_id: str) -> None:
@@ -549,6 +558,12 @@ def main() -> None:
     parser.add_argument(
         "--mqtt-window", type=int, default=8, help="MQTT batches published and not yet answered."
     )
+    parser.add_argument(
+        "--mqtt-consumers",
+        type=int,
+        default=2,
+        help="Consumer processes sharing the batches (REST has 2 workers).",
+    )
     parser.add_argument("--batch-size", type=int, default=4000)
     parser.add_argument("--region-meters", type=int, default=300, help="Own region query (no ami_store).")
     parser.add_argument(
@@ -650,7 +665,8 @@ def main() -> None:
     print(rest["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     mqtt_feed = Feed(meters, args.batch_size, f"mqtt{os.getpid()}", rest_feed.quarter + 1)
-    mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window, args.head_end, args.mqtt_port)
+    mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window, args.head_end, args.mqtt_port,
+                    args.mqtt_consumers)  # fmt: skip
     mqtt_rate = mqtt["values"] / mqtt["elapsed"]
     print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s")
     print(mqtt["rss"])
