@@ -149,10 +149,18 @@ class Sampler(threading.Thread):
             for a, b, m in zip(first, last, peak, strict=False)
         ]
         growth = max((b - a) / 1024 for a, b in zip(first, last, strict=False)) if first and last else 0.0
+        # A process warms up in its first batches (imports, caches): growth after the first minute is
+        # what says whether memory stays flat over a long run (item 4 of issue 13).
+        settled = next((values for at, values in self.samples if at >= 60), None)
+        later = (
+            f", after the first minute {max((b - a) / 1024 for a, b in zip(settled, last, strict=False)):+.0f} MiB"
+            if settled is not None and self.samples[-1][0] >= 120
+            else ""
+        )
         return (
             f"{label} RSS over {self.samples[-1][0]:.0f} s: "
             + "; ".join(parts)
-            + f"; growth {growth:+.0f} MiB"
+            + f"; growth {growth:+.0f} MiB{later}"
         )
 
 
