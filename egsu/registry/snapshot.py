@@ -31,6 +31,7 @@ class DjangoRegistryView:
 
     def __init__(self) -> None:
         self._facilities: dict[str, FacilityInfo | None] = {}
+        self._owners: dict[str, int | None] = {}
         self._product_types: frozenset[int] | None = None
         self._pipelines: frozenset[int] | None = None
 
@@ -44,6 +45,14 @@ class DjangoRegistryView:
         if object_id not in self._facilities:
             self._load([object_id])
         return self._facilities[object_id]
+
+    def owners(self) -> dict[str, int | None]:
+        """The owning subject's pk of every object ID read so far (None: not registered).
+
+        The arrivals ledger places the message's records with the same reading the rules judged
+        them by, instead of reading the facilities a second time.
+        """
+        return dict(self._owners)
 
     def product_type_exists(self, product_type_id: int) -> bool:
         if self._product_types is None:
@@ -60,11 +69,12 @@ class DjangoRegistryView:
     def _load(self, object_ids: list[str]) -> None:
         facilities: dict[str, tuple[str, str, bool]] = {}
         object_id_of: dict[int, str] = {}
-        for pk, object_id, kind, bin_, active in Facility.objects.filter(
+        for pk, object_id, kind, bin_, active, subject_pk in Facility.objects.filter(
             object_id__in=object_ids
-        ).values_list("pk", "object_id", "kind", "subject__bin", "active"):
+        ).values_list("pk", "object_id", "kind", "subject__bin", "active", "subject_id"):
             facilities[object_id] = (kind, bin_, active)
             object_id_of[pk] = object_id
+            self._owners[object_id] = subject_pk
         # One row per (device, allowed operation): the LEFT JOIN keeps devices without any.
         rows = (
             ()
@@ -102,6 +112,7 @@ class DjangoRegistryView:
         for object_id in object_ids:
             if object_id not in facilities:
                 self._facilities[object_id] = None
+                self._owners[object_id] = None
                 continue
             kind, bin_, active = facilities[object_id]
             self._facilities[object_id] = FacilityInfo(
