@@ -319,8 +319,12 @@ def _existing_rows(items: list[_Item], journal_entry_id: int | None) -> dict[tup
         wanted = {(i.object_id, i.device_id, i.interval, i.period_start) for i in keyed}
         # Keys first, as plain values: a message's slots are almost always new, and model
         # instances of the neighbouring slots cost more than the query (benchmarks/README.md).
+        # Every column of the slot index is bounded (devices too), so the index is probed per
+        # device and period range; by object and range alone it read every slot each facility
+        # ever had, a cost that grew with the ledger's age.
         candidates = Arrival.objects.filter(
             object_id__in={i.object_id for i in keyed},
+            device_id__in={i.device_id for i in keyed},
             interval__in={i.interval for i in keyed},
             period_start__gte=min(starts),
             period_start__lte=max(starts),
