@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import intake  # benchmarks/intake.py (the script's own folder is on sys.path): messages, stand
+from lxml import etree
 
 
 class _Statements:
@@ -36,6 +37,12 @@ class _Statements:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+def _cpu(action) -> float:
+    start = time.thread_time()
+    action()
+    return time.thread_time() - start
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -104,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                 statements[kind].append(counter.count)
                 intake._expect_ok(answer.http_status, answer.body, options.records)
         connection.close()
+        # The bare building block, same run: lxml's parse of the same body, this thread's CPU.
+        body = plan[kinds[0]][0].body
+        parse = statistics.median(_cpu(lambda: etree.fromstring(body)) for _ in range(50))
         load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         backend = "PostgreSQL" if pg is not None else "SQLite"
         print(f"{backend}, {options.records} records a message, load average {load}")
@@ -111,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {kind}: CPU median {statistics.median(cpu[kind]) * 1000:.1f} ms "
                 f"(min {min(cpu[kind]) * 1000:.1f}, of {options.messages}); SQL statements a message: "
-                f"{', '.join(str(n) for n in sorted(set(statements[kind])))}"
+                f"{', '.join(str(n) for n in sorted(set(statements[kind])))}; "
+                f"{statistics.median(cpu[kind]) / parse:.0f}× the bare parse"
             )
+        print(f"  bare lxml.etree.fromstring of the {len(body):,}-byte body: {parse * 1000:.2f} ms CPU")
         return 0
     finally:
         if pg is not None:
