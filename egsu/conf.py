@@ -73,6 +73,9 @@ def database_from_url(url: str, var_dir: Path) -> dict:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
+            # Kept between requests as PostgreSQL's are: opening one (the pragmas, Django's functions)
+            # cost 3.8 ms of CPU, about a tenth of a 100-record ISUN message (benchmarks/README.md).
+            "CONN_MAX_AGE": 0 if os.environ.get("PYTEST_VERSION") else 60,
             # A file, not shared memory, so that threads and live-server tests see real SQLite locking.
             # One file per test process, so that concurrent test runs never share (and break) one database.
             "TEST": {"NAME": str(var_dir / f"test-egsu-{os.getpid()}.sqlite3")},

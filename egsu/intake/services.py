@@ -543,22 +543,25 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     return Answer(200, body, verdict)
 
 
-def _judge(raw_records: list[RawRecord], system, *, now: datetime) -> tuple[list[RawRecord], list[Verdict]]:
+def _judge(raw_records: list[RawRecord], system, *, now: datetime):
+    """(raw records, verdicts, the registry view that judged them)."""
     view = DjangoRegistryView()
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
-    return raw_records, check_records(raw_records, view, sender_bin=system.subject.bin, now=now)
+    return raw_records, check_records(raw_records, view, sender_bin=system.subject.bin, now=now), view
 
 
 def _keep(judged, entry, system, verdicts: list[Verdict], *, now: datetime) -> None:
     """Store one chunk's values, raise its alarms, put it in the arrivals ledger; keep its verdicts."""
-    raw_records, chunk = judged
+    raw_records, chunk, view = judged
     _store(chunk, source=f"journal:{entry.pk}")
     alarm_sources.device_statuses(chunk)  # INT-11: deviceStatus = no is an alarm at once
     # On time or late by the first receipt the journal holds (INT-51): a message the System could not
     # process then (SCE909: a store down) and processed on the sender's resend (INT-13) is not made late
     # by the System's own outage.
     received = min(now, entry.occurred_at)
-    arrivals.record_verdicts(chunk, raw_records, entry.pk, system.subject.bin, now=received)
+    # The ledger places the records with the registry reading the rules judged them by.
+    known = arrivals.Known(sender=system.subject_id, owners=view.owners())
+    arrivals.record_verdicts(chunk, raw_records, entry.pk, system.subject.bin, now=received, known=known)
     metrics.count_isun_values(chunk)
     for verdict in chunk:
         verdict.record = None  # stored: the receipt needs only the verdict itself

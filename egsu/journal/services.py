@@ -281,7 +281,8 @@ def record_answer(
     if within_durable and not transaction.get_connection().in_atomic_block:
         raise RuntimeError("within_durable needs the caller's durable transaction around this call")
     try:
-        with transaction.atomic(durable=not within_durable):
+        # Within the caller's transaction no savepoint: a failure here fails the whole message anyway.
+        with transaction.atomic(durable=not within_durable, savepoint=not within_durable):
             update_incoming(
                 request,
                 status_code=status_code,

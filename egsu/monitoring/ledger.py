@@ -99,14 +99,32 @@ def _items(verdicts: list[Verdict], raw_records: list[RawRecord]) -> list[_Item]
     return items
 
 
-class _Registry:
-    """Facilities and metering points named in one message: two queries however many records."""
+@dataclass(frozen=True)
+class Known:
+    """What the ISUN intake already read for this message, so that the ledger does not read it again.
 
-    def __init__(self, object_ids: set[str], sender_bin: str):
-        self.sender = Subject.objects.filter(bin=sender_bin).values_list("pk", flat=True).first()
-        self.facility_subject = dict(
-            Facility.objects.filter(object_id__in=object_ids).values_list("object_id", "subject_id")
-        )
+    ``sender``: the pk of the subject the sender authenticated as (its BIN is unique); ``owners``:
+    object ID → the owning subject's pk (None: not registered), as the record rules read it.
+    """
+
+    sender: int
+    owners: dict[str, int | None]
+
+
+class _Registry:
+    """Facilities and metering points named in one message: at most three queries however many records."""
+
+    def __init__(self, object_ids: set[str], sender_bin: str, known: Known | None = None):
+        if known is None:
+            self.sender = Subject.objects.filter(bin=sender_bin).values_list("pk", flat=True).first()
+            owners: dict[str, int | None] = {}
+        else:
+            self.sender, owners = known.sender, known.owners
+        self.facility_subject = {o: pk for o, pk in owners.items() if o in object_ids and pk is not None}
+        if missing := object_ids - owners.keys():
+            self.facility_subject.update(
+                Facility.objects.filter(object_id__in=missing).values_list("object_id", "subject_id")
+            )
         self.points: dict[tuple[str, str], int] = {}
         found = MeteringPoint.objects.filter(energy=Energy.OIL_GAS, object_code__in=object_ids)
         for pk, object_code, device_id in found.values_list("pk", "object_code", "store_device_id"):
@@ -129,10 +147,11 @@ def record_verdicts(
     sender_bin: str,
     *,
     now: datetime | None = None,
+    known: Known | None = None,
 ) -> None:
     """Intake hook; two messages racing for the same new slot: the loser re-reads and updates instead."""
     retrying_slot_races(
-        lambda: _record_verdicts(verdicts, raw_records, journal_entry_id, sender_bin, now=now)
+        lambda: _record_verdicts(verdicts, raw_records, journal_entry_id, sender_bin, now=now, known=known)
     )
 
 
@@ -163,6 +182,7 @@ def _record_verdicts(
     sender_bin: str,
     *,
     now: datetime | None = None,
+    known: Known | None = None,
 ) -> None:
     """Intake hook: put one message's record verdicts in the ledger and the rollups, atomically.
 
@@ -173,9 +193,10 @@ def _record_verdicts(
     items = _items(verdicts, raw_records)
     if not items:
         return
-    registry = _Registry({i.object_id for i in items if i.object_id}, sender_bin)
+    registry = _Registry({i.object_id for i in items if i.object_id}, sender_bin, known)
     allowance = grace()
-    with transaction.atomic():
+    # atomic as a whole: inside `retrying_slot_races`'s savepoint, so no savepoint of its own
+    with transaction.atomic(savepoint=False):
         existing = _existing_rows(items, journal_entry_id)
         new: dict[tuple, Arrival] = {}
         changed: dict[int, Arrival] = {}
@@ -298,8 +319,12 @@ def _existing_rows(items: list[_Item], journal_entry_id: int | None) -> dict[tup
         wanted = {(i.object_id, i.device_id, i.interval, i.period_start) for i in keyed}
         # Keys first, as plain values: a message's slots are almost always new, and model
         # instances of the neighbouring slots cost more than the query (benchmarks/README.md).
+        # Every column of the slot index is bounded (devices too), so the index is probed per
+        # device and period range; by object and range alone it read every slot each facility
+        # ever had, a cost that grew with the ledger's age.
         candidates = Arrival.objects.filter(
             object_id__in={i.object_id for i in keyed},
+            device_id__in={i.device_id for i in keyed},
             interval__in={i.interval for i in keyed},
             period_start__gte=min(starts),
             period_start__lte=max(starts),

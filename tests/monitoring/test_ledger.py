@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from egsu.monitoring.ledger import record_verdicts
+from egsu.monitoring.ledger import Known, record_verdicts
 from egsu.monitoring.models import Arrival, PointDay, SubjectDay
+from egsu.registry.snapshot import DjangoRegistryView
 from egsu_core.isun.verdicts import RecordStatus
 from tests.monitoring.conftest import accepted, rejected
 
@@ -158,3 +161,30 @@ def test_a_rejected_record_without_a_readable_period_is_kept_but_not_a_slot(mwor
     arrival = Arrival.objects.get()
     assert (arrival.period_start, arrival.day, arrival.status) == (None, DAY, "rejected")
     assert not SubjectDay.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("object_id", "device_id", "counted_for_device"),
+    [("A100", "1", True), ("NOPE", None, False), ("B200", "1", False)],
+    ids=["own-device", "unknown-object", "other-subjects-object"],
+)
+@pytest.mark.django_db
+def test_what_the_intake_already_read_places_records_alike_without_reading_it_again(
+    mworld, object_id, device_id, counted_for_device
+):
+    """ISUN intake hands over the sender's subject and the facilities' owners (ledger.Known)."""
+    good = accepted(mworld.own_device, "PT2H", SLOT, position=2)
+    verdict, raw = rejected(object_id, device_id, when="2025-06-02", is_daily="yes")
+    view = DjangoRegistryView()
+    view.prefetch({object_id, mworld.own_device.facility.object_id})
+    known = Known(sender=mworld.own.pk, owners=view.owners())
+
+    with CaptureQueriesContext(connection) as queries:
+        record_verdicts([verdict, good], [raw], 1, mworld.own.bin, now=DUE, known=known)
+
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "registry_subject" not in read and "registry_facility" not in read
+    assert Arrival.objects.get(interval="PT2H").subject_id == mworld.own_device.facility.subject_id
+    assert Arrival.objects.get(interval="P1D").subject_id == mworld.own.pk
+    assert SubjectDay.objects.get(subject=mworld.own, interval="P1D").rejected == 1
+    assert PointDay.objects.filter(interval="P1D").exists() == counted_for_device

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 from egsu_core.clock import astana_midnight, from_astana, to_astana
 
@@ -88,9 +89,27 @@ def _offset(text: str) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+_CACHED_MOMENT_CHARS = 40  # every sensible date-time fits; a longer text is parsed, never kept
+
+
 def parse_moment(text: str) -> Moment:
-    """Read ``YYYY-MM-DD`` or an xsd:dateTime; no offset means Astana time. ValueError when malformed."""
+    """Read ``YYYY-MM-DD`` or an xsd:dateTime; no offset means Astana time. ValueError when malformed.
+
+    The records of one message mostly share their datetime (every device, the same period), so
+    a short text's reading is kept (Moment is immutable; failures are never kept).
+    """
     text = text.strip()
+    if len(text) <= _CACHED_MOMENT_CHARS:
+        return _cached_moment(text)
+    return _read_moment(text)
+
+
+@lru_cache(maxsize=4096)
+def _cached_moment(text: str) -> Moment:
+    return _read_moment(text)
+
+
+def _read_moment(text: str) -> Moment:
     try:
         if match := _DATE.fullmatch(text):
             day = date(*(int(part) for part in match.groups()))

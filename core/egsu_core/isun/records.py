@@ -105,20 +105,23 @@ def _read_record(position: int, element: etree._Element) -> RawRecord:
     if not field_elements:
         record.problems.append(f"element <{record.tag}> holds no fields")
         return record
+    fields = record.fields
     for child in field_elements:
         name = _local(child)
         alias = FIELD_ALIASES.get(name)
         if alias:
             record.warnings.append(f"field {name} read as {alias} (misspelt field name)")
             name = alias
-        if _elements(child):
+        # The common field: no children at all, so no element list and no joining of tails.
+        leaf = not len(child)
+        if not leaf and _elements(child):
             record.problems.append(f"field {name} holds elements instead of a value")
-        if name in record.fields:
+        if name in fields:
             if name not in record.duplicates:
                 record.duplicates.append(name)
                 record.problems.append(f"field {name} is given more than once")
             continue
-        record.fields[name] = _own_text(child)
+        fields[name] = (child.text or "").strip() if leaf else _own_text(child)
     return record
 
 

@@ -122,7 +122,7 @@ class _RecordCheck:
     def text(self, name: str) -> str | None:
         """A field's stripped text; None when absent or empty."""
         value = self.raw.fields.get(name)
-        return value.strip() if value and value.strip() else None
+        return (value.strip() or None) if value else None
 
     # --- identification -------------------------------------------------------------------
 
