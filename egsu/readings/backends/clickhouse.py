@@ -1060,7 +1060,8 @@ class ClickHouseReadingsStore:
     ) -> list[AggregateRow]:
         """sum/min/max/count/first/last of the newest revisions per group and Astana-clock bucket.
 
-        Days and months over whole Astana days come from the daily rollup (`_daily_aggregate_sql`);
+        Days and months over whole Astana days come from the daily rollup (`_daily_aggregate_sql`),
+        but months of daily values from the rows (`_rollup_pays`);
         national sums of a quantity from the day totals (`_day_totals`); everything else, and a
         range with too many revised days, is computed from the rows.
         """
