@@ -325,3 +325,63 @@ def test_days_the_day_totals_show_unrevised_skip_the_count_over_the_rows(clickho
     # and the second day is read with its revision counted, the newest value only
     assert [r.value for r in clickhouse_any.rows(ReadingQuery(start=second))] == [Decimal(5)]
     assert len(counted) == 1
+
+
+def _daily_values() -> tuple[list, list, dict]:
+    """Daily values over the 1 March 2024 change (Astana midnights), ties on time across series,
+    some revised (a few flipping the commercial flag): first writes, revisions, the newest."""
+    first, revisions, newest = [], [], {}
+    for n in range(40):
+        object_id, device_id = ("A1", "B2", "C3")[n % 3], str(n % 2 + 1)
+        for quantity in ("energyActiveImport", "heat"):
+            for day in range(0, 6 - n % 2):
+                moment = datetime(2024, 2, 26, 18, tzinfo=UTC) + timedelta(days=day)
+                moment -= (
+                    timedelta(hours=1) if moment >= datetime(2024, 2, 29, 18, tzinfo=UTC) else timedelta()
+                )
+                value = Decimal((n * 37 + day * 11) % 101) / 8
+                row = make_row(value, object_id=f"{object_id}{n // 6}", device_id=device_id, quantity=quantity,
+                               unit="kWh", interval="P1D", period_start=moment, commercial=day % 2 == 0)  # fmt: skip
+                first.append(row)
+                newest[(row.key.object_id, device_id, quantity, moment)] = row.value
+                if (n + day) % 7 == 0:
+                    revised = replace(row, value=row.value + 3, commercial=not row.commercial)
+                    revisions.append(revised)
+                    newest[(row.key.object_id, device_id, quantity, moment)] = revised.value
+    return first, revisions, newest
+
+
+@pytest.mark.parametrize("group", [group for group in GROUPS if group != "label"])  # labels: one GROUP BY
+@pytest.mark.parametrize("bucket", DAILY_BUCKETS)
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(ReadingQuery(interval="P1D"), id="open"),
+        pytest.param(replace(WHOLE_DAYS, interval="P1D"), id="whole-days"),
+        pytest.param(ReadingQuery(interval="P1D", commercial=True), id="commercial"),
+    ],
+)
+def test_months_of_daily_values_are_read_from_the_rows_with_the_rollups_answer(
+    clickhouse_any, monkeypatch, query, bucket, group
+):
+    # given daily values, some revised (issue 13: for them the rollup holds as many rows as the rows)
+    first, revisions, _newest = _daily_values()
+    clickhouse_any.write(first)
+    clickhouse_any.write(revisions)
+    used = _spy_rollup(clickhouse_any, monkeypatch)
+    # when days or months of daily values are aggregated
+    got = clickhouse_any.aggregate(query, bucket=bucket, group=group)
+    # then months were read from the rows, days from the rollup ...
+    from_rows = bucket == "P1M"
+    assert used == ([] if from_rows else [True])
+    # ... and the other plan, asked the same, answers exactly the same, also streamed and in chunks
+    monkeypatch.setattr("egsu.readings.backends.clickhouse._rollup_pays", lambda query, bucket: from_rows)
+    other = clickhouse_any.aggregate(query, bucket=bucket, group=group)
+    assert used == [True]  # one of the two answers came from the rollup
+    streamed = list(clickhouse_any.aggregate_iter(query, bucket=bucket, group=group))
+    chunks = [
+        row for chunk in clickhouse_any.aggregate_chunks(query, bucket=bucket, group=group) for row in chunk
+    ]
+    assert got == other == streamed
+    assert len(chunks) == len(got)
+    assert got  # the comparison is not between two empty answers
