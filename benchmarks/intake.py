@@ -289,6 +289,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def demo_stand(var_dir: Path, port: int, env: dict | None = None) -> dict:
+    """`egsu demo --no-serve` into `var_dir` (migrations, the demo registry, the stand): its manifest."""
+    demo = subprocess.run(
+        [*_egsu_command(), "demo", "--no-serve", "--port", str(port)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if demo.returncode != 0:
+        raise RuntimeError(f"egsu demo failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
+    return json.loads((var_dir / "demo" / "stand.json").read_text(encoding="utf-8"))
+
+
 def _egsu_command() -> list[str]:
     script = Path(sys.executable).parent / "egsu"
     if not script.exists():
@@ -876,16 +890,7 @@ def main(argv: list[str] | None = None) -> int:
 
         port = _free_port()
         started = time.perf_counter()
-        demo = subprocess.run(
-            [*_egsu_command(), "demo", "--no-serve", "--port", str(port)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if demo.returncode != 0:
-            raise RuntimeError(f"egsu demo failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
-        manifest = json.loads((var_dir / "demo" / "stand.json").read_text(encoding="utf-8"))
+        manifest = demo_stand(var_dir, port, env)
         _log(f"database prepared and demo registry loaded in {time.perf_counter() - started:.1f} s")
         import django
 

@@ -14,11 +14,9 @@ made and the messages are processed by whichever ``egsu`` that imports.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,15 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if pg is not None:
             pg.create()
-        demo = subprocess.run(
-            [*intake._egsu_command(), "demo", "--no-serve", "--port", str(intake._free_port())],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if demo.returncode != 0:
-            raise RuntimeError(f"egsu demo failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
-        manifest = json.loads((var_dir / "demo" / "stand.json").read_text(encoding="utf-8"))
+        manifest = intake.demo_stand(var_dir, intake._free_port())
         import django
 
         django.setup()
