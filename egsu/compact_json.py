@@ -1,9 +1,9 @@
 """Compact JSON as UTF-8 bytes, fast: the write path encodes every value of a batch (issue 13).
 
-The same bytes as ``json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()``, which
-for everything but floats (the write path has none: its numbers are exact text), which
-matters where the bytes are hashed (an AMI batch's digest must not change between releases: a
-replay is recognised by it); ``tests/test_compact_json.py`` holds the two equal. orjson encodes
+The same bytes as ``json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()`` for
+everything but floats (the write path has none: its numbers are exact text). That matters where the
+bytes are hashed: an AMI batch's digest must not change between releases, since a replay is
+recognised by it; ``tests/test_compact_json.py`` holds the two equal. orjson encodes
 a batch's columns about fifteen times faster than the standard library; what it does not take
 (integers beyond 64 bits, say) goes through the standard library, so the bytes never differ.
 """

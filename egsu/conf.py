@@ -57,6 +57,9 @@ def database_from_url(url: str, var_dir: Path) -> dict:
     ``postgresql://egsu:pw@db-a:5432,db-b:5432/egsu?target_session_attrs=read-write&connect_timeout=3``.
     """
     parsed = urlparse(url)
+    # Connections are kept between requests for a minute; test runs close them at once, so that
+    # live-server threads never hold the test database.
+    kept_s = 0 if os.environ.get("PYTEST_VERSION") else 60
     if parsed.scheme == "sqlite":
         # sqlite:///relative/to/project.db or sqlite:////absolute/path.db
         rest = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
@@ -75,7 +78,7 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             },
             # Kept between requests as PostgreSQL's are: opening one (the pragmas, Django's functions)
             # cost 3.8 ms of CPU, about a tenth of a 100-record ISUN message (benchmarks/README.md).
-            "CONN_MAX_AGE": 0 if os.environ.get("PYTEST_VERSION") else 60,
+            "CONN_MAX_AGE": kept_s,
             # A file, not shared memory, so that threads and live-server tests see real SQLite locking.
             # One file per test process, so that concurrent test runs never share (and break) one database.
             "TEST": {"NAME": str(var_dir / f"test-egsu-{os.getpid()}.sqlite3")},
@@ -96,8 +99,7 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             # A connection kept between requests is checked first (one round trip), so that after a
             # failover no request is answered with the error of a connection to the old primary.
             "CONN_HEALTH_CHECKS": True,
-            # Test runs close connections at once, so live-server threads never hold the test database.
-            "CONN_MAX_AGE": 0 if os.environ.get("PYTEST_VERSION") else 60,
+            "CONN_MAX_AGE": kept_s,
             "TEST": {"NAME": "test_" + (unquote(parsed.path.lstrip("/")) or "egsu")},
         }
     raise ConfigError(

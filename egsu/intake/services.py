@@ -543,7 +543,9 @@ def _process(entry, request: SyncRequest, system, business, *, now: datetime) ->
     return Answer(200, body, verdict)
 
 
-def _judge(raw_records: list[RawRecord], system, *, now: datetime):
+def _judge(
+    raw_records: list[RawRecord], system, *, now: datetime
+) -> tuple[list[RawRecord], list[Verdict], DjangoRegistryView]:
     """(raw records, verdicts, the registry view that judged them)."""
     view = DjangoRegistryView()
     view.prefetch({r.fields.get("ID") or r.fields.get("id") or "" for r in raw_records})
