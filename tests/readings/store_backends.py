@@ -47,11 +47,13 @@ def free_port_block(size: int = 3) -> int:
     """A loopback port with `size` free ports from it upwards (native, http, interserver).
 
     EGSU_TEST_PORT_RANGE=LOW-HIGH keeps the servers a test starts inside that range (machines
-    shared by several people give each a range); otherwise any free port."""
+    shared by several people give each a range), above its first three ports, which are the single
+    server's (`_server_url`); otherwise any free port."""
     bounds = os.environ.get("EGSU_TEST_PORT_RANGE")
     candidates = None
     if bounds:
         low, high = (int(part) for part in bounds.split("-"))
+        low += 3
         candidates = iter(random.sample(range(low, high - size + 2), high - size + 2 - low))  # nosec B311
     for _ in range(50 if candidates is None else 1_000):
         if candidates is not None:
@@ -81,7 +83,15 @@ def free_port_block(size: int = 3) -> int:
 
 @cache
 def _server_url() -> str:
-    return os.environ.get("EGSU_TEST_CLICKHOUSE_URL") or ensure_clickhouse()
+    """The single server of the tests: EGSU_TEST_CLICKHOUSE_URL, else one started on the first ports of
+    EGSU_TEST_PORT_RANGE (so that people sharing a machine keep apart), else on the script's default."""
+    url = os.environ.get("EGSU_TEST_CLICKHOUSE_URL")
+    if url:
+        return url
+    bounds = os.environ.get("EGSU_TEST_PORT_RANGE")
+    if bounds:
+        return ensure_clickhouse("--port", bounds.split("-")[0])
+    return ensure_clickhouse()
 
 
 @cache
