@@ -11,22 +11,19 @@ clash with a concurrent batch over an arrivals-ledger slot is settled inside the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cache
-from typing import NamedTuple
 
-from django.db import IntegrityError, connections, transaction
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, transaction
 
 from egsu.alarms import sources as alarm_sources
-from egsu.ami import catalog, gas, wire
+from egsu.ami import catalog, gas, known, wire
 from egsu.ami.events import ALARMS
-from egsu.ami.models import AmiBatch, Channel, HeadEndSystem, Meter, MeterEvent, MeterState
+from egsu.ami.known import MeterInfo
+from egsu.ami.models import AmiBatch, HeadEndSystem, MeterEvent, MeterState
 from egsu.monitoring.ledger import record_values
 from egsu.monitoring.slots import slot_of
 from egsu.ops import metrics
@@ -64,21 +61,6 @@ class Answer:
     status: int
     body: dict
     replay: bool = False
-
-
-class _MeterInfo(NamedTuple):  # a tuple: a batch makes one per meter, thousands
-    id: int
-    energy: str
-    commercial: bool
-    active: bool
-    object_code: str
-    composition: dict | None
-    owner: int  # the subject that owes its slots (the metering object's, else the meter's)
-    gas_band: str
-    device_id: str  # the readings store's device_id: str(id), written once per meter
-    point: int | None  # its metering point
-    owes: bool
-    owed_intervals: str
 
 
 def conflict_answer(head_end: HeadEndSystem, batch_id: str) -> Answer:
@@ -188,8 +170,7 @@ class _Work:
         batch = self.batch
         serials = set(batch.intervals.meter) | {r.meter for r in batch.registers}
         serials |= {e.meter for e in batch.events} | {s.meter for s in batch.states}
-        self.meters = _meters(self.head_end.subject_id, serials)
-        self.channels = _channels([m.id for m in self.meters.values()])
+        self.meters, self.channels = known.KNOWN.lookup(self.head_end.subject_id, serials)
         self._intervals()
         self._registers()
         self._events()
@@ -203,7 +184,7 @@ class _Work:
             if m.point is not None and m.owes and m.owed_intervals
         }
 
-    def _meter(self, section: str, index: int, serial: str, channel: str | None) -> _MeterInfo | None:
+    def _meter(self, section: str, index: int, serial: str, channel: str | None) -> MeterInfo | None:
         meter = self.meters.get(serial)
         if meter is None:
             # Also the answer for another subject's meter: we do not say that it exists (ACC).
@@ -333,7 +314,7 @@ class _Work:
 
     def _row(
         self,
-        meter: _MeterInfo,
+        meter: MeterInfo,
         quantity: str,
         interval: str,
         start: datetime,
@@ -520,91 +501,6 @@ def _value_problem(code: str, value: Decimal) -> tuple[str, str] | None:
     if not value_fits(value):
         return ("implausible-value", "at most 15 significant digits and 12 decimals")
     return None
-
-
-_SERIALS = "@SERIALS@"
-
-
-@cache
-def _meters_sql(alias: str) -> str:
-    """The meters query's SQL, compiled once; `_SERIALS` stands for the serials' placeholders and its
-    only other parameter, the subject, comes before them."""
-    quote = connections[alias].ops.quote_name
-    column = f"{quote(Meter._meta.db_table)}.{quote(Meter._meta.get_field('serial_number').column)}"
-    query = (
-        # extra() with our own SQL fragment (no values: they travel as parameters)
-        Meter.objects.using(alias)
-        .filter(subject_id=0)
-        .extra(where=[f"{column} IN ({_SERIALS})"])  # nosec B610
-        .annotate(owner=Coalesce("metering_object__subject_id", "subject_id"))
-        .values_list(
-            "id",
-            "serial_number",
-            "energy",
-            "commercial",
-            "active",
-            "metering_object__code",
-            "metering_object__gas_composition",
-            "owner",
-            "gas_band",
-            "metering_point__id",
-            "metering_point__owes",
-            "metering_point__owed_intervals",
-        )  # fmt: skip
-    ).query
-    sql, params = query.sql_with_params()
-    if tuple(params) != (0,) or sql.count(_SERIALS) != 1 or sql.index("%s") > sql.index(_SERIALS):
-        raise AssertionError(f"unexpected meters query: {sql}")
-    return sql
-
-
-def _meters(subject_id: int, serials: set[str]) -> dict[str, _MeterInfo]:
-    """The meters of these serials registered to the subject, one query per chunk of serials.
-
-    The query is compiled once and run on a plain cursor: preparing thousands of serials through
-    the field, compiling the queryset per batch and Django's per-row machinery cost more than it.
-    """
-    found: dict[str, _MeterInfo] = {}
-    ordered = sorted(serials)
-    alias = Meter.objects.db
-    template = _meters_sql(alias)
-    for start in range(0, len(ordered), _LOOKUP_CHUNK):
-        chunk = ordered[start : start + _LOOKUP_CHUNK]
-        sql = template.replace(_SERIALS, ", ".join(["%s"] * len(chunk)))
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, [subject_id, *chunk])
-            fetched = cursor.fetchall()
-        for pk, serial, energy, commercial, active, object_code, composition, owner, band, *point in fetched:
-            if isinstance(composition, str):  # a JSON column as text (SQLite)
-                composition = json.loads(composition)
-            found[serial] = _MeterInfo(
-                pk, energy, bool(commercial), bool(active), object_code, composition or None, owner, band, str(pk),
-                point[0], bool(point[1]), point[2] or "",
-            )  # fmt: skip
-    return found
-
-
-def _channels(meter_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
-    """(meter id, code) → (unit, interval) of the meters' channels.
-
-    Plain SQL: four integer and text columns need no conversion, and the queryset's preparing
-    of every id and row cost as much as the query (a batch names thousands of meters).
-    """
-    found: dict[tuple[int, str], tuple[str, str]] = {}
-    connection = connections[Channel.objects.db]
-    quote = connection.ops.quote_name
-    meter, code, unit, interval = (
-        quote(Channel._meta.get_field(name).column) for name in ("meter", "code", "unit", "interval")
-    )
-    table = quote(Channel._meta.db_table)
-    select = f"SELECT {meter}, {code}, {unit}, {interval} FROM {table} WHERE {meter} IN "
-    with connection.cursor() as cursor:
-        for start in range(0, len(meter_ids), _LOOKUP_CHUNK):
-            chunk = [int(pk) for pk in meter_ids[start : start + _LOOKUP_CHUNK]]
-            cursor.execute(select + f"({', '.join(['%s'] * len(chunk))})", chunk)
-            for meter_id, code, unit, interval in cursor.fetchall():
-                found[(meter_id, code)] = (unit, interval)
-    return found
 
 
 def _store_events(events: list[MeterEvent], batch_id: str) -> tuple[int, int]:
