@@ -12,7 +12,6 @@ afresh, so memory stays flat however many meters a process meets.
 from __future__ import annotations
 
 import json
-import threading
 from functools import cache
 from typing import NamedTuple
 
@@ -20,7 +19,7 @@ from django.db import connections
 from django.db.models.functions import Coalesce
 
 from egsu.ami.models import Channel, Meter
-from egsu.registry.stamp import registry_stamp
+from egsu.registry.stamped import Stamped
 
 LIMIT = 250_000  # meters kept per process (about 60 MB with their channels)
 _LOOKUP_CHUNK = 500
@@ -42,27 +41,29 @@ class MeterInfo(NamedTuple):  # a tuple: a batch makes one per meter, thousands
     owed_intervals: str
 
 
-class Known:
-    """The meters (per subject and serial) and channels read under one registry stamp."""
+class _State:
+    """The meters (per subject and serial; None: no such meter) and channels read under one stamp."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stamp: str | None = None
-        self._meters: dict[tuple[int, str], MeterInfo | None] = {}  # None: no such meter
-        self._channels: dict[tuple[int, str], tuple[str, str]] = {}  # (meter id, code) → (unit, interval)
-        self._channels_read: set[int] = set()  # meter ids whose channels are in _channels
+        self.meters: dict[tuple[int, str], MeterInfo | None] = {}
+        self.channels: dict[tuple[int, str], tuple[str, str]] = {}  # (meter id, code) → (unit, interval)
+        self.channels_read: set[int] = set()  # meter ids whose channels are in `channels`
+
+
+class Known:
+    """The intake's view of meters and channels, read through a per-process `Stamped` state."""
+
+    def __init__(self) -> None:
+        self._stamped = Stamped(_State, lambda state: len(state.meters), LIMIT)
 
     def lookup(
         self, subject_id: int, serials: set[str]
     ) -> tuple[dict[str, MeterInfo], dict[tuple[int, str], tuple[str, str]]]:
         """The subject's meters of these serials, and (meter id, code) → (unit, interval) of their
         channels (the channels of other meters may be in it too)."""
-        stamp = registry_stamp(Meter.objects.db)
-        with self._lock:
-            if stamp != self._stamp or len(self._meters) > LIMIT:
-                self._stamp = stamp
-                self._meters, self._channels, self._channels_read = {}, {}, set()
-            meters = self._meters
+        state = self._stamped.current(Meter.objects.db)
+        with self._stamped.lock:
+            meters = state.meters
             missing = {serial for serial in serials if (subject_id, serial) not in meters}
             if missing:
                 found = read_meters(subject_id, missing)
@@ -71,11 +72,11 @@ class Known:
             known = {
                 serial: meter for serial in serials if (meter := meters[(subject_id, serial)]) is not None
             }
-            unread = [meter.id for meter in known.values() if meter.id not in self._channels_read]
+            unread = [meter.id for meter in known.values() if meter.id not in state.channels_read]
             if unread:
-                self._channels.update(read_channels(unread))
-                self._channels_read.update(unread)
-            return known, self._channels
+                state.channels.update(read_channels(unread))
+                state.channels_read.update(unread)
+            return known, state.channels
 
 
 @cache

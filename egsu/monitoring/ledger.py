@@ -104,7 +104,8 @@ class Known:
     """What the ISUN intake already read for this message, so that the ledger does not read it again.
 
     ``sender``: the pk of the subject the sender authenticated as (its BIN is unique); ``owners``:
-    object ID → the owning subject's pk (None: not registered), as the record rules read it.
+    object ID → the owning subject's pk (None: not registered), as the record rules read it (it may
+    hold other objects too: the registry view's per-process reading).
     """
 
     sender: int
@@ -120,8 +121,9 @@ class _Registry:
             owners: dict[str, int | None] = {}
         else:
             self.sender, owners = known.sender, known.owners
-        self.facility_subject = {o: pk for o, pk in owners.items() if o in object_ids and pk is not None}
-        if missing := object_ids - owners.keys():
+        # the message's own objects only: `owners` may hold what the process read for other messages
+        self.facility_subject = {o: pk for o in object_ids if (pk := owners.get(o)) is not None}
+        if missing := {o for o in object_ids if o not in owners}:
             self.facility_subject.update(
                 Facility.objects.filter(object_id__in=missing).values_list("object_id", "subject_id")
             )

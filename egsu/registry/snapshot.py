@@ -1,7 +1,9 @@
 """The registry as the ISUN rules see it (egsu_core.isun.registry_view.RegistryView), read from the database.
 
-One instance per request: it caches what it has read, so a 5,000-record message costs
-one query per 500 facilities (after ``prefetch``) and one for product types and pipelines
+One instance per request, reading through what this process has read under the registry's
+current change stamp (`egsu.registry.stamped`): a sender's facilities, devices and the operator's
+dictionaries are read once, and again only after the registry changed. What is not yet read
+costs one query per 500 facilities (after ``prefetch``) and one for product types and pipelines
 together, however many records name them.
 """
 
@@ -13,9 +15,23 @@ from itertools import islice
 from django.db.models import Value
 
 from egsu.registry.models import Facility, Pipeline, ProductType
+from egsu.registry.stamped import Stamped
 from egsu_core.isun.registry_view import DeviceInfo, FacilityInfo
 
 _CHUNK = 500  # well under every backend's bound-parameter limit
+_LIMIT = 50_000  # facilities kept per process
+
+
+class _Read:
+    """What the views of one registry stamp have read."""
+
+    def __init__(self) -> None:
+        self.facilities: dict[str, FacilityInfo | None] = {}
+        self.owners: dict[str, int | None] = {}
+        self.dictionaries: tuple[frozenset[int], frozenset[int]] | None = None  # product types, pipelines
+
+
+_READ = Stamped(_Read, lambda read: len(read.facilities), _LIMIT)  # one per process
 
 
 def _chunks(values: Iterable[str], size: int = _CHUNK):
@@ -32,10 +48,8 @@ class DjangoRegistryView:
     """
 
     def __init__(self) -> None:
-        self._facilities: dict[str, FacilityInfo | None] = {}
-        self._owners: dict[str, int | None] = {}
-        self._product_types: frozenset[int] | None = None
-        self._pipelines: frozenset[int] | None = None
+        self._read = _READ.current(Facility.objects.db)
+        self._facilities, self._owners = self._read.facilities, self._read.owners
 
     def prefetch(self, object_ids: Iterable[str]) -> None:
         """Load every facility named in a message, with its devices, in one query per 500 IDs."""
@@ -49,24 +63,27 @@ class DjangoRegistryView:
         return self._facilities[object_id]
 
     def owners(self) -> dict[str, int | None]:
-        """The owning subject's pk of every object ID read so far (None: not registered).
+        """The owning subject's pk of every object ID read so far under this stamp (None: not
+        registered); at least those of the message after ``prefetch``. Read it, do not change it.
 
         The arrivals ledger places the message's records with the same reading the rules judged
         them by, instead of reading the facilities a second time.
         """
-        return dict(self._owners)
+        return self._owners
 
     def product_type_exists(self, product_type_id: int) -> bool:
-        if self._product_types is None:
-            self._load_dictionaries()
-        return product_type_id in self._product_types
+        return product_type_id in self._dictionaries()[0]
 
     def pipeline_exists(self, pipeline_id: int) -> bool:
-        if self._pipelines is None:
-            self._load_dictionaries()
-        return pipeline_id in self._pipelines
+        return pipeline_id in self._dictionaries()[1]
 
-    def _load_dictionaries(self) -> None:
+    def _dictionaries(self) -> tuple[frozenset[int], frozenset[int]]:
+        if self._read.dictionaries is None:
+            self._read.dictionaries = self._load_dictionaries()
+        return self._read.dictionaries
+
+    @staticmethod
+    def _load_dictionaries() -> tuple[frozenset[int], frozenset[int]]:
         """The active product types and pipelines, in one query (a record names both, mostly)."""
         products = ProductType.objects.filter(active=True).annotate(dictionary=Value(1)).order_by()
         pipelines = Pipeline.objects.filter(active=True).annotate(dictionary=Value(2)).order_by()
@@ -75,7 +92,7 @@ class DjangoRegistryView:
             pipelines.values_list("dictionary", "id"), all=True
         ):
             found[dictionary].add(pk)
-        self._product_types, self._pipelines = frozenset(found[1]), frozenset(found[2])
+        return frozenset(found[1]), frozenset(found[2])
 
     def _load(self, object_ids: list[str]) -> None:
         facilities: dict[str, tuple[str, str, bool]] = {}

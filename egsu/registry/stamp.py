@@ -42,6 +42,10 @@ TABLES = (
     "schemes_scheme",
     "schemes_schemeversion",
     "schemes_schemeversion_points",
+    # what the ISUN rules read of devices (egsu.registry.snapshot): migration registry 0006
+    "registry_device_allowed_operations",
+    "registry_producttype",
+    "registry_pipeline",
 )
 # A user's sign-in writes last_login: only the columns the gate reads bump the stamp.
 COLUMN_TABLES = {"auth_user": ("is_active", "is_superuser")}

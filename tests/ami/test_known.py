@@ -84,4 +84,4 @@ def test_the_cache_starts_afresh_past_its_limit(world, monkeypatch):
     assert len(meters) == 3
     meters, _channels = cache.lookup(world.subject.pk, {world.meters[0].serial_number})
     assert list(meters) == [world.meters[0].serial_number]
-    assert len(cache._meters) == 1  # the three were dropped, the one read again
+    assert len(cache._stamped.current().meters) == 1  # the three were dropped, the one read again

@@ -114,3 +114,34 @@ def test_inactive_product_type_does_not_exist(registry):
     make_product_type(2, "Gas condensate")
     ProductType.objects.filter(id=2).update(active=False)
     assert DjangoRegistryView().product_type_exists(2) is False
+
+
+def test_a_second_message_reads_only_the_stamp_while_the_registry_is_unchanged(registry):
+    first = DjangoRegistryView()
+    first.prefetch(["407001", "407004"])
+    assert first.product_type_exists(1)
+    with CaptureQueriesContext(connection) as queries:
+        second = DjangoRegistryView()
+        second.prefetch(["407001", "407004"])
+        assert second.facility("407001").devices["1"].allowed_operations == frozenset({3})
+        assert second.product_type_exists(1) and second.pipeline_exists(3)
+    assert [q["sql"] for q in queries if "registry_stamp" not in q["sql"]] == []
+
+
+def test_every_change_the_rules_depend_on_is_seen_by_the_next_message(registry):
+    """Bulk updates and many-to-many changes included (they send no save signal)."""
+    from egsu.registry.models import Device, Facility, Pipeline
+
+    DjangoRegistryView().prefetch(["407001"])
+    Device.objects.get(facility__object_id="407001", device_id="1").allowed_operations.clear()
+    assert DjangoRegistryView().facility("407001").devices["1"].allowed_operations == frozenset()
+    ProductType.objects.filter(pk=1).update(active=False)
+    Pipeline.objects.filter(pk=3).update(active=False)
+    view = DjangoRegistryView()
+    assert not view.product_type_exists(1) and not view.pipeline_exists(3)
+    other = make_subject(bin="990240000111", name="Other")
+    Facility.objects.filter(object_id="407001").update(subject=other)
+    view = DjangoRegistryView()
+    view.prefetch(["407001"])
+    assert view.owners()["407001"] == other.pk
+    assert view.facility("407001").subject_bin == "990240000111"
