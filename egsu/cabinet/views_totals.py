@@ -158,7 +158,7 @@ class PointLabels(Mapping):
 
         field = LABEL_FIELDS[group]
         rows = points.order_by().values_list("object_code", "store_device_id", field)
-        self._db, self._rows, self._loaded = rows.db, rows, None
+        self._db, self._rows, self._loaded, self._any = rows.db, rows, None, None
         try:
             self._sql = rows.query.sql_with_params()
         except EmptyResultSet:  # a filter that can match nothing (none(), pk__in=[]): no SQL to run
@@ -182,7 +182,10 @@ class PointLabels(Mapping):
         return self._loaded
 
     def __bool__(self) -> bool:
-        return bool(self._loaded) if self._loaded is not None else self._rows.exists()
+        """Whether any point is labelled: one EXISTS, remembered (a store may ask again on another thread)."""
+        if self._any is None:
+            self._any = bool(self._loaded) if self._loaded is not None else self._rows.exists()
+        return self._any
 
     def __getitem__(self, pair):
         return self._load()[pair]

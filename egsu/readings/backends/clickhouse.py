@@ -1120,6 +1120,10 @@ class ClickHouseReadingsStore:
         check_chunk_rows(chunk_rows)
         if measures == "sums" and labels is None and _national_days(query, bucket, group):
             return chunked_aggregates(self._day_totals(query, bucket, group), chunk_rows)
+        if labels is not None and getattr(labels, "stored_key", None) is not None:
+            # Labels that name their question read the registry when asked, on the asking thread's
+            # database connection: the engine's thread below must find them read already.
+            len(labels)
         return self._aggregate_chunks(query, bucket, group, labels, measures, chunk_rows)
 
     def _aggregate_chunks(
