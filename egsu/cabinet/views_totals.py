@@ -8,6 +8,8 @@ only the points in its scope (the page says which). Only summable quantities are
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -141,23 +143,75 @@ LABEL_FIELDS = {
 }
 
 
-def point_labels(points, group: str) -> dict[tuple[str, str], str]:
-    """(object_id, device_id) → the group's label, for the store's group "label" (totals page, read API).
+class PointLabels(Mapping):
+    """(object_id, device_id) → the group's label of these points, read from the registry only when asked.
 
-    Unordered: a mapping needs no order, and the points' own ordering would make the database sort a
-    region's 100,000 points for nothing (issue 11). The ORM's SQL run on a plain cursor and fetched in
-    one round trip: three text columns need no model conversion, and the ORM's row iterator and a
-    server-side cursor's pages cost more than the query itself (issue 13: 0.11 → 0.05 s for a region's
-    100,000 points)."""
-    field = LABEL_FIELDS[group]
-    rows = points.order_by().values_list("object_code", "store_device_id", field)
-    try:
-        sql, params = rows.query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (none(), pk__in=[]): no SQL to run
-        return {}
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(code, device): value or "—" for code, device, value in cursor.fetchall()}
+    `stored_key` names this exact question (the points' SQL and parameters, the group) at the
+    registry's current change stamp (egsu.registry.stamp): a readings store that keeps labels
+    (ClickHouse, `_stored_labels`) reuses the ones it built under the same key and never reads
+    these from the registry; any other use reads them once (`_load`). The stamp is read before
+    the labels, so labels read after a change are at worst kept under the older key, which
+    the next read no longer asks for."""
+
+    def __init__(self, points, group: str) -> None:
+        from egsu.registry.stamp import registry_stamp
+
+        field = LABEL_FIELDS[group]
+        rows = points.order_by().values_list("object_code", "store_device_id", field)
+        self._db, self._rows, self._loaded, self._any = rows.db, rows, None, None
+        try:
+            self._sql = rows.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (none(), pk__in=[]): no SQL to run
+            self._sql, self._loaded = None, {}
+        self.stored_key = (
+            None
+            if self._sql is None
+            else hashlib.sha256(repr((registry_stamp(self._db), *self._sql, group)).encode()).hexdigest()[:32]
+        )
+
+    def _load(self) -> dict[tuple[str, str], str]:
+        """Unordered: a mapping needs no order, and the points' own ordering would make the database
+        sort a region's 100,000 points for nothing (issue 11). The ORM's SQL run on a plain cursor and
+        fetched in one round trip: three text columns need no model conversion, and the ORM's row
+        iterator and a server-side cursor's pages cost more than the query itself (issue 13: 0.11 →
+        0.05 s for a region's 100,000 points)."""
+        if self._loaded is None:
+            with connections[self._db].cursor() as cursor:
+                cursor.execute(*self._sql)
+                self._loaded = {(code, device): value or "—" for code, device, value in cursor.fetchall()}
+        return self._loaded
+
+    def __bool__(self) -> bool:
+        """Whether any point is labelled: one EXISTS, remembered (a store may ask again on another thread)."""
+        if self._any is None:
+            self._any = bool(self._loaded) if self._loaded is not None else self._rows.exists()
+        return self._any
+
+    def __getitem__(self, pair):
+        return self._load()[pair]
+
+    def get(self, pair, default=None):
+        return self._load().get(pair, default)
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def keys(self):
+        return self._load().keys()
+
+    def items(self):
+        return self._load().items()
+
+    def values(self):
+        return self._load().values()
+
+
+def point_labels(points, group: str) -> PointLabels:
+    """The group's label of each of these points, for the store's group "label" (totals page, read API)."""
+    return PointLabels(points, group)
 
 
 def _charts(rows: list[TotalRow]) -> list[dict]:

@@ -147,3 +147,21 @@ def clickhouse_any(request):
         yield store
     finally:
         drop_database(store)
+
+
+class Keyed(dict):
+    """Labels that name their question, as egsu.cabinet.views_totals.PointLabels does."""
+
+    def __init__(self, labels, key: str) -> None:
+        super().__init__(labels)
+        self.stored_key = key
+
+
+def kept_labels(store) -> list[str]:
+    """The labels tables a store keeps (`_stored_labels`)."""
+    return sorted(
+        name
+        for (name,) in store.connection.query(
+            f"SELECT name FROM system.tables WHERE database = '{store.database}' AND startsWith(name, 'labels_')"
+        )
+    )

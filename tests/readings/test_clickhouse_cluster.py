@@ -257,3 +257,30 @@ def test_streamed_chunks_on_two_shards_answer_like_one_node(two_shards):
                     assert [row for chunk in chunks for row in chunk] == expected
     finally:
         cluster.stream_slice_series = 10_000
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_labels_kept_on_the_initiator_answer_like_one_node(two_shards, bucket):
+    cluster, single = two_shards.cluster, two_shards.single
+    cluster.stored_labels_min = 1
+    try:
+        _kept_labels_answer_like_one_node(cluster, single, bucket)
+    finally:
+        cluster.stored_labels_min = 10_000
+
+
+def _kept_labels_answer_like_one_node(cluster, single, bucket):
+    for query in (ReadingQuery(), WHOLE_DAYS, ReadingQuery(commercial=True)):
+        expected = single.aggregate(query, bucket=bucket, group="label", labels=LABELS)
+        assert (
+            cluster.aggregate(
+                query, bucket=bucket, group="label", labels=store_backends.Keyed(LABELS, f"e{bucket}")
+            )
+            == expected
+        )
+        assert list(
+            cluster.aggregate_iter(
+                query, bucket=bucket, group="label", labels=store_backends.Keyed(LABELS, f"e{bucket}")
+            )
+        ) == (expected)
+    assert len(store_backends.kept_labels(cluster)) >= 2

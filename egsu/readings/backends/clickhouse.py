@@ -29,6 +29,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -131,6 +132,7 @@ _DAILY_BUCKETS = {"P1D", "P1M"}  # whole Astana days: what the daily rollup can 
 # One metering point as one number: a join key cheaper than the pair or the pair as one String (issue
 # 13). Not unique: whoever joins on it compares the pair too, so a collision never joins a wrong point.
 _POINT_KEY = "cityHash64({object}, {device})"
+STORED_LABELS_PERIOD_S = 600  # a stored labels table serves reads for one such period (`_stored_labels`)
 
 
 class ValueSets:
@@ -488,6 +490,7 @@ class ClickHouseReadingsStore:
         recover_every_s: float = 10.0,
         claim_chunk_size: int = 25_000,
         stream_slice_series: int = 10_000,
+        stored_labels_min: int = 10_000,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -504,6 +507,8 @@ class ClickHouseReadingsStore:
         # series (points) per engine query of a streamed per-point or per-object answer (aggregate_chunks)
         self.stream_slice_series = stream_slice_series
         self.stream_ahead_chunks = 4  # chunks the engine's thread may read ahead of the client
+        # labels of at least this many points are kept in the engine between reads (`_stored_labels`); 0: never
+        self.stored_labels_min = stored_labels_min
         if create_schema:
             self.create_schema()
 
@@ -1115,6 +1120,10 @@ class ClickHouseReadingsStore:
         check_chunk_rows(chunk_rows)
         if measures == "sums" and labels is None and _national_days(query, bucket, group):
             return chunked_aggregates(self._day_totals(query, bucket, group), chunk_rows)
+        if labels is not None and getattr(labels, "stored_key", None) is not None:
+            # Labels that name their question read the registry when asked, on the asking thread's
+            # database connection: the engine's thread below must find them read already.
+            len(labels)
         return self._aggregate_chunks(query, bucket, group, labels, measures, chunk_rows)
 
     def _aggregate_chunks(
@@ -1284,6 +1293,13 @@ class ClickHouseReadingsStore:
         number: a region's month of daily values takes one scan instead of a merge of 3 million day
         states (6–7 s → about 1 s on the loaded machine). None when no labelled point is left.
         """
+        stored = self._stored_labels(labels) if query.series is None else None
+        if stored is not None:
+            table, names = stored
+            operator = "GLOBAL IN" if sets.distributed else "IN"
+            objects = f"object_id {operator} (SELECT label_object FROM {table})"
+            labelled = f"(SELECT point, label_object, label_device, label_number, label_rank FROM {table})"
+            return self._labelled_sql(query, bucket, sets, names, objects, labelled, sums=sums)
         if query.series is not None:
             kept = {}
             for object_id, device_id in query.series.pairs():
@@ -1294,26 +1310,97 @@ class ClickHouseReadingsStore:
             labels = kept
         if not labels:
             return None
-        names = sorted(set(labels.values()))
-        numbers = {name: number for number, name in enumerate(names)}
-        table = sets.relation(
-            ("String", "String", "UInt32", "UInt32"),
-            [
-                (pair[0], pair[1], numbers[label], rank)
-                for rank, (pair, label) in enumerate(sorted(labels.items()))
-            ],
-        )
+        names, rows = _numbered(labels)
+        table = sets.relation(("String", "String", "UInt32", "UInt32"), rows)
         objects = _in("object_id", {object_id for object_id, _device_id in labels}, sets)
+        point = _POINT_KEY.format(object="c0", device="c1")
+        labelled = (
+            f"(SELECT {point} AS point, c0 AS label_object, c1 AS label_device, c2 AS label_number,"
+            f" c3 AS label_rank FROM {table})"
+        )
+        return self._labelled_sql(query, bucket, sets, names, objects, labelled, sums=sums)
+
+    def _stored_labels(self, labels: Mapping[SeriesPair, str]) -> tuple[str, list[str]] | None:
+        """The labels as a table kept in the engine, and their names: (table, names), or None to ship them.
+
+        Only for labels that name their question (`stored_key`: the points' query at a registry
+        change stamp, egsu.cabinet.views_totals.PointLabels) and of at least `stored_labels_min`
+        points: such a table spares reading 100,000 labels from the registry, ranking them here and
+        shipping them with every query (issue 13). Built once per key and period of
+        `STORED_LABELS_PERIOD_S` under a temporary name and renamed (two processes building the same
+        one: the second drops its own); tables of periods before the last are dropped when one is
+        built, so a reader still using one (an answer started before) keeps it for a whole period.
+        A plain table on the server the store talks to: with a Distributed layout the label query
+        runs its join on that initiator and ships the objects as GLOBAL IN, as for a shipped table.
+        """
+        key = getattr(labels, "stored_key", None)
+        if key is None or not self.stored_labels_min:
+            return None
+        period = int(time.time() // STORED_LABELS_PERIOD_S)
+        name = f"labels_{period}_{key}"
+        table, names_table = f"{self.database}.{name}", f"{self.database}.{name}_names"
+        if not int(self._query(f"EXISTS TABLE {names_table}")[0][0]):
+            if len(labels) < self.stored_labels_min:
+                return None
+            self._store_labels(labels, name)
+        names = [label for (label,) in self._query(f"SELECT label FROM {names_table} ORDER BY label_number")]
+        return table, names
+
+    def _store_labels(self, labels: Mapping[SeriesPair, str], name: str) -> None:
+        """Build the labels table `name` and its names (see `_stored_labels`); drop those of old periods."""
+        names, rows = _numbered(labels)
+        building = f"{name}_{uuid.uuid4().hex[:8]}"
+        database = self.database
+        self._command(
+            f"CREATE TABLE {database}.{building} (label_object String, label_device String,"
+            " label_number UInt32, label_rank UInt32,"
+            f" point UInt64 MATERIALIZED {_POINT_KEY.format(object='label_object', device='label_device')})"
+            " ENGINE = Log"
+        )
+        self._command(
+            f"CREATE TABLE {database}.{building}_names (label_number UInt32, label String) ENGINE = Log"
+        )
+        self.connection.insert(
+            f"{database}.{building}", ("label_object", "label_device", "label_number", "label_rank"), rows
+        )
+        self.connection.insert(
+            f"{database}.{building}_names", ("label_number", "label"), list(enumerate(names))
+        )
+        try:
+            self._command(
+                f"RENAME TABLE {database}.{building} TO {database}.{name},"
+                f" {database}.{building}_names TO {database}.{name}_names"
+            )
+        except Exception:  # noqa: BLE001 - another process built it first (the engine says "already exists")
+            if not int(self._query(f"EXISTS TABLE {database}.{name}_names")[0][0]):
+                raise
+            for table in (building, f"{building}_names"):
+                self._command(f"DROP TABLE IF EXISTS {database}.{table}")
+        period = int(name.split("_")[1])
+        for (old,) in self._query(
+            f"SELECT name FROM system.tables WHERE database = {_literal(database)} AND startsWith(name, 'labels_')"
+        ):
+            if old.split("_")[1].isdigit() and int(old.split("_")[1]) < period - 1:
+                self._command(f"DROP TABLE IF EXISTS {database}.{old}")
+
+    def _labelled_sql(
+        self,
+        query: ReadingQuery,
+        bucket: Bucket,
+        sets: ValueSets,
+        names: list[str],
+        objects: str,
+        labelled: str,
+        *,
+        sums: bool,
+    ) -> str:
+        """The label query of `_label_sql` over `labelled`, a relation (point, label_object,
+        label_device, label_number, label_rank), the labels numbered in the order of `names`."""
         where = self._newest_where(replace(query, series=None), sets, narrowed=objects)
         point = _POINT_KEY.format(object="object_id", device="device_id")
         picked = (
             f"SELECT {point} AS point, object_id, device_id, quantity, period_start, value FROM {self.table}"
             f" WHERE {where}"
-        )
-        point = _POINT_KEY.format(object="c0", device="c1")
-        labelled = (
-            f"SELECT {point} AS point, c0 AS label_object, c1 AS label_device, c2 AS label_number,"
-            f" c3 AS label_rank FROM {table}"
         )
         order = "toUInt64(period_start) * 4294967296 + label_rank"  # (time, rank): both below 2^32
         figures = (
@@ -1326,7 +1413,7 @@ class ClickHouseReadingsStore:
         keys = "label_number, quantity, bucket"
         return (
             f"SELECT {named} AS label, quantity, {_BUCKET_SQL[bucket]} AS bucket, {figures}"
-            f" FROM ({picked}) AS picked ALL INNER JOIN ({labelled}) AS labelled USING point"
+            f" FROM ({picked}) AS picked ALL INNER JOIN {labelled} AS labelled USING point"
             " WHERE object_id = label_object AND device_id = label_device"
             f" GROUP BY {keys} ORDER BY {keys}"
         )
@@ -1989,6 +2076,17 @@ def _series_is(key: SeriesKey) -> str:
 def _literal(text: str) -> str:
     """A ClickHouse string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _numbered(labels: Mapping[SeriesPair, str]) -> tuple[list[str], list[tuple[str, str, int, int]]]:
+    """The labels' names in code point order, and (object, device, label number, rank) of each point,
+    ranked in (object, device) order: what the label query joins (`_label_sql`)."""
+    names = sorted(set(labels.values()))
+    numbers = {name: number for number, name in enumerate(names)}
+    rows = [
+        (pair[0], pair[1], numbers[label], rank) for rank, (pair, label) in enumerate(sorted(labels.items()))
+    ]
+    return names, rows
 
 
 def _in(column: str, values: Iterable[str], sets: ValueSets | None = None) -> str:
