@@ -26,6 +26,7 @@ from itertools import islice
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 
+from egsu.bulk_rows import insert_rows
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.expectations import grace
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
@@ -293,16 +294,8 @@ def _update_slots(rows: list[Arrival]) -> None:
 
 
 def _write_arrival_rows(columns: list[str], params: list[tuple]) -> None:
-    """Plain tuples into the arrivals table, in chunks: one statement for both ledger paths."""
-    connection = connections[Arrival.objects.db]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for chunk in _chunks(params):
-            cursor.executemany(sql, chunk)
+    """Plain tuples into the arrivals table (egsu.bulk_rows): one statement for both ledger paths."""
+    insert_rows(connections[Arrival.objects.db], Arrival._meta.db_table, columns, params, batch=_CHUNK)
 
 
 def _key(item: _Item, journal_entry_id: int | None) -> tuple:
