@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from itertools import islice
+from operator import attrgetter
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
@@ -229,8 +230,9 @@ def _record_verdicts(
 
 @cache
 def _ledger_columns() -> tuple[tuple[str, str, str], ...]:
-    """(attribute, column, kind) of every ledger column but the id; kind: datetime, date or plain."""
-    kinds = {"DateTimeField": "datetime", "DateField": "date"}
+    """(attribute, column, kind) of every ledger column but the id; kind: datetime, date, text or plain
+    (numbers and flags: passed as they are)."""
+    kinds = {"DateTimeField": "datetime", "DateField": "date", "CharField": "text"}
     return tuple(
         (f.attname, f.column, kinds.get(f.get_internal_type(), "plain"))
         for f in Arrival._meta.concrete_fields
@@ -248,19 +250,31 @@ def _adapters(ops) -> dict[str, Callable]:
     return {
         "datetime": lambda v: None if v is None else instant(v),
         "date": cache(ops.adapt_datefield_value),
+        "text": _plain,
         "plain": _plain,
     }
 
 
 def _insert_new_slots(rows: list[_NewSlot]) -> None:
-    """INSERT new ISUN slots as plain tuples, one executemany per chunk (a slot taken meanwhile by
-    another writer raises IntegrityError, and ``retrying_slot_races`` runs the update again)."""
+    """INSERT new ISUN slots as plain tuples (a slot taken meanwhile by another writer raises
+    IntegrityError, and ``retrying_slot_races`` runs the update again).
+
+    All of a row's columns are read at once (``attrgetter``) and only the times, the day and the texts
+    (an interval or a status may be an enum) are adapted: an adapter call on each of the 18 columns
+    was a tenth of the ledger's CPU.
+    """
     if not rows:
         return
     columns = _ledger_columns()
     adapt = _adapters(connections[Arrival.objects.db].ops)
-    adapters = [(attname, adapt[kind]) for attname, _column, kind in columns]
-    params = [tuple(fn(getattr(row, attname)) for attname, fn in adapters) for row in rows]
+    values_of = attrgetter(*(attname for attname, _column, _kind in columns))
+    adapted = [(n, adapt[kind]) for n, (_attname, _column, kind) in enumerate(columns) if kind != "plain"]
+    params = []
+    for row in rows:
+        values = list(values_of(row))
+        for n, fn in adapted:
+            values[n] = fn(values[n])
+        params.append(tuple(values))
     _write_arrival_rows([column for _a, column, _k in columns], params)
 
 
