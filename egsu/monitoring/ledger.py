@@ -260,8 +260,7 @@ def _insert_new_slots(rows: list[_NewSlot]) -> None:
     IntegrityError, and ``retrying_slot_races`` runs the update again).
 
     All of a row's columns are read at once (``attrgetter``) and only the times, the day and the texts
-    (an interval or a status may be an enum) are adapted: an adapter call on each of the 18 columns
-    was a tenth of the ledger's CPU.
+    (an interval or a status may be an enum) are adapted, not each of the 18 columns of every row.
     """
     if not rows:
         return
