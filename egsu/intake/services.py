@@ -585,14 +585,15 @@ def _store(verdicts: list[Verdict], *, source: str) -> None:
         if verdict.status is RecordStatus.REJECTED or rec is None:
             continue
         start = len(rows)
+        interval, quality = rec.interval.value, _quality(rec.device_ok)  # a record's, the same for each value
         for quantity, value in rec.values.items():
             rows.append(ReadingRow(
                 key=SeriesKey(rec.object_id, rec.device_id, quantity),
-                interval=rec.interval.value,
+                interval=interval,
                 period_start=rec.period_start,
                 value=value,
                 unit=UNITS[quantity],
-                quality=_quality(rec.device_ok),
+                quality=quality,
                 source=source,
                 commercial=rec.commercial,
             ))  # fmt: skip

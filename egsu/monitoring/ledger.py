@@ -22,10 +22,12 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from itertools import islice
+from operator import attrgetter
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 
+from egsu.bulk_rows import insert_rows
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.expectations import grace
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
@@ -230,8 +232,9 @@ def _record_verdicts(
 
 @cache
 def _ledger_columns() -> tuple[tuple[str, str, str], ...]:
-    """(attribute, column, kind) of every ledger column but the id; kind: datetime, date or plain."""
-    kinds = {"DateTimeField": "datetime", "DateField": "date"}
+    """(attribute, column, kind) of every ledger column but the id; kind: datetime, date, text or plain
+    (numbers and flags: passed as they are)."""
+    kinds = {"DateTimeField": "datetime", "DateField": "date", "CharField": "text"}
     return tuple(
         (f.attname, f.column, kinds.get(f.get_internal_type(), "plain"))
         for f in Arrival._meta.concrete_fields
@@ -249,19 +252,30 @@ def _adapters(ops) -> dict[str, Callable]:
     return {
         "datetime": lambda v: None if v is None else instant(v),
         "date": cache(ops.adapt_datefield_value),
+        "text": _plain,
         "plain": _plain,
     }
 
 
 def _insert_new_slots(rows: list[_NewSlot]) -> None:
-    """INSERT new ISUN slots as plain tuples, one executemany per chunk (a slot taken meanwhile by
-    another writer raises IntegrityError, and ``retrying_slot_races`` runs the update again)."""
+    """INSERT new ISUN slots as plain tuples (a slot taken meanwhile by another writer raises
+    IntegrityError, and ``retrying_slot_races`` runs the update again).
+
+    All of a row's columns are read at once (``attrgetter``) and only the times, the day and the texts
+    (an interval or a status may be an enum) are adapted, not each of the 18 columns of every row.
+    """
     if not rows:
         return
     columns = _ledger_columns()
     adapt = _adapters(connections[Arrival.objects.db].ops)
-    adapters = [(attname, adapt[kind]) for attname, _column, kind in columns]
-    params = [tuple(fn(getattr(row, attname)) for attname, fn in adapters) for row in rows]
+    values_of = attrgetter(*(attname for attname, _column, _kind in columns))
+    adapted = [(n, adapt[kind]) for n, (_attname, _column, kind) in enumerate(columns) if kind != "plain"]
+    params = []
+    for row in rows:
+        values = list(values_of(row))
+        for n, fn in adapted:
+            values[n] = fn(values[n])
+        params.append(tuple(values))
     _write_arrival_rows([column for _a, column, _k in columns], params)
 
 
@@ -295,16 +309,8 @@ def _update_slots(rows: list[Arrival]) -> None:
 
 
 def _write_arrival_rows(columns: list[str], params: list[tuple]) -> None:
-    """Plain tuples into the arrivals table, in chunks: one statement for both ledger paths."""
-    connection = connections[Arrival.objects.db]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Arrival._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for chunk in _chunks(params):
-            cursor.executemany(sql, chunk)
+    """Plain tuples into the arrivals table (egsu.bulk_rows): one statement for both ledger paths."""
+    insert_rows(connections[Arrival.objects.db], Arrival._meta.db_table, columns, params, batch=_CHUNK)
 
 
 def _key(item: _Item, journal_entry_id: int | None) -> tuple:

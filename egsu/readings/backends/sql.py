@@ -27,6 +27,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Collate, RowNumber
 
+from egsu.bulk_rows import insert_rows
 from egsu.readings.aggregation import EXACT, aggregate_stream
 from egsu.readings.models import Reading
 from egsu.readings.store import (
@@ -160,50 +161,24 @@ class SqlReadingsStore:
         return outcomes
 
     def _insert(self, rows: list[tuple]) -> None:
-        """Insert plain tuples: COPY on PostgreSQL, executemany elsewhere.
-
-        Building model instances and going through bulk_create cost about ten times the bare
-        insert of the same rows (benchmarks/README.md), so the hot path skips the ORM here.
-        """
+        """Insert plain tuples (egsu.bulk_rows: COPY on PostgreSQL, executemany elsewhere)."""
         if not rows:
             return
         connection = connections[self.using]
-        table = connection.ops.quote_name(Reading._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                import psycopg
-
-                try:
-                    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                except psycopg.errors.UniqueViolation as exc:
-                    raise IntegrityError(str(exc)) from exc
-                except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
-                    raise OperationalError(str(exc)) from exc
-                return
-            ops = connection.ops
-            placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-            # Period starts repeat and recorded_at is one instant: adapt each once.
-            instant = cache(ops.adapt_datetimefield_value)
-
-            adapt_decimal = ops.adapt_decimalfield_value
-            params = [
-                (
-                    object_id, device_id, quantity, interval, instant(period_start), revision,
-                    adapt_decimal(value, _VALUE_DIGITS, _VALUE_PLACES),
-                    unit, quality, commercial, source, instant(recorded_at),
-                )
-                for (object_id, device_id, quantity, interval, period_start, revision, value, unit, quality,
-                     commercial, source, recorded_at) in rows
-            ]  # fmt: skip
-            for start in range(0, len(params), self.insert_batch_size):
-                cursor.executemany(
-                    # SQL built from our own table and column names; values travel as parameters
-                    f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # nosec B608
-                    params[start : start + self.insert_batch_size],
-                )
+        ops = connection.ops
+        # Period starts repeat and recorded_at is one instant: adapt each once.
+        instant = cache(ops.adapt_datetimefield_value)
+        adapt_decimal = ops.adapt_decimalfield_value
+        params = [
+            (
+                object_id, device_id, quantity, interval, instant(period_start), revision,
+                adapt_decimal(value, _VALUE_DIGITS, _VALUE_PLACES),
+                unit, quality, commercial, source, instant(recorded_at),
+            )
+            for (object_id, device_id, quantity, interval, period_start, revision, value, unit, quality,
+                 commercial, source, recorded_at) in rows
+        ]  # fmt: skip
+        insert_rows(connection, Reading._meta.db_table, _INSERT_COLUMNS, params, batch=self.insert_batch_size)
 
     def _newest_revisions(self, keys: set[ValueKey]) -> dict[ValueKey, tuple[int, Decimal, str, str]]:
         """Newest (revision, value, unit, quality) of each key that has one, in a few index range queries.
