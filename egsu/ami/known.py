@@ -62,21 +62,18 @@ class Known:
         """The subject's meters of these serials, and (meter id, code) → (unit, interval) of their
         channels (the channels of other meters may be in it too)."""
         state = self._stamped.current(Meter.objects.db)
-        with self._stamped.lock:
-            meters = state.meters
-            missing = {serial for serial in serials if (subject_id, serial) not in meters}
-            if missing:
-                found = read_meters(subject_id, missing)
-                for serial in missing:
-                    meters[(subject_id, serial)] = found.get(serial)
-            known = {
-                serial: meter for serial in serials if (meter := meters[(subject_id, serial)]) is not None
-            }
-            unread = [meter.id for meter in known.values() if meter.id not in state.channels_read]
-            if unread:
-                state.channels.update(read_channels(unread))
-                state.channels_read.update(unread)
-            return known, state.channels
+        meters = state.meters
+        missing = {serial for serial in serials if (subject_id, serial) not in meters}
+        if missing:
+            found = read_meters(subject_id, missing)
+            for serial in missing:
+                meters[(subject_id, serial)] = found.get(serial)
+        known = {serial: meter for serial in serials if (meter := meters[(subject_id, serial)]) is not None}
+        unread = [meter.id for meter in known.values() if meter.id not in state.channels_read]
+        if unread:
+            state.channels.update(read_channels(unread))  # the channels first, then the mark that they are in
+            state.channels_read.update(unread)
+        return known, state.channels
 
 
 @cache

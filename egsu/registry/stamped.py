@@ -20,17 +20,22 @@ State = TypeVar("State")
 
 class Stamped(Generic[State]):
     """One state per process, made by `fresh` and dropped when the stamp changes or `size(state)`
-    exceeds `limit`. Callers fill the state under `lock` when they add to it."""
+    exceeds `limit`.
+
+    Threads fill the state they were handed without a lock, each addition one dictionary or set
+    operation (atomic under the interpreter's lock): two threads reading the same rows at once read
+    them twice, and no thread waits on another's query. A state dropped while a thread still fills
+    it is simply forgotten."""
 
     def __init__(self, fresh: Callable[[], State], size: Callable[[State], int], limit: int) -> None:
-        self.lock = threading.Lock()
-        self._fresh, self._size, self.limit = fresh, size, limit
+        self._lock = threading.Lock()  # the swap of the state, not its filling
+        self._fresh, self._size, self._limit = fresh, size, limit
         self._stamp: str | None = None
         self._state: State = fresh()
 
     def current(self, using: str = "default") -> State:
         stamp = registry_stamp(using)
-        with self.lock:
-            if stamp != self._stamp or self._size(self._state) > self.limit:
+        with self._lock:
+            if stamp != self._stamp or self._size(self._state) > self._limit:
                 self._stamp, self._state = stamp, self._fresh()
             return self._state
