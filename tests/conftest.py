@@ -156,9 +156,8 @@ def _readings_backend_of_the_pass(request):
     with override_settings(READINGS_BACKEND="clickhouse", CLICKHOUSE_URL=url):
         readings._store.cache_clear()
         store = readings.get_store()
-        store.backend.stored_labels_min = (
-            1  # every labelled read through labels kept in the engine (large selections')
-        )
+        # every labelled read through labels kept in the engine (in production: large selections only)
+        store.backend.stored_labels_min = 1
         try:
             yield store
         finally:

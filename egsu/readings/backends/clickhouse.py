@@ -1342,11 +1342,11 @@ class ClickHouseReadingsStore:
         if not int(self._query(f"EXISTS TABLE {names_table}")[0][0]):
             if len(labels) < self.stored_labels_min:
                 return None
-            self._store_labels(labels, name)
+            self._store_labels(labels, name, period)
         names = [label for (label,) in self._query(f"SELECT label FROM {names_table} ORDER BY label_number")]
         return table, names
 
-    def _store_labels(self, labels: Mapping[SeriesPair, str], name: str) -> None:
+    def _store_labels(self, labels: Mapping[SeriesPair, str], name: str, period: int) -> None:
         """Build the labels table `name` and its names (see `_stored_labels`); drop those of old periods."""
         names, rows = _numbered(labels)
         building = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -1376,11 +1376,11 @@ class ClickHouseReadingsStore:
                 raise
             for table in (building, f"{building}_names"):
                 self._command(f"DROP TABLE IF EXISTS {database}.{table}")
-        period = int(name.split("_")[1])
         for (old,) in self._query(
             f"SELECT name FROM system.tables WHERE database = {_literal(database)} AND startsWith(name, 'labels_')"
         ):
-            if old.split("_")[1].isdigit() and int(old.split("_")[1]) < period - 1:
+            old_period = old.split("_")[1]
+            if old_period.isdigit() and int(old_period) < period - 1:
                 self._command(f"DROP TABLE IF EXISTS {database}.{old}")
 
     def _labelled_sql(
