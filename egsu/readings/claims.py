@@ -78,11 +78,17 @@ _CHANGED = (
     f" AND NOT ({{t}}.quality = '{_ESTIMATED}' AND excluded.quality <> '{_ESTIMATED}'))"
 )
 _KEY = "object_id, device_id, quantity, duration, period_start"
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS {claims} (object_id VARCHAR(64) NOT NULL, device_id VARCHAR(64) NOT NULL,"
+# The primary key leads with the period (ADR 0013, "Key order"): a batch claims the keys of few
+# periods, which then lie together in the index, instead of one page per series all over it.
+_PK = "period_start, object_id, device_id, quantity, duration"
+_CLAIMS_DDL = (
+    "CREATE TABLE {claims} (object_id VARCHAR(64) NOT NULL, device_id VARCHAR(64) NOT NULL,"
     " quantity VARCHAR(32) NOT NULL, duration VARCHAR(8) NOT NULL, period_start BIGINT NOT NULL,"
     " revision INTEGER NOT NULL, value VARCHAR(40) NOT NULL, unit VARCHAR(16) NOT NULL,"
-    f" quality VARCHAR(32) NOT NULL, PRIMARY KEY ({_KEY}))",
+    f" quality VARCHAR(32) NOT NULL, PRIMARY KEY ({_PK}))"
+)
+_DDL = (
+    _CLAIMS_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"),
     "CREATE TABLE IF NOT EXISTS {intents} (id {serial} PRIMARY KEY, host VARCHAR(255) NOT NULL,"
     " pid INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0, touched_at BIGINT NOT NULL,"
     " rows_blob {blob} NOT NULL, oldest BIGINT)",
@@ -218,6 +224,19 @@ class Claims:
 
     def _has_column(self, cursor, table: str, column: str) -> bool: ...
 
+    def _claim_all_new(self, cursor, entries: Sequence[ClaimEntry]) -> list[int | None] | None:
+        """Revision 1 for every entry when none of their keys is claimed yet (the usual batch of new
+        periods), claimed by a plain insert; else None, nothing claimed, and the upsert decides."""
+        return None
+
+    def _key_leads_with(self, cursor) -> str:
+        """The first column of the claims table's primary key."""
+        raise NotImplementedError
+
+    def _reorder_key(self, cursor) -> None:
+        """Give a claims table of before the key order its period-first primary key, claims kept."""
+        raise NotImplementedError
+
     def _analyze(self) -> None:
         """Fresh statistics before a prune, so that its batches walk the primary key."""
 
@@ -253,6 +272,8 @@ class Claims:
                 )
             if not self._has_column(cursor, self.intents_table, "oldest"):  # tables of before pruning
                 cursor.execute(f"ALTER TABLE {self.intents_table} ADD COLUMN oldest BIGINT")
+            if self._key_leads_with(cursor) != "period_start":  # a table of before the key order
+                self._reorder_key(cursor)
             held[1].commit()
         return held[1]
 
@@ -283,14 +304,9 @@ class Claims:
                 if old_slots:
                     assert lookup is not None
                     self._seed_pruned(cursor, entries, lookup)
-                revisions: list[int | None] = [None] * len(entries)
-                for indexes in rounds(entries):
-                    # (PostgreSQL's upsert takes its rows in key order, so racing writers lock
-                    # alike; SQLite has one writer at a time.)
-                    batch = entries if len(indexes) == len(entries) else [entries[i] for i in indexes]
-                    by_key = {entry[:5]: i for i, entry in zip(indexes, batch, strict=True)}
-                    for o, d, q, du, start, revision in self._upsert(cursor, batch):
-                        revisions[by_key[(o, d, q, du, int(start))]] = int(revision)
+                revisions = self._claim_all_new(cursor, entries)
+                if revisions is None:
+                    revisions = self._claim_rounds(cursor, entries)
                 intent_id = None
                 blob = intent_of(revisions)
                 if blob is not None:
@@ -310,6 +326,19 @@ class Claims:
                     raise
             time.sleep(0.01 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _claim_rounds(self, cursor, entries: Sequence[ClaimEntry]) -> list[int | None]:
+        """Each entry's new revision (None: a duplicate), by one upsert per round of distinct keys.
+
+        (PostgreSQL's upsert takes its rows in key order, so racing writers lock alike; SQLite has
+        one writer at a time.)"""
+        revisions: list[int | None] = [None] * len(entries)
+        for indexes in rounds(entries):
+            batch = entries if len(indexes) == len(entries) else [entries[i] for i in indexes]
+            by_key = {entry[:5]: i for i, entry in zip(indexes, batch, strict=True)}
+            for o, d, q, du, start, revision in self._upsert(cursor, batch):
+                revisions[by_key[(o, d, q, du, int(start))]] = int(revision)
+        return revisions
 
     def _seed_pruned(self, cursor, entries: Sequence[ClaimEntry], lookup: Lookup) -> None:
         """Give every key older than the horizon and without a claim the claim of what the store holds.
@@ -500,7 +529,7 @@ class Claims:
         if batch < 1:
             raise ValueError("a batch holds at least one claim")
         self._analyze()
-        p, key = self.placeholder, f"({_KEY})"
+        p, key = self.placeholder, f"({_PK})"
         marks = ", ".join([p] * 5)
         deleted, lower, held_back_to, failures = 0, None, None, 0
         while True:
@@ -519,8 +548,8 @@ class Claims:
                 params: tuple = (limit, *(lower or ()))
                 cursor.execute(
                     # SQL built from our own table and column names; values travel as parameters
-                    f"SELECT {_KEY} FROM {self.claims_table} WHERE period_start < {p}{after}"  # nosec B608
-                    f" ORDER BY {_KEY} LIMIT 1 OFFSET {int(batch) - 1}",
+                    f"SELECT {_PK} FROM {self.claims_table} WHERE period_start < {p}{after}"  # nosec B608
+                    f" ORDER BY {_PK} LIMIT 1 OFFSET {int(batch) - 1}",
                     params,
                 )
                 upper = cursor.fetchone()
@@ -543,7 +572,7 @@ class Claims:
                 progress(deleted)
             if upper is None:
                 break
-            lower = tuple(upper[:4]) + (int(upper[4]),)
+            lower = (int(upper[0]), *upper[1:])
         return Pruned(deleted, self.horizon(), held_back_to)
 
     # -- filling from a store written without claims -------------------------------------------
@@ -687,6 +716,43 @@ class SqliteClaims(Claims):
         cursor.execute(f"PRAGMA table_info({table})")
         return any(row[1] == column for row in cursor.fetchall())
 
+    def _claim_all_new(self, cursor, entries: Sequence[ClaimEntry]) -> list[int | None] | None:
+        # One writer at a time (BEGIN IMMEDIATE): if the plain insert meets no claimed key, every
+        # key was new. A conflict (a key claimed before, or twice in the batch) undoes it at once.
+        # A fraction of the upsert's cost: no JSON to take apart, no conflict handling, no RETURNING.
+        if not entries:
+            return None
+        cursor.execute("SAVEPOINT claim_all_new")
+        try:
+            cursor.executemany(
+                # SQL built from our own table and column names; values travel as parameters
+                f"INSERT INTO {self.claims_table} ({_KEY}, value, unit, quality, revision)"  # nosec B608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                entries,
+            )
+        except sqlite3.IntegrityError:
+            cursor.execute("ROLLBACK TO claim_all_new")
+            cursor.execute("RELEASE claim_all_new")
+            return None
+        cursor.execute("RELEASE claim_all_new")
+        return [1] * len(entries)
+
+    def _key_leads_with(self, cursor) -> str:
+        cursor.execute(f"PRAGMA table_info({self.claims_table})")
+        return next(row[1] for row in cursor.fetchall() if row[5] == 1)  # pk: the column's place in the key
+
+    def _reorder_key(self, cursor) -> None:
+        # SQLite cannot change a primary key: the table is built anew and the claims copied, in the
+        # connection's schema transaction (BEGIN IMMEDIATE), so no writer sees it half done.
+        old = f"{self.claims_table}_before_key_order"
+        cursor.execute(f"ALTER TABLE {self.claims_table} RENAME TO {old}")
+        cursor.execute(_CLAIMS_DDL.format(claims=self.claims_table))
+        columns = ", ".join(_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {self.claims_table} ({columns}) SELECT {columns} FROM {old} ORDER BY {_PK}"  # nosec B608
+        )
+        cursor.execute(f"DROP TABLE {old}")
+
     def _upsert(self, cursor, entries: list[ClaimEntry]) -> list[tuple]:
         fields = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(5))
         values = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(5, 8))
@@ -777,6 +843,25 @@ class PostgresClaims(Claims):
         )
         return bool(cursor.fetchone()[0])
 
+    def _key_leads_with(self, cursor) -> str:
+        cursor.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+            " AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(%s) AND i.indisprimary",
+            (self.claims_table.lower(),),
+        )
+        return cursor.fetchone()[0]
+
+    def _reorder_key(self, cursor) -> None:
+        # One statement rebuilds the index under the schema lock (writers starting meanwhile wait).
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'",
+            (self.claims_table.lower(),),
+        )
+        name = cursor.fetchone()[0]
+        cursor.execute(
+            f'ALTER TABLE {self.claims_table} DROP CONSTRAINT "{name}", ADD PRIMARY KEY ({_PK})'  # nosec B608
+        )
+
     def _upsert(self, cursor, entries: list[ClaimEntry]) -> list[tuple]:
         columns = list(zip(*entries, strict=True))
         cursor.execute(
@@ -784,7 +869,7 @@ class PostgresClaims(Claims):
             f"INSERT INTO {self.claims_table} AS c ({_KEY}, revision, value, unit, quality)"  # nosec B608
             " SELECT o, d, q, du, p, 1, v, u, ql FROM unnest(%s::text[], %s::text[], %s::text[],"
             " %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[]) AS t(o, d, q, du, p, v, u, ql)"
-            " ORDER BY o, d, q, du, p"
+            " ORDER BY p, o, d, q, du"  # the primary key's order
             f" ON CONFLICT ({_KEY}) DO UPDATE SET revision = c.revision + 1, value = excluded.value,"
             f" unit = excluded.unit, quality = excluded.quality WHERE {_CHANGED.format(t='c')}"
             f" RETURNING {_KEY}, revision",
