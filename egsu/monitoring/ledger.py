@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
-from itertools import islice
+from itertools import islice, product
 from operator import attrgetter
 
 from django.db import IntegrityError, connections, transaction
@@ -327,17 +327,18 @@ def _existing_rows(items: list[_Item], journal_entry_id: int | None) -> dict[tup
         wanted = {(i.object_id, i.device_id, i.interval, i.period_start) for i in keyed}
         # Keys first, as plain values: a message's slots are almost always new, and model
         # instances of the neighbouring slots cost more than the query (benchmarks/README.md).
-        # Every column of the slot index is bounded (devices too), so the index is probed per
-        # device and period range; by object and range alone it read every slot each facility
-        # ever had, a cost that grew with the ledger's age.
-        candidates = Arrival.objects.filter(
-            object_id__in={i.object_id for i in keyed},
-            device_id__in={i.device_id for i in keyed},
-            interval__in={i.interval for i in keyed},
-            period_start__gte=min(starts),
-            period_start__lte=max(starts),
-        ).values_list("pk", "object_id", "device_id", "interval", "period_start")
-        pks = [pk for pk, *key in candidates if tuple(key) in wanted]
+        # Every column of the slot index is named by a list (its periods too: the index leads with
+        # the period), so the index is probed per slot; by a range of periods it would read every
+        # slot of every device in that range, a cost that grew with the number of devices.
+        pks = []
+        for chunk in _chunks(sorted(starts)):
+            candidates = Arrival.objects.filter(
+                period_start__in=chunk,
+                object_id__in={i.object_id for i in keyed},
+                device_id__in={i.device_id for i in keyed},
+                interval__in={i.interval for i in keyed},
+            ).values_list("pk", "object_id", "device_id", "interval", "period_start")
+            pks += [pk for pk, *key in candidates if tuple(key) in wanted]
         if pks:
             for row in Arrival.objects.filter(pk__in=pks):
                 found[(row.object_id, row.device_id, row.interval, row.period_start)] = row
@@ -621,9 +622,11 @@ def _insert_arrivals(new: list[tuple], now: datetime) -> None:
 
 
 def _existing(slots: dict[tuple, tuple[int, bool]]) -> dict[tuple, int]:
-    """Slot key → ledger row id, for the slots already in the ledger (one query per chunk of meters)."""
+    """Slot key → ledger row id, for the slots already in the ledger (one query per chunk of meters
+    and periods: the slot index leads with the period, so both are lists and the index is probed
+    per slot, not read over a range of periods for every device)."""
     found: dict[tuple, int] = {}
-    starts = [key[3] for key in slots]
+    starts = sorted({key[3] for key in slots})
     object_ids = sorted({key[0] for key in slots})
     device_ids = sorted({key[1] for key in slots})
     # The id lists as plain SQL: the queryset would prepare each of the thousands of ids through
@@ -631,13 +634,11 @@ def _existing(slots: dict[tuple, tuple[int, bool]]) -> dict[tuple, int]:
     quote = connections[Arrival.objects.db].ops.quote_name
     table = quote(Arrival._meta.db_table)
     object_in = f"{table}.{quote('object_id')} IN ({', '.join(['%s'] * len(object_ids))})"
-    for chunk in _chunks(device_ids):
+    for chunk, periods in product(_chunks(device_ids), _chunks(starts)):
         rows = (
             # extra() with our own SQL fragment; values travel as parameters
             Arrival.objects.filter(  # nosec B610
-                interval__in={key[2] for key in slots},
-                period_start__gte=min(starts),
-                period_start__lte=max(starts),
+                interval__in={key[2] for key in slots}, period_start__in=periods
             )
             .extra(
                 where=[object_in, f"{table}.{quote('device_id')} IN ({', '.join(['%s'] * len(chunk))})"],
