@@ -229,6 +229,7 @@ class _Work:
         # (meter serial, channel code) → what its values share, or None when its items are refused:
         # a batch repeats each series for every period it holds, so each is looked up once.
         series: dict[tuple[str, str], tuple | None] = {}
+        texts: dict[int, str | None] = {}  # id(value) → fitting_text(value)
         for index, serial, code, start, value, wire_quality in zip(
             items.index, items.meter, items.channel, items.start, items.value, items.quality, strict=True
         ):
@@ -244,7 +245,14 @@ class _Work:
                 periods[period] = _interval_problem(interval, start, now)
             problem = periods[period]
             if problem is None:
-                text = fitting_text(value) if low <= value <= high else None
+                if low <= value <= high:
+                    # one shared Decimal per distinct text of the batch (egsu.ami.wire): each fitted
+                    # once; by identity, as the digest does (the batch holds every value meanwhile)
+                    text = texts.get(id(value), texts)
+                    if text is texts:
+                        text = texts[id(value)] = fitting_text(value)
+                else:
+                    text = None
                 if text is None:
                     problem = _value_problem(code, value)  # says why
             if problem:

@@ -310,9 +310,14 @@ def _interval_columns(items: list, times: dict[str, datetime], into: IntervalCol
             return False
         values = []
         append = values.append
+        # Meters of one batch send the same few texts again and again ("0", "0.125"): each distinct
+        # text is read once, and its values share one Decimal (less time, less memory).
+        read: dict[str, Decimal] = {}
         for raw in raw_values:
             if raw.__class__ is str:
-                value = Decimal(raw)
+                value = read.get(raw)
+                if value is None:
+                    value = read[raw] = Decimal(raw)
             elif raw.__class__ is Decimal or raw.__class__ is int:
                 value = Decimal(raw)
             else:
@@ -479,6 +484,17 @@ def _digest(batch: Batch, sections: dict[str, list]) -> str:
             text = texts[moment] = moment.isoformat()
         return text
 
+    # Values repeat too, as one shared Decimal per distinct text (_interval_columns): each written
+    # once. Keyed by identity, not by equality, which would make -0 and 0 one value; the batch holds
+    # every value until the digest is done, so no identity is reused meanwhile.
+    numbers: dict[int, str] = {}
+
+    def num(value: Decimal) -> str:
+        text = numbers.get(id(value))
+        if text is None:
+            text = numbers[id(value)] = _num(value)
+        return text
+
     canonical = {
         "batchId": batch.batch_id,
         "intervals": list(
@@ -486,7 +502,7 @@ def _digest(batch: Batch, sections: dict[str, list]) -> str:
                 batch.intervals.meter,
                 batch.intervals.channel,
                 map(iso, batch.intervals.start),
-                map(_num, batch.intervals.value),
+                map(num, batch.intervals.value),
                 batch.intervals.quality,
                 strict=True,
             )

@@ -210,3 +210,20 @@ def test_well_formed_intervals_are_read_as_columns_exactly_as_item_by_item():
     other = wire.parse_json(json.dumps({**document, "intervals": padded}).encode())
     assert list(other.intervals) == expected
     assert other.digest == batch.digest
+
+
+def test_repeated_value_texts_share_one_number_and_signed_zero_stays_its_own_value():
+    """Each distinct value text is read once (issue 13: meters repeat a few texts); equal numbers written
+    differently digest alike, as always, but -0 is not 0: the digest tells the two batches apart."""
+
+    def batch(*values):
+        items = [{"meter": "E1", "channel": "A+", "start": f"2025-06-02T0{n}:00:00+05:00", "value": v}
+                 for n, v in enumerate(values)]  # fmt: skip
+        return wire.parse_json(json.dumps({"format": "ami/1", "batchId": "z", "intervals": items}).encode())
+
+    repeated = batch("0.125", "0.125", "1.50", "1.5")
+    assert repeated.intervals.value[0] is repeated.intervals.value[1]
+    assert repeated.intervals.value == [Decimal("0.125"), Decimal("0.125"), Decimal("1.5"), Decimal("1.5")]
+    assert repeated.digest == batch("0.125", "0.1250", "1.5", "1.50").digest
+    assert batch("0", "-0").digest != batch("0", "0").digest
+    assert batch("-0", "0").digest != batch("-0", "-0").digest
