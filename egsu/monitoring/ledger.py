@@ -552,7 +552,32 @@ def _record_values(
     if not slots:
         return
     by_pk = {point[0]: point for point in points.values()}
-    existing = _existing(slots)
+    # A batch's slots are nearly always new (a head-end's next quarter hour): they are inserted at
+    # once, and only when one was in the ledger already (a re-send, another batch of the same slot)
+    # is the insert undone and the slots looked up (issue 13: the look-up was a sixth of the hook).
+    try:
+        with transaction.atomic():  # a savepoint inside the intake's transaction
+            existing: dict[tuple, int] = {}
+            new, point_delta, subject_delta = _new_slots(slots, existing, by_pk, now)
+            _insert_arrivals(new, now)
+    except IntegrityError:
+        existing = _existing(slots)
+        new, point_delta, subject_delta = _new_slots(slots, existing, by_pk, now)
+        _insert_arrivals(new, now)
+    _touch(existing, slots, now)
+    _add(PointDay, "point_id", point_delta)
+    for energy, deltas in subject_delta.items():
+        _add(SubjectDay, "subject_id", deltas, energy=energy)
+
+
+def _new_slots(
+    slots: dict[tuple, tuple[int, bool]],
+    existing: dict[tuple, int],
+    by_pk: dict[int, PointSlot],
+    now: datetime,
+) -> tuple[list[tuple], dict[tuple, list[int]], dict[str, dict[tuple, list[int]]]]:
+    """The ledger rows of the slots not in `existing`, and what they add to the points' and the
+    subjects' day counts."""
     allowance = grace()
     new: list[tuple] = []
     periods: dict[tuple[str, datetime], tuple[datetime, bool, date]] = {}  # few per batch: each once
@@ -573,11 +598,7 @@ def _record_values(
         column = 0 if on_time else 1
         point_delta[(point_pk, day, interval)][column] += 1
         subject_delta[energy][(owner, day, interval)][column] += 1
-    _insert_arrivals(new, now)
-    _touch(existing, slots, now)
-    _add(PointDay, "point_id", point_delta)
-    for energy, deltas in subject_delta.items():
-        _add(SubjectDay, "subject_id", deltas, energy=energy)
+    return new, point_delta, subject_delta
 
 
 # The columns a new AMI slot sets; every other column of the ledger takes its field's default.

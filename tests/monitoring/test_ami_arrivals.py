@@ -131,6 +131,22 @@ def test_a_replayed_or_resent_batch_is_not_counted_twice(ami):
     assert Arrival.objects.filter(status=ArrivalStatus.REVISED).count() == 1
 
 
+def test_a_batch_of_old_and_new_slots_inserts_the_new_and_moves_the_old_on(ami):
+    """Slots are inserted at once; one slot already in the ledger sends the batch through the look-up,
+    and nothing of the undone insert remains."""
+    # given the first quarter of every meter in the ledger
+    first = quarter_values(ami.meters, quarters=1)
+    send(ami, "q1", first)
+    # when a batch repeats the first meter's quarter and brings the second quarter of every meter
+    second = [i for i in quarter_values(ami.meters, quarters=2) if i not in first]
+    answer = send(ami, "q2", [*[i for i in first if i["meter"] == first[0]["meter"]], *second])
+    assert answer.body["values"]["new"] == len(second)
+    # then six slots, each once; the re-sent one received twice; every slot counted once
+    assert Arrival.objects.count() == 6
+    assert sorted(Arrival.objects.values_list("record_count", flat=True)) == [1, 1, 1, 1, 1, 2]
+    assert sum(on + late for on, late in PointDay.objects.values_list("on_time", "late")) == 6
+
+
 def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_count_again(ami):
     """AMI-16, AMI-12: a substituted value was delivered; the slot is filled, not owed."""
     # given one meter's first two quarters, both substituted by the head-end, received at 01:00
