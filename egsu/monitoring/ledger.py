@@ -330,13 +330,12 @@ def _existing_rows(items: list[_Item], journal_entry_id: int | None) -> dict[tup
         # Every column of the slot index is named by a list (its periods too: the index leads with
         # the period), so the index is probed per slot; by a range of periods it would read every
         # slot of every device in that range, a cost that grew with the number of devices.
+        objects, devices = {i.object_id for i in keyed}, {i.device_id for i in keyed}
+        intervals = {i.interval for i in keyed}
         pks = []
         for chunk in _chunks(sorted(starts)):
             candidates = Arrival.objects.filter(
-                period_start__in=chunk,
-                object_id__in={i.object_id for i in keyed},
-                device_id__in={i.device_id for i in keyed},
-                interval__in={i.interval for i in keyed},
+                period_start__in=chunk, object_id__in=objects, device_id__in=devices, interval__in=intervals
             ).values_list("pk", "object_id", "device_id", "interval", "period_start")
             pks += [pk for pk, *key in candidates if tuple(key) in wanted]
         if pks:
@@ -655,12 +654,11 @@ def _existing(slots: dict[tuple, tuple[int, bool]]) -> dict[tuple, int]:
     quote = connections[Arrival.objects.db].ops.quote_name
     table = quote(Arrival._meta.db_table)
     object_in = f"{table}.{quote('object_id')} IN ({', '.join(['%s'] * len(object_ids))})"
+    intervals = {key[2] for key in slots}
     for chunk, periods in product(_chunks(device_ids), _chunks(starts)):
         rows = (
             # extra() with our own SQL fragment; values travel as parameters
-            Arrival.objects.filter(  # nosec B610
-                interval__in={key[2] for key in slots}, period_start__in=periods
-            )
+            Arrival.objects.filter(interval__in=intervals, period_start__in=periods)  # nosec B610
             .extra(
                 where=[object_in, f"{table}.{quote('device_id')} IN ({', '.join(['%s'] * len(chunk))})"],
                 params=[*object_ids, *chunk],
