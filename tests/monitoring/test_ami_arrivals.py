@@ -147,6 +147,20 @@ def test_a_batch_of_old_and_new_slots_inserts_the_new_and_moves_the_old_on(ami):
     assert sum(on + late for on, late in PointDay.objects.values_list("on_time", "late")) == 6
 
 
+def test_new_slots_are_inserted_without_looking_them_up_and_a_resent_one_is_looked_up(ami, monkeypatch):
+    from egsu.monitoring import ledger
+
+    looked_up = []
+    real = ledger._existing
+    monkeypatch.setattr(ledger, "_existing", lambda slots: looked_up.append(len(slots)) or real(slots))
+    items = quarter_values(ami.meters, quarters=1)
+    send(ami, "n1", items)
+    assert looked_up == []  # every slot new: inserted at once
+    send(ami, "n2", items)
+    assert looked_up == [3]  # the insert met a slot in the ledger: undone, then the slots looked up
+    assert sorted(Arrival.objects.values_list("record_count", flat=True)) == [2, 2, 2]
+
+
 def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_count_again(ami):
     """AMI-16, AMI-12: a substituted value was delivered; the slot is filled, not owed."""
     # given one meter's first two quarters, both substituted by the head-end, received at 01:00

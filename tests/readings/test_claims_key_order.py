@@ -105,3 +105,19 @@ def test_a_batch_of_new_keys_and_one_claimed_key_anywhere_get_their_true_answers
     cursor.execute(f"SELECT count(*), sum(revision) FROM {claims.claims_table}")
     assert tuple(cursor.fetchone()) == (202, 203)
     claims.connection.commit()
+
+
+def test_on_sqlite_a_batch_of_new_keys_is_claimed_without_the_upsert(claims, monkeypatch):
+    """SQLite's one writer lets a plain insert claim new keys; the upsert answers only a batch that meets
+    a claimed key. PostgreSQL's concurrent writers always take the upsert."""
+    if claims.placeholder != "?":
+        pytest.skip("PostgreSQL claims every batch by the upsert (its writers run concurrently)")
+    upserts = []
+    real = claims._upsert
+    monkeypatch.setattr(
+        claims, "_upsert", lambda cursor, batch: upserts.append(len(batch)) or real(cursor, batch)
+    )
+    assert claims.claim([_entry(f"M{n}", START, "1") for n in range(50)], lambda r: None)[0] == [1] * 50
+    assert upserts == []
+    assert claims.claim([_entry("M1", START, "2"), _entry("N", START, "1")], lambda r: None)[0] == [2, 1]
+    assert upserts == [2]
