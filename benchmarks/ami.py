@@ -18,7 +18,8 @@ In one run, on a fresh temporary database:
    First one batch of about 15 MB (the largest the intake takes, INT-07) is sent and the workers'
    peak RSS (VmHWM) is read; then, for --seconds, 2 client threads send batches of --batch-size
    values of ever new quarter hours; every answer must be 200 with every value NEW. values/s =
-   values acknowledged ÷ wall time. The workers' RSS is sampled every 5 s (growth = last − first);
+   values acknowledged ÷ wall time until the last of them is in the store (with deferred inserts,
+   --flush-s, the flusher's lag counts). The workers' RSS is sampled every 5 s (growth = last − first);
 3. MQTT: a Mosquitto of our own (free port, temporary config) and --mqtt-consumers consumer processes
    (`egsu ami mqtt`, default 2 like REST's workers) sharing the batches through one shared subscription,
    fed the same way for --seconds with at most --mqtt-window batches unanswered; values/s from the
@@ -214,8 +215,15 @@ def big_batch(meters, limit: int) -> tuple[bytes, int]:
 
 
 def run_rest(
-    token: str, feed: Feed, seconds: float, big: tuple[bytes, int], threads: int = 2, port: int | None = None
+    token: str,
+    feed: Feed,
+    seconds: float,
+    big: tuple[bytes, int],
+    threads: int = 2,
+    port: int | None = None,
+    settle=lambda: None,
 ) -> dict:
+    """`settle()` returns once every answered value is in the store (deferred inserts): the time counts."""
     import httpx
 
     port = port or free_port()
@@ -238,6 +246,7 @@ def run_rest(
             big_s = time.perf_counter() - started
             if response.status_code != 200 or response.json()["values"]["new"] != big[1]:
                 raise SystemExit(f"the large batch failed: {response.status_code} {response.text[:300]}")
+            settle()  # its flush belongs to it: a worker's flusher thread holds the block in memory
         peaks = {pid: rss_kib(pid, "VmHWM") for pid in workers}
         figures = {
             "big_bytes": len(big[0]), "big_values": big[1], "big_s": big_s,
@@ -267,6 +276,8 @@ def run_rest(
             thread.start()
         for thread in pool:
             thread.join()
+        answered = time.perf_counter() - started
+        settle()
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -276,6 +287,7 @@ def run_rest(
             **figures,
             "values": acknowledged[0],
             "elapsed": elapsed,
+            "answered": answered,
             "rss": sampler.report("REST workers"),
         }
     finally:
@@ -291,6 +303,7 @@ def run_mqtt(
     head_end: str = "bench",
     broker_port: int | None = None,
     consumers: int = 2,
+    settle=lambda: None,
 ) -> dict:
     """`broker_port`: a running broker's (topics and client ids then carry the head-end's name); else our own.
 
@@ -364,6 +377,8 @@ def run_mqtt(
         with cond:
             # only our batches count: a shared broker may hold answers of earlier runs' sessions
             cond.wait_for(lambda: sent.keys() <= answers.keys(), 600)
+        answered = time.perf_counter() - started
+        settle()
         elapsed = time.perf_counter() - started
         sampler.done.set()
         sampler.join()
@@ -374,7 +389,8 @@ def run_mqtt(
             if answer is None or answer["values"]["new"] != count:
                 raise SystemExit(f"MQTT: batch {batch_id} answered {answer}")
             values += count
-        return {"values": values, "elapsed": elapsed, "rss": sampler.report(f"MQTT consumers ({consumers})")}
+        return {"values": values, "elapsed": elapsed, "answered": answered,
+                "rss": sampler.report(f"MQTT consumers ({consumers})")}  # fmt: skip
     finally:
         for consumer in running:
             consumer.send_signal(signal.SIGTERM)
@@ -589,6 +605,13 @@ def main() -> None:
         "--clickhouse-server",
         help="clickhouse://host:port of a running server (default: scripts/ensure-clickhouse's).",
     )
+    parser.add_argument(
+        "--flush-s",
+        type=float,
+        default=1.0,
+        help="EGSU_READINGS_FLUSH_S on ClickHouse: deferred inserts, one flusher per server (0: each batch"
+        " inserts its own). Values/s count until every answered value is in ClickHouse.",
+    )
     parser.add_argument("--web-port", type=int, help="gunicorn's port (default: a free one).")
     parser.add_argument(
         "--mqtt-port", type=int, help="A running MQTT broker on 127.0.0.1 (default: a Mosquitto of our own)."
@@ -608,6 +631,7 @@ def main() -> None:
         os.environ["EGSU_CLICKHOUSE_URL"] = clickhouse_url(
             args.clickhouse_server
         )  # the gunicorn workers inherit both
+        os.environ["EGSU_READINGS_FLUSH_S"] = str(args.flush_s)  # and this
     if args.no_arrivals_ledger:
         os.environ["EGSU_BENCH_NO_LEDGER"] = "1"  # the gunicorn workers inherit it
     import django
@@ -634,8 +658,17 @@ def main() -> None:
         print("DIAGNOSTIC RUN: the arrivals ledger update is switched off")
     print(
         f"readings backend: {args.backend}"
-        + (f" ({settings.CLICKHOUSE_URL})" if args.backend == "clickhouse" else "")
-    )
+        + (f" ({settings.CLICKHOUSE_URL}; deferred inserts every {args.flush_s:g} s)" if args.backend == "clickhouse"
+           and args.flush_s else f" ({settings.CLICKHOUSE_URL}; each batch inserted by itself)"
+           if args.backend == "clickhouse" else "")
+    )  # fmt: skip
+    claims = getattr(store, "claims", None)
+
+    def settle() -> None:
+        """Wait until no intent is open: every answered value is in ClickHouse."""
+        while claims is not None and claims.pending():
+            time.sleep(0.05)
+
     subject = Subject.objects.create(bin=make_bin("24054000001"), name="Bench utility")
     _head_end, token = services.create_head_end(args.head_end, subject)
     obj = MeteringObject.objects.create(code="TP-1", kind="transformer_point", name="TP 1", region="Bench")
@@ -664,19 +697,21 @@ def main() -> None:
 
     connections.close_all()
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
-    rest = run_rest(token, rest_feed, args.seconds, big, port=args.web_port)
+    rest = run_rest(token, rest_feed, args.seconds, big, port=args.web_port, settle=settle)
     rest_rate = rest["values"] / rest["elapsed"]
     print(f"largest batch: {rest['big_bytes'] / 2**20:.1f} MiB, {rest['big_values']:,} values, stored in "
           f"{rest['big_s']:.1f} s; worker peak RSS (VmHWM) {rest['big_peak_mib']:.0f} MiB "
           f"(RSS before it {rest['big_before_mib']:.0f} MiB)")  # fmt: skip
-    print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s")
+    print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s (answered in "
+          f"{rest['answered']:.1f} s, in ClickHouse {rest['elapsed'] - rest['answered']:.1f} s later)")  # fmt: skip
     print(rest["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     mqtt_feed = Feed(meters, args.batch_size, f"mqtt{os.getpid()}", rest_feed.quarter + 1)
     mqtt = run_mqtt(mqtt_feed, args.seconds, workdir, args.mqtt_window, args.head_end, args.mqtt_port,
-                    args.mqtt_consumers)  # fmt: skip
+                    args.mqtt_consumers, settle)  # fmt: skip
     mqtt_rate = mqtt["values"] / mqtt["elapsed"]
-    print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s")
+    print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s (answered in "
+          f"{mqtt['answered']:.1f} s, in ClickHouse {mqtt['elapsed'] - mqtt['answered']:.1f} s later)")  # fmt: skip
     print(mqtt["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     bare_count = min(max(rest["values"], mqtt["values"]), BARE_MAX)

@@ -265,6 +265,10 @@ class Config:
     # Where ClickHouse writes claim their values (ADR 0013): empty means beside the Django database
     # (the same PostgreSQL database, or a SQLite file next to the SQLite one).
     readings_claims_url: str = ""
+    # Seconds a ClickHouse write's claimed values may wait before one flusher per server inserts them with
+    # other writers' as one block (ADR 0013, "Deferred inserts"); 0: each write inserts its own and reads
+    # show a value as soon as it is answered. At national scale 1 s: fewer, larger inserts.
+    readings_flush_s: float = 0.0
     # The project's Mosquitto (issue 12 item 6): where `egsu mqtt acl` keeps its password file and ACL,
     # rewritten on every head-end change when set; and the consumer's own credentials there.
     mqtt_acl_dir: str = ""
@@ -385,6 +389,20 @@ def _claims_retention_days() -> int:
             f" younger claims are never checked against the store (ADR 0013), {days} was asked"
         )
     return days
+
+
+def _flush_seconds() -> float:
+    """EGSU_READINGS_FLUSH_S: 0 (unset) inserts each write at once; else 0.05–10 s between a server's flushes."""
+    raw = os.environ.get("EGSU_READINGS_FLUSH_S", "")
+    if raw in ("", "0"):
+        return 0.0
+    seconds = _float("EGSU_READINGS_FLUSH_S", 0.0)
+    if not 0.05 <= seconds <= 10:
+        raise ConfigError(
+            f"EGSU_READINGS_FLUSH_S must be 0 or between 0.05 and 10 seconds (recovery takes what waits a"
+            f" minute, ADR 0013), {raw!r} was asked"
+        )
+    return seconds
 
 
 def _email(production: bool) -> tuple[EmailSettings, str]:
@@ -569,6 +587,7 @@ def load() -> Config:
         else 0,
         readings_claims_retention_days=_claims_retention_days(),
         readings_claims_url=os.environ.get("EGSU_READINGS_CLAIMS_URL", ""),
+        readings_flush_s=_flush_seconds(),
         mqtt_acl_dir=os.environ.get("EGSU_MQTT_ACL_DIR", ""),
         mqtt_username=os.environ.get("EGSU_MQTT_USERNAME", ""),
         mqtt_password=os.environ.get("EGSU_MQTT_PASSWORD", ""),

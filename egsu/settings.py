@@ -148,6 +148,7 @@ READINGS_BACKEND = CONFIG.readings_backend
 CLICKHOUSE_URL = CONFIG.clickhouse_url
 CLICKHOUSE_LAYOUT = CONFIG.clickhouse_cluster
 READINGS_CLAIMS_URL = CONFIG.readings_claims_url
+READINGS_FLUSH_S = CONFIG.readings_flush_s
 MQTT_ACL_DIR = CONFIG.mqtt_acl_dir
 MQTT_USERNAME = CONFIG.mqtt_username
 MQTT_PASSWORD = CONFIG.mqtt_password

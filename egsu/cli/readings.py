@@ -23,7 +23,14 @@ claims_app = typer.Typer(
 )
 app.add_typer(claims_app, name="claims")
 
-STATE_STYLE = {"in flight": "green", "failed": "bold red", "writer dead": "bold red", "past lease": "yellow"}
+STATE_STYLE = {
+    "in flight": "green",
+    "queued": "green",
+    "failed": "bold red",
+    "writer dead": "bold red",
+    "past lease": "yellow",
+    "not flushed": "yellow",
+}
 
 
 def _moment(seconds: int | None) -> str:
@@ -54,7 +61,7 @@ def pending() -> None:
         )  # fmt: skip
     console = options.console()
     console.print(table)
-    stuck = sum(intent.state != "in flight" for intent in intents)
+    stuck = sum(intent.waits_for_recovery for intent in intents)
     console.print(f"{len(intents)} open, {stuck} for recovery (egsu readings claims recover)")
     if stuck:
         raise typer.Exit(1)

@@ -69,7 +69,7 @@ def claims() -> Check:
     intents = open_intents(count_rows=False)  # cheap: /readyz is asked every few seconds
     if intents is None:
         return Check("claims", OFF, "writes are not claimed (chDB in one process)")
-    waiting = [intent for intent in intents if intent.state != "in flight"]
+    waiting = [intent for intent in intents if intent.waits_for_recovery]
     detail = f"{len(intents)} intent(s) open, {len(waiting)} waiting for recovery"
     if waiting:
         states = sorted({intent.state for intent in waiting})

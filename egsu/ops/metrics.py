@@ -192,7 +192,7 @@ class DatabaseCollector:
 
 
 def _claim_intents():
-    """Open intents of ClickHouse writes by state (ADR 0013): any but "in flight" waits for recovery."""
+    """Open intents of ClickHouse writes by state (ADR 0013): any but "in flight" and "queued" waits for recovery."""
     from django.conf import settings
 
     if settings.READINGS_BACKEND != "clickhouse":

@@ -145,6 +145,20 @@ def unpack(blob: bytes) -> list[list]:
     return document
 
 
+def unpack_columns(blob: bytes) -> list[list]:
+    """An intent's rows as the twelve columns of `unpack`'s rows (a flusher joins them into one block)."""
+    document = json.loads(zlib.decompress(bytes(blob)))
+    if isinstance(document, dict):
+        columns = document["columns"]
+        count = len(columns[0]) if columns else 0
+        return [*columns, [document["source"]] * count, [document["recorded_at"]] * count]
+    if not document:
+        return [[] for _ in range(12)]
+    columns = [list(column) for column in zip(*document, strict=True)]
+    columns[6] = [canonical(Decimal(text)) for text in columns[6]]  # str(Decimal) may be 1E+3: fixed point
+    return columns
+
+
 def rounds(entries: Sequence[ClaimEntry]) -> list[list[int]]:
     """Indexes of `entries` per round: the n-th occurrence of every key goes into round n."""
     if len({entry[:5] for entry in entries}) == len(entries):  # the usual batch: every key once
@@ -173,9 +187,16 @@ class Intent:
     rows: int
     state: str  # one of INTENT_STATES
 
+    @property
+    def waits_for_recovery(self) -> bool:
+        return self.state not in AT_WORK
 
-# How an open intent looks from this process: only "in flight" ones are left to their writer.
-INTENT_STATES = ("in flight", "failed", "writer dead", "past lease")
+
+# How an open intent looks from this process: "in flight" ones are left to their writer, "queued" ones
+# to a flusher; the others wait for recovery ("not flushed": queued longer than any flusher takes).
+INTENT_STATES = ("in flight", "queued", "failed", "writer dead", "past lease", "not flushed")
+AT_WORK = frozenset({"in flight", "queued"})
+QUEUED = ""  # the host of an intent nobody holds yet: a flusher's to take (`Claims.take_queued`)
 
 
 @dataclass(frozen=True)
@@ -191,6 +212,7 @@ class Claims:
     """The claims of one database; thread safe (one connection per thread and process)."""
 
     lease_s: float = 600.0  # an intent of a live writer elsewhere is left alone this long
+    flush_grace_s: float = 60.0  # a queued intent no flusher took in this long is recovered instead
     max_attempts = 8
     prune_min_age_s: int = PRUNE_MIN_AGE_S
 
@@ -282,11 +304,15 @@ class Claims:
         entries: Sequence[ClaimEntry],
         intent_of: Callable[[list[int | None]], bytes | None],
         lookup: Lookup | None = None,
+        *,
+        queued: bool = False,
     ) -> tuple[list[int | None], int | None]:
         """Claim every entry in one transaction: its new revision, or None for a duplicate.
 
         `intent_of(revisions)` gives the rows to insert (or None when there are none); they are
         stored as an intent in the same transaction, whose id is returned for `done`/`failed`.
+        A `queued` intent belongs to nobody: a flusher takes it (`take_queued`) and inserts it with
+        others as one block, and the caller must not insert it.
         `lookup(keys)` gives the store's newest revision of keys whose claims may have been pruned
         (slots older than the horizon); without it such keys count as never stored.
         """
@@ -315,7 +341,9 @@ class Claims:
                         # SQL built from our own table and column names; values travel as parameters
                         f"INSERT INTO {self.intents_table} (host, pid, failed, touched_at, rows_blob, oldest)"  # nosec B608
                         f" VALUES ({p}, {p}, 0, {p}, {p}, {p}) RETURNING id",
-                        (HOST, os.getpid(), int(time.time()), blob, oldest),
+                        (QUEUED, 0, int(time.time()), blob, oldest)
+                        if queued
+                        else (HOST, os.getpid(), int(time.time()), blob, oldest),
                     )
                     intent_id = cursor.fetchone()[0]
                 connection.commit()
@@ -421,10 +449,40 @@ class Claims:
         """The writer's insert raised: any process may recover the intent now."""
         self._run(f"UPDATE {self.intents_table} SET failed = 1 WHERE id = {self.placeholder}", (intent_id,))
 
+    def done_all(self, intent_ids: Sequence[int]) -> None:
+        """A flusher's block is in the store: forget its intents."""
+        self._each_chunk("DELETE FROM {table} WHERE id IN ({marks})", intent_ids)
+
+    def failed_all(self, intent_ids: Sequence[int]) -> None:
+        """A flusher's insert raised: recovery takes its intents (checking what the store holds)."""
+        self._each_chunk("UPDATE {table} SET failed = 1 WHERE id IN ({marks})", intent_ids)
+
+    def _each_chunk(self, template: str, intent_ids: Sequence[int], size: int = 500) -> None:
+        for first in range(0, len(intent_ids), size):
+            chunk = tuple(intent_ids[first : first + size])
+            marks = ", ".join([self.placeholder] * len(chunk))
+            self._run(template.format(table=self.intents_table, marks=marks), chunk)
+
+    def take_queued(self, limit: int) -> list[tuple[int, bytes]]:
+        """Up to `limit` queued intents, oldest first, each now this process's (one conditional update:
+        concurrent flushers, on any server, never take the same intent)."""
+        p = self.placeholder
+        rows = self._run(
+            # SQL built from our own table names; values travel as parameters
+            f"UPDATE {self.intents_table} SET host = {p}, pid = {p}, touched_at = {p}"  # nosec B608
+            f" WHERE host = {p} AND id IN (SELECT id FROM {self.intents_table} WHERE host = {p}"
+            f" ORDER BY id LIMIT {int(limit)}) RETURNING id, rows_blob",
+            (HOST, os.getpid(), int(time.time()), QUEUED, QUEUED),
+            fetch=True,
+        )
+        return sorted((int(intent_id), blob) for intent_id, blob in rows)
+
     def _state(self, host: str, pid: int, failed: int, touched_at: int, now: float) -> str:
         mine = host == HOST and pid == os.getpid()
         if failed:
             return "failed"
+        if host == QUEUED:
+            return "queued" if touched_at >= now - self.flush_grace_s else "not flushed"
         if host == HOST and not mine and not _alive(pid):
             return "writer dead"
         if touched_at < now - self.lease_s:
@@ -443,7 +501,7 @@ class Claims:
         )
         taken = []
         for intent_id, host, pid, failed, touched_at in rows:
-            if self._state(host, pid, failed, touched_at, now) == "in flight":
+            if self._state(host, pid, failed, touched_at, now) in AT_WORK:
                 continue
             changed = self._run(
                 f"UPDATE {self.intents_table} SET host = {p}, pid = {p}, failed = 0, touched_at = {p}"

@@ -39,7 +39,9 @@ def claims_url() -> str:
 
 
 @cache
-def _store(backend: str, clickhouse_url: str | None, layout: str, claims: str = "") -> ReadingsStore:
+def _store(
+    backend: str, clickhouse_url: str | None, layout: str, claims: str = "", flush_s: float = 0.0
+) -> ReadingsStore:
     if backend == "sql":
         return SqlReadingsStore()
     if backend == "clickhouse":
@@ -47,8 +49,11 @@ def _store(backend: str, clickhouse_url: str | None, layout: str, claims: str = 
             raise ImproperlyConfigured("READINGS_BACKEND 'clickhouse' needs CLICKHOUSE_URL")
         from egsu.readings.backends.clickhouse import ClickHouseReadingsStore  # its client only when chosen
 
+        flushing = (
+            {"flush_interval_s": flush_s, "flush_lock_dir": str(settings.CONFIG.var_dir)} if flush_s else {}
+        )
         return ClickHouseReadingsStore.from_url(
-            clickhouse_url, layout=ClusterLayout.from_setting(layout), claims_url=claims or None
+            clickhouse_url, layout=ClusterLayout.from_setting(layout), claims_url=claims or None, **flushing
         )
     raise ImproperlyConfigured(f"READINGS_BACKEND {backend!r} is not one of: {', '.join(BACKENDS)}")
 
@@ -113,6 +118,7 @@ def get_store() -> ReadingsStore:
             getattr(settings, "CLICKHOUSE_URL", None),
             layout_key or "",
             claims_url() if backend == "clickhouse" else "",
+            getattr(settings, "READINGS_FLUSH_S", 0.0),
         )
     )
 

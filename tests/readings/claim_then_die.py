@@ -2,8 +2,11 @@
 
 Run as `python -m tests.readings.claim_then_die SPEC.json`. The spec names the ClickHouse store, its
 claims, the rows, a marker file and where to stop: "before_insert" (claimed and committed, nothing in
-ClickHouse) or "after_insert" (the rows in ClickHouse, the intent not yet dropped). At that point the
-writer touches the marker and sleeps until the test SIGKILLs it: a real crash, nothing cleans up.
+ClickHouse) or "after_insert" (the rows in ClickHouse, the intent not yet dropped); with deferred
+inserts, "flush_before_insert" and "flush_after_insert" (the writer queues its batch, then, as the
+host's flusher, takes it and stops before its block's insert, or after it before dropping the
+intents). At that point the writer touches the marker and sleeps until the test SIGKILLs it: a real
+crash, nothing cleans up.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ def main(path: str) -> None:
     from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
     from egsu.readings.store import ReadingRow, SeriesKey
 
-    store = ClickHouseReadingsStore.from_url(spec["url"], claims_url=spec["claims_url"], create_schema=False)
+    flushing = spec["stop"].startswith("flush_")
+    store = ClickHouseReadingsStore.from_url(
+        spec["url"], claims_url=spec["claims_url"], create_schema=False,
+        **({"flush_interval_s": 3600.0, "flush_lock_dir": str(Path(path).parent)} if flushing else {}),
+    )  # fmt: skip
     marker = Path(spec["marker"])
 
     def stop() -> None:
@@ -31,6 +38,10 @@ def main(path: str) -> None:
 
     if spec["stop"] == "before_insert":
         store._insert = lambda rows: stop()
+    elif spec["stop"] == "flush_before_insert":
+        store._insert_columns = lambda data: stop()
+    elif spec["stop"] == "flush_after_insert":
+        store.claims.done_all = lambda intent_ids: stop()
     else:
         claims_done = store.claims.done
         store.claims.done = lambda intent_id: stop() if intent_id else claims_done(intent_id)
@@ -47,6 +58,8 @@ def main(path: str) -> None:
         for o, d, q, interval, start, value in spec["rows"]
     ]
     store.write(rows)
+    if flushing:
+        store.flush()
     raise SystemExit("unreachable: the writer was to stop before its write returned")
 
 

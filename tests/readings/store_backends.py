@@ -121,6 +121,8 @@ def clickhouse_store(flavour: str, *, layout: ClusterLayout | None = None) -> Cl
 
 
 def drop_database(store: ClickHouseReadingsStore) -> None:
+    if store.flusher is not None:
+        store.flusher.stop()
     store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
     if store.claims is not None:
         store.claims.drop()

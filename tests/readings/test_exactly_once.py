@@ -4,7 +4,9 @@ Four OS processes write the same batch, then overlapping batches of changed valu
 its own value for the same keys, all at once (a file barrier per phase). On every backend —
 SQL (SQLite file or PostgreSQL), one ClickHouse server, two ClickHouse shards — each value must
 be stored once, each change be exactly one revision, and every answer tell the truth: per key
-one NEW, one REVISED per distinct change, DUPLICATE for the rest.
+one NEW, one REVISED per distinct change, DUPLICATE for the rest. On ClickHouse both with each write
+inserting its own values and with deferred inserts (ADR 0013), where the writers' flusher threads
+insert what all of them queued.
 """
 
 from __future__ import annotations
@@ -154,8 +156,18 @@ def _claims(url: str, database: str):
     return PostgresClaims(url, database)
 
 
+def _flushed_by_writers(store: ClickHouseReadingsStore, tmp_path: Path, results: list) -> None:
+    """With deferred inserts the writers' flushers inserted every row answered NEW or REVISED, and
+    nothing is left for anyone else."""
+    flushed = sum(int(path.read_text()) for path in tmp_path.glob("writer-*.json.flushed"))
+    answered = sum(outcome != "DUPLICATE" for writer in results for phase in writer for outcome in phase)
+    assert flushed == answered
+    assert store.claims.pending() == 0 and store.drain() == 0
+
+
 @pytest.mark.django_db(transaction=True)
-def test_clickhouse_with_writer_processes_stores_each_value_once(tmp_path):
+@pytest.mark.parametrize("flush_s", [0, 0.05], ids=["insert each write", "deferred inserts"])
+def test_clickhouse_with_writer_processes_stores_each_value_once(tmp_path, flush_s):
     server = store_backends._server_url()  # skips loudly when no server can be started
     database = f"egsu_once_{uuid.uuid4().hex[:10]}"
     url = f"{server.rsplit('/', 1)[0]}/{database}"
@@ -163,8 +175,11 @@ def test_clickhouse_with_writer_processes_stores_each_value_once(tmp_path):
     store = ClickHouseReadingsStore.from_url(url, claims_url=claims_url)
     try:
         results = _run(
-            tmp_path, {"backend": "clickhouse", "clickhouse_urls": [url], "claims_url": claims_url}
+            tmp_path,
+            {"backend": "clickhouse", "clickhouse_urls": [url], "claims_url": claims_url, "flush_s": flush_s},
         )
+        if flush_s:
+            _flushed_by_writers(store, tmp_path, results)
         _check(store, results)
         assert store.claims.pending() == 0  # every intent done
     finally:
@@ -203,7 +218,10 @@ def two_shard_ports(tmp_path_factory):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_clickhouse_shards_with_writer_processes_store_each_value_once(two_shard_ports, tmp_path):
+@pytest.mark.parametrize("flush_s", [0, 0.05], ids=["insert each write", "deferred inserts"])
+def test_two_clickhouse_shards_with_writer_processes_store_each_value_once(
+    two_shard_ports, tmp_path, flush_s
+):
     database = f"egsu_once_{uuid.uuid4().hex[:10]}"
     layout = ClusterLayout(cluster="egsu_two_shards")
     claims_url = _claims_url(tmp_path)
@@ -214,9 +232,16 @@ def test_two_clickhouse_shards_with_writer_processes_store_each_value_once(two_s
         for port in two_shard_ports
     ]  # the same DDL on each node; writers enter through either
     try:
-        spec = {"backend": "clickhouse", "claims_url": claims_url, "cluster": "egsu_two_shards"}
+        spec = {
+            "backend": "clickhouse",
+            "claims_url": claims_url,
+            "cluster": "egsu_two_shards",
+            "flush_s": flush_s,
+        }
         urls = [f"clickhouse://127.0.0.1:{port}/{database}" for port in two_shard_ports]
         results = _run(tmp_path, {**spec, "clickhouse_urls": urls})
+        if flush_s:
+            _flushed_by_writers(stores[0], tmp_path, results)
         _check(stores[1], results)
         local = [s.connection.query(f"SELECT count() FROM {database}.readings_local")[0][0] for s in stores]
         assert all(count > 0 for count in local)

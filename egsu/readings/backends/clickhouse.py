@@ -44,7 +44,15 @@ from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
 from egsu.readings.aggregation import EXACT, aggregate_order, bucket_start
-from egsu.readings.claims import Claims, canonical, claims_from_url, pack, pack_columns, unpack
+from egsu.readings.claims import (
+    Claims,
+    canonical,
+    claims_from_url,
+    pack,
+    pack_columns,
+    unpack,
+    unpack_columns,
+)
 from egsu.readings.clickhouse_schema import (
     COLUMN_NAMES,
     DAILY_STATE_NAMES,
@@ -53,6 +61,7 @@ from egsu.readings.clickhouse_schema import (
     ClusterLayout,
     daily_select,
 )
+from egsu.readings.flusher import Flusher, lock_path
 from egsu.readings.store import (
     CHUNK_ROWS,
     AggregateRow,
@@ -491,6 +500,9 @@ class ClickHouseReadingsStore:
         claim_chunk_size: int = 25_000,
         stream_slice_series: int = 10_000,
         stored_labels_min: int = 10_000,
+        flush_interval_s: float = 0.0,
+        flush_block_rows: int = 100_000,
+        flush_lock_dir: str | None = None,
     ) -> None:
         self.connection = connection
         self.database = database
@@ -509,6 +521,14 @@ class ClickHouseReadingsStore:
         self.stream_ahead_chunks = 4  # chunks the engine's thread may read ahead of the client
         # labels of at least this many points are kept in the engine between reads (`_stored_labels`); 0: never
         self.stored_labels_min = stored_labels_min
+        # > 0: a write answers after its claim and leaves the insert to the server's flusher (ADR 0013)
+        self.flush_interval_s = flush_interval_s if claims is not None else 0.0
+        self.flush_block_rows = flush_block_rows  # rows a flush gathers into one insert, at most
+        self.flusher = (
+            Flusher(self, interval_s=flush_interval_s, lock_path=lock_path(claims.namespace, flush_lock_dir))
+            if self.flush_interval_s and claims is not None
+            else None
+        )
         if create_schema:
             self.create_schema()
 
@@ -684,8 +704,8 @@ class ClickHouseReadingsStore:
                     )  # fmt: skip
             return pack(inserts) if inserts else None
 
-        revisions, intent_id = claims.claim(entries, intent_of, self._stored_states)
-        if intent_id is not None:
+        revisions, intent_id = claims.claim(entries, intent_of, self._stored_states, queued=self._queued())
+        if intent_id is not None and self.flusher is None:
             inserts.sort(key=lambda r: r[:6])  # object first, as the table: fewer, tidier parts
             try:
                 self._insert(inserts)
@@ -772,8 +792,10 @@ class ClickHouseReadingsStore:
             data[:] = [*picked, [columns.source] * len(picked[0]), [recorded_at] * len(picked[0])]
             return pack_columns(picked, columns.source, recorded_at)
 
-        revisions, intent_id = claims.claim(entries, intent_of, self._stored_states)  # pruned slots too
-        if intent_id is not None:
+        revisions, intent_id = claims.claim(  # pruned slots too
+            entries, intent_of, self._stored_states, queued=self._queued()
+        )
+        if intent_id is not None and self.flusher is None:
             try:
                 self._insert_columns(data)
             except BaseException:
@@ -790,6 +812,54 @@ class ClickHouseReadingsStore:
             insert_columns(self.table, COLUMN_NAMES, data)
         else:
             self.connection.insert(self.table, COLUMN_NAMES, list(zip(*data, strict=True)))
+
+    def _queued(self) -> bool:
+        """Whether this write leaves its insert to the flusher (started here: this process may be its host's)."""
+        if self.flusher is None:
+            return False
+        self.flusher.start()
+        return True
+
+    def flush(self, max_rows: int | None = None) -> int:
+        """Insert queued intents of any writer as one block of up to about `max_rows` rows (default
+        `flush_block_rows`); how many rows it inserted. The flusher thread calls it every interval.
+
+        The intents are taken in the claims database first (no other flusher gets them) and dropped
+        once the insert is acknowledged; if it fails they are marked failed and recovery inserts
+        whichever of their rows ClickHouse lacks, as for a writer's own failed insert."""
+        claims = self.claims
+        if claims is None:
+            return 0
+        limit = max_rows or self.flush_block_rows
+        taken: list[int] = []
+        block: list[list] = [[] for _ in COLUMN_NAMES]
+        wanted = 1  # intents taken next: as many as the rows still wanted, by the mean size so far
+        while len(block[0]) < limit:
+            intents = claims.take_queued(wanted)
+            if not intents:
+                break
+            for intent_id, blob in intents:
+                taken.append(intent_id)
+                for column, part in zip(block, unpack_columns(blob), strict=True):
+                    column += part
+            mean = max(1, len(block[0]) // len(taken))
+            wanted = max(1, min(64, (limit - len(block[0])) // mean))
+        if not taken:
+            return 0
+        try:
+            self._insert_columns(block)
+        except BaseException:
+            claims.failed_all(taken)
+            raise
+        claims.done_all(taken)
+        return len(block[0])
+
+    def drain(self) -> int:
+        """Flush until nothing is queued (tests, benchmarks, a fill, an orderly stop); rows inserted."""
+        inserted = 0
+        while flushed := self.flush():
+            inserted += flushed
+        return inserted
 
     def _recover_now_and_then(self) -> None:
         if time.monotonic() - self._recovered_at >= self.recover_every_s:
@@ -862,7 +932,8 @@ class ClickHouseReadingsStore:
                 f"fill at least the last {claims.prune_min_age_s // 86_400} days: younger writes never ask the store"
             )
         self.recover()
-        busy = [intent for intent in claims.intents() if intent.state == "in flight"]
+        self.drain()  # queued writes are done writes: insert them (whoever queued them)
+        busy = [intent for intent in claims.intents() if not intent.waits_for_recovery]
         if busy:
             raise RuntimeError(f"{len(busy)} writes are in flight: stop the writers before filling claims")
         since_s = 0 if since is None else _seconds(since)
