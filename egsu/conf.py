@@ -393,10 +393,13 @@ def _claims_retention_days() -> int:
 
 def _flush_seconds() -> float:
     """EGSU_READINGS_FLUSH_S: 0 (unset) inserts each write at once; else 0.05–10 s between a server's flushes."""
-    raw = os.environ.get("EGSU_READINGS_FLUSH_S", "")
-    if raw in ("", "0"):
+    raw = os.environ.get("EGSU_READINGS_FLUSH_S", "").strip()
+    try:
+        seconds = float(raw or 0)
+    except ValueError as exc:
+        raise ConfigError(f"EGSU_READINGS_FLUSH_S must be a number of seconds, got {raw!r}") from exc
+    if seconds == 0:
         return 0.0
-    seconds = _float("EGSU_READINGS_FLUSH_S", 0.0)
     if not 0.05 <= seconds <= 10:
         raise ConfigError(
             f"EGSU_READINGS_FLUSH_S must be 0 or between 0.05 and 10 seconds (recovery takes what waits a"

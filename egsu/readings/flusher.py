@@ -76,13 +76,13 @@ class Flusher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            if not self._take_lock():
-                continue
             try:
+                if not self._take_lock():
+                    continue
                 while not self._stop.is_set() and self.store.flush() >= self.store.flush_block_rows:
                     pass  # a full block: more may be queued, flush again at once
-            except Exception:  # noqa: BLE001 - the taken intents are marked failed; recovery completes them
-                log.exception("flushing queued readings failed; recovery will insert them")
+            except Exception:  # noqa: BLE001 - the thread goes on; taken intents are failed, recovery completes them
+                log.exception("flushing queued readings failed; recovery will insert what was taken")
 
     def _take_lock(self) -> bool:
         if self._lock_fd is not None:

@@ -184,7 +184,7 @@ def test_a_queued_intent_no_flusher_takes_is_recovered_after_the_grace(queued, m
 
 
 @pytest.mark.parametrize(
-    ("value", "seconds"), [("", 0.0), ("0", 0.0), ("1", 1.0), ("0.25", 0.25), ("0.01", None), ("11", None),
+    ("value", "seconds"), [("", 0.0), ("0", 0.0), ("0.0", 0.0), ("1", 1.0), ("0.25", 0.25), ("0.01", None), ("11", None),
                            ("-1", None), ("soon", None)],
 )  # fmt: skip
 def test_the_flush_interval_is_configured_within_bounds(monkeypatch, value, seconds):
