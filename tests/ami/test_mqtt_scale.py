@@ -179,7 +179,7 @@ def test_a_broker_killed_with_messages_in_flight_loses_nothing_acknowledged_and_
     documents = [
         document(f"k-{n}", intervals=items[i : i + 100]) for n, i in enumerate(range(0, len(items), 100))
     ]  # 48 batches of 100 values
-    consumers = Consumers(broker.port, tmp_path / "slots", **env)
+    consumers = Consumers(broker.port, tmp_path / "slots")
     consumers.start(), consumers.start()
     head_end = ResendingHeadEnd(broker.port, "hes-a")
     try:
