@@ -321,7 +321,7 @@ class Claims:
         """Claim every entry in one transaction: its new revision, or None for a duplicate.
 
         `intent_of(revisions)` gives the rows to insert (or None when there are none); they are
-        stored as an intent in the same transaction, whose id is returned for `done`/`failed`.
+        stored as an intent in the same transaction, whose id is returned for `done_all`/`failed_all`.
         A `queued` intent belongs to nobody: a flusher takes it (`take_queued`) and inserts it with
         others as one block, and the caller must not insert it.
         `lookup(keys)` gives the store's newest revision of keys whose claims may have been pruned
@@ -452,20 +452,12 @@ class Claims:
             pass
         self._local.held = None
 
-    def done(self, intent_id: int) -> None:
-        """The intent's rows are in the store: forget it."""
-        self._run(f"DELETE FROM {self.intents_table} WHERE id = {self.placeholder}", (intent_id,))
-
-    def failed(self, intent_id: int) -> None:
-        """The writer's insert raised: any process may recover the intent now."""
-        self._run(f"UPDATE {self.intents_table} SET failed = 1 WHERE id = {self.placeholder}", (intent_id,))
-
     def done_all(self, intent_ids: Sequence[int]) -> None:
-        """A flusher's block is in the store: forget its intents."""
+        """The intents' rows are in the store (a writer's, a flusher's or a recovery's insert): forget them."""
         self._each_chunk("DELETE FROM {table} WHERE id IN ({marks})", intent_ids)
 
     def failed_all(self, intent_ids: Sequence[int]) -> None:
-        """A flusher's insert raised: recovery takes its intents (checking what the store holds)."""
+        """Their insert raised: any process may recover the intents now (checking what the store holds)."""
         self._each_chunk("UPDATE {table} SET failed = 1 WHERE id IN ({marks})", intent_ids)
 
     def _each_chunk(self, template: str, intent_ids: Sequence[int], size: int = 500) -> None:

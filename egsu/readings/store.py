@@ -287,6 +287,16 @@ class ReadingColumns:
         self.quality.append(quality)
         self.commercial.append(commercial)
 
+    @classmethod
+    def of_rows(cls, rows: Sequence[ReadingRow]) -> ReadingColumns:
+        """`rows` (of one source: the first's) as columns; the inverse of `rows()`."""
+        columns = cls(source=rows[0].source if rows else "")
+        for row in rows:
+            key = row.key
+            columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start, row.value,
+                           row.unit, row.quality, row.commercial)  # fmt: skip
+        return columns
+
     def rows(self) -> list[ReadingRow]:
         """The same values as ReadingRows, in order."""
         source = self.source

@@ -40,11 +40,8 @@ def main(path: str) -> None:
         store._insert = lambda rows: stop()
     elif spec["stop"] == "flush_before_insert":
         store._insert_columns = lambda data: stop()
-    elif spec["stop"] == "flush_after_insert":
+    else:  # after the insert (a writer's or a flusher's), before its intents are dropped
         store.claims.done_all = lambda intent_ids: stop()
-    else:
-        claims_done = store.claims.done
-        store.claims.done = lambda intent_id: stop() if intent_id else claims_done(intent_id)
     rows = [
         ReadingRow(
             SeriesKey(o, d, q),

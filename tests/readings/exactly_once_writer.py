@@ -90,12 +90,7 @@ def main(path: str) -> None:
         ]
         _barrier(Path(spec["barrier"]), phase, spec["index"], spec["writers"])
         if spec["index"] % 2:
-            columns = ReadingColumns(source=rows[0].source)
-            for row in rows:
-                key = row.key
-                columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start,
-                               row.value, row.unit, row.quality, row.commercial)  # fmt: skip
-            outcomes = write_columns(store, columns)
+            outcomes = write_columns(store, ReadingColumns.of_rows(rows))
         else:
             outcomes = store.write(rows)
         results.append([outcome.value for outcome in outcomes])

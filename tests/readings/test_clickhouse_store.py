@@ -292,15 +292,6 @@ def test_values_claimed_while_clickhouse_is_unreachable_are_inserted_once_it_is_
         store_backends.drop_database(up)
 
 
-def _columns(rows) -> ReadingColumns:
-    columns = ReadingColumns(source=rows[0].source)
-    for row in rows:
-        key = row.key
-        columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start, row.value,
-                       row.unit, row.quality, row.commercial)  # fmt: skip
-    return columns
-
-
 def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store):
     """write_columns (the AMI intake's bulk form, issue 13) keeps write()'s contract on every backend:
     NEW/DUPLICATE/REVISED in order, repeats of a key in one batch in turn, AMI-16's estimate rule."""
@@ -308,7 +299,7 @@ def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store
     if isinstance(any_store, ClickHouseReadingsStore):
         any_store.claim_chunk_size = 2  # a large batch is claimed in chunks: repeats across them too
     first = [make_row("1.50", object_id=f"O{i}", commercial=i == 2) for i in range(4)]
-    assert write_columns(any_store, _columns(first)) == [NEW] * 4
+    assert write_columns(any_store, ReadingColumns.of_rows(first)) == [NEW] * 4
     again = [
         make_row("1.5", object_id="O0", source="m2"),  # the same number: duplicate
         make_row("2", object_id="O1", source="m2"),  # changed: revised
@@ -316,8 +307,20 @@ def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store
         make_row("1.5", object_id="O3", quality=estimated, source="m2"),  # an estimate of a measured value
         make_row("7", object_id="O9", source="m2"),  # new
     ]
-    assert write_columns(any_store, _columns(again)) == [DUPLICATE, REVISED, REVISED, DUPLICATE, NEW]
-    assert write_columns(any_store, _columns(again)) == [DUPLICATE, REVISED, REVISED, DUPLICATE, DUPLICATE]
+    assert write_columns(any_store, ReadingColumns.of_rows(again)) == [
+        DUPLICATE,
+        REVISED,
+        REVISED,
+        DUPLICATE,
+        NEW,
+    ]
+    assert write_columns(any_store, ReadingColumns.of_rows(again)) == [
+        DUPLICATE,
+        REVISED,
+        REVISED,
+        DUPLICATE,
+        DUPLICATE,
+    ]
     assert write_columns(any_store, ReadingColumns(source="empty")) == []
     latest = {
         r.key.object_id: (r.value, r.revision, r.source, r.commercial) for r in any_store.latest(EVERYTHING)
@@ -330,7 +333,7 @@ def test_values_written_as_columns_are_answered_and_stored_as_rows_are(any_store
         "O9": (Decimal("7"), 1, "m2", False),
     }
     with pytest.raises(UnrepresentableValueError):
-        write_columns(any_store, _columns([make_row("0.0000000000001", object_id="O5")]))
+        write_columns(any_store, ReadingColumns.of_rows([make_row("0.0000000000001", object_id="O5")]))
     assert any_store.count(EVERYTHING) == 5
 
 
@@ -348,7 +351,7 @@ def test_a_columnar_intent_left_behind_is_recovered(clickhouse_any):
 
     revisions, intent_id = store.claims.claim(entries, intent_of)
     assert revisions == [1]
-    store.claims.failed(intent_id)  # the writer's insert raised
+    store.claims.failed_all([intent_id])  # the writer's insert raised
     assert store.count(EVERYTHING) == 0
     assert store.recover() == 1
     assert store.claims.pending() == 0
@@ -357,4 +360,4 @@ def test_a_columnar_intent_left_behind_is_recovered(clickhouse_any):
         "R0", Decimal("0.1"), 1, "lost-batch", True,
     )  # fmt: skip
     # and the claim stands: the same value again is a duplicate, the other rows are new
-    assert write_columns(store, _columns(rows)) == [DUPLICATE, NEW, NEW]
+    assert write_columns(store, ReadingColumns.of_rows(rows)) == [DUPLICATE, NEW, NEW]

@@ -45,15 +45,6 @@ def _rows(n: int, value: str = "1.5", device: str = "M", first: int = 0) -> list
     ]  # fmt: skip
 
 
-def _columns(rows: list[ReadingRow]) -> ReadingColumns:
-    columns = ReadingColumns(source=rows[0].source)
-    for row in rows:
-        key = row.key
-        columns.append(key.object_id, key.device_id, key.quantity, row.interval, row.period_start, row.value,
-                       row.unit, row.quality, row.commercial)  # fmt: skip
-    return columns
-
-
 @pytest.fixture
 def url():
     server = store_backends._server_url()  # skips loudly when no server can be started
@@ -90,7 +81,7 @@ def _inserts(store: ClickHouseReadingsStore) -> int:
 def test_queued_writes_are_answered_at_once_and_inserted_together_by_one_flush(queued):
     store = queued
     assert store.write(_rows(5)) == [Outcome.NEW] * 5
-    assert write_columns(store, _columns(_rows(4, "2", device="C"))) == [Outcome.NEW] * 4
+    assert write_columns(store, ReadingColumns.of_rows(_rows(4, "2", device="C"))) == [Outcome.NEW] * 4
     # answered, claimed and queued; ClickHouse has nothing yet
     assert store.count(ReadingQuery()) == 0
     assert [intent.state for intent in store.claims.intents()] == ["queued", "queued"]

@@ -707,12 +707,7 @@ class ClickHouseReadingsStore:
         revisions, intent_id = claims.claim(entries, intent_of, self._stored_states, queued=self._queued())
         if intent_id is not None and self.flusher is None:
             inserts.sort(key=lambda r: r[:6])  # object first, as the table: fewer, tidier parts
-            try:
-                self._insert(inserts)
-            except BaseException:
-                claims.failed(intent_id)
-                raise
-            claims.done(intent_id)
+            _settle(lambda: self._insert(inserts), claims, [intent_id])
         return [
             WriteOutcome.DUPLICATE
             if revision is None
@@ -796,12 +791,7 @@ class ClickHouseReadingsStore:
             entries, intent_of, self._stored_states, queued=self._queued()
         )
         if intent_id is not None and self.flusher is None:
-            try:
-                self._insert_columns(data)
-            except BaseException:
-                claims.failed(intent_id)
-                raise
-            claims.done(intent_id)
+            _settle(lambda: self._insert_columns(data), claims, [intent_id])
         new, revised, duplicate = WriteOutcome.NEW, WriteOutcome.REVISED, WriteOutcome.DUPLICATE
         return [duplicate if r is None else new if r == 1 else revised for r in revisions]
 
@@ -846,12 +836,7 @@ class ClickHouseReadingsStore:
             wanted = max(1, min(64, (limit - len(block[0])) // mean))
         if not taken:
             return 0
-        try:
-            self._insert_columns(block)
-        except BaseException:
-            claims.failed_all(taken)
-            raise
-        claims.done_all(taken)
+        _settle(lambda: self._insert_columns(block), claims, taken)
         return len(block[0])
 
     def drain(self) -> int:
@@ -870,7 +855,7 @@ class ClickHouseReadingsStore:
         """Insert the rows of claimed batches whose writer died or failed; how many rows it added.
 
         Only (key, revision) rows the table lacks are inserted: each was claimed exactly once, so a
-        row already there is that claim's own (the writer died after its insert, before `done`).
+        row already there is that claim's own (the writer died after its insert, before dropping its intent).
         Every writer runs it at most every `recover_every_s` (10 s) before a write; the periodic job
         `readings.recover-claims` and `egsu readings claims recover` run it when nobody writes.
         """
@@ -893,9 +878,9 @@ class ClickHouseReadingsStore:
             except BaseException:
                 # ClickHouse still away: give the intent back, so that the next recovery (of any process)
                 # takes it again, instead of keeping it as this live process's own until the lease ends
-                self.claims.failed(intent_id)
+                self.claims.failed_all([intent_id])
                 raise
-            self.claims.done(intent_id)
+            self.claims.done_all([intent_id])
             report.append((intent_id, len(rows), len(missing)))
         return report
 
@@ -2064,6 +2049,17 @@ def _after_sql(columns: tuple[str, ...], key: tuple) -> str:
     if len(columns) == 1:
         return f"{columns[0]} > {values[0]}"
     return f"{columns[0]} >= {values[0]} AND ({', '.join(columns)}) > ({', '.join(values)})"
+
+
+def _settle(insert: Callable[[], None], claims: Claims, intent_ids: list[int]) -> None:
+    """Insert the intents' rows; then drop the intents, or, if the insert raised, mark them failed for
+    recovery (any process) and let the error stand."""
+    try:
+        insert()
+    except BaseException:
+        claims.failed_all(intent_ids)
+        raise
+    claims.done_all(intent_ids)
 
 
 def _value_columns(columns: ReadingColumns) -> tuple[list, ...]:
