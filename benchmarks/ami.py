@@ -656,12 +656,13 @@ def main() -> None:
     store = get_store()  # on ClickHouse this creates the schema before the workers start
     if args.no_arrivals_ledger:
         print("DIAGNOSTIC RUN: the arrivals ledger update is switched off")
-    print(
-        f"readings backend: {args.backend}"
-        + (f" ({settings.CLICKHOUSE_URL}; deferred inserts every {args.flush_s:g} s)" if args.backend == "clickhouse"
-           and args.flush_s else f" ({settings.CLICKHOUSE_URL}; each batch inserted by itself)"
-           if args.backend == "clickhouse" else "")
-    )  # fmt: skip
+    backend = args.backend
+    if backend == "clickhouse":
+        inserts = (
+            f"deferred inserts every {args.flush_s:g} s" if args.flush_s else "each batch inserted by itself"
+        )
+        backend += f" ({settings.CLICKHOUSE_URL}; {inserts})"
+    print(f"readings backend: {backend}")
     claims = getattr(store, "claims", None)
 
     def settle() -> None:

@@ -54,12 +54,15 @@ class Flusher:
     def holds_lock(self) -> bool:
         return self._lock_fd is not None and self._pid == os.getpid()
 
+    def _running(self) -> bool:
+        return self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Run the thread in this process (once; again in a forked child, whose parent's thread is not its own)."""
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+        if self._running():  # every queued write asks: without the guard's lock when it runs already
             return
         with self._guard:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            if self._running():
                 return
             self._pid = os.getpid()
             self._stop.clear()

@@ -46,8 +46,8 @@ class Consumers:
         from django.conf import settings
 
         self.env = {
-            **env,
             **os.environ,
+            **env,  # the test's own settings win over the environment's
             "EGSU_DATABASE_URL": _database_url(),
             "EGSU_MQTT_PORT": str(port),
             "EGSU_MQTT_SLOT_DIR": str(slots),

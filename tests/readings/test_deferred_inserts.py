@@ -197,7 +197,7 @@ def test_the_configured_store_defers_its_inserts_when_asked(url, settings, tmp_p
     services._store.cache_clear()
     try:
         store = services.get_store().backend
-        assert store.flush_interval_s == 0.5
+        assert store.flusher.interval_s == 0.5
         assert store.flusher.lock_path.parent == settings.CONFIG.var_dir
         settings.READINGS_FLUSH_S = 0.0
         services._store.cache_clear()

@@ -50,7 +50,6 @@ from egsu.readings.claims import (
     claims_from_url,
     pack,
     pack_columns,
-    unpack,
     unpack_columns,
 )
 from egsu.readings.clickhouse_schema import (
@@ -521,12 +520,12 @@ class ClickHouseReadingsStore:
         self.stream_ahead_chunks = 4  # chunks the engine's thread may read ahead of the client
         # labels of at least this many points are kept in the engine between reads (`_stored_labels`); 0: never
         self.stored_labels_min = stored_labels_min
-        # > 0: a write answers after its claim and leaves the insert to the server's flusher (ADR 0013)
-        self.flush_interval_s = flush_interval_s if claims is not None else 0.0
         self.flush_block_rows = flush_block_rows  # rows a flush gathers into one insert, at most
+        # flush_interval_s > 0 (with claims): a write answers after its claim and leaves the insert to the
+        # server's flusher (ADR 0013, deferred inserts)
         self.flusher = (
             Flusher(self, interval_s=flush_interval_s, lock_path=lock_path(claims.namespace, flush_lock_dir))
-            if self.flush_interval_s and claims is not None
+            if flush_interval_s and claims is not None
             else None
         )
         if create_schema:
@@ -784,14 +783,16 @@ class ClickHouseReadingsStore:
                 if not chosen:
                     return None
                 picked = [[column[i] for i in chosen] for column in (*keys, revisions, texts, *fields)]
-            data[:] = [*picked, [columns.source] * len(picked[0]), [recorded_at] * len(picked[0])]
+            data[:] = picked
             return pack_columns(picked, columns.source, recorded_at)
 
         revisions, intent_id = claims.claim(  # pruned slots too
             entries, intent_of, self._stored_states, queued=self._queued()
         )
         if intent_id is not None and self.flusher is None:
-            _settle(lambda: self._insert_columns(data), claims, [intent_id])
+            count = len(data[0])
+            block = [*data, [columns.source] * count, [recorded_at] * count]
+            _settle(lambda: self._insert_columns(block), claims, [intent_id])
         new, revised, duplicate = WriteOutcome.NEW, WriteOutcome.REVISED, WriteOutcome.DUPLICATE
         return [duplicate if r is None else new if r == 1 else revised for r in revisions]
 
@@ -869,18 +870,18 @@ class ClickHouseReadingsStore:
         for intent_id, blob in self.claims.take_stale():
             rows = [
                 (o, d, q, du, int(p), int(r), Decimal(v), u, ql, int(c), src, int(rec))
-                for o, d, q, du, p, r, v, u, ql, c, src, rec in unpack(blob)
+                for o, d, q, du, p, r, v, u, ql, c, src, rec in zip(*unpack_columns(blob), strict=True)
             ]
-            try:
-                missing = self._missing(rows)
+            missing: list[tuple] = []
+
+            def insert_missing(rows=rows, missing=missing) -> None:
+                missing.extend(self._missing(rows))
                 if missing:
                     self._insert(missing)
-            except BaseException:
-                # ClickHouse still away: give the intent back, so that the next recovery (of any process)
-                # takes it again, instead of keeping it as this live process's own until the lease ends
-                self.claims.failed_all([intent_id])
-                raise
-            self.claims.done_all([intent_id])
+
+            # ClickHouse still away: the intent is given back as failed, so that the next recovery (of any
+            # process) takes it again, instead of keeping it as this live process's own until the lease ends
+            _settle(insert_missing, self.claims, [intent_id])
             report.append((intent_id, len(rows), len(missing)))
         return report
 
