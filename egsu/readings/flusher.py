@@ -13,6 +13,9 @@ MQTT consumers. The kernel drops the lock with its process, and another writer's
 its next tick. Which intents a flush takes is settled in the claims database (`Claims.take_queued`),
 so flushers of several servers never share one; what a flusher took and did not finish (it died,
 its insert failed) is completed by recovery, which inserts only what ClickHouse lacks.
+
+The order's volume (AMI-13..21: every quarter hour of every meter, a billion values a day) is why: an
+insert per batch costs ClickHouse as much as the whole intake (benchmarks/README.md).
 """
 
 from __future__ import annotations
