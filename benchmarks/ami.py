@@ -67,7 +67,11 @@ def without_arrivals_ledger() -> None:
     if os.environ.get("EGSU_BENCH_NO_LEDGER") == "1":
         from egsu.ami import intake
 
-        intake.record_values = lambda *args, **kwargs: None
+        class _Nothing:
+            def record(self) -> None:
+                pass
+
+        intake.prepare_values = lambda *args, **kwargs: _Nothing()
 
 
 def wsgi():

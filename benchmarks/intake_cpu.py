@@ -14,6 +14,7 @@ made and the messages are processed by whichever ``egsu`` that imports.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import shutil
 import statistics
@@ -50,6 +51,9 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--signature", default="rsa,gost2004", help="kinds, comma-separated (default both)")
     parser.add_argument(
         "--database-url", default="", help="postgresql://…/NAME (NAME must contain 'bench'); default SQLite"
+    )
+    parser.add_argument(
+        "--profile", default="", help="write cProfile stats of the timed messages to this file"
     )
     return parser.parse_args(argv)
 
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         for message in warm:  # the password hash, the chain of each kind, lazy caches: not measured
             answer = receive(message.body)
             intake._expect_ok(answer.http_status, answer.body, 1)
+        profiler = cProfile.Profile() if options.profile else None
         cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
         statements: dict[str, list[int]] = {kind: [] for kind in kinds}
         for index in range(options.messages):
@@ -96,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
                 counter = _Statements()
                 with connection.execute_wrapper(counter):
                     start = time.thread_time()
+                    if profiler is not None:
+                        profiler.enable()
                     answer = receive(plan[kind][index].body)
+                    if profiler is not None:
+                        profiler.disable()
                     cpu[kind].append(time.thread_time() - start)
                 statements[kind].append(counter.count)
                 intake._expect_ok(answer.http_status, answer.body, options.records)
         connection.close()
+        if profiler is not None:
+            profiler.dump_stats(options.profile)
         # The bare building block, same run: lxml's parse of the same body, this thread's CPU.
         body = plan[kinds[0]][0].body
         parse = statistics.median(_cpu(lambda: etree.fromstring(body)) for _ in range(50))

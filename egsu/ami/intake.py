@@ -24,7 +24,7 @@ from egsu.ami import catalog, gas, known, wire
 from egsu.ami.events import ALARMS
 from egsu.ami.known import MeterInfo
 from egsu.ami.models import AmiBatch, HeadEndSystem, MeterEvent, MeterState
-from egsu.monitoring.ledger import record_values
+from egsu.monitoring.ledger import ValueSlots, prepare_values
 from egsu.monitoring.slots import slot_of
 from egsu.ops import metrics
 from egsu.ops.timekeeping import system_time
@@ -33,8 +33,10 @@ from egsu.readings.store import (
     KNOWN_INTERVALS,
     Quality,
     ReadingColumns,
+    ReadingsStore,
     WriteOutcome,
     fitting_text,
+    joins_transaction,
     value_fits,
     write_columns,
 )
@@ -115,11 +117,16 @@ def receive(
 
 
 def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: str, now: datetime) -> dict:
-    """Values, ledger, events, states and the batch record, in one transaction; the answer body."""
+    """Values, ledger, events, states and the batch record, in one transaction; the answer body.
+
+    A store outside the Django database (ClickHouse) commits its claims by itself (ADR 0013): its
+    write, and the Python work of the ledger's rows, come before the transaction, so that the Django
+    database's single writer (SQLite) is held only for the writes that need it."""
+    store = get_store()
+    early = None if joins_transaction(store) else _write(store, work, now)
     with transaction.atomic():
-        outcomes = write_columns(get_store(), work.rows)
-        # the arrivals ledger (issue 5)
-        record_values(work.rows, outcomes, now=now, points=work.slot_points())
+        outcomes, arrivals = early or _write(store, work, now)
+        arrivals.record()  # the arrivals ledger (issue 5)
         events_new, events_duplicate = _store_events(work.events, batch.batch_id)
         states = _store_states(work.states, batch.batch_id)
         body = work.answer(outcomes, events_new, events_duplicate, states)
@@ -134,6 +141,12 @@ def _store(work: _Work, head_end: HeadEndSystem, batch: wire.Batch, transport: s
             answer=body,
         )
     return body
+
+
+def _write(store: ReadingsStore, work: _Work, now: datetime) -> tuple[list[WriteOutcome], ValueSlots]:
+    """The values written, and what they add to the arrivals ledger."""
+    outcomes = write_columns(store, work.rows)
+    return outcomes, prepare_values(work.rows, outcomes, now=now, points=work.slot_points())
 
 
 def _previous(head_end: HeadEndSystem, batch: wire.Batch) -> Answer | None:

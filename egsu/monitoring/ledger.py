@@ -511,19 +511,21 @@ def record_values(
     points already; it must hold every owing point the rows name. A slot that a concurrent batch
     put in the ledger first is updated on a second attempt.
     """
-    retrying_slot_races(lambda: _record_values(rows, outcomes, now=now, points=points))
+    prepare_values(rows, outcomes, now=now, points=points).record()
 
 
-def _record_values(
+def prepare_values(
     rows: list[ReadingRow] | ReadingColumns,
     outcomes: list[WriteOutcome],
     *,
-    now: datetime | None,
-    points: dict[tuple[str, str], PointSlot] | None,
-) -> None:
-    if not len(rows):
-        return
+    now: datetime | None = None,
+    points: dict[tuple[str, str], PointSlot] | None = None,
+) -> ValueSlots:
+    """`record_values` in two steps: what the rows add to the ledger, worked out in Python, so that a
+    caller can do it before its transaction and hold the database's writer only for `record()`."""
     now = now or utcnow()
+    if not len(rows):
+        return ValueSlots({}, {}, now)
     if isinstance(rows, ReadingColumns):
         objects, devices, intervals, starts = rows.object_id, rows.device_id, rows.interval, rows.period_start
     else:
@@ -548,25 +550,44 @@ def _record_values(
             key = (object_id, device_id, interval, start)
             if outcome == revision and key in slots:
                 slots[key] = (slots[key][0], True)  # revised by any of its rows
-    if not slots:
-        return
-    by_pk = {point[0]: point for point in points.values()}
-    # A batch's slots are nearly always new (a head-end's next quarter hour): they are inserted at
-    # once, and only when one was in the ledger already (a re-send, another batch of the same slot)
-    # is the insert undone and the slots looked up (issue 13: the look-up was a sixth of the hook).
-    try:
-        with transaction.atomic():  # a savepoint inside the intake's transaction
-            existing: dict[tuple, int] = {}
-            new, point_delta, subject_delta = _new_slots(slots, existing, by_pk, now)
-            _insert_arrivals(new, now)
-    except IntegrityError:
-        existing = _existing(slots)
-        new, point_delta, subject_delta = _new_slots(slots, existing, by_pk, now)
-        _insert_arrivals(new, now)
-    _touch(existing, slots, now)
-    _add(PointDay, "point_id", point_delta)
-    for energy, deltas in subject_delta.items():
-        _add(SubjectDay, "subject_id", deltas, energy=energy)
+    return ValueSlots(slots, {point[0]: point for point in points.values()}, now)
+
+
+class ValueSlots:
+    """The ledger's share of stored AMI values (`prepare_values`): their slots, and the rows and
+    counts they add if every slot is new, as a batch's slots nearly always are."""
+
+    def __init__(self, slots: dict[tuple, tuple[int, bool]], by_pk: dict[int, PointSlot], now: datetime):
+        self.slots, self.by_pk, self.now = slots, by_pk, now
+        self.new, self.point_delta, self.subject_delta = _new_slots(slots, {}, by_pk, now)
+        self.params = _arrival_params(self.new, now) if self.new else None
+
+    def record(self) -> None:
+        """Write them (in the caller's transaction); a slot another batch put in the ledger first is
+        updated on a second attempt."""
+        if self.slots:
+            retrying_slot_races(self._record)
+
+    def _record(self) -> None:
+        slots, now = self.slots, self.now
+        new, point_delta, subject_delta = self.new, self.point_delta, self.subject_delta
+        # Inserted at once, and only when one was in the ledger already (a re-send, another batch of
+        # the same slot) is the insert undone and the slots looked up (issue 13: the look-up was a
+        # sixth of the hook).
+        try:
+            with transaction.atomic():  # a savepoint inside the intake's transaction
+                existing: dict[tuple, int] = {}
+                if self.params is not None:
+                    _write_arrival_rows(*self.params)
+        except IntegrityError:
+            existing = _existing(slots)
+            new, point_delta, subject_delta = _new_slots(slots, existing, self.by_pk, now)
+            if new:
+                _write_arrival_rows(*_arrival_params(new, now))
+        _touch(existing, slots, now)
+        _add(PointDay, "point_id", point_delta)
+        for energy, deltas in subject_delta.items():
+            _add(SubjectDay, "subject_id", deltas, energy=energy)
 
 
 def _new_slots(
@@ -607,16 +628,13 @@ _SLOT_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert_arrivals(new: list[tuple], now: datetime) -> None:
-    """INSERT the new slots as plain tuples (one executemany per chunk).
+def _arrival_params(new: list[tuple], now: datetime) -> tuple[list[str], list[tuple]]:
+    """The columns and plain tuples that INSERT the new slots (one executemany per chunk).
 
     Arrival instances through bulk_create were most of the hook's time (about 0.2 ms a slot, a
     quarter of an AMI batch's intake); the rows and their defaults are the same. A concurrent
-    insert of the same slot still raises IntegrityError (the unique slot constraint), and
-    receive()'s transaction rolls back as before.
+    insert of the same slot still raises IntegrityError (the unique slot constraint).
     """
-    if not new:
-        return
     connection = connections[Arrival.objects.db]
     ops = connection.ops
     fields = {f.name: f for f in Arrival._meta.concrete_fields if not f.primary_key}
@@ -638,7 +656,7 @@ def _insert_arrivals(new: list[tuple], now: datetime) -> None:
             (object_id, device_id, interval, instant(start), days[day], owner, point_pk, instant(due), on_time,
              str(status), *fixed)
         )  # fmt: skip
-    _write_arrival_rows(columns, params)
+    return columns, params
 
 
 def _existing(slots: dict[tuple, tuple[int, bool]]) -> dict[tuple, int]:

@@ -340,6 +340,12 @@ def check_columns(columns: ReadingColumns) -> ReadingColumns:
     return columns
 
 
+def joins_transaction(store: ReadingsStore) -> bool:
+    """Whether the store's writes join the caller's Django transaction (SQL) or commit by themselves
+    (ClickHouse: its claims, ADR 0013), so that a caller need not hold its own transaction open round them."""
+    return getattr(store, "in_django_database", True)
+
+
 def write_columns(store: ReadingsStore, columns: ReadingColumns) -> list[WriteOutcome]:
     """Store `columns` atomically, one outcome per value in order: `store.write_columns()` where the
     backend has it (ClickHouse), else `store.write(columns.rows())`."""
@@ -617,6 +623,9 @@ def check_grouping(
 
 
 class ReadingsStore(Protocol):
+    in_django_database: bool
+    """True when writes join the caller's Django transaction (see `joins_transaction`)."""
+
     def write(self, rows: Sequence[ReadingRow]) -> list[WriteOutcome]:
         """Store rows atomically; one outcome per row, in order. Safe under concurrent writers."""
 

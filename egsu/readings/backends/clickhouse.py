@@ -485,6 +485,8 @@ def connect(url: str) -> tuple[ClickHouseConnection, str]:
 class ClickHouseReadingsStore:
     """`ReadingsStore` on ClickHouse (one node or a Distributed layout)."""
 
+    in_django_database = False  # a write commits its own claims (ADR 0013), whatever the caller's transaction
+
     def __init__(
         self,
         connection: ClickHouseConnection,

@@ -75,6 +75,8 @@ _VALUE_PLACES = Reading._meta.get_field("value").decimal_places
 class SqlReadingsStore:
     """`ReadingsStore` on one Django database connection alias."""
 
+    in_django_database = True  # a write joins the caller's transaction on `using`
+
     def __init__(
         self,
         using: str = "default",
