@@ -46,14 +46,18 @@ class Arrival(models.Model):
     day = models.DateField(
         _("Astana day"), help_text=_("Of the period; of the receipt when the period is unknown.")
     )
-    # No index of their own: the (subject, day) and (point, day) indexes below begin with them and
-    # serve every lookup by either; two more B-trees would be written for every slot (issue 13).
+    # No index of its own: the (subject, day) index below begins with it and serves every lookup by it.
     subject = models.ForeignKey(
         Subject, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
     )
+    # No index and no database constraint: a batch's slots belong to as many points, so an index that
+    # leads with the point takes one leaf page per slot, and as the ledger grows every batch rewrote a
+    # thousand pages (benchmarks/README.md, "what bounds a sustained run"). The ledger is read by
+    # period, subject and day; the point's rows are found through them. Deleting a point still clears
+    # its slots' point (Django's SET_NULL), by one scan of the ledger per deletion.
     point = models.ForeignKey(
         MeteringPoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name=_("metering point"), db_index=False,
+        verbose_name=_("metering point"), db_index=False, db_constraint=False,
     )  # an AMI slot is one per meter, whichever channels arrived  # fmt: skip
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     first_received_at = models.DateTimeField(_("first received"))
@@ -88,7 +92,6 @@ class Arrival(models.Model):
         ]
         indexes = [
             models.Index(fields=["subject", "day"], name="monitoring_arrival_subj_day"),
-            models.Index(fields=["point", "day"], name="monitoring_arrival_point_day"),
         ]
 
     def __str__(self) -> str:

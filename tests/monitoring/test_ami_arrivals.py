@@ -264,3 +264,31 @@ def test_owed_lists_the_missing_quarter_hours_of_a_meter(ami):
     assert states.count("late") == 1
     late = next(o for o in found if o.state == "late")
     assert (late.object_id, late.device_id, late.period_start) == ("TP-1", str(ami.meters[0].pk), DAY)
+
+
+def test_a_deleted_point_leaves_its_slots_in_the_ledger_without_a_point(ami):
+    # given two meters' slots in the ledger (the ledger's point has no database constraint and no
+    # index of its own: deleting a point is Django's SET_NULL, by one scan of the ledger)
+    from egsu.points.models import MeteringPoint
+
+    send(ami, "b1", quarter_values(ami.meters[:2], quarters=2))
+    gone = MeteringPoint.objects.get(meter=ami.meters[0])
+    # when the first meter's point is deleted
+    gone.delete()
+    # then its slots stay, counted for the subject, with no point; the other meter's keep theirs
+    rows = list(Arrival.objects.order_by("device_id", "period_start").values_list("device_id", "point_id"))
+    kept = MeteringPoint.objects.get(meter=ami.meters[1]).pk
+    assert rows == [(str(ami.meters[0].pk), None)] * 2 + [(str(ami.meters[1].pk), kept)] * 2
+    assert Arrival.objects.filter(subject=ami.subject).count() == 4
+
+
+@pytest.mark.django_db
+def test_no_index_of_the_ledger_leads_with_the_point():
+    # A batch's new slots belong to a thousand points: an index that leads with the point takes a leaf
+    # page per slot, which made every batch rewrite a thousand pages as the ledger grew (AMI-13..21).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Arrival._meta.db_table)
+    leading = {name: c["columns"][0] for name, c in constraints.items() if c["index"] or c["unique"]}
+    assert "point_id" not in leading.values(), leading
