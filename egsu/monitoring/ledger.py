@@ -1,14 +1,14 @@
 """The arrivals ledger's writers: both intakes put what arrived into the ledger and the rollups.
 
 ISUN (`record_verdicts`): one message's record verdicts, accepted or rejected, by slot. AMI
-(`record_values`): the slots that stored values fill — a meter owes one slot per period of its
+(`prepare_values(…).record()`): the slots that stored values fill — a meter owes one slot per period of its
 interval, not one per channel: the slot has arrived as soon as any of its channels has a value for
 it (COL-05, AMI-41, AMI-44); values at another interval (daily register snapshots of a 15-minute
 meter) are not slots, and AMI refusals stay in the batch answer, so an AMI slot is never rejected.
 
 Both add to the same rollups, per metering point (PointDay) and per subject and energy
-(SubjectDay), by Astana day, inside the intake's transaction, so the ledger and the stored values
-commit together. A batch may hold thousands of meters × quarter hours, so the work is a fixed
+(SubjectDay), by Astana day, inside the intake's transaction, so the ledger commits with the batch's
+record (and, on the SQL store, with the stored values; ClickHouse's claims commit before it). A batch may hold thousands of meters × quarter hours, so the work is a fixed
 number of bulk statements, never one per value. Two writers racing for the same new slot: the
 loser re-reads and updates (`retrying_slot_races`).
 """
@@ -498,22 +498,6 @@ def value_points(store_keys: set[tuple[str, str]]) -> dict[tuple[str, str], Poin
     return found
 
 
-def record_values(
-    rows: list[ReadingRow] | ReadingColumns,
-    outcomes: list[WriteOutcome],
-    *,
-    now: datetime | None = None,
-    points: dict[tuple[str, str], PointSlot] | None = None,
-) -> None:
-    """Intake hook (egsu.ami.intake.receive): the points' slots that these stored rows fill.
-
-    `points` ((object_id, device_id) → PointSlot) spares the lookup when the caller read the rows'
-    points already; it must hold every owing point the rows name. A slot that a concurrent batch
-    put in the ledger first is updated on a second attempt.
-    """
-    prepare_values(rows, outcomes, now=now, points=points).record()
-
-
 def prepare_values(
     rows: list[ReadingRow] | ReadingColumns,
     outcomes: list[WriteOutcome],
@@ -521,8 +505,13 @@ def prepare_values(
     now: datetime | None = None,
     points: dict[tuple[str, str], PointSlot] | None = None,
 ) -> ValueSlots:
-    """`record_values` in two steps: what the rows add to the ledger, worked out in Python, so that a
-    caller can do it before its transaction and hold the database's writer only for `record()`."""
+    """Intake hook (egsu.ami.intake.receive): the points' slots that these stored rows fill, worked
+    out in Python; `record()` writes them. A caller can do this before its transaction and hold the
+    database's writer only for `record()`.
+
+    `points` ((object_id, device_id) → PointSlot) spares the lookup when the caller read the rows'
+    points already; it must hold every owing point the rows name.
+    """
     now = now or utcnow()
     if not len(rows):
         return ValueSlots({}, {}, now)
@@ -570,7 +559,7 @@ class ValueSlots:
 
     def _record(self) -> None:
         slots, now = self.slots, self.now
-        new, point_delta, subject_delta = self.new, self.point_delta, self.subject_delta
+        point_delta, subject_delta = self.point_delta, self.subject_delta
         # Inserted at once, and only when one was in the ledger already (a re-send, another batch of
         # the same slot) is the insert undone and the slots looked up (issue 13: the look-up was a
         # sixth of the hook).

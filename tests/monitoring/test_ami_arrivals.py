@@ -191,14 +191,14 @@ def test_an_estimated_value_counts_as_arrived_and_its_measured_value_does_not_co
 
 def test_daily_register_snapshots_are_not_slots_of_a_quarter_hour_meter(ami):
     # given only a daily register value for a PT15M meter
-    from egsu.monitoring.ledger import record_values
+    from egsu.monitoring.ledger import prepare_values
     from egsu.readings.store import ReadingRow, SeriesKey, WriteOutcome
 
     row = ReadingRow(
         SeriesKey("TP-1", str(ami.meters[0].pk), "A+"), "P1D", DAY, 1, "kWh", "good", "ami:hes-a:x"
     )
     # when the hook sees it / then nothing is owed or counted for it
-    record_values([row], [WriteOutcome.NEW], now=ONE_HOUR_LATER)
+    prepare_values([row], [WriteOutcome.NEW], now=ONE_HOUR_LATER).record()
     assert Arrival.objects.count() == 0
 
 
