@@ -14,9 +14,9 @@ database, PostgreSQL when EGSU_DATABASE_URL names one), dropped at the end.
 In one run, on a fresh temporary database:
 
 1. registers --meters electricity meters × 4 channels (A+, A-, R+, R-) in bulk (not timed);
-2. REST: a gunicorn server (2 sync workers, egsu.wsgi's settings) serves the AMI API on a free port.
+2. REST: a gunicorn server (--rest-workers sync workers, default 2; egsu.wsgi's settings) serves the AMI API on a free port.
    First one batch of about 15 MB (the largest the intake takes, INT-07) is sent and the workers'
-   peak RSS (VmHWM) is read; then, for --seconds, 2 client threads send batches of --batch-size
+   peak RSS (VmHWM) is read; then, for --seconds, --rest-clients client threads (default 2) send batches of --batch-size
    values of ever new quarter hours; every answer must be 200 with every value NEW. values/s =
    values acknowledged ÷ wall time until the last of them is in the store (with deferred inserts,
    --flush-s, the flusher's lag counts). The workers' RSS is sampled every 5 s (growth = last − first);
@@ -226,13 +226,14 @@ def run_rest(
     threads: int = 2,
     port: int | None = None,
     settle=lambda: None,
+    workers: int = 2,
 ) -> dict:
     """`settle()` returns once every answered value is in the store (deferred inserts): the time counts."""
     import httpx
 
     port = port or free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "benchmarks.ami:wsgi()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        [sys.executable, "-m", "gunicorn", "benchmarks.ami:wsgi()", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--timeout", "300", "--log-level", "warning", "--chdir", str(ROOT)],
         env=os.environ.copy(),
     )  # fmt: skip
@@ -593,6 +594,15 @@ def main() -> None:
         help="Consumer processes sharing the batches (REST has 2 workers).",
     )
     parser.add_argument("--batch-size", type=int, default=4000)
+    parser.add_argument(
+        "--rest-workers", type=int, default=2, help="gunicorn sync workers of the REST run (default 2)."
+    )
+    parser.add_argument(
+        "--rest-clients",
+        type=int,
+        default=2,
+        help="Client threads sending REST batches, each waiting for its answer (default 2).",
+    )
     parser.add_argument("--region-meters", type=int, default=300, help="Own region query (no ami_store).")
     parser.add_argument(
         "--store-backends",
@@ -702,7 +712,8 @@ def main() -> None:
 
     connections.close_all()
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
-    rest = run_rest(token, rest_feed, args.seconds, big, port=args.web_port, settle=settle)
+    rest = run_rest(token, rest_feed, args.seconds, big, threads=args.rest_clients, port=args.web_port,
+                    settle=settle, workers=args.rest_workers)  # fmt: skip
     rest_rate = rest["values"] / rest["elapsed"]
     print(f"largest batch: {rest['big_bytes'] / 2**20:.1f} MiB, {rest['big_values']:,} values, stored in "
           f"{rest['big_s']:.1f} s; worker peak RSS (VmHWM) {rest['big_peak_mib']:.0f} MiB "
