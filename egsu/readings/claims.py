@@ -85,7 +85,7 @@ _CLAIMS_DDL = (
     "CREATE TABLE {claims} (object_id VARCHAR(64) NOT NULL, device_id VARCHAR(64) NOT NULL,"
     " quantity VARCHAR(32) NOT NULL, duration VARCHAR(8) NOT NULL, period_start BIGINT NOT NULL,"
     " revision INTEGER NOT NULL, value VARCHAR(40) NOT NULL, unit VARCHAR(16) NOT NULL,"
-    f" quality VARCHAR(32) NOT NULL, PRIMARY KEY ({_PK}))"
+    f" quality VARCHAR(32) NOT NULL, PRIMARY KEY ({_PK})){{key_table}}"
 )
 _DDL = (
     _CLAIMS_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"),
@@ -258,8 +258,13 @@ class Claims:
         """The first column of the claims table's primary key."""
         raise NotImplementedError
 
-    def _reorder_key(self, cursor) -> None:
-        """Give a claims table of before the key order its period-first primary key, claims kept."""
+    def _stored_in_its_key(self, cursor) -> bool:
+        """Whether the claims table is kept in its primary key's order, as the DDL makes it now."""
+        return True
+
+    def _rebuild(self, cursor) -> None:
+        """Make a claims table of before (the key order; on SQLite, rows apart from the key) as the DDL
+        makes it now, claims kept."""
         raise NotImplementedError
 
     def _analyze(self) -> None:
@@ -297,8 +302,8 @@ class Claims:
                 )
             if not self._has_column(cursor, self.intents_table, "oldest"):  # tables of before pruning
                 cursor.execute(f"ALTER TABLE {self.intents_table} ADD COLUMN oldest BIGINT")
-            if self._key_leads_with(cursor) != "period_start":  # a table of before the key order
-                self._reorder_key(cursor)
+            if self._key_leads_with(cursor) != "period_start" or not self._stored_in_its_key(cursor):
+                self._rebuild(cursor)  # a table of before the key order, or of rows apart from their key
             held[1].commit()
         return held[1]
 
@@ -729,7 +734,9 @@ class SqliteClaims(Claims):
     """Claims in a SQLite file of their own (the embedded default beside the Django database)."""
 
     placeholder = "?"
-    types = {"serial": "INTEGER", "blob": "BLOB"}
+    # WITHOUT ROWID: a claim is stored in its primary key's B-tree, not in a rowid table beside it:
+    # one B-tree written per claim instead of two, and 40 % less file (ADR 0013, "Key order").
+    types = {"serial": "INTEGER", "blob": "BLOB", "key_table": " WITHOUT ROWID"}
 
     def __init__(self, path: str, namespace: str) -> None:
         super().__init__(namespace)
@@ -794,12 +801,17 @@ class SqliteClaims(Claims):
         cursor.execute(f"PRAGMA table_info({self.claims_table})")
         return next(row[1] for row in cursor.fetchall() if row[5] == 1)  # pk: the column's place in the key
 
-    def _reorder_key(self, cursor) -> None:
-        # SQLite cannot change a primary key: the table is built anew and the claims copied, in the
-        # connection's schema transaction (BEGIN IMMEDIATE), so no writer sees it half done.
+    def _stored_in_its_key(self, cursor) -> bool:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (self.claims_table,))
+        return "WITHOUT ROWID" in cursor.fetchone()[0].upper()
+
+    def _rebuild(self, cursor) -> None:
+        # SQLite cannot change a primary key or a table's storage: the table is built anew and the
+        # claims copied, in the connection's schema transaction (BEGIN IMMEDIATE), so no writer sees
+        # it half done.
         old = f"{self.claims_table}_before_key_order"
         cursor.execute(f"ALTER TABLE {self.claims_table} RENAME TO {old}")
-        cursor.execute(_CLAIMS_DDL.format(claims=self.claims_table))
+        cursor.execute(_CLAIMS_DDL.format(claims=self.claims_table, **self.types))
         columns = ", ".join(_COLUMNS)
         cursor.execute(
             f"INSERT INTO {self.claims_table} ({columns}) SELECT {columns} FROM {old} ORDER BY {_PK}"  # nosec B608
@@ -850,7 +862,7 @@ class PostgresClaims(Claims):
 
     placeholder = "%s"
     greatest = "GREATEST"
-    types = {"serial": "BIGSERIAL", "blob": "BYTEA"}
+    types = {"serial": "BIGSERIAL", "blob": "BYTEA", "key_table": ""}  # its heap beside the key, always
 
     def __init__(self, dsn: str, namespace: str) -> None:
         super().__init__(namespace)
@@ -904,7 +916,7 @@ class PostgresClaims(Claims):
         )
         return cursor.fetchone()[0]
 
-    def _reorder_key(self, cursor) -> None:
+    def _rebuild(self, cursor) -> None:
         # One statement rebuilds the index under the schema lock (writers starting meanwhile wait).
         cursor.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'p'",

@@ -51,6 +51,7 @@ def _raw(claims):
 def test_a_new_claims_table_leads_with_the_period(claims):
     cursor = claims.connection.cursor()
     assert claims._key_leads_with(cursor) == "period_start"
+    assert claims._stored_in_its_key(cursor)
 
 
 def test_a_table_of_before_the_key_order_is_rebuilt_with_its_claims(claims):
@@ -76,6 +77,33 @@ def test_a_table_of_before_the_key_order_is_rebuilt_with_its_claims(claims):
     entries = [_entry("M1", START + 900, "1.5"), _entry("M2", START + 1800, "9"), _entry("M1", START, "7")]
     revisions, _intent = claims.claim(entries, lambda revisions: None)
     assert revisions == [None, 3, 1]
+
+
+def test_on_sqlite_a_claims_table_of_rows_beside_their_key_is_rebuilt_in_its_key(claims):
+    """SQLite keeps claims in their primary key's B-tree (WITHOUT ROWID): one B-tree written per claim.
+    A table of before, with the period-first key but its rows in a rowid table beside it, is rebuilt
+    by the first connection, its claims kept."""
+    if claims.placeholder != "?":
+        pytest.skip("PostgreSQL keeps every table's rows in a heap beside its key")
+    raw = _raw(claims)
+    cursor = raw.cursor()
+    cursor.execute(_OLD_DDL.replace("(object_id, device_id, quantity, duration, period_start)",
+                                    "(period_start, object_id, device_id, quantity, duration)")
+                   .format(claims=claims.claims_table))  # fmt: skip
+    stored = [("OBJ", f"M{n}", "A+", "PT15M", START, 1, f"{n}", "kWh", "good") for n in range(20)]
+    cursor.executemany(f"INSERT INTO {claims.claims_table} VALUES ({', '.join(['?'] * 9)})", stored)
+    raw.commit()
+    assert not claims._stored_in_its_key(raw.cursor())
+    raw.close()
+
+    cursor = claims.connection.cursor()  # the first connection rebuilds the table
+    assert claims._stored_in_its_key(cursor)
+    assert claims._key_leads_with(cursor) == "period_start"
+    cursor.execute(f"SELECT * FROM {claims.claims_table}")
+    assert sorted(tuple(row) for row in cursor.fetchall()) == sorted(stored)
+    claims.connection.commit()
+    revisions, _intent = claims.claim([_entry("M3", START, "3"), _entry("M4", START, "5")], lambda r: None)
+    assert revisions == [None, 2]
 
 
 def test_pruning_walks_the_period_first_key(claims):
