@@ -802,7 +802,9 @@ class SqliteClaims(Claims):
         return next(row[1] for row in cursor.fetchall() if row[5] == 1)  # pk: the column's place in the key
 
     def _stored_in_its_key(self, cursor) -> bool:
-        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (self.claims_table,))
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (self.claims_table,)
+        )
         return "WITHOUT ROWID" in cursor.fetchone()[0].upper()
 
     def _rebuild(self, cursor) -> None:
