@@ -7,7 +7,9 @@ and what a write for a slot whose claim was pruned costs against one whose claim
 The values are generated inside the engine (not timed): --meters meters × 15-minute values ending 40
 days ago. Bare building blocks measured in the same run: streaming every value through the store's
 `rows()` (what the fill reads) and one plain `DELETE` of as many claims (what pruning deletes).
-Last line: `fill_values_per_s=N prune_claims_per_s=N pruned_slot_write_ms=N claimed_write_ms=N`.
+Then --claim-batches batches of 4,000 new keys are claimed as the AMI intake claims them: the CPU a
+claim, and the size of a SQLite claims file. Last line: `fill_values_per_s=N prune_claims_per_s=N
+pruned_slot_write_ms=N claimed_write_ms=N new_claim_us=N`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20, help="write batches of 1,000 values per kind")
     parser.add_argument("--clickhouse-url", default=None)
     parser.add_argument("--claims-url", default=None, help="default: a SQLite file in a temporary folder")
+    parser.add_argument(
+        "--claim-batches", type=int, default=250, help="batches of 4,000 new keys claimed at the end"
+    )
     args = parser.parse_args()
     if args.meters < 1_000 or args.rows // args.meters <= args.batches:
         parser.error("--meters at least 1,000 and more values per meter than --batches")
@@ -106,6 +111,7 @@ def main() -> None:
             began = time.monotonic()
             store.write(recent)
             timings["claimed"].append(time.monotonic() - began)
+        claim_us, claim_mib = _claim_new_keys(claims, args.claim_batches, now, folder)
         pruned_ms = 1000 * sorted(timings["pruned"])[len(old) // 2]
         claimed_ms = 1000 * sorted(timings["claimed"])[len(old) // 2]
         print(  # noqa: T201
@@ -115,15 +121,48 @@ def main() -> None:
             f"prune (batches 10k):  {prune_s:.1f} s = {args.rows / prune_s:,.0f} claims/s"
             f" (one plain DELETE: {delete_s:.1f} s, {prune_s / delete_s:.1f}×)\n"
             f"write of 1,000 values, median of {len(old)}: pruned slots {pruned_ms:.0f} ms,"
-            f" claimed slots {claimed_ms:.0f} ms ({pruned_ms / claimed_ms:.1f}×)"
+            f" claimed slots {claimed_ms:.0f} ms ({pruned_ms / claimed_ms:.1f}×)\n"
+            f"claims of new keys, {args.claim_batches:,} batches of 4,000 (CPU µs a claim, by quarter of the"
+            f" run): {' / '.join(f'{us:.2f}' for us in claim_us)}"
+            + (f"; the claims file then {claim_mib:,.0f} MiB" if claim_mib is not None else "")
         )
         print(  # noqa: T201
             f"fill_values_per_s={args.rows / fill_s:.0f} prune_claims_per_s={args.rows / prune_s:.0f} "
-            f"pruned_slot_write_ms={pruned_ms:.0f} claimed_write_ms={claimed_ms:.0f}"
+            f"pruned_slot_write_ms={pruned_ms:.0f} claimed_write_ms={claimed_ms:.0f} "
+            f"new_claim_us={sum(claim_us) / len(claim_us):.2f}"
         )
     finally:
         store.connection.command(f"DROP DATABASE IF EXISTS {store.database}")
         claims.drop()
+
+
+def _claim_new_keys(claims, batches: int, now: datetime, folder: str) -> tuple[list[float], float | None]:
+    """`Claims.claim` of batches of 4,000 new keys (a head-end's quarter hour of 1,000 meters × 4
+    channels, as the AMI intake claims them): this thread's CPU µs a claim in each quarter of the
+    run, and the size of a SQLite claims file afterwards (None on PostgreSQL)."""
+    from egsu.readings.claims import PRUNE_MIN_AGE_S
+
+    claims.prune_min_age_s = PRUNE_MIN_AGE_S  # recent slots: no lookup of pruned claims, as live data
+    first = int((now - timedelta(days=2)).timestamp()) // 900 * 900
+    channels = ("A+", "A-", "R+", "R-")
+    cpu: list[float] = []
+    for n in range(batches):
+        period, group = first + 900 * (n // 5), n % 5
+        entries = [
+            ("TP-1", f"N{meter:07d}", channel, "PT15M", period, "12.25", "kWh", "good")
+            for meter in range(group * 1_000, group * 1_000 + 1_000) for channel in channels
+        ]  # fmt: skip
+        began = time.thread_time()
+        revisions, _intent = claims.claim(entries, lambda revisions: None)
+        cpu.append(time.thread_time() - began)
+        assert revisions == [1] * len(entries)
+    quarter = max(1, batches // 4)
+    per_claim = [
+        1e6 * sum(cpu[i : i + quarter]) / (4_000 * len(cpu[i : i + quarter]))
+        for i in range(0, batches, quarter)
+    ]
+    files = list(Path(folder).glob("claims.sqlite3*"))
+    return per_claim[:4], (sum(f.stat().st_size for f in files) / 2**20 if files else None)
 
 
 if __name__ == "__main__":
