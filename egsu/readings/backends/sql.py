@@ -24,7 +24,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import Collate, RowNumber
 
 from egsu.bulk_rows import insert_rows
@@ -561,10 +561,18 @@ def _row(reading: Reading) -> ReadingRow:
 
 
 def _totals(rows: QuerySet[Reading]) -> dict[str, Decimal]:
-    """Exact sums per quantity, added up in Python (SQLite sums doubles)."""
+    """Exact sums per quantity: PostgreSQL's numeric sum, or added up in Python (SQLite sums doubles).
+
+    Not through PostgreSQL's server-side cursor: planned for its first rows, the newest-revision
+    probe took a nested loop that read the table once a row (164 s for 32,000 values of a freshly
+    loaded table, against 0.05 s for the same query planned whole)."""
     totals: dict[str, Decimal] = {}
-    for quantity, value in rows.values_list("quantity", "value").iterator(chunk_size=5000):
-        totals[quantity] = EXACT.add(totals.get(quantity, Decimal(0)), value)
+    if connections[rows.db].vendor == "postgresql":
+        for quantity, total in rows.order_by().values_list("quantity").annotate(total=Sum("value")):
+            totals[quantity] = total
+    else:
+        for quantity, value in rows.values_list("quantity", "value").iterator(chunk_size=5000):
+            totals[quantity] = EXACT.add(totals.get(quantity, Decimal(0)), value)
     return {quantity: tidy_value(total) for quantity, total in sorted(totals.items())}
 
 
