@@ -1,15 +1,17 @@
 """The arrivals ledger's writers: both intakes put what arrived into the ledger and the rollups.
 
 ISUN (`record_verdicts`): one message's record verdicts, accepted or rejected, by slot. AMI
-(`prepare_values(…).record()`): the slots that stored values fill — a meter owes one slot per period of its
-interval, not one per channel: the slot has arrived as soon as any of its channels has a value for
-it (COL-05, AMI-41, AMI-44); values at another interval (daily register snapshots of a 15-minute
-meter) are not slots, and AMI refusals stay in the batch answer, so an AMI slot is never rejected.
+(`prepare_values(…).record()`): the slots that stored values fill — a meter owes one slot per
+period of its interval, not one per channel: the slot has arrived as soon as any of its channels
+has a value for it (COL-05, AMI-41, AMI-44); values at another interval (daily register snapshots
+of a 15-minute meter) are not slots, and AMI refusals stay in the batch answer, so an AMI slot is
+never rejected.
 
 Both add to the same rollups, per metering point (PointDay) and per subject and energy
-(SubjectDay), by Astana day, inside the intake's transaction, so the ledger commits with the batch's
-record (and, on the SQL store, with the stored values; ClickHouse's claims commit before it). A batch may hold thousands of meters × quarter hours, so the work is a fixed
-number of bulk statements, never one per value. Two writers racing for the same new slot: the
+(SubjectDay), by Astana day, inside the intake's transaction, so the ledger commits with the
+batch's record (and, on the SQL store, with the stored values; ClickHouse's claims commit before
+it). A batch may hold thousands of meters × quarter hours, so the work is a fixed number of bulk
+statements, never one per value. Two writers racing for the same new slot: the
 loser re-reads and updates (`retrying_slot_races`).
 """
 
