@@ -95,7 +95,7 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             "HOST": hosts,
             "PORT": ports,
             # libpq parameters (target_session_attrs, connect_timeout, sslmode …), passed to connect()
-            "OPTIONS": dict(parse_qsl(parsed.query, strict_parsing=bool(parsed.query))),
+            "OPTIONS": _planned_whole(dict(parse_qsl(parsed.query, strict_parsing=bool(parsed.query)))),
             # A connection kept between requests is checked first (one round trip), so that after a
             # failover no request is answered with the error of a connection to the old primary.
             "CONN_HEALTH_CHECKS": True,
@@ -105,6 +105,21 @@ def database_from_url(url: str, var_dir: Path) -> dict:
     raise ConfigError(
         f"EGSU_DATABASE_URL has an unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
     )
+
+
+def _planned_whole(options: dict[str, str]) -> dict[str, str]:
+    """libpq parameters with `cursor_tuple_fraction=1` added to the server options they may hold.
+
+    Every server-side cursor of the System (Django's `iterator()`: the readings store's streamed
+    rows and aggregates, exports) is read to its end; it streams to bound memory, not to see the
+    first rows early. PostgreSQL plans a cursor for its first tenth by default, and on a freshly
+    loaded table (no statistics yet) that chose a nested loop that read the table once a row: a
+    region's totals by quantity over 32,000 values took 50–60 s, against 0.3 s planned whole.
+    """
+    server = options.get("options", "")
+    if "cursor_tuple_fraction" not in server:
+        options["options"] = f"{server} -c cursor_tuple_fraction=1".strip()
+    return options
 
 
 def _hosts_and_ports(hostlist: str, url: str) -> tuple[str, str]:

@@ -78,12 +78,25 @@ def test_the_database_url_names_a_primary_and_its_replica_for_libpq_to_choose(tm
         "egsu",
         "p@ss",
     )
-    assert entry["OPTIONS"] == {"target_session_attrs": "read-write", "connect_timeout": "3"}
+    planned_whole = "-c cursor_tuple_fraction=1"  # cursors are read to the end (conf._planned_whole)
+    assert entry["OPTIONS"] == {
+        "target_session_attrs": "read-write",
+        "connect_timeout": "3",
+        "options": planned_whole,
+    }
     assert entry["CONN_HEALTH_CHECKS"] is True  # a kept connection to the old primary is not used blindly
-    assert postgres_url(entry) == url  # the claims and the backup connect where Django does
+    again = postgres_url(entry)  # the claims and the backup connect where Django does
+    assert again == url + "&options=-c%20cursor_tuple_fraction%3D1"
+    assert database_from_url(again, tmp_path) == entry  # the setting is not added twice
     assert "p%40ss" not in postgres_url(entry, password=False)
     single = database_from_url("postgresql://egsu:egsu@127.0.0.1:5432/egsu_x", tmp_path)
-    assert (single["HOST"], single["PORT"], single["OPTIONS"]) == ("127.0.0.1", "5432", {})
+    assert (single["HOST"], single["PORT"], single["OPTIONS"]) == (
+        "127.0.0.1",
+        "5432",
+        {"options": planned_whole},
+    )
+    own = database_from_url("postgresql://u@h/db?options=-c%20work_mem%3D64MB", tmp_path)
+    assert own["OPTIONS"] == {"options": "-c work_mem=64MB " + planned_whole}
     same_port = database_from_url("postgresql://u@[::1]:5432,h2:5432/db", tmp_path)
     assert (same_port["HOST"], same_port["PORT"]) == ("::1,h2", "5432")
 
