@@ -44,6 +44,27 @@ def server_pid() -> str:
     raise SystemExit("no clickhouse-server process on this machine: its CPU cannot be read")
 
 
+def _add_slot_view(store) -> None:
+    """The least an arrivals ledger of AMI slots kept in ClickHouse needs (benchmarks/README.md): per
+    slot (meter, interval, period start) its first and last arrival and its highest revision, merged
+    by the engine from every inserted block. Measured here for its cost to the server only; the
+    System does not create it."""
+    database = store.database
+    store.connection.command(
+        f"CREATE TABLE {database}.ami_slots (object_id String, device_id String, duration String,"
+        " period_start DateTime('UTC'), first_at AggregateFunction(min, DateTime('UTC')),"
+        " last_at AggregateFunction(max, DateTime('UTC')), top_revision AggregateFunction(max, UInt32))"
+        " ENGINE = AggregatingMergeTree() ORDER BY (object_id, device_id, duration, period_start)"
+    )
+    store.connection.command(
+        f"CREATE MATERIALIZED VIEW {database}.ami_slots_view TO {database}.ami_slots AS SELECT object_id,"
+        " device_id, duration, period_start, minState(recorded_at) AS first_at, maxState(recorded_at) AS last_at,"
+        f" maxState(revision) AS top_revision FROM {store.table}"
+        " GROUP BY object_id, device_id, duration, period_start"
+    )
+    print("with the AMI slot view (ami_slots_view): a design under study, not part of the System")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -52,6 +73,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="4000,20000,100000", help="Rows per insert, comma-separated.")
     parser.add_argument("--seconds", type=float, default=25.0, help="Inserting time per size.")
     parser.add_argument("--settle", type=float, default=5.0, help="Seconds for merges after each size.")
+    parser.add_argument(
+        "--slot-view",
+        action="store_true",
+        help="Add the view an AMI slot ledger kept in ClickHouse would need (a design under study, not built).",
+    )
     args = parser.parse_args()
 
     import ami as bench  # the AMI benchmark's day, channels and server lookup
@@ -69,6 +95,8 @@ def main() -> None:
     print("$", " ".join(sys.argv))
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     store = get_store()  # creates the database, the table and its rollup views
+    if args.slot_view:
+        _add_slot_view(store)
     pid = server_pid()
     day, now = int(bench.DAY.timestamp()), int(time.time())
     texts = [str(Decimal(n) / 4) for n in range(89)]
