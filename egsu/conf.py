@@ -113,8 +113,8 @@ def _planned_whole(options: dict[str, str]) -> dict[str, str]:
     Every server-side cursor of the System (Django's `iterator()`: the readings store's streamed
     rows and aggregates, exports) is read to its end; it streams to bound memory, not to see the
     first rows early. PostgreSQL plans a cursor for its first tenth by default, and on a freshly
-    loaded table (no statistics yet) that chose a nested loop that read the table once a row: a
-    region's totals by quantity over 32,000 values took 50–60 s, against 0.3 s planned whole.
+    loaded table (no statistics yet) that chose a nested loop that read the table once a row: the
+    streamed reads of 32,000 values took 30–65 s, against 0.3–0.9 s planned whole (benchmarks/sql_reads.py).
     """
     server = options.get("options", "")
     if "cursor_tuple_fraction" not in server:

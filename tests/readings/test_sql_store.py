@@ -315,8 +315,8 @@ def test_a_large_message_is_written_in_one_batch_quickly(store, django_assert_ma
 def test_on_postgresql_a_streamed_aggregate_is_planned_for_all_its_rows(store):
     """A server-side cursor is read to its end, so PostgreSQL plans it whole (conf._planned_whole).
 
-    Planned for its first tenth (PostgreSQL's default), the totals by quantity of a freshly loaded
-    table took 50–60 s for 32,000 values: a nested loop read the table once a row (0.3 s planned whole).
+    Planned for its first tenth (PostgreSQL's default), the streamed reads of 32,000 freshly loaded
+    values took 30–65 s: a nested loop read the table once a row (benchmarks/sql_reads.py).
     """
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no server-side cursors: it plans every query whole")
