@@ -45,14 +45,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import httpx
 import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
 from lxml import etree
+from machine import Postgres
 
 from egsu_core.clock import ASTANA, to_astana
 from egsu_core.isun.receipt import parse_receipt
@@ -308,52 +308,6 @@ def _egsu_command() -> list[str]:
     if not script.exists():
         raise SystemExit(f"{script} is missing: run `make install` first")
     return [str(script)]
-
-
-@dataclass
-class Postgres:
-    """A throw-away PostgreSQL database for one run (created here, dropped at the end)."""
-
-    url: str
-    name: str = ""
-    params: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        parsed = urlparse(self.url)
-        self.name = unquote(parsed.path.lstrip("/"))
-        if "bench" not in self.name:
-            raise SystemExit(
-                f"refusing to drop and create database {self.name!r}: its name must contain 'bench'"
-            )
-        self.params = {
-            "host": parsed.hostname or "127.0.0.1",
-            "port": parsed.port or 5432,
-            "user": unquote(parsed.username or ""),
-            "password": unquote(parsed.password or ""),
-        }
-
-    def _admin(self):
-        import psycopg
-
-        return psycopg.connect(dbname="postgres", autocommit=True, **self.params)
-
-    def create(self) -> None:
-        from psycopg import sql
-
-        with self._admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-
-    def drop(self) -> None:
-        from psycopg import sql
-
-        with self._admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-
-    def connect(self):
-        import psycopg
-
-        return psycopg.connect(dbname=self.name, **self.params)
 
 
 class Server:

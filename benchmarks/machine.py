@@ -1,5 +1,6 @@
 """The machine facts every benchmark prints at its top, so figures can be compared across runs, and
-the start-up every benchmark that drives the System in process shares."""
+the start-up (and the throw-away PostgreSQL database) every benchmark that drives the System in
+process shares."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,3 +59,49 @@ def machine_line() -> str:
         f"machine: nproc={os.cpu_count()} ({cpu_model()}), memory {memory()}, "
         f"{platform.system()} {platform.release()}"
     )
+
+
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL database for one run (created here, dropped at the end)."""
+
+    url: str
+    name: str = ""
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        parsed = urlparse(self.url)
+        self.name = unquote(parsed.path.lstrip("/"))
+        if "bench" not in self.name:
+            raise SystemExit(
+                f"refusing to drop and create database {self.name!r}: its name must contain 'bench'"
+            )
+        self.params = {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": unquote(parsed.username or ""),
+            "password": unquote(parsed.password or ""),
+        }
+
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(dbname="postgres", autocommit=True, **self.params)
+
+    def create(self) -> None:
+        from psycopg import sql
+
+        with self._admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+    def drop(self) -> None:
+        from psycopg import sql
+
+        with self._admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+
+    def connect(self):
+        import psycopg
+
+        return psycopg.connect(dbname=self.name, **self.params)

@@ -42,6 +42,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import machine  # benchmarks/machine.py (the script's own folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = 17
 PER_OBJECT = 1000
@@ -65,17 +67,8 @@ def _arguments():
     return parser.parse_args()
 
 
-def _postgres(url: str, statement: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(statement.format(name=name))
-
-
 def _setup(args) -> str:
-    if "bench" not in args.database_url.rsplit("/", 1)[1]:
-        sys.exit("the database name must contain 'bench' (it is dropped)")
+    postgres = machine.Postgres(args.database_url)  # its name must contain "bench": it is dropped
     clickhouse = (
         args.clickhouse_url
         or subprocess.run(
@@ -83,8 +76,7 @@ def _setup(args) -> str:
         ).stdout.strip()
     )
     database = f"egsu_read_bench_{uuid.uuid4().hex[:8]}"
-    _postgres(args.database_url, 'DROP DATABASE IF EXISTS "{name}"')
-    _postgres(args.database_url, 'CREATE DATABASE "{name}"')
+    postgres.create()
     os.environ.update(
         DJANGO_SETTINGS_MODULE="egsu.settings", EGSU_DATABASE_URL=args.database_url,
         EGSU_READINGS_BACKEND="clickhouse", EGSU_CLICKHOUSE_URL=clickhouse.rsplit("/", 1)[0] + "/" + database,
@@ -443,7 +435,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - cleanup must not hide the result
             print(f"could not drop ClickHouse database {database}: {exc}")
         connections.close_all()
-        _postgres(args.database_url, 'DROP DATABASE IF EXISTS "{name}"')
+        machine.Postgres(args.database_url).drop()
 
 
 if __name__ == "__main__":

@@ -32,14 +32,6 @@ START = datetime(2026, 10, 1, 19, 0, tzinfo=UTC)  # 2 October 2026 00:00 in Asta
 CHANNELS = ("A+", "A-", "R+", "R-")
 
 
-def _postgres(url: str, statement: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(statement.format(name=name))
-
-
 def _load(store, meters: int, quarters: int) -> int:
     from egsu.readings.store import ReadingRow, SeriesKey
 
@@ -94,12 +86,10 @@ def main() -> None:
         "--database-url", default="postgresql://egsu:egsu@127.0.0.1:5432/egsu_sql_reads_bench"
     )
     args = parser.parse_args()
-    if "bench" not in args.database_url.rsplit("/", 1)[1]:
-        sys.exit("the database name must contain 'bench' (it is dropped)")
+    postgres = machine.Postgres(args.database_url)  # its name must contain "bench": it is dropped
     print(f"$ .venv/bin/python benchmarks/sql_reads.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"{machine.machine_line()}; commit {machine.commit()}")
-    _postgres(args.database_url, 'DROP DATABASE IF EXISTS "{name}"')
-    _postgres(args.database_url, 'CREATE DATABASE "{name}"')
+    postgres.create()
     os.environ.update(
         EGSU_DATABASE_URL=args.database_url, EGSU_READINGS_BACKEND="sql",
         EGSU_VAR_DIR=tempfile.mkdtemp(prefix="egsu-sql-reads-bench-"),
@@ -157,7 +147,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _postgres(args.database_url, 'DROP DATABASE IF EXISTS "{name}"')
+        postgres.drop()
 
 
 if __name__ == "__main__":
