@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from egsu.admin_views import ViewOnlyAdmin
-from egsu.monitoring.models import Arrival, PointDay, SubjectDay
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay, SubjectPeriod
 
 
 @admin.register(Arrival)
@@ -36,4 +36,11 @@ class SubjectDayAdmin(ViewOnlyAdmin):
     list_display = ("subject", "energy", "day", "interval", "on_time", "late", "rejected")
     list_filter = ("energy", "interval")
     date_hierarchy = "day"
+    raw_id_fields = ("subject",)
+
+
+@admin.register(SubjectPeriod)
+class SubjectPeriodAdmin(ViewOnlyAdmin):
+    list_display = ("subject", "energy", "interval", "period_start", "due_at", "on_time", "late", "rejected")
+    list_filter = ("energy", "interval")
     raw_id_fields = ("subject",)

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.slots import Slot
-from egsu_core.clock import utcnow
+from egsu_core.clock import astana_date, utcnow
 
 DEFAULT_GRACE_MINUTES = 30
 
@@ -77,3 +77,18 @@ class ExpectedCounter:
             if prefix is not None:
                 total += prefix[j] - prefix[i]
         return total
+
+
+def periods_in_grace(now: datetime, intervals=None) -> dict[str, list[datetime]]:
+    """Interval → the starts of its periods that have begun by now but are not yet owed
+    (``due_at + grace > now``): what arrived for them is counted as arrived, not yet as expected.
+
+    A few periods an interval (the longest, a day, is owed by the next day's 00:00 plus the grace).
+    """
+    cut = now - grace()
+    first, last = astana_date(cut - timedelta(days=2)), astana_date(now)
+    found = {}
+    for interval in intervals or slot_rules.SLOT_INTERVALS:
+        starts = [s.period_start for s in slot_rules.slots_between(interval, first, last) if s.due_at > cut]
+        found[str(interval)] = [start for start in starts if start <= now]
+    return found

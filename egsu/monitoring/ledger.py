@@ -28,11 +28,12 @@ from operator import attrgetter
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 
 from egsu.bulk_rows import insert_rows
 from egsu.monitoring import slots as slot_rules
 from egsu.monitoring.expectations import grace
-from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay
+from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay, SubjectPeriod
 from egsu.monitoring.slots import SlotInterval
 from egsu.points.models import MeteringPoint
 from egsu.readings.store import ReadingColumns, ReadingRow, WriteOutcome
@@ -208,6 +209,7 @@ def _record_verdicts(
         changed: dict[int, Arrival] = {}
         subject_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
         point_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        period_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
         for item in items:
             key = _key(item, journal_entry_id)
             row = new.get(key) or existing.get(key)
@@ -221,15 +223,34 @@ def _record_verdicts(
                 if row.pk is not None:
                     changed[row.pk] = row
             if row.period_start is not None and any(delta):
-                for target, pk in ((subject_delta, row.subject_id), (point_delta, row.point_id)):
+                targets = [(subject_delta, row.subject_id), (point_delta, row.point_id)]
+                if row.subject_id is not None and _in_grace(row.due_at, now, allowance):
+                    targets.append((period_delta, row.subject_id))
+                for target, pk in targets:
                     if pk is not None:
-                        counts = target[(pk, row.day, row.interval)]
+                        key = (pk, row.day, row.interval) if target is not period_delta else _period_key(row)
+                        counts = target[key]
                         for n, d in enumerate(delta):
                             counts[n] += d
         _insert_new_slots(list(new.values()))
         _update_slots(list(changed.values()))
-        _add(SubjectDay, "subject_id", subject_delta, energy=Energy.OIL_GAS)
-        _add(PointDay, "point_id", point_delta)
+        _add(SubjectDay, SUBJECT_DAY, subject_delta, energy=Energy.OIL_GAS)
+        _add(PointDay, POINT_DAY, point_delta)
+        _add_periods(period_delta, Energy.OIL_GAS)
+
+
+def _in_grace(due_at: datetime | None, now: datetime, allowance: timedelta) -> bool:
+    """Whether a slot is still within its grace now: not yet owed, so not yet in "expected"."""
+    return due_at is not None and now <= due_at + allowance
+
+
+def _period_key(row: Arrival) -> tuple:
+    return (row.subject_id, row.period_start, row.interval, row.day, row.due_at)
+
+
+def _add_periods(deltas: dict[tuple, list[int]], energy: str) -> None:
+    """What arrived within its grace, per subject and period (SubjectPeriod; keys as SUBJECT_PERIOD)."""
+    _add(SubjectPeriod, SUBJECT_PERIOD, deltas, conflict=_PERIOD_CONFLICT, floor=True, energy=energy)
 
 
 @cache
@@ -428,47 +449,71 @@ def _update(row: Arrival, item: _Item, journal_entry_id, now, allowance) -> tupl
     return (0, 0, 0)
 
 
-def _add(model, fk: str, deltas: dict[tuple, list[int]], **fixed) -> None:
+# The rollups' keys, in the order of a delta's key tuple; a period row also sets its day and due time.
+POINT_DAY = ("point_id", "day", "interval")
+SUBJECT_DAY = ("subject_id", "day", "interval")
+SUBJECT_PERIOD = ("subject_id", "period_start", "interval", "day", "due_at")
+_PERIOD_CONFLICT = ("period_start", "interval", "subject_id", "energy")
+
+
+def _add(
+    model, keys: tuple[str, ...], deltas: dict[tuple, list[int]], *, conflict=None, floor=False, **fixed
+) -> None:
     """Add deltas to rollup rows: one INSERT … ON CONFLICT DO UPDATE per chunk (SQLite ≥ 3.24, PostgreSQL).
 
-    The database adds the counts itself, so concurrent writers stay exact; one statement per
-    chunk instead of one UPDATE per (row, day, interval) keeps a large message cheap
-    (benchmarks/README.md: the per-row updates were most of the intake's time).
+    A delta's key tuple holds the columns `keys`; `fixed` columns are the same for every row;
+    `conflict` names the unique key (default: every key and fixed column); with `floor` a count
+    never falls below zero (a period row may lack what a subtraction expects). The database adds the
+    counts itself, so concurrent writers stay exact; one statement per chunk instead of one UPDATE
+    per (row, day, interval) keeps a large message cheap (benchmarks/README.md: the per-row updates
+    were most of the intake's time).
     """
     if not deltas:
         return
+    conflict = conflict or (*keys, *fixed)
     # A slot leaving "rejected" subtracts: a negative count cannot be the row an INSERT proposes
     # (CHECK ≥ 0 applies before the conflict), so those rare rows take the create-then-F() path.
     negative = {key: delta for key, delta in deltas.items() if min(delta) < 0}
     if negative:
         model.objects.bulk_create(
-            [model(**{fk: pk}, day=day, interval=interval, **fixed) for pk, day, interval in negative],
+            [model(**dict(zip(keys, key, strict=True)), **fixed) for key in negative],
             ignore_conflicts=True,
             batch_size=500,
         )
-        for (pk, day, interval), (on_time, late, rejected) in negative.items():
-            model.objects.filter(**{fk: pk}, day=day, interval=interval, **fixed).update(
-                on_time=F("on_time") + on_time, late=F("late") + late, rejected=F("rejected") + rejected
-            )
+        for key, delta in negative.items():
+            found = {name: value for name, value in zip(keys, key, strict=True) if name in conflict}
+            added = {
+                name: Greatest(F(name) + n, 0) if floor else F(name) + n
+                for name, n in zip(("on_time", "late", "rejected"), delta, strict=True)
+            }
+            model.objects.filter(**found, **{k: v for k, v in fixed.items() if k in conflict}).update(**added)
         deltas = {key: delta for key, delta in deltas.items() if key not in negative}
         if not deltas:
             return
     connection = connections[model.objects.db]
-    quote = connection.ops.quote_name
+    ops = connection.ops
+    quote = ops.quote_name
     table = quote(model._meta.db_table)
-    keys = [fk, "day", "interval", *fixed]
     counts = ["on_time", "late", "rejected"]
-    columns = ", ".join(quote(c) for c in (*keys, *counts))
-    placeholders = ", ".join(["%s"] * (len(keys) + len(counts)))
+    columns = ", ".join(quote(c) for c in (*keys, *fixed, *counts))
+    placeholders = ", ".join(["%s"] * (len(keys) + len(fixed) + len(counts)))
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
+        f"ON CONFLICT ({', '.join(quote(k) for k in conflict)}) DO UPDATE SET "
         + ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in counts)
     )
-    params = [
-        (pk, connection.ops.adapt_datefield_value(day), interval, *fixed.values(), *delta)
-        for (pk, day, interval), delta in sorted(deltas.items())
-    ]
+    kinds = {f.column: f.get_internal_type() for f in model._meta.concrete_fields}
+    adapt = {
+        "DateField": cache(ops.adapt_datefield_value),
+        "DateTimeField": cache(ops.adapt_datetimefield_value),
+    }
+    adapted = [(n, adapt[kinds[name]]) for n, name in enumerate(keys) if kinds[name] in adapt]
+    params = []
+    for key, delta in sorted(deltas.items()):
+        values = list(key)
+        for n, fn in adapted:
+            values[n] = fn(values[n])
+        params.append((*values, *fixed.values(), *delta))
     with connection.cursor() as cursor:
         for start in range(0, len(params), 500):
             cursor.executemany(sql, params[start : start + 500])
@@ -550,7 +595,7 @@ class ValueSlots:
 
     def __init__(self, slots: dict[tuple, tuple[int, bool]], by_pk: dict[int, PointSlot], now: datetime):
         self.slots, self.by_pk, self.now = slots, by_pk, now
-        self.new, self.point_delta, self.subject_delta = _new_slots(slots, {}, by_pk, now)
+        self.new, self.point_delta, self.subject_delta, self.period_delta = _new_slots(slots, {}, by_pk, now)
         self.params = _arrival_params(self.new, now) if self.new else None
 
     def record(self) -> None:
@@ -561,7 +606,7 @@ class ValueSlots:
 
     def _record(self) -> None:
         slots, now = self.slots, self.now
-        point_delta, subject_delta = self.point_delta, self.subject_delta
+        point_delta, subject_delta, period_delta = self.point_delta, self.subject_delta, self.period_delta
         # Inserted at once, and only when one was in the ledger already (a re-send, another batch of
         # the same slot) is the insert undone and the slots looked up (issue 13: the look-up was a
         # sixth of the hook).
@@ -572,13 +617,15 @@ class ValueSlots:
                     _write_arrival_rows(*self.params)
         except IntegrityError:
             existing = _existing(slots)
-            new, point_delta, subject_delta = _new_slots(slots, existing, self.by_pk, now)
+            new, point_delta, subject_delta, period_delta = _new_slots(slots, existing, self.by_pk, now)
             if new:
                 _write_arrival_rows(*_arrival_params(new, now))
         _touch(existing, slots, now)
-        _add(PointDay, "point_id", point_delta)
+        _add(PointDay, POINT_DAY, point_delta)
         for energy, deltas in subject_delta.items():
-            _add(SubjectDay, "subject_id", deltas, energy=energy)
+            _add(SubjectDay, SUBJECT_DAY, deltas, energy=energy)
+        for energy, deltas in period_delta.items():
+            _add_periods(deltas, energy)
 
 
 def _new_slots(
@@ -586,14 +633,15 @@ def _new_slots(
     existing: dict[tuple, int],
     by_pk: dict[int, PointSlot],
     now: datetime,
-) -> tuple[list[tuple], dict[tuple, list[int]], dict[str, dict[tuple, list[int]]]]:
+) -> tuple[list[tuple], dict[tuple, list[int]], dict[str, dict[tuple, list[int]]], dict[str, dict]]:
     """The ledger rows of the slots not in `existing`, and what they add to the points' and the
-    subjects' day counts."""
+    subjects' day counts and (those within their grace) to the subjects' period counts."""
     allowance = grace()
     new: list[tuple] = []
     periods: dict[tuple[str, datetime], tuple[datetime, bool, date]] = {}  # few per batch: each once
     point_delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     subject_delta: dict[str, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    period_delta: dict[str, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for key, (point_pk, revised) in slots.items():
         if key in existing:
             continue
@@ -609,7 +657,9 @@ def _new_slots(
         column = 0 if on_time else 1
         point_delta[(point_pk, day, interval)][column] += 1
         subject_delta[energy][(owner, day, interval)][column] += 1
-    return new, point_delta, subject_delta
+        if on_time:  # arrived within its grace: not yet owed (an AMI slot is never rejected)
+            period_delta[energy][(owner, start, interval, day, due)][0] += 1
+    return new, point_delta, subject_delta, period_delta
 
 
 # The columns a new AMI slot sets; every other column of the ledger takes its field's default.

@@ -5,6 +5,8 @@ or the ledger to draw the arrivals page. Both intakes write the ledger and, in t
 add to two rollups by Astana day: per metering point and per subject and energy. Pages read the
 rollups and compute what was *expected* from the metering points (egsu.monitoring.expectations), so
 a device or meter registered or removed later changes the expectation at once, without a rebuild.
+A third, small table counts per subject and period what arrived while its slot was still within its
+grace (not yet expected), so that the summaries do not let it hide a missing slot.
 See egsu.monitoring.summaries for the definitions of on time, late, rejected and missing.
 """
 
@@ -158,3 +160,34 @@ class SubjectDay(DayCounts):
 
     def __str__(self) -> str:
         return f"subject {self.subject_id} {self.day} {self.interval}"
+
+
+class SubjectPeriod(DayCounts):
+    """A subject's slots of one period that arrived (or were rejected) while still within their grace.
+
+    A slot is owed, and so counted in "expected", only once it is overdue (``due_at + grace <= now``),
+    but the day rollups count an arrival at once. The summaries subtract what this table holds for
+    the periods still within their grace, so that an early arrival does not hide a missing slot
+    (egsu.monitoring.summaries). Written only while a slot is within its grace; rows whose grace has
+    passed are never read and are pruned (egsu.ops.retention). A batch of one head-end adds a row
+    per period, not per meter.
+    """
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", db_index=False)
+    energy = models.CharField(_("energy"), max_length=16, choices=ENERGY_CHOICES, default=Energy.OIL_GAS)
+    period_start = models.DateTimeField(_("period start"))
+    due_at = models.DateTimeField(_("due"))
+
+    class Meta:
+        verbose_name = _("subject period")
+        verbose_name_plural = _("subject periods")
+        constraints = [
+            # The period first: the summaries read the few periods still within their grace.
+            models.UniqueConstraint(
+                fields=["period_start", "interval", "subject", "energy"],
+                name="monitoring_subject_period_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"subject {self.subject_id} {self.interval} {self.period_start.isoformat()}"

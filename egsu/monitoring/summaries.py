@@ -10,8 +10,14 @@ for what a point owes):
   Judged once, when the record arrives (a later change of the grace does not re-judge history).
 - **rejected**: slots for which records came but every one was rejected (nothing usable yet); a
   later accepted record moves the slot from rejected to arrived (late or on time).
-- **missing**: expected slots with nothing at all: ``max(0, expected − arrived − rejected)``.
-- **completeness** = arrived ÷ expected, **timeliness** = on time ÷ expected (both capped at 100 %).
+- **pending**: arrived (or rejected) slots still within their grace, so not yet expected: what came
+  early for the current periods (``SubjectPeriod`` per subject, the ledger per point).
+- **missing**: expected slots with nothing at all:
+  ``max(0, expected − (arrived − pending) − (rejected − pending rejected))``. Without the pending
+  term an early arrival would hide a missing slot: at national scale the last half hour's meters
+  outnumber any day's missing ones.
+- **completeness** = owed arrived ÷ expected, **timeliness** = owed on time ÷ expected (both capped at
+  100 %), where *owed* leaves the pending slots out.
 
 Oil and gas devices and AMI meters are counted by the same code: both are metering points
 (docs/decisions/0007). Every read goes through the permission gate (egsu.access.scope).
@@ -22,11 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 
 from egsu.access import scope as gate
-from egsu.monitoring.expectations import ExpectedCounter, owing
-from egsu.monitoring.models import PointDay, SubjectDay
+from egsu.monitoring.expectations import ExpectedCounter, grace, owing, periods_in_grace
+from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay, SubjectPeriod
 from egsu.registry.models import Subject
 from egsu_core.clock import utcnow
 
@@ -43,6 +49,8 @@ class SummaryRow:
     on_time: int = 0
     late: int = 0
     rejected: int = 0
+    pending: int = 0  # of on_time: arrived while still within their grace
+    pending_rejected: int = 0  # of rejected: likewise
     extra: dict = field(default_factory=dict)
 
     @property
@@ -51,28 +59,34 @@ class SummaryRow:
 
     @property
     def missing(self) -> int:
-        return max(0, self.expected - self.arrived - self.rejected)
+        owed_arrived = max(0, self.arrived - self.pending)
+        owed_rejected = max(0, self.rejected - self.pending_rejected)
+        return max(0, self.expected - owed_arrived - owed_rejected)
 
     @property
     def completeness(self) -> float | None:
-        return None if not self.expected else min(100.0, 100.0 * self.arrived / self.expected)
+        owed = max(0, self.arrived - self.pending)
+        return None if not self.expected else min(100.0, 100.0 * owed / self.expected)
 
     @property
     def timeliness(self) -> float | None:
-        return None if not self.expected else min(100.0, 100.0 * self.on_time / self.expected)
+        owed = max(0, self.on_time - self.pending)
+        return None if not self.expected else min(100.0, 100.0 * owed / self.expected)
 
     def add(self, other: SummaryRow) -> None:
         self.expected += other.expected
         self.on_time += other.on_time
         self.late += other.late
         self.rejected += other.rejected
+        self.pending += other.pending
+        self.pending_rejected += other.pending_rejected
 
     def as_dict(self) -> dict:
         return {
             "key": str(self.key), "label": self.label, "bin": self.bin, "region": self.region,
             "expected": self.expected, "arrived": self.arrived, "on_time": self.on_time, "late": self.late,
             "missing": self.missing, "rejected": self.rejected, "completeness": self.completeness,
-            "timeliness": self.timeliness,
+            "timeliness": self.timeliness, "pending": self.pending,
         }  # fmt: skip
 
 
@@ -127,6 +141,7 @@ def arrivals_summary(
     if energies:
         _expected(scope, row, start, end, now, group_by, interval, subject, energies)
         _arrived(scope, row, start, end, group_by, interval, subject, energies)
+        _pending(scope, row, start, end, now, group_by, interval, subject, energies)
     _label(rows, group_by, scope)
     kept = [r for r in rows.values() if r.expected or r.arrived or r.rejected or group_by == "national"]
     if not kept and group_by == "national":
@@ -181,6 +196,47 @@ def _arrived(scope, row, start, end, group_by, interval, subject, energies) -> N
         target.on_time += total["s_on_time"]
         target.late += total["s_late"]
         target.rejected += total["s_rejected"]
+
+
+def _pending(scope, row, start, end, now, group_by, interval, subject, energies) -> None:
+    """Arrivals of slots still within their grace, by the same groups as `_arrived`: from the
+    subjects' period counts, or for objects and points from the ledger (its slot index leads with
+    the period, and only the few periods within their grace are read)."""
+    starts = periods_in_grace(now, [interval] if interval else None)
+    within = Q()
+    for each, period_starts in starts.items():
+        if period_starts:
+            within |= Q(interval=each, period_start__in=period_starts)
+    if not within:
+        return
+    group = _ROLLUP_GROUP[group_by]
+    if group_by in ("facility", "device"):
+        ledger = Arrival.objects.filter(within, point__in=gate.points(scope, energies_seen=energies))
+        if subject is not None:
+            ledger = ledger.filter(subject=subject)
+        ledger = ledger.filter(day__gte=start, day__lte=end, due_at__gt=now - grace())
+        sums = {
+            "s_on_time": Count("id", filter=Q(on_time=True) & ~Q(status=ArrivalStatus.REJECTED)),
+            "s_rejected": Count("id", filter=Q(status=ArrivalStatus.REJECTED)),
+        }
+        totals = ledger.values(group_key=F(group)).order_by().annotate(**sums)
+    else:
+        periods = SubjectPeriod.objects.filter(within, subject__in=gate.subjects(scope), energy__in=energies)
+        if subject is not None:
+            periods = periods.filter(subject=subject)
+        periods = periods.filter(day__gte=start, day__lte=end, due_at__gt=now - grace())
+        sums = {"s_on_time": Sum("on_time"), "s_rejected": Sum("rejected")}
+        totals = (
+            periods.values(group_key=F(group)).order_by().annotate(**sums)
+            if group
+            else [periods.aggregate(**sums)]
+        )
+    for total in totals:
+        if total["s_on_time"] is None:
+            continue
+        target = row(total.get("group_key"))
+        target.pending += total["s_on_time"]
+        target.pending_rejected += total["s_rejected"]
 
 
 def national_label() -> str:

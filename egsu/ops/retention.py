@@ -1,6 +1,6 @@
 """Retention by itself (DIG-30, issue 17 item 4) for what the journal and audit jobs do not cover:
-export files, records of AMI batches, readings per the operator's policy, and the claims of
-ClickHouse writes (ADR 0013: a value whose claim was pruned is answered from the store).
+export files, records of AMI batches, readings per the operator's policy, the claims of
+ClickHouse writes, and the arrivals' period counts once no summary reads them (ADR 0013: a value whose claim was pruned is answered from the store).
 
 Journal (INT-36, 3 years) and audit trail (DIG-21, 12 months) have their own jobs
 (`journal.retention`, `audit.retention`); jobs, mail and information-request packages too
@@ -119,11 +119,24 @@ def purge_readings_claims(
     return _audited("readings_claims", pruned.deleted, days, cutoff, source, **extra)
 
 
+def purge_slot_periods(*, now: datetime | None = None, source: str) -> int:
+    """The subjects' period counts (monitoring.SubjectPeriod) a day after their slots' grace ended: they
+    are read only while a slot is within its grace, so this is housekeeping, not a policy."""
+    from egsu.monitoring.expectations import grace
+    from egsu.monitoring.models import SubjectPeriod
+
+    cutoff = (now or utcnow()) - grace() - timedelta(days=1)
+    with transaction.atomic():  # the period bounds the due time: the index that leads with it serves
+        deleted, _ = SubjectPeriod.objects.filter(period_start__lt=cutoff, due_at__lt=cutoff).delete()
+    return _audited("slot_periods", deleted, 1, cutoff, source)
+
+
 def purge_expired(*, source: str, progress=None) -> dict:
     """Every data class of this module, per its configured period."""
     return {
         "exports": purge_exports(source=source),
         "ami_batches": purge_ami_batches(source=source),
+        "slot_periods": purge_slot_periods(source=source),
         "readings": purge_readings(source=source),
         "readings_claims": purge_readings_claims(
             source=source,

@@ -18,7 +18,8 @@ def backup() -> dict:
 
 @job()
 def purge_expired() -> dict:
-    """Exports, AMI batch records, readings and claims past their retention (each refuses less than its minimum)."""
+    """Exports, AMI batch records, readings and claims past their retention (each refuses less than its
+    minimum), and the arrivals' period counts past their use."""
     from egsu.ops.retention import purge_expired as purge
 
     return purge(source="periodic job ops.retention", progress=progress)

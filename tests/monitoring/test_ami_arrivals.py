@@ -228,6 +228,31 @@ def test_summaries_include_meters_and_filter_by_energy(ami):
     assert (national[0].expected, national[0].arrived) == (288, 12)
 
 
+def test_quarter_hours_sent_within_their_grace_do_not_hide_missing_ones(ami):
+    # given at 01:00 one of 3 meters sends only its 00:30 and 00:45 quarters, still within their grace
+    # (due 00:45 and 01:00, owed from 01:15 and 01:30), while 00:00 and 00:15 are owed and missing
+    early = [
+        v for v in quarter_values(ami.meters[:1]) if v["start"] >= (DAY + timedelta(minutes=30)).isoformat()
+    ]
+    send(ami, "b1", early, now=ONE_HOUR_LATER)
+    # when the day is summarised at 01:00, per subject, for the country and per meter
+    day = {"start": DAY.date(), "end": DAY.date(), "now": ONE_HOUR_LATER}
+    [subject] = summaries.arrivals_summary(NATIONAL, **day)
+    [national] = summaries.arrivals_summary(NATIONAL, group_by="national", **day)
+    meters = summaries.arrivals_summary(NATIONAL, group_by="device", subject=ami.subject, **day)
+    # then both arrivals count as arrived and on time, none as owed: all 6 owed quarters are missing
+    for row in (subject, national):
+        assert (row.expected, row.arrived, row.on_time, row.pending, row.missing) == (6, 2, 2, 2, 6)
+        assert (row.completeness, row.timeliness) == (0.0, 0.0)
+    assert sorted((r.expected, r.arrived, r.pending, r.missing) for r in meters) == [
+        (2, 0, 0, 2), (2, 0, 0, 2), (2, 2, 2, 2),
+    ]  # fmt: skip
+    # and at 02:00, with 00:00-01:15 owed (6 quarters of 3 meters), both are owed and arrived
+    later = {**day, "now": DAY + timedelta(hours=2)}
+    [subject] = summaries.arrivals_summary(NATIONAL, **later)
+    assert (subject.expected, subject.arrived, subject.pending, subject.missing) == (18, 2, 0, 16)
+
+
 def test_device_grouping_lists_meters_under_their_own_keys(ami):
     send(ami, "b1", quarter_values(ami.meters[:1]))
     rows = summaries.arrivals_summary(

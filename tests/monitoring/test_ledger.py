@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from egsu.monitoring.expectations import expected_slots
 from egsu.monitoring.ledger import Known, record_verdicts
-from egsu.monitoring.models import Arrival, PointDay, SubjectDay
+from egsu.monitoring.models import Arrival, PointDay, SubjectDay, SubjectPeriod
 from egsu.registry.snapshot import DjangoRegistryView
+from egsu_core.clock import astana_date, utcnow
 from egsu_core.isun.verdicts import RecordStatus
 from tests.monitoring.conftest import accepted, rejected
 
@@ -188,3 +190,87 @@ def test_what_the_intake_already_read_places_records_alike_without_reading_it_ag
     assert Arrival.objects.get(interval="P1D").subject_id == mworld.own.pk
     assert SubjectDay.objects.get(subject=mworld.own, interval="P1D").rejected == 1
     assert PointDay.objects.filter(interval="P1D").exists() == counted_for_device
+
+
+# ------------------------------------------------------------------ the subjects' period counts
+
+
+def _period_counts(world):
+    return [
+        (p.interval, p.period_start, p.due_at, p.day, p.energy, p.on_time, p.late, p.rejected)
+        for p in SubjectPeriod.objects.filter(subject=world.own)
+    ]
+
+
+@pytest.mark.django_db
+def test_what_arrives_within_its_grace_is_counted_per_period_and_what_comes_later_is_not(mworld):
+    # given a rejected record before the slot is due, fixed within the grace
+    verdict, raw = rejected("A100", "1", when="2025-06-02T10:00:00+05:00")
+    _send(mworld, [verdict], raws=[raw], at=DUE - timedelta(minutes=5))
+    assert _period_counts(mworld) == [("PT2H", SLOT, DUE, DAY, "oil_gas", 0, 0, 1)]
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=DUE + timedelta(minutes=10), entry=2)
+    # then the period's row moved it from rejected to on time, as the day's rollup did
+    assert _period_counts(mworld) == [("PT2H", SLOT, DUE, DAY, "oil_gas", 1, 0, 0)]
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 0)
+    # and a slot first received after its grace adds nothing to the period counts
+    later = SLOT + timedelta(hours=2)
+    _send(mworld, [accepted(mworld.own_device, "PT2H", later)], at=DUE + timedelta(hours=3), entry=3)
+    assert SubjectPeriod.objects.filter(period_start=later).count() == 0
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 1, 0)
+
+
+@pytest.mark.django_db
+def test_a_fix_within_the_grace_without_its_period_row_is_taken_and_counts_no_lower_than_zero(mworld):
+    # given a rejection counted before the period rows existed (an upgrade) or whose row is gone
+    verdict, raw = rejected("A100", "1", when="2025-06-02T10:00:00+05:00")
+    _send(mworld, [verdict], raws=[raw], at=DUE)
+    SubjectPeriod.objects.all().delete()
+    # when the good record arrives within the grace
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=DUE + timedelta(minutes=20), entry=2)
+    # then it is stored and counted; the period's rejected count stays at zero instead of failing
+    assert Arrival.objects.get().status == "accepted"
+    assert _counts(SubjectDay, subject=mworld.own) == (1, 0, 0)
+    assert _period_counts(mworld) == [("PT2H", SLOT, DUE, DAY, "oil_gas", 1, 0, 0)]
+
+
+@pytest.mark.django_db
+def test_the_upgrade_fills_the_period_counts_of_slots_still_within_their_grace(mworld):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    fill = import_module("egsu.monitoring.migrations.0010_subject_period").fill_from_ledger
+    now = utcnow()
+    device = mworld.own_device
+    slots = [s for s in expected_slots(device.metering_point, "PT2H", astana_date(now) - timedelta(days=1),
+                                       astana_date(now), now=now + timedelta(days=1))]  # fmt: skip
+    early = [s for s in slots if s.period_start <= now < s.due_at + timedelta(minutes=30)]
+    owed = [s for s in slots if s.due_at + timedelta(minutes=30) <= now][-2:]
+    for n, slot in enumerate([*owed, *early]):
+        _send(mworld, [accepted(device, "PT2H", slot.period_start)], at=min(now, slot.due_at), entry=n + 1)
+    # (the owed slots got rows too, when they arrived within their grace; the upgrade fills only the
+    # periods a summary still reads)
+    expected = sorted(row for row in _period_counts(mworld) if row[1] in {s.period_start for s in early})
+    assert len(expected) == len(early) > 0
+    SubjectPeriod.objects.all().delete()
+
+    fill(apps, type("Editor", (), {"connection": connection})())
+
+    assert sorted(_period_counts(mworld)) == expected
+
+
+@pytest.mark.django_db
+def test_period_counts_are_pruned_a_day_after_their_grace_and_the_purge_is_audited(mworld):
+    from egsu.access.models import AuditEvent
+    from egsu.ops.retention import purge_slot_periods
+
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT)], at=DUE)
+    _send(mworld, [accepted(mworld.own_device, "PT2H", SLOT + timedelta(days=2))], at=DUE + timedelta(days=2))
+    assert SubjectPeriod.objects.count() == 2
+
+    deleted = purge_slot_periods(now=DUE + timedelta(days=1, minutes=31), source="test")
+
+    assert deleted == 1
+    assert list(SubjectPeriod.objects.values_list("period_start", flat=True)) == [SLOT + timedelta(days=2)]
+    event = AuditEvent.objects.get(event="ops.retention_purged")
+    assert (event.after["kind"], event.after["deleted"]) == ("slot_periods", 1)
