@@ -51,9 +51,10 @@ def test_readyz_names_every_part_and_is_503_until_a_worker_lives():
     states = {c["name"]: c["state"] for c in body["checks"]}
     assert list(states) == [
         "database", "clickhouse", "claims", "mqtt broker", "workers", "signing key", "trust store",
-        "revocation sources",
+        "revocation sources", "gost hashes",
     ]  # fmt: skip
     assert states["database"] == "ok" and states["workers"] == "fail"
+    assert states["gost hashes"] == "ok"  # make install builds the compiled hashes
     assert states["signing key"] == "ok" and states["trust store"] == "ok"
     assert states["clickhouse"] == "off" and states["mqtt broker"] == "off"  # not configured here
     assert states["claims"] == "off"
@@ -63,6 +64,18 @@ def test_readyz_names_every_part_and_is_503_until_a_worker_lives():
     response = Client().get("/readyz")
     assert response.status_code == 200, response.json()
     assert response.json()["ready"] is True
+
+
+@pytest.mark.parametrize("module", ["gost3411_94", "streebog"])
+def test_pure_python_gost_hashes_are_a_warning_that_says_how_to_mend_it(monkeypatch, module):
+    from importlib import import_module
+
+    from egsu.ops import checks
+
+    monkeypatch.setattr(import_module(f"egsu_core.pki.gost.{module}"), "IMPLEMENTATION", "python")
+    found = checks.gost_hashes()
+    assert found.state == checks.WARN and found.ready  # slow, not broken: still ready
+    assert "pure Python" in found.detail and "make install" in found.detail
 
 
 @pytest.mark.django_db
