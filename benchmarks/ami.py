@@ -218,6 +218,16 @@ def big_batch(meters, limit: int) -> tuple[bytes, int]:
         body, count, quarters = candidate, len(items), quarters + 1
 
 
+def per_minute(answers: list[tuple[float, int]], seconds: float) -> list[int]:
+    """Values/s answered in each minute of the run (by the answer's time after the start; a last partial
+    minute of at least 10 s counts at its own length): what shows a rate that falls as the stores grow."""
+    buckets = [0] * (int(seconds // 60) + 1)
+    for at, count in answers:
+        buckets[min(int(at // 60), len(buckets) - 1)] += count
+    lengths = [60.0] * (len(buckets) - 1) + [seconds - 60 * (len(buckets) - 1)]
+    return [round(n / length) for n, length in zip(buckets, lengths, strict=True) if length >= 10]
+
+
 def run_rest(
     token: str,
     feed: Feed,
@@ -259,6 +269,7 @@ def run_rest(
         }  # fmt: skip
         failures: list[str] = []
         acknowledged = [0]
+        answered_at: list[tuple[float, int]] = []  # (seconds after the start, values) per answer
         lock = threading.Lock()
 
         def worker(deadline: float):
@@ -272,6 +283,7 @@ def run_rest(
                         return
                     with lock:
                         acknowledged[0] += count
+                        answered_at.append((time.perf_counter() - started, count))
 
         sampler = Sampler(lambda: workers)
         sampler.start()
@@ -293,6 +305,7 @@ def run_rest(
             "values": acknowledged[0],
             "elapsed": elapsed,
             "answered": answered,
+            "per_minute": per_minute(answered_at, answered),
             "rss": sampler.report("REST workers"),
         }
     finally:
@@ -344,10 +357,13 @@ def run_mqtt(
         answers: dict[str, dict] = {}
         cond = threading.Condition()
 
+        arrived: dict[str, float] = {}  # batch id → when its answer came (perf_counter)
+
         def on_message(client, userdata, message):
             answer = json.loads(message.payload)
             with cond:
                 answers[answer.get("batchId") or ""] = answer
+                arrived[answer.get("batchId") or ""] = time.perf_counter()
                 cond.notify_all()
 
         publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{head_end}-head-end")
@@ -394,7 +410,8 @@ def run_mqtt(
             if answer is None or answer["values"]["new"] != count:
                 raise SystemExit(f"MQTT: batch {batch_id} answered {answer}")
             values += count
-        return {"values": values, "elapsed": elapsed, "answered": answered,
+        minutes = per_minute([(arrived[b] - started, count) for b, count in sent.items()], answered)
+        return {"values": values, "elapsed": elapsed, "answered": answered, "per_minute": minutes,
                 "rss": sampler.report(f"MQTT consumers ({consumers})")}  # fmt: skip
     finally:
         for consumer in running:
@@ -720,6 +737,7 @@ def main() -> None:
           f"(RSS before it {rest['big_before_mib']:.0f} MiB)")  # fmt: skip
     print(f"REST  {rest['values']:,} values in {rest['elapsed']:.1f} s: {rest_rate:,.0f} values/s (answered in "
           f"{rest['answered']:.1f} s, in ClickHouse {rest['elapsed'] - rest['answered']:.1f} s later)")  # fmt: skip
+    print(f"REST  answered per minute: {', '.join(f'{n:,}' for n in rest['per_minute'])} values/s")
     print(rest["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     mqtt_feed = Feed(meters, args.batch_size, f"mqtt{os.getpid()}", rest_feed.quarter + 1)
@@ -728,6 +746,7 @@ def main() -> None:
     mqtt_rate = mqtt["values"] / mqtt["elapsed"]
     print(f"MQTT  {mqtt['values']:,} values in {mqtt['elapsed']:.1f} s: {mqtt_rate:,.0f} values/s (answered in "
           f"{mqtt['answered']:.1f} s, in ClickHouse {mqtt['elapsed'] - mqtt['answered']:.1f} s later)")  # fmt: skip
+    print(f"MQTT  answered per minute: {', '.join(f'{n:,}' for n in mqtt['per_minute'])} values/s")
     print(mqtt["rss"])
     print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     bare_count = min(max(rest["values"], mqtt["values"]), BARE_MAX)
