@@ -185,17 +185,22 @@ def _arrived(scope, row, start, end, group_by, interval, subject, energies) -> N
     if interval:
         rollup = rollup.filter(interval=interval)
     sums = {"s_on_time": Sum("on_time"), "s_late": Sum("late"), "s_rejected": Sum("rejected")}
-    group = _ROLLUP_GROUP[group_by]
-    totals = (
-        rollup.values(group_key=F(group)).order_by().annotate(**sums) if group else [rollup.aggregate(**sums)]
-    )
-    for total in totals:
-        if total["s_on_time"] is None:
-            continue
+    for total in _sums(rollup, _ROLLUP_GROUP[group_by], sums):
         target = row(total.get("group_key"))
         target.on_time += total["s_on_time"]
         target.late += total["s_late"]
         target.rejected += total["s_rejected"]
+
+
+def _sums(queryset, group: str | None, sums: dict) -> list[dict]:
+    """`sums` per value of `group` (keyed ``group_key``), or one row for all without a group; a group
+    with nothing to sum is left out."""
+    found = (
+        queryset.values(group_key=F(group)).order_by().annotate(**sums)
+        if group
+        else [queryset.aggregate(**sums)]
+    )
+    return [total for total in found if total["s_on_time"] is not None]
 
 
 def _pending(scope, row, start, end, now, group_by, interval, subject, energies) -> None:
@@ -219,21 +224,14 @@ def _pending(scope, row, start, end, now, group_by, interval, subject, energies)
             "s_on_time": Count("id", filter=Q(on_time=True) & ~Q(status=ArrivalStatus.REJECTED)),
             "s_rejected": Count("id", filter=Q(status=ArrivalStatus.REJECTED)),
         }
-        totals = ledger.values(group_key=F(group)).order_by().annotate(**sums)
+        totals = _sums(ledger, group, sums)
     else:
         periods = SubjectPeriod.objects.filter(within, subject__in=gate.subjects(scope), energy__in=energies)
         if subject is not None:
             periods = periods.filter(subject=subject)
         periods = periods.filter(day__gte=start, day__lte=end, due_at__gt=now - grace())
-        sums = {"s_on_time": Sum("on_time"), "s_rejected": Sum("rejected")}
-        totals = (
-            periods.values(group_key=F(group)).order_by().annotate(**sums)
-            if group
-            else [periods.aggregate(**sums)]
-        )
+        totals = _sums(periods, group, {"s_on_time": Sum("on_time"), "s_rejected": Sum("rejected")})
     for total in totals:
-        if total["s_on_time"] is None:
-            continue
         target = row(total.get("group_key"))
         target.pending += total["s_on_time"]
         target.pending_rejected += total["s_rejected"]
