@@ -223,15 +223,17 @@ def _record_verdicts(
                 if row.pk is not None:
                     changed[row.pk] = row
             if row.period_start is not None and any(delta):
-                targets = [(subject_delta, row.subject_id), (point_delta, row.point_id)]
-                if row.subject_id is not None and _in_grace(row.due_at, now, allowance):
-                    targets.append((period_delta, row.subject_id))
-                for target, pk in targets:
-                    if pk is not None:
-                        key = (pk, row.day, row.interval) if target is not period_delta else _period_key(row)
-                        counts = target[key]
-                        for n, d in enumerate(delta):
-                            counts[n] += d
+                targets = []
+                if row.subject_id is not None:
+                    targets.append((subject_delta, (row.subject_id, row.day, row.interval)))
+                    if _in_grace(row.due_at, now, allowance):
+                        targets.append((period_delta, _period_key(row)))
+                if row.point_id is not None:
+                    targets.append((point_delta, (row.point_id, row.day, row.interval)))
+                for target, key in targets:
+                    counts = target[key]
+                    for n, d in enumerate(delta):
+                        counts[n] += d
         _insert_new_slots(list(new.values()))
         _update_slots(list(changed.values()))
         _add(SubjectDay, SUBJECT_DAY, subject_delta, energy=Energy.OIL_GAS)
@@ -428,7 +430,7 @@ def _new_row(item, subject_pk, point_pk, journal_entry_id, now) -> _NewSlot:
 def _accept(row: Arrival, now: datetime, allowance: timedelta) -> tuple[int, int, int]:
     """Mark a slot arrived; return the rollup delta (on_time, late, rejected)."""
     row.accepted_at = now
-    row.on_time = row.due_at is None or now <= row.due_at + allowance
+    row.on_time = row.due_at is None or _in_grace(row.due_at, now, allowance)
     return (1, 0, 0) if row.on_time else (0, 1, 0)
 
 
@@ -650,7 +652,7 @@ def _new_slots(
         period = periods.get((interval, start))
         if period is None:
             due = slot_rules.due_at(interval, start)
-            period = periods[(interval, start)] = (due, now <= due + allowance, astana_date(start))
+            period = periods[(interval, start)] = (due, _in_grace(due, now, allowance), astana_date(start))
         due, on_time, day = period
         status = ArrivalStatus.REVISED if revised else ArrivalStatus.ACCEPTED
         new.append((object_id, device_id, interval, start, day, owner, point_pk, due, on_time, status))

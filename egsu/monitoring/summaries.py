@@ -31,7 +31,7 @@ from datetime import date, datetime
 from django.db.models import Count, F, Q, Sum
 
 from egsu.access import scope as gate
-from egsu.monitoring.expectations import ExpectedCounter, grace, owing, periods_in_grace
+from egsu.monitoring.expectations import ExpectedCounter, owing, periods_in_grace
 from egsu.monitoring.models import Arrival, ArrivalStatus, PointDay, SubjectDay, SubjectPeriod
 from egsu.registry.models import Subject
 from egsu_core.clock import utcnow
@@ -58,15 +58,18 @@ class SummaryRow:
         return self.on_time + self.late
 
     @property
+    def owed_arrived(self) -> int:
+        """Arrived slots that are owed by now (the pending ones left out)."""
+        return max(0, self.arrived - self.pending)
+
+    @property
     def missing(self) -> int:
-        owed_arrived = max(0, self.arrived - self.pending)
         owed_rejected = max(0, self.rejected - self.pending_rejected)
-        return max(0, self.expected - owed_arrived - owed_rejected)
+        return max(0, self.expected - self.owed_arrived - owed_rejected)
 
     @property
     def completeness(self) -> float | None:
-        owed = max(0, self.arrived - self.pending)
-        return None if not self.expected else min(100.0, 100.0 * owed / self.expected)
+        return None if not self.expected else min(100.0, 100.0 * self.owed_arrived / self.expected)
 
     @property
     def timeliness(self) -> float | None:
@@ -206,7 +209,8 @@ def _sums(queryset, group: str | None, sums: dict) -> list[dict]:
 def _pending(scope, row, start, end, now, group_by, interval, subject, energies) -> None:
     """Arrivals of slots still within their grace, by the same groups as `_arrived`: from the
     subjects' period counts, or for objects and points from the ledger (its slot index leads with
-    the period, and only the few periods within their grace are read)."""
+    the period, and only the few periods within their grace are read: their due times need no
+    filter of their own)."""
     starts = periods_in_grace(now, [interval] if interval else None)
     within = Q()
     for each, period_starts in starts.items():
@@ -219,7 +223,7 @@ def _pending(scope, row, start, end, now, group_by, interval, subject, energies)
         ledger = Arrival.objects.filter(within, point__in=gate.points(scope, energies_seen=energies))
         if subject is not None:
             ledger = ledger.filter(subject=subject)
-        ledger = ledger.filter(day__gte=start, day__lte=end, due_at__gt=now - grace())
+        ledger = ledger.filter(day__gte=start, day__lte=end)
         sums = {
             "s_on_time": Count("id", filter=Q(on_time=True) & ~Q(status=ArrivalStatus.REJECTED)),
             "s_rejected": Count("id", filter=Q(status=ArrivalStatus.REJECTED)),
@@ -229,7 +233,7 @@ def _pending(scope, row, start, end, now, group_by, interval, subject, energies)
         periods = SubjectPeriod.objects.filter(within, subject__in=gate.subjects(scope), energy__in=energies)
         if subject is not None:
             periods = periods.filter(subject=subject)
-        periods = periods.filter(day__gte=start, day__lte=end, due_at__gt=now - grace())
+        periods = periods.filter(day__gte=start, day__lte=end)
         totals = _sums(periods, group, {"s_on_time": Sum("on_time"), "s_rejected": Sum("rejected")})
     for total in totals:
         target = row(total.get("group_key"))

@@ -1,6 +1,7 @@
 """Retention by itself (DIG-30, issue 17 item 4) for what the journal and audit jobs do not cover:
 export files, records of AMI batches, readings per the operator's policy, the claims of
-ClickHouse writes, and the arrivals' period counts once no summary reads them (ADR 0013: a value whose claim was pruned is answered from the store).
+ClickHouse writes (ADR 0013: a value whose claim was pruned is answered from the store), and the
+arrivals' period counts once no summary reads them.
 
 Journal (INT-36, 3 years) and audit trail (DIG-21, 12 months) have their own jobs
 (`journal.retention`, `audit.retention`); jobs, mail and information-request packages too
