@@ -193,6 +193,8 @@ def test_what_the_intake_already_read_places_records_alike_without_reading_it_ag
 
 
 # ------------------------------------------------------------------ the subjects' period counts
+# A slot is owed once due plus the grace (INT-33/34, COL-05, AMI-41): what arrives before that is counted
+# per period so that the summaries can leave it out of the owed arrivals.
 
 
 def _period_counts(world):

@@ -1,4 +1,7 @@
-"""Summaries equal a brute-force count on a small random world; what a subject owes, newest first."""
+"""Summaries equal a brute-force count on a small random world; what a subject owes, newest first.
+
+Slots, due times and the grace: INT-33/34; a slot that has begun and is not yet owed is sent to as well,
+so the count proves that early arrivals hide no missing slot."""
 
 from __future__ import annotations
 
