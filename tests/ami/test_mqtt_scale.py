@@ -210,3 +210,36 @@ def test_a_broker_killed_with_messages_in_flight_loses_nothing_acknowledged_and_
     finally:
         head_end.close()
         consumers.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_told_to_stop_inserts_what_it_queued_before_it_exits(broker, clickhouse, tmp_path):
+    """A consumer stopped in order (SIGTERM: an upgrade, the last server shut down) leaves nothing queued:
+    with deferred inserts its last batches would otherwise wait for the next start or for recovery
+    before reads show them (ADR 0013, deferred inserts)."""
+    world = make_world(20)
+    items = quarter_values(world.meters)
+    documents = [
+        document(f"t-{n}", intervals=items[i : i + 40]) for n, i in enumerate(range(0, len(items), 40))
+    ]
+    store = get_store()
+    claims = getattr(store, "claims", None)
+    if claims is None:
+        pytest.skip("no ClickHouse server: the embedded engine (chDB) has no claims and defers no insert")
+    consumers = Consumers(broker.port, tmp_path / "slots", EGSU_READINGS_FLUSH_S="10")  # no tick in this test
+    consumer = consumers.start()
+    head_end = HeadEnd(broker.port, "hes-a")
+    try:
+        head_end.publish(documents)
+        answered = lambda: {a["batchId"] for a in head_end.answers} == {d["batchId"] for d in documents}  # noqa: E731
+        assert wait_until(answered, 30)
+        assert claims.pending() > 0 and store.count(ReadingQuery()) < len(items)  # answered, still queued
+        consumer.send_signal(signal.SIGTERM)
+        assert consumer.wait(timeout=30) == 0
+        # inserted by the stopping consumer itself: nothing for a flusher or for recovery to do
+        assert claims.pending() == 0
+        assert store.count(ReadingQuery()) == len(items)
+        assert store.totals(ReadingQuery()) == expected_totals(world.meters)
+    finally:
+        head_end.close()
+        consumers.stop()

@@ -201,3 +201,40 @@ def test_a_clickhouse_outage_during_intake_refuses_clearly_and_leaves_nothing_pe
     assert after["rows"] - outcome.expected_values >= 6, stored  # the AMI values exactly, and the ISUN ones
     print(f"clickhouse outage: down {down[0]:.1f} s, {outcome.refusals}, attempts={outcome.attempts}"  # noqa: T201
           f" seconds={outcome.seconds:.1f} {stored}")  # fmt: skip
+
+
+def test_a_server_stopped_in_order_leaves_no_value_queued(tmp_path):
+    """With deferred inserts (ADR 0013) a web server stopped in order (SIGTERM: an upgrade, the last
+    server of a site shut down) inserts what its workers queued before they exit: nothing waits for the
+    next start or for the periodic recovery before reads show it."""
+    import json
+    import subprocess
+    import sys
+    import uuid
+
+    from django.db import connection
+
+    from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+    from tests.readings import store_backends
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the orderly-stop drill runs once, in the SQLite pass")
+    server = store_backends._server_url()  # skips loudly when no server can be started
+    url = f"{server.rsplit('/', 1)[0]}/egsu_stop_{uuid.uuid4().hex[:10]}"
+    var = tmp_path / "var"
+    # a flush interval longer than the run: only the workers' exit can insert what they queued
+    env = egsu_env(var, f"sqlite:///{var / 'egsu.sqlite3'}", EGSU_READINGS_BACKEND="clickhouse",
+                   EGSU_CLICKHOUSE_URL=url, EGSU_READINGS_FLUSH_S="10")  # fmt: skip
+    try:
+        outcome = run_drill(var, env, messages=3, batches=3, password=DEMO_PASSWORD)
+        assert outcome.seconds < 10, "the run outlasted the flush interval: the drill proves nothing"
+        probe = subprocess.run([sys.executable, "-c", CLICKHOUSE_PROBE], env=env, capture_output=True, text=True,
+                               timeout=120)  # fmt: skip
+        assert probe.returncode == 0, probe.stderr[-3000:]
+        before = json.loads(probe.stdout.strip().splitlines()[-1])["before"]  # before any recovery runs
+    finally:
+        store_backends.drop_database(ClickHouseReadingsStore.from_url(url, create_schema=False))
+    _assert_stored_once(outcome, 3, 3)
+    assert before["pending"] == 0, before
+    assert before["rows"] == before["keys"] and before["revised"] == 0, before
+    assert before["rows"] - outcome.expected_values >= 3, before  # the AMI values exactly, and the ISUN ones

@@ -11,6 +11,9 @@ database (SQLite file or PostgreSQL); ClickHouse is a real server. The many-proc
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,7 +32,7 @@ from egsu.readings.store import (
 )
 from egsu.readings.store import WriteOutcome as Outcome
 from tests.readings import store_backends, test_exactly_once
-from tests.readings.test_claims_upkeep import _crash, _crash_rows
+from tests.readings.test_claims_upkeep import ROOT, _crash, _crash_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,6 +175,39 @@ def test_a_queued_intent_no_flusher_takes_is_recovered_after_the_grace(queued, m
     monkeypatch.setattr(store.claims, "flush_grace_s", -1.0)
     assert [intent.state for intent in store.claims.intents()] == ["not flushed"]
     assert store.recover() == 3 and store.count(ReadingQuery()) == 3
+
+
+# A writer process: queues its batch (its flusher would wait an hour), then exits as a stopping worker does.
+_QUEUE_THEN_EXIT = """
+import json, sys
+from datetime import datetime
+from decimal import Decimal
+from egsu.readings.backends.clickhouse import ClickHouseReadingsStore
+from egsu.readings.store import ReadingRow, SeriesKey
+spec = json.loads(sys.argv[1])
+store = ClickHouseReadingsStore.from_url(spec["url"], claims_url=spec["claims_url"], create_schema=False,
+                                         flush_interval_s=3600.0, flush_lock_dir=spec["lock_dir"])
+rows = [ReadingRow(SeriesKey(o, d, q), i, datetime.fromisoformat(s), Decimal(v), "kWh", "good", "exit")
+        for o, d, q, i, s, v in spec["rows"]]
+assert store.write(rows)
+"""
+
+
+def test_a_writer_that_exits_in_order_first_inserts_what_is_queued(queued, tmp_path):
+    store = queued
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
+    assert store.write(_rows(2, device="Q")) == [Outcome.NEW] * 2  # queued by this process, never flushed
+    spec = {"url": store.url, "claims_url": test_exactly_once._claims_url(tmp_path), "lock_dir": str(tmp_path),
+            "rows": _crash_rows(start)}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", _QUEUE_THEN_EXIT, json.dumps(spec)], cwd=ROOT, check=True, timeout=120
+    )
+    # the exiting writer inserted its own queued batch and this process's: nothing waits for a flusher
+    assert store.claims.pending() == 0
+    assert store.count(ReadingQuery()) == 7
+    assert store.totals(ReadingQuery()) == {"energyActiveImport": Decimal("10.5")}
+    # and once only: at this process's exit there is nothing left to insert
+    assert store.flusher.finish() == 0 and store.count(ReadingQuery()) == 7
 
 
 @pytest.mark.parametrize(
