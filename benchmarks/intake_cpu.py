@@ -32,9 +32,11 @@ class _Statements:
 
     def __init__(self) -> None:
         self.count = 0
+        self.sql: list[str] = []
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
+        self.sql.append(("many " if many else "") + " ".join(str(sql).split()))
         return execute(sql, params, many, context)
 
 
@@ -54,6 +56,11 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile", default="", help="write cProfile stats of the timed messages to this file"
+    )
+    parser.add_argument(
+        "--show-sql",
+        action="store_true",
+        help="print the statements of the last message (120 characters each)",
     )
     return parser.parse_args(argv)
 
@@ -108,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                         profiler.disable()
                     cpu[kind].append(time.thread_time() - start)
                 statements[kind].append(counter.count)
+                last_sql = counter.sql
                 intake._expect_ok(answer.http_status, answer.body, options.records)
         connection.close()
         if profiler is not None:
@@ -126,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(cpu[kind]) / parse:.0f}× the bare parse"
             )
         print(f"  bare lxml.etree.fromstring of the {len(body):,}-byte body: {parse * 1000:.2f} ms CPU")
+        if options.show_sql:
+            print(f"  the statements of the last message ({kinds[-1]}):")
+            for number, sql in enumerate(last_sql, 1):
+                print(f"  {number:3d}. {sql[:120]}")
         return 0
     finally:
         if pg is not None:
