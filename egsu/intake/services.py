@@ -241,7 +241,7 @@ def _check(raw: bytes, *, now: datetime, remote_addr: str, trace: _Trace, oversi
             )
         system = _authorise(request) if sender.password_first else None
         # Integrity and EDS validity, offline (App.1 §51), before the payload is read.
-        claimed = system or registry.system_for_sender(request.sender_id)
+        claimed = system or registry.system_for_sender(request.sender_id, request.service_id)
         trace.contour = claimed.contour if claimed is not None else None
         transport = signatures.verify_transport(request, claimed, at=now)
         if transport.pending:
@@ -383,7 +383,9 @@ def _check_message_date(request: SyncRequest, now: datetime) -> None:
 
 
 def _authorise(request: SyncRequest, claimed=None):
-    system = registry.authenticate_sender(request.sender_id, request.password, claimed=claimed)
+    system = registry.authenticate_sender(
+        request.sender_id, request.password, claimed=claimed, service_id=request.service_id
+    )
     if system is None:
         raise errors.AuthenticationError()
     # A granted active service exists: the second question is asked only to tell SCE004 from SCE003.

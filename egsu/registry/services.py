@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password as _check_hash
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from egsu.registry.models import ConnectedSystem, DeviceType, OperationType, Service
 from egsu_core.isun.tables import DEVICE_TYPES, OPERATION_TYPES
@@ -40,32 +41,46 @@ def _burn_time(password: str) -> None:
     _check_hash(password, _dummy_hash)
 
 
-def system_for_sender(sender_id: str) -> ConnectedSystem | None:
+def system_for_sender(sender_id: str, service_id: str | None = None) -> ConnectedSystem | None:
     """The active connected system a message claims to come from, before its password is checked.
 
     Only its signature settings are read from it; nothing is trusted until authenticate_sender.
+    With `service_id`, whether it is granted that active service is read in the same query, for
+    `system_may_call` to answer without one of its own (a round trip less per message, issue 13).
     """
-    return (
-        ConnectedSystem.objects.select_related("subject")
-        .filter(sender_id=sender_id, active=True, subject__active=True)
-        .first()
+    systems = ConnectedSystem.objects.select_related("subject").filter(
+        sender_id=sender_id, active=True, subject__active=True
     )
+    if service_id is not None:
+        granted = ConnectedSystem.services.through.objects.filter(
+            connectedsystem_id=OuterRef("pk"), service__service_id=service_id, service__active=True
+        )
+        systems = systems.annotate(granted=Exists(granted))
+    system = systems.first()
+    if system is not None and service_id is not None:
+        system.granted_service = (service_id, system.granted)
+    return system
 
 
 def authenticate_sender(
-    sender_id: str, password: str | None, *, claimed: ConnectedSystem | None = None
+    sender_id: str,
+    password: str | None,
+    *,
+    claimed: ConnectedSystem | None = None,
+    service_id: str | None = None,
 ) -> ConnectedSystem | None:
     """The active connected system with these credentials, or None (SCE002).
 
     PBKDF2 costs tens of milliseconds by design; a repeat of a successful check is answered
     from an in-process cache keyed by (login, HMAC of the password, stored hash), so a
     password change or a deactivation takes effect on the very next message. ``claimed``: the
-    row ``system_for_sender`` just read for this same message, so that it is not read twice.
+    row ``system_for_sender`` just read for this same message, so that it is not read twice;
+    ``service_id``: the service the message asks for (read with the system, see there).
     """
     if claimed is not None and claimed.sender_id == sender_id:
         system = claimed
     else:
-        system = system_for_sender(sender_id)
+        system = system_for_sender(sender_id, service_id)
     if not password:
         _burn_time("")
         return None
@@ -104,7 +119,10 @@ def clear_authentication_cache() -> None:
 
 
 def system_may_call(system: ConnectedSystem, service_id: str) -> bool:
-    """SCE003: the system is granted this (active) service."""
+    """SCE003: the system is granted this (active) service (as read with the system when it was)."""
+    known = getattr(system, "granted_service", None)
+    if known is not None and known[0] == service_id:
+        return known[1]
     return system.services.filter(service_id=service_id, active=True).exists()
 
 

@@ -124,6 +124,27 @@ def test_system_may_call_only_granted_services(granted, asked, allowed):
     assert system_may_call(system, asked) is allowed
 
 
+@pytest.mark.parametrize(
+    ("granted", "active", "asked", "allowed"),
+    [
+        pytest.param(("ISUN_Service2",), True, "ISUN_Service2", True, id="granted"),
+        pytest.param(("ISUN_Service2",), True, "ISUN_Service", False, id="other-key"),
+        pytest.param(("ISUN_Service2",), False, "ISUN_Service2", False, id="deactivated"),
+        pytest.param((), True, "ISUN_Service2", False, id="none-granted"),
+    ],
+)
+def test_the_right_read_with_the_system_answers_without_a_query_of_its_own(granted, active, asked, allowed):
+    """SCE003 (the gateway's error codes, §15.2): the right to the service is read with the sender's row."""
+    make_system("client-1", PASSWORD, services=granted)
+    Service.objects.filter(service_id="ISUN_Service2").update(active=active)
+    with CaptureQueriesContext(connection) as queries:
+        system = authenticate_sender("client-1", PASSWORD, service_id=asked)
+        assert system_may_call(system, asked) is allowed
+    assert len(queries.captured_queries) == 1
+    # a right read for another service is not taken for this one
+    assert system_may_call(system, "ISUN_Service") is ("ISUN_Service" in granted and active)
+
+
 def test_system_may_not_call_a_deactivated_service():
     system = make_system(services=("ISUN_Service2",))
     Service.objects.filter(service_id="ISUN_Service2").update(active=False)
