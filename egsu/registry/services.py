@@ -46,7 +46,7 @@ def system_for_sender(sender_id: str, service_id: str | None = None) -> Connecte
 
     Only its signature settings are read from it; nothing is trusted until authenticate_sender.
     With `service_id`, whether it is granted that active service is read in the same query, for
-    `system_may_call` to answer without one of its own (a round trip less per message, issue 13).
+    `system_may_call` to answer without one of its own (a round trip less per message at the gateway).
     """
     systems = ConnectedSystem.objects.select_related("subject").filter(
         sender_id=sender_id, active=True, subject__active=True

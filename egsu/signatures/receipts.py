@@ -65,7 +65,7 @@ def holding() -> Iterator[HeldReceipts]:
 def _save(items: list[tuple[OcspReceipt, str | None]]) -> None:
     """One INSERT for all of them; a document that already has its receipt keeps it: the first one
     stands (SIG-08). Ignoring the conflict in the statement spares the gateway a savepoint round trip
-    per message (issue 13)."""
+    per message."""
     if not items:
         return
     OcspReceiptRecord.objects.bulk_create(
