@@ -233,7 +233,7 @@ def test_a_consumer_told_to_stop_inserts_what_it_queued_before_it_exits(broker, 
         head_end.publish(documents)
         answered = lambda: {a["batchId"] for a in head_end.answers} == {d["batchId"] for d in documents}  # noqa: E731
         assert wait_until(answered, 30)
-        assert claims.pending() > 0 and store.count(ReadingQuery()) < len(items)  # answered, still queued
+        queued = claims.pending()  # answered, and still queued unless the machine was slow
         consumer.send_signal(signal.SIGTERM)
         assert consumer.wait(timeout=30) == 0
         # inserted by the stopping consumer itself: nothing for a flusher or for recovery to do
@@ -243,3 +243,6 @@ def test_a_consumer_told_to_stop_inserts_what_it_queued_before_it_exits(broker, 
     finally:
         head_end.close()
         consumers.stop()
+    if not queued:  # a starved machine: the flusher's tick came first
+        pytest.skip("nothing was still queued when the consumer was stopped: the end state holds, but it"
+                    " does not show that the stopping consumer inserted it")  # fmt: skip

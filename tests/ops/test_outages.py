@@ -227,7 +227,6 @@ def test_a_server_stopped_in_order_leaves_no_value_queued(tmp_path):
                    EGSU_CLICKHOUSE_URL=url, EGSU_READINGS_FLUSH_S="10")  # fmt: skip
     try:
         outcome = run_drill(var, env, messages=3, batches=3, password=DEMO_PASSWORD)
-        assert outcome.seconds < 10, "the run outlasted the flush interval: the drill proves nothing"
         probe = subprocess.run([sys.executable, "-c", CLICKHOUSE_PROBE], env=env, capture_output=True, text=True,
                                timeout=120)  # fmt: skip
         assert probe.returncode == 0, probe.stderr[-3000:]
@@ -238,3 +237,6 @@ def test_a_server_stopped_in_order_leaves_no_value_queued(tmp_path):
     assert before["pending"] == 0, before
     assert before["rows"] == before["keys"] and before["revised"] == 0, before
     assert before["rows"] - outcome.expected_values >= 3, before  # the AMI values exactly, and the ISUN ones
+    if outcome.seconds >= 10:  # a starved machine: a flusher's tick may have inserted them instead
+        pytest.skip(f"the senders took {outcome.seconds:.0f} s, longer than the flush interval: the end state"
+                    " holds, but it does not show that the stopping workers inserted it")  # fmt: skip
