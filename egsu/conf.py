@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlparse, urlunparse
@@ -328,14 +329,25 @@ def _secret_key(var_dir: Path, production: bool) -> str:
     if production:
         raise ConfigError("EGSU_SECRET_KEY must be set when EGSU_ENV=production")
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
+    if not path.exists():
+        _create_secret_key(var_dir, path)
+    return path.read_text().strip()
+
+
+def _create_secret_key(var_dir: Path, path: Path) -> None:
+    """Write a new key so that it appears whole or not at all: `egsu serve` starts its web server and its
+    worker at once, and on a fresh var dir both come here. The first to link its key in wins; the other
+    reads that key instead of failing, or of reading a file not yet written."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    fd, written = tempfile.mkstemp(dir=var_dir, prefix=".secret_key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        os.link(written, path)
+    except FileExistsError:
+        pass  # another process started at the same moment: its key is the key
+    finally:
+        os.unlink(written)
 
 
 def _choice(name: str, allowed: set[str], default: str) -> str:

@@ -1,0 +1,49 @@
+"""The embedded setup's secret key: made once in the var dir and the same for every process, also when
+`egsu serve` starts its web server and its worker at the same moment on a fresh var dir."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from egsu import conf
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_key_is_made_once_private_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.delenv("EGSU_SECRET_KEY", raising=False)
+    first = conf._secret_key(tmp_path, production=False)
+    assert len(first) >= 50 and conf._secret_key(tmp_path, production=False) == first
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no half-written file left behind
+
+
+def test_a_process_that_loses_the_race_takes_the_winners_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("EGSU_SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("the-winners-key")
+    # it looked before the winner had written: it makes its own, and finds the winner's in place
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    assert conf._secret_key(tmp_path, production=False) == "the-winners-key"
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+
+
+def test_processes_starting_together_on_a_fresh_var_dir_agree_on_one_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "EGSU_SECRET_KEY"}
+    code = "import sys; from pathlib import Path; from egsu import conf;" \
+        " print(conf._secret_key(Path(sys.argv[1]), production=False))"  # fmt: skip
+    for attempt in range(5):
+        var = tmp_path / f"var-{attempt}"
+        processes = [
+            subprocess.Popen([sys.executable, "-c", code, str(var)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]  # fmt: skip
+        results = [(p.wait(timeout=60), *p.communicate()) for p in processes]
+        assert all(status == 0 for status, _out, _err in results), [err for *_, err in results]
+        keys = {out.strip() for _status, out, _err in results}
+        assert keys == {(var / "secret_key").read_text().strip()} and "" not in keys
