@@ -44,6 +44,8 @@ class Flushing(Protocol):
 
     def flush(self, max_rows: int | None = None) -> int: ...
 
+    def drain(self, deadline: float | None = None) -> int: ...
+
 
 class Flusher:
     """The flusher thread of one store in this process (it flushes while it holds the host's lock)."""
@@ -97,13 +99,11 @@ class Flusher:
         deadline = time.monotonic() + timeout_s
         self.stop(timeout_s)
         self._pid = 0  # once: a later exit hook has nothing left to do
-        inserted = 0
         try:
-            while time.monotonic() < deadline and (flushed := self.store.flush()):
-                inserted += flushed
+            return self.store.drain(deadline)
         except Exception:  # noqa: BLE001 - at exit: what was taken is failed, recovery inserts it
             log.exception("inserting the queued readings at exit failed; recovery will insert them")
-        return inserted
+            return 0
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

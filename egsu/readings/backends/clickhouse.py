@@ -842,10 +842,11 @@ class ClickHouseReadingsStore:
         _settle(lambda: self._insert_columns(block), claims, taken)
         return len(block[0])
 
-    def drain(self) -> int:
-        """Flush until nothing is queued (tests, benchmarks, a fill, an orderly stop); rows inserted."""
+    def drain(self, deadline: float | None = None) -> int:
+        """Flush until nothing is queued (tests, benchmarks, a fill, an orderly stop), or until the
+        `time.monotonic()` `deadline` when given; rows inserted."""
         inserted = 0
-        while flushed := self.flush():
+        while (deadline is None or time.monotonic() < deadline) and (flushed := self.flush()):
             inserted += flushed
         return inserted
 
