@@ -48,7 +48,7 @@ from egsu.monitoring import ledger as arrivals
 from egsu.ops import memory, metrics
 from egsu.ops.timekeeping import system_time
 from egsu.readings.services import get_store
-from egsu.readings.store import Quality, ReadingRow, SeriesKey, WriteOutcome
+from egsu.readings.store import Quality, ReadingColumns, WriteOutcome, write_columns
 from egsu.registry import services as registry
 from egsu.registry.snapshot import DjangoRegistryView
 from egsu.signatures import receipts as signature_receipts
@@ -580,29 +580,27 @@ def _quality(device_ok: bool | None) -> str:
 
 def _store(verdicts: list[Verdict], *, source: str) -> None:
     """Write every accepted record's values in one call; fold row outcomes back into record verdicts."""
-    rows: list[ReadingRow] = []
+    columns = ReadingColumns(source=source)  # the store's bulk form: no row object per value
     spans: list[tuple[Verdict, int, int]] = []
     for verdict in verdicts:
         rec = verdict.record
         if verdict.status is RecordStatus.REJECTED or rec is None:
             continue
-        start = len(rows)
-        interval, quality = rec.interval.value, _quality(rec.device_ok)  # a record's, the same for each value
-        for quantity, value in rec.values.items():
-            rows.append(ReadingRow(
-                key=SeriesKey(rec.object_id, rec.device_id, quantity),
-                interval=interval,
-                period_start=rec.period_start,
-                value=value,
-                unit=UNITS[quantity],
-                quality=quality,
-                source=source,
-                commercial=rec.commercial,
-            ))  # fmt: skip
-        spans.append((verdict, start, len(rows)))
-    if not rows:
+        start, count = len(columns), len(rec.values)
+        # a record's, the same for each of its values
+        columns.object_id += [rec.object_id] * count
+        columns.device_id += [rec.device_id] * count
+        columns.interval += [rec.interval.value] * count
+        columns.period_start += [rec.period_start] * count
+        columns.quality += [_quality(rec.device_ok)] * count
+        columns.commercial += [rec.commercial] * count
+        columns.quantity += rec.values
+        columns.value += rec.values.values()
+        columns.unit += [UNITS[quantity] for quantity in rec.values]
+        spans.append((verdict, start, len(columns)))
+    if not len(columns):
         return
-    outcomes = get_store().write(rows)
+    outcomes = write_columns(get_store(), columns)
     faults = {}
     for verdict, _start, _end in spans:
         rec = verdict.record

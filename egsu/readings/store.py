@@ -2,7 +2,7 @@
 
 Rows are never updated in place. Writing a value for a key that already holds
 the same value changes nothing (DUPLICATE); a different value adds a revision
-(REVISED) that points at its source. "The same value" is `repeats_stored()`: the
+(REVISED) that points at its source. "The same value" is `repeats()`: the
 same number and unit, unless a delivered value replaces an estimate. Backends: SQL
 (SQLite, PostgreSQL), the embedded default, and ClickHouse at national scale
 (docs/decisions/0006-readings-at-scale.md).
@@ -199,7 +199,14 @@ class Quality(StrEnum):
 
 
 def repeats_stored(value: Decimal, unit: str, quality: str, row: ReadingRow) -> bool:
-    """Whether `row` repeats the newest stored revision (value, unit, quality): DUPLICATE, nothing written.
+    """`repeats()` of `row` against the newest stored revision (value, unit, quality)."""
+    return repeats(value, unit, quality, row.value, row.unit, row.quality)
+
+
+def repeats(
+    value: Decimal, unit: str, quality: str, new_value: Decimal, new_unit: str, new_quality: str
+) -> bool:
+    """Whether a value repeats the newest stored revision (value, unit, quality): DUPLICATE, nothing written.
 
     The same number in the same unit is a repeat whatever the quality, with one exception: a
     delivered value (any quality but estimated) for a slot whose newest revision is an estimate
@@ -208,9 +215,9 @@ def repeats_stored(value: Decimal, unit: str, quality: str, row: ReadingRow) -> 
     replaced). An estimate arriving for a delivered value of the same number is a repeat: it
     must not relabel a measured value as estimated. Every backend decides with this rule.
     """
-    if value != row.value or unit != row.unit:
+    if new_value != value or new_unit != unit:
         return False
-    return not (quality == Quality.ESTIMATED and row.quality != Quality.ESTIMATED)
+    return not (quality == Quality.ESTIMATED and new_quality != Quality.ESTIMATED)
 
 
 @dataclass(frozen=True)
@@ -238,10 +245,11 @@ class ReadingRow:
 class ReadingColumns:
     """Many values as columns: the bulk form of `ReadingRow` for writers of thousands of values.
 
-    Position i of every list is one value; the source (one message or batch) is shared. The AMI
-    intake builds these instead of a ReadingRow per value, and a backend that writes columns
-    (`write_columns`) takes them as they are: ClickHouse claims and inserts them column by column
-    (issue 13: "insert columns, not rows"). Any other backend gets `rows()`.
+    Position i of every list is one value; the source (one message or batch) is shared. Both
+    intakes (AMI batches, ISUN messages) build these instead of a ReadingRow per value, and a
+    backend that writes columns (`write_columns`) takes them as they are: ClickHouse claims and
+    inserts them column by column (issue 13: "insert columns, not rows"), the SQL store decides and
+    inserts them without a row object per value. Any other backend gets `rows()`.
     """
 
     source: str

@@ -37,6 +37,7 @@ from egsu.readings.store import (
     Bucket,
     Group,
     Measures,
+    ReadingColumns,
     ReadingQuery,
     ReadingRow,
     RowOrder,
@@ -47,11 +48,12 @@ from egsu.readings.store import (
     WriteSummary,
     batched,
     check_chunk_rows,
+    check_columns,
     check_grouping,
     check_page,
     check_row,
     chunked_aggregates,
-    repeats_stored,
+    repeats,
     tidy_value,
 )
 from egsu_core.clock import utcnow
@@ -106,10 +108,50 @@ class SqlReadingsStore:
         checked = [check_row(row) for row in rows]
         if not checked:
             return []
+        instants: dict[datetime, datetime] = {}  # a batch holds few distinct instants: convert each once
+        keys: list[ValueKey] = []
+        for row in checked:
+            start = instants.get(row.period_start)
+            if start is None:
+                start = instants[row.period_start] = _utc(row.period_start)
+            keys.append((row.key.object_id, row.key.device_id, row.key.quantity, row.interval, start))
+        return self._write(
+            keys,
+            [row.value for row in checked],
+            [row.unit for row in checked],
+            [row.quality for row in checked],
+            [row.commercial for row in checked],
+            [row.source for row in checked],
+        )
+
+    def write_columns(self, columns: ReadingColumns) -> list[WriteOutcome]:
+        """`write()` of values given as columns (both intakes' bulk form), without a row object per value.
+
+        The same transaction, revisions and answers as `write()`; each distinct text and instant
+        is checked once (`check_columns`) instead of every value's row.
+        """
+        check_columns(columns)
+        count = len(columns)
+        if not count:
+            return []
+        instants = {moment: _utc(moment) for moment in set(columns.period_start)}
+        keys: list[ValueKey] = [
+            (object_id, device_id, quantity, interval, instants[start])
+            for object_id, device_id, quantity, interval, start in zip(
+                columns.object_id, columns.device_id, columns.quantity, columns.interval, columns.period_start,
+                strict=True,
+            )
+        ]  # fmt: skip
+        return self._write(
+            keys, columns.value, columns.unit, columns.quality, columns.commercial, [columns.source] * count
+        )
+
+    def _write(self, keys: list[ValueKey], *columns: Sequence) -> list[WriteOutcome]:
+        """`_write_once` in a transaction, run again when a concurrent writer won a race."""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with transaction.atomic(using=self.using):
-                    return self._write_once(checked)
+                    return self._write_once(keys, *columns)
             except IntegrityError:
                 # A concurrent writer committed one of our (key, revision) pairs first.
                 if attempt == self.max_attempts:
@@ -129,33 +171,35 @@ class SqlReadingsStore:
             summary += WriteSummary.of(self.write(batch))
         return summary
 
-    def _write_once(self, rows: list[ReadingRow]) -> list[WriteOutcome]:
-        instants: dict[datetime, datetime] = {}  # a batch holds few distinct instants: convert each once
-        keys: list[ValueKey] = []
-        for row in rows:
-            start = instants.get(row.period_start)
-            if start is None:
-                start = instants[row.period_start] = _utc(row.period_start)
-            keys.append((row.key.object_id, row.key.device_id, row.key.quantity, row.interval, start))
+    def _write_once(
+        self,
+        keys: list[ValueKey],
+        values: Sequence[Decimal],
+        units: Sequence[str],
+        qualities: Sequence[str],
+        commercials: Sequence[bool],
+        sources: Sequence[str],
+    ) -> list[WriteOutcome]:
+        """Decide each value's outcome against the newest stored revisions, then insert the new ones."""
         newest = self._newest_revisions(set(keys))
         outcomes: list[WriteOutcome] = []
         inserts: list[tuple] = []
         recorded_at = utcnow()
-        for row, key in zip(rows, keys, strict=True):
+        for key, value, unit, quality, commercial, source in zip(
+            keys, values, units, qualities, commercials, sources, strict=True
+        ):
             current = newest.get(key)
             if current is None:
                 revision, outcome = 1, WriteOutcome.NEW
-            elif repeats_stored(current[1], current[2], current[3], row):
+            elif repeats(current[1], current[2], current[3], value, unit, quality):
                 outcomes.append(WriteOutcome.DUPLICATE)
                 continue
             else:
                 revision, outcome = current[0] + 1, WriteOutcome.REVISED
-            # a later row of the same batch sees this one
-            newest[key] = (revision, row.value, row.unit, row.quality)
+            # a later value of the same batch sees this one
+            newest[key] = (revision, value, unit, quality)
             outcomes.append(outcome)
-            inserts.append(
-                (*key, revision, row.value, row.unit, row.quality, row.commercial, row.source, recorded_at)
-            )
+            inserts.append((*key, revision, value, unit, quality, commercial, source, recorded_at))
         # One global insert order: concurrent writers queue on index entries in the same
         # direction, so they never wait on each other in a cycle (see the module docstring).
         inserts.sort(key=lambda r: r[:6])
