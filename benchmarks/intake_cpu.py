@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             answer = receive(message.body)
             intake._expect_ok(answer.http_status, answer.body, 1)
         profiler = cProfile.Profile() if options.profile else None
+        server = _ServerCpu(connection) if pg is not None else None
         cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
         statements: dict[str, list[int]] = {kind: [] for kind in kinds}
         for index in range(options.messages):
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                 statements[kind].append(counter.count)
                 last_sql = counter.sql
                 intake._expect_ok(answer.http_status, answer.body, options.records)
+        server_ms = server.ms_per(options.messages * len(kinds)) if server is not None else None
         connection.close()
         if profiler is not None:
             profiler.dump_stats(options.profile)
@@ -134,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(cpu[kind]) / parse:.0f}× the bare parse"
             )
         print(f"  bare lxml.etree.fromstring of the {len(body):,}-byte body: {parse * 1000:.2f} ms CPU")
+        if server_ms is not None:
+            print(
+                f"  PostgreSQL's own CPU a message (its backend process on this machine, all kinds): {server_ms:.1f} ms"
+            )
         if options.show_sql:
             print(f"  the statements of the last message ({kinds[-1]}):")
             for number, sql in enumerate(last_sql, 1):
@@ -143,6 +149,37 @@ def main(argv: list[str] | None = None) -> int:
         if pg is not None:
             pg.drop()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+class _ServerCpu:
+    """The CPU the PostgreSQL backend process of `connection` spends, read from /proc (same machine).
+
+    The database's share of a message is work the machine does for it beside our process: on two
+    cores it bounds the throughput as much as our own CPU (benchmarks/README.md, intake).
+    """
+
+    def __init__(self, connection) -> None:
+        connection.ensure_connection()
+        self.connection = connection
+        self.pid = connection.connection.info.backend_pid
+        self.start = self._seconds()
+
+    def _seconds(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # a server on another machine
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def ms_per(self, messages: int) -> float | None:
+        """Milliseconds a message, or None when it cannot be told (another machine, a new connection)."""
+        end = self._seconds()
+        same = (
+            self.connection.connection is not None and self.connection.connection.info.backend_pid == self.pid
+        )
+        if self.start is None or end is None or not same:
+            return None
+        return (end - self.start) / messages * 1000
 
 
 if __name__ == "__main__":

@@ -96,7 +96,9 @@ def database_from_url(url: str, var_dir: Path) -> dict:
             "HOST": hosts,
             "PORT": ports,
             # libpq parameters (target_session_attrs, connect_timeout, sslmode …), passed to connect()
-            "OPTIONS": _planned_whole(dict(parse_qsl(parsed.query, strict_parsing=bool(parsed.query)))),
+            "OPTIONS": _prepared(
+                _planned_whole(dict(parse_qsl(parsed.query, strict_parsing=bool(parsed.query))))
+            ),
             # A connection kept between requests is checked first (one round trip), so that after a
             # failover no request is answered with the error of a connection to the old primary.
             "CONN_HEALTH_CHECKS": True,
@@ -121,6 +123,28 @@ def _planned_whole(options: dict[str, str]) -> dict[str, str]:
     if "cursor_tuple_fraction" not in server:
         options["options"] = f"{server} -c cursor_tuple_fraction=1".strip()
     return options
+
+
+# Options of Django's PostgreSQL backend itself, not libpq parameters: left out of `postgres_url`.
+_DJANGO_OPTIONS = ("server_side_binding", "prepare_threshold")
+
+
+def _prepared(options: dict) -> dict:
+    """Server-side binding, and each statement prepared from its 5th run on a connection.
+
+    A signed ISUN message runs the same few statements every time: prepared, PostgreSQL neither
+    parses nor plans them again (about a fifth of its CPU for a message; prepared, its CPU a
+    message fell by about a tenth: benchmarks/README.md, intake), and the parameters travel apart
+    from the text instead of being quoted into it by the client. `?prepare_threshold=N` changes the threshold; `?prepare_threshold=off` keeps
+    client-side binding and no prepared statements (behind a pooler that cannot keep them).
+    """
+    threshold = str(options.pop("prepare_threshold", "5")).strip().lower()
+    options.pop("server_side_binding", None)  # implied by the threshold
+    if threshold == "off":
+        return options
+    if not threshold.isdigit():
+        raise ConfigError(f"EGSU_DATABASE_URL has a bad prepare_threshold {threshold!r} (a number, or off)")
+    return {**options, "server_side_binding": True, "prepare_threshold": int(threshold)}
 
 
 def _hosts_and_ports(hostlist: str, url: str) -> tuple[str, str]:
@@ -155,7 +179,9 @@ def postgres_url(database: dict, *, password: bool = True) -> str:
     secret = quote(database.get("PASSWORD") or "", safe="") if password else ""
     credentials = f"{user}:{secret}@" if user and secret else f"{user}@" if user else ""
     query = "&".join(
-        f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in (database.get("OPTIONS") or {}).items()
+        f"{quote(k, safe='')}={quote(str(v), safe='')}"
+        for k, v in (database.get("OPTIONS") or {}).items()
+        if k not in _DJANGO_OPTIONS  # the connections beside Django's bind on the client
     )
     return urlunparse(
         ("postgresql", credentials + netloc, "/" + quote(database["NAME"], safe=""), "", query, "")

@@ -66,7 +66,7 @@ def test_a_web_server_restarted_under_load_behind_nginx_fails_no_request(tmp_pat
 
 def test_the_database_url_names_a_primary_and_its_replica_for_libpq_to_choose(tmp_path):
     """DIG-19: after a failover the System finds the promoted replica without a change of setting."""
-    from egsu.conf import database_from_url, postgres_url
+    from egsu.conf import ConfigError, database_from_url, postgres_url
 
     url = (
         "postgresql://egsu:p%40ss@db-a:5432,db-b:5433/egsu?target_session_attrs=read-write&connect_timeout=3"
@@ -79,10 +79,12 @@ def test_the_database_url_names_a_primary_and_its_replica_for_libpq_to_choose(tm
         "p@ss",
     )
     planned_whole = "-c cursor_tuple_fraction=1"  # cursors are read to the end (conf._planned_whole)
+    prepared = {"server_side_binding": True, "prepare_threshold": 5}  # conf._prepared: Django's, not libpq's
     assert entry["OPTIONS"] == {
         "target_session_attrs": "read-write",
         "connect_timeout": "3",
         "options": planned_whole,
+        **prepared,
     }
     assert entry["CONN_HEALTH_CHECKS"] is True  # a kept connection to the old primary is not used blindly
     again = postgres_url(entry)  # the claims and the backup connect where Django does
@@ -93,10 +95,19 @@ def test_the_database_url_names_a_primary_and_its_replica_for_libpq_to_choose(tm
     assert (single["HOST"], single["PORT"], single["OPTIONS"]) == (
         "127.0.0.1",
         "5432",
-        {"options": planned_whole},
+        {"options": planned_whole, **prepared},
     )
     own = database_from_url("postgresql://u@h/db?options=-c%20work_mem%3D64MB", tmp_path)
-    assert own["OPTIONS"] == {"options": "-c work_mem=64MB " + planned_whole}
+    assert own["OPTIONS"] == {"options": "-c work_mem=64MB " + planned_whole, **prepared}
+    # behind a pooler that cannot keep prepared statements: client-side binding, as Django's default
+    unprepared = database_from_url("postgresql://u@h/db?prepare_threshold=off", tmp_path)
+    assert unprepared["OPTIONS"] == {"options": planned_whole}
+    assert (
+        database_from_url("postgresql://u@h/db?prepare_threshold=2", tmp_path)["OPTIONS"]["prepare_threshold"]
+        == 2
+    )
+    with pytest.raises(ConfigError, match="prepare_threshold"):
+        database_from_url("postgresql://u@h/db?prepare_threshold=soon", tmp_path)
     same_port = database_from_url("postgresql://u@[::1]:5432,h2:5432/db", tmp_path)
     assert (same_port["HOST"], same_port["PORT"]) == ("::1,h2", "5432")
 
