@@ -135,8 +135,9 @@ def _prepared(options: dict) -> dict:
     A signed ISUN message runs the same few statements every time: prepared, PostgreSQL neither
     parses nor plans them again (about a fifth of its CPU for a message; prepared, its CPU a
     message fell by about a tenth: benchmarks/README.md, intake), and the parameters travel apart
-    from the text instead of being quoted into it by the client. `?prepare_threshold=N` changes the threshold; `?prepare_threshold=off` keeps
-    client-side binding and no prepared statements (behind a pooler that cannot keep them).
+    from the text instead of being quoted into it by the client. `?prepare_threshold=N` changes
+    the threshold; `?prepare_threshold=off` keeps client-side binding and no prepared statements
+    (behind a pooler that cannot keep them).
     """
     threshold = str(options.pop("prepare_threshold", "5")).strip().lower()
     options.pop("server_side_binding", None)  # implied by the threshold
