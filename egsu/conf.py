@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlparse, urlunparse
@@ -358,7 +359,7 @@ def _secret_key(var_dir: Path, production: bool) -> str:
     path = var_dir / "secret_key"
     if not path.exists():
         _create_secret_key(var_dir, path)
-    return path.read_text().strip()
+    return _read_key(path)
 
 
 def _create_secret_key(var_dir: Path, path: Path) -> None:
@@ -373,8 +374,34 @@ def _create_secret_key(var_dir: Path, path: Path) -> None:
         os.link(written, path)
     except FileExistsError:
         pass  # another process started at the same moment: its key is the key
+    except OSError:
+        _create_secret_key_in_place(path)  # a filesystem without hard links (vfat, some FUSE mounts)
     finally:
         os.unlink(written)
+
+
+def _create_secret_key_in_place(path: Path) -> None:
+    """The key written where it is read, for a filesystem that cannot link: the first process to create
+    the file writes it; the others find it there and wait for its text (`_read_key`)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_key(path: Path, wait_s: float = 5.0) -> str:
+    """The key's text; on a filesystem that cannot link, another process may have created the file and
+    not yet written it: wait for the text rather than take an empty key."""
+    deadline = time.monotonic() + wait_s
+    while not (key := path.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not key:
+        raise ConfigError(f"{path} is empty: remove it, and a new key is made at the next start")
+    return key
 
 
 def _choice(name: str, allowed: set[str], default: str) -> str:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from egsu import conf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +49,32 @@ def test_processes_starting_together_on_a_fresh_var_dir_agree_on_one_key(tmp_pat
         assert all(status == 0 for status, _out, _err in results), [err for *_, err in results]
         keys = {out.strip() for _status, out, _err in results}
         assert keys == {(var / "secret_key").read_text().strip()} and "" not in keys
+
+
+def test_on_a_filesystem_without_hard_links_the_key_is_written_in_place(tmp_path, monkeypatch):
+    """vfat and some FUSE mounts refuse os.link (EPERM): the key is then created where it is read."""
+    monkeypatch.delenv("EGSU_SECRET_KEY", raising=False)
+
+    def no_links(*_args, **_kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = conf._secret_key(tmp_path, production=False)
+    assert len(first) >= 50 and conf._secret_key(tmp_path, production=False) == first
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+    # a process that lost the race to create the file keeps the winner's key
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    assert conf._secret_key(tmp_path, production=False) == first
+
+
+def test_a_key_file_created_but_not_yet_written_is_waited_for_and_an_empty_one_refused(tmp_path):
+    import threading
+
+    path = tmp_path / "secret_key"
+    path.write_text("")  # another process created it and has not written yet
+    threading.Timer(0.2, lambda: path.write_text("the-key\n")).start()
+    assert conf._read_key(path) == "the-key"
+    path.write_text("")
+    with pytest.raises(conf.ConfigError, match="is empty"):
+        conf._read_key(path, wait_s=0.1)
