@@ -28,10 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def server_cpu_seconds(pid: str) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from machine import process_cpu_seconds  # noqa: E402 - benchmarks/ is on the path from here on
 
 
 def server_pid() -> str:
@@ -111,7 +108,7 @@ def main() -> None:
             ]  # fmt: skip
             rest = [[1] * size, [texts[n % 89] for n in meters], ["kWh"] * size, ["good"] * size, [1] * size,
                     ["bench"] * size, [now] * size]  # fmt: skip
-            cpu, started, rows = server_cpu_seconds(pid), time.perf_counter(), 0
+            cpu, started, rows = process_cpu_seconds(pid), time.perf_counter(), 0
             while time.perf_counter() - started < args.seconds:
                 # 1,000 meters × 4 channels a quarter hour, every block new quarters
                 starts = [day + 900 * (quarter + n // 4000) for n in meters]
@@ -120,7 +117,7 @@ def main() -> None:
                 rows += size
             wall = time.perf_counter() - started
             time.sleep(args.settle)
-            spent = server_cpu_seconds(pid) - cpu
+            spent = process_cpu_seconds(pid) - cpu
             figures.append((size, spent / rows * 1e6))
             print(f"blocks of {size:,} rows: {rows:,} rows acknowledged at {rows / wall:,.0f} rows/s; server CPU "
                   f"{spent:.1f} s = {spent / rows * 1e6:.1f} µs per row (merges of the next {args.settle:.0f} s "

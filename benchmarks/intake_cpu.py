@@ -25,6 +25,7 @@ from pathlib import Path
 
 import intake  # benchmarks/intake.py (the script's own folder is on sys.path): messages, stand
 from lxml import etree
+from machine import process_cpu_seconds
 
 
 class _Statements:
@@ -166,10 +167,9 @@ class _ServerCpu:
 
     def _seconds(self) -> float | None:
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return process_cpu_seconds(self.pid)
         except OSError:
             return None  # a server on another machine
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def ms_per(self, messages: int) -> float | None:
         """Milliseconds a message, or None when it cannot be told (another machine, a new connection)."""

@@ -54,6 +54,12 @@ def commit() -> str:
     return "?"
 
 
+def process_cpu_seconds(pid: int | str) -> float:
+    """User plus system CPU a process of this machine has spent (/proc/PID/stat); OSError if none."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine_line() -> str:
     return (
         f"machine: nproc={os.cpu_count()} ({cpu_model()}), memory {memory()}, "
