@@ -371,11 +371,12 @@ def _create_secret_key(var_dir: Path, path: Path) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(50))
-        os.link(written, path)
-    except FileExistsError:
-        pass  # another process started at the same moment: its key is the key
-    except OSError:
-        _create_secret_key_in_place(path)  # a filesystem without hard links (vfat, some FUSE mounts)
+        try:
+            os.link(written, path)
+        except FileExistsError:
+            pass  # another process started at the same moment: its key is the key
+        except OSError:  # only a refused link: a failed write (a full disk) is raised as it is
+            _create_secret_key_in_place(path)  # a filesystem without hard links (vfat, some FUSE mounts)
     finally:
         os.unlink(written)
 

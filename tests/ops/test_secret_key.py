@@ -78,3 +78,26 @@ def test_a_key_file_created_but_not_yet_written_is_waited_for_and_an_empty_one_r
     path.write_text("")
     with pytest.raises(conf.ConfigError, match="is empty"):
         conf._read_key(path, wait_s=0.1)
+
+
+def test_a_key_that_cannot_be_written_fails_the_start_and_leaves_no_key_file(tmp_path, monkeypatch):
+    """A full disk is raised as it is, not taken for a filesystem without hard links (no empty key left)."""
+    monkeypatch.delenv("EGSU_SECRET_KEY", raising=False)
+
+    class FullDisk:
+        def __init__(self, fd, *_args, **_kwargs):
+            os.close(fd)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return False
+
+        def write(self, _text):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        conf._secret_key(tmp_path, production=False)
+    assert list(tmp_path.iterdir()) == []
