@@ -108,13 +108,10 @@ class SqlReadingsStore:
         checked = [check_row(row) for row in rows]
         if not checked:
             return []
-        instants: dict[datetime, datetime] = {}  # a batch holds few distinct instants: convert each once
-        keys: list[ValueKey] = []
-        for row in checked:
-            start = instants.get(row.period_start)
-            if start is None:
-                start = instants[row.period_start] = _utc(row.period_start)
-            keys.append((row.key.object_id, row.key.device_id, row.key.quantity, row.interval, start))
+        keys = _value_keys(
+            [(row.key.object_id, row.key.device_id, row.key.quantity, row.interval) for row in checked],
+            [row.period_start for row in checked],
+        )
         return self._write(
             keys,
             [row.value for row in checked],
@@ -134,14 +131,10 @@ class SqlReadingsStore:
         count = len(columns)
         if not count:
             return []
-        instants = {moment: _utc(moment) for moment in set(columns.period_start)}
-        keys: list[ValueKey] = [
-            (object_id, device_id, quantity, interval, instants[start])
-            for object_id, device_id, quantity, interval, start in zip(
-                columns.object_id, columns.device_id, columns.quantity, columns.interval, columns.period_start,
-                strict=True,
-            )
-        ]  # fmt: skip
+        keys = _value_keys(
+            zip(columns.object_id, columns.device_id, columns.quantity, columns.interval, strict=True),
+            columns.period_start,
+        )
         return self._write(
             keys, columns.value, columns.unit, columns.quality, columns.commercial, [columns.source] * count
         )
@@ -577,6 +570,13 @@ def _postgres_collate(name: str, connection) -> str:
             (collation,) = cursor.fetchone()
         _collations[name] = "" if collation.lower() in _BYTEWISE_COLLATIONS else ' COLLATE "C"'
     return _collations[name]
+
+
+def _value_keys(series: Iterable[tuple[str, str, str, str]], starts: Sequence[datetime]) -> list[ValueKey]:
+    """Each value's key from its (object, device, quantity, interval) and period start; a batch holds
+    few distinct instants, so each is converted to UTC once."""
+    utc = {moment: _utc(moment) for moment in set(starts)}
+    return [(*head, utc[start]) for head, start in zip(series, starts, strict=True)]
 
 
 def _sqlstate(exc: DatabaseError) -> str | None:
